@@ -1,0 +1,34 @@
+# One entry point for people and CI. Needs only Python 3.10+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint install clean reference-data
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/make_example.py --check
+	$(BIN)/eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml --as-of 2026-03-31
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts benchmarks examples
+
+reference-data: $(STAMP)
+	$(BIN)/python scripts/build_reference_data.py --source ../shared/census2021 --out reference_data
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

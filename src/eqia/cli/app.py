@@ -1,0 +1,83 @@
+"""The Typer application, shared output helpers and the one error boundary."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from eqia import __version__
+from eqia.errors import EqiaError
+
+app = typer.Typer(
+    name="eqia",
+    help="Equality Impact Assessments on evidence: profile service extracts, compare them "
+    "with Census 2021, audit completeness and draft EqIA documents.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT = 0, 1, 2
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"eqia {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show a full traceback on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    _state["debug"] = debug
+
+
+def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn eqia's typed errors into one readable paragraph and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EqiaError as exc:
+            if _state["debug"]:
+                raise
+            err.print(f"[bold red]Error[/] [{exc.code}]: ", end="")
+            err.print(exc.describe(), markup=False)
+            raise typer.Exit(EXIT_INPUT) from exc
+        except (typer.Exit, typer.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+            if _state["debug"]:
+                raise
+            err.print(
+                f"[bold red]Unexpected error[/]: {type(exc).__name__}: {exc}\n"
+                "This is a bug in eqia. Run again with --debug for the details and report it.",
+                markup=True,
+            )
+            raise typer.Exit(EXIT_INPUT) from exc
+
+    return wrapper
+
+
+def main() -> None:
+    app(prog_name="eqia")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+    sys.exit(0)

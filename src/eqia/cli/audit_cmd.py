@@ -1,0 +1,1 @@
+"""eqia audit: command-line skin (to be written)."""

@@ -1,0 +1,1 @@
+"""eqia baselines: command-line skin (to be written)."""

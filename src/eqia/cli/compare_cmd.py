@@ -1,0 +1,1 @@
+"""eqia compare: command-line skin (to be written)."""

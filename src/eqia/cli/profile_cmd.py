@@ -1,0 +1,1 @@
+"""eqia profile: command-line skin (to be written)."""

@@ -1,0 +1,1 @@
+"""eqia report: command-line skin (to be written)."""

@@ -1,0 +1,1 @@
+"""eqia screen: command-line skin (to be written)."""
