@@ -1,1 +1,133 @@
-"""eqia profile: command-line skin (to be written)."""
+"""``eqia profile``: what is in an extract, characteristic by characteristic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table as RichTable
+
+from eqia import characteristics as chars
+from eqia.cli.app import app, guarded, out
+from eqia.cli.common import (
+    AgeBandsOpt,
+    AsOfOpt,
+    DuplicatesOpt,
+    ExtractArg,
+    MapOpt,
+    SheetOpt,
+    TableFormat,
+    parse_as_of,
+    pct,
+    write_text,
+)
+from eqia.counts import REASON_LABELS, Profile
+from eqia.profile import profile_file
+
+
+@app.command("profile")
+@guarded
+def profile_command(
+    extract: ExtractArg,
+    map_file: MapOpt = None,
+    as_of: AsOfOpt = None,
+    sheet: SheetOpt = None,
+    age_bands: AgeBandsOpt = None,
+    allow_duplicates: DuplicatesOpt = False,
+    fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        TableFormat.table
+    ),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write csv/json to this file.")
+    ] = None,
+) -> None:
+    """Count each protected characteristic in an extract: categories, unknown, invalid.
+
+    Example: eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml
+    """
+    profile = profile_file(
+        extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
+        allow_duplicates=allow_duplicates,
+    )
+    if fmt is TableFormat.csv:
+        write_text(output, profile.tidy().to_csv(index=False, float_format="%.6f"))
+    elif fmt is TableFormat.json:
+        write_text(output, json.dumps(profile_json(profile), indent=2) + "\n")
+    else:
+        print_profile(profile)
+
+
+def profile_json(profile: Profile) -> dict:
+    rec = profile.reconciliation().set_index("characteristic")
+    body = {}
+    for key in [*chars.keys(), chars.ETHNICITY_DETAILED]:
+        if key not in rec.index:
+            continue
+        if not profile.is_collected(key):
+            body[key] = {"status": "not collected"}
+            continue
+        known = profile.known(key)
+        body[key] = {
+            "status": "collected",
+            "column": profile.columns.get(key if key != chars.ETHNICITY_DETAILED else "ethnicity"),
+            "rows": int(rec.at[key, "rows"]),
+            "known": known,
+            "categories": [
+                {"category": c, "count": int(n), "share_of_known": (n / known) if known else None}
+                for c, n in profile.category_counts(key).items()
+            ],
+            "unknown": profile.unknown_by_reason(key),
+            "invalid": [
+                {"value": r.value, "reason": r.reason, "count": int(r.count)}
+                for r in profile.invalid_values(key).itertuples()
+            ],
+        }
+    return {
+        "source": profile.source,
+        "shape": profile.shape,
+        "rows": profile.rows,
+        "age_source": profile.age_source,
+        "notes": profile.notes,
+        "characteristics": body,
+    }
+
+
+def print_profile(profile: Profile) -> None:
+    shape = "one row per person" if profile.shape == "records" else "aggregated counts"
+    out.print(f"[bold]{profile.source}[/]: {profile.rows:,} rows ({shape})")
+    if profile.age_source:
+        out.print(f"Age worked out from {profile.age_source}.")
+    rec = profile.reconciliation().set_index("characteristic")
+    for key in [*chars.keys(), chars.ETHNICITY_DETAILED]:
+        if key not in rec.index or not profile.is_collected(key):
+            continue
+        name = chars.display_name(key)
+        column = profile.columns.get("ethnicity" if key == chars.ETHNICITY_DETAILED else key)
+        known = profile.known(key)
+        table = RichTable(
+            title=f"{name}  (column '{column}')", title_justify="left", title_style="bold"
+        )
+        table.add_column("Category")
+        table.add_column("People", justify="right")
+        table.add_column("Share of known", justify="right")
+        for cat, n in profile.category_counts(key).items():
+            table.add_row(str(cat), f"{n:,}", pct(n / known) if known else "")
+        for reason, n in sorted(profile.unknown_by_reason(key).items()):
+            table.add_row(f"[italic]Unknown: {REASON_LABELS.get(reason, reason)}[/]", f"{n:,}", "")
+        for r in profile.invalid_values(key).itertuples():
+            table.add_row(f"[italic]Invalid: '{r.value}' ({r.reason})[/]", f"{r.count:,}", "")
+        out.print(table)
+        r = rec.loc[key]
+        status = "reconciles" if bool(r["balanced"]) else "DOES NOT RECONCILE"
+        out.print(
+            f"  {int(r['rows']):,} rows = {int(r['in_categories']):,} in categories + "
+            f"{int(r['unknown']):,} unknown + {int(r['invalid']):,} invalid: {status}. "
+            f"Known for {pct(known / r['rows'] if r['rows'] else 0, 0)}.\n"
+        )
+    missing = [chars.display_name(k) for k in chars.keys() if not profile.is_collected(k)]
+    if missing:
+        out.print("[bold]Not collected[/] (no column in the extract): " + ", ".join(missing) + ".")
+    for note in profile.notes:
+        out.print(f"Note: {note}")

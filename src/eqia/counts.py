@@ -1,0 +1,351 @@
+"""Tidy counts and their reconciliation: the contract every later step reads.
+
+A ``Profile`` holds, per characteristic, how many people fall in each standard
+category, how many are unknown (and why) and how many values are invalid (and what
+they were). For each characteristic, input rows = categories + unknown + invalid:
+``Profile.reconciliation()`` shows it and ``check_reconciled`` proves it. Nothing
+here reads files or prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from eqia import characteristics as chars
+from eqia.agebands import AgeBand, parse_bands
+from eqia.agebands import DEFAULT_BANDS as DEFAULT_AGE_BANDS
+from eqia.characteristics import ETHNICITY_DETAILED
+from eqia.mapping import Lookup, bands_overlap, lookup_for, map_ages, map_categories
+
+COUNT_COLUMNS = ["characteristic", "category", "kind", "reason", "value", "count"]
+BY_AGE_COLUMNS = ["characteristic", "age_lo", "age_hi", "category", "count"]
+REASON_LABELS = {
+    "not_stated": "Not stated (asked, declined)",
+    "not_known": "Not known (not asked or not recorded)",
+    "blank": "Blank",
+    "group_only": "Broad group only (detail not recorded)",
+}
+MAX_VALUE_CHARS = 40
+
+
+@dataclass
+class Profile:
+    """Counts for one extract (or one service within it)."""
+
+    source: str
+    shape: str  # "records" or "aggregated"
+    rows: int
+    inputs: dict[str, int]  # rows counted per characteristic (all equal for records)
+    counts: pd.DataFrame  # COUNT_COLUMNS
+    by_age: pd.DataFrame  # BY_AGE_COLUMNS: known age x known category
+    columns: dict[str, str] = field(default_factory=dict)
+    age_source: str | None = None  # "date of birth", "age", "age band"
+    age_bands: tuple[AgeBand, ...] = ()
+    notes: list[str] = field(default_factory=list)
+    service: str | None = None
+    period: str | None = None
+    duplicates: int = 0
+
+    # -- reading the counts -------------------------------------------------
+    def collected(self) -> list[str]:
+        """Characteristic keys present in the extract, in screening-grid order."""
+        keys = [*chars.keys(), ETHNICITY_DETAILED]
+        return [k for k in keys if k in self.inputs]
+
+    def is_collected(self, key: str) -> bool:
+        return key in self.inputs
+
+    def of(self, key: str) -> pd.DataFrame:
+        return self.counts[self.counts["characteristic"] == key]
+
+    def category_counts(self, key: str) -> pd.Series:
+        """Known counts per standard category, in standard order (zeros included)."""
+        rows = self.of(key)
+        got = rows[rows["kind"] == "category"].groupby("category", sort=False)["count"].sum()
+        order = category_order(key, self)
+        extra = [c for c in got.index if c not in order]
+        return got.reindex(order + extra, fill_value=0).astype(int)
+
+    def known(self, key: str) -> int:
+        return int(self.of(key).query("kind == 'category'")["count"].sum())
+
+    def unknown(self, key: str) -> int:
+        return int(self.of(key).query("kind == 'unknown'")["count"].sum())
+
+    def invalid(self, key: str) -> int:
+        return int(self.of(key).query("kind == 'invalid'")["count"].sum())
+
+    def unknown_by_reason(self, key: str) -> dict[str, int]:
+        rows = self.of(key).query("kind == 'unknown'")
+        return {str(r): int(c) for r, c in rows.groupby("reason")["count"].sum().items()}
+
+    def invalid_values(self, key: str) -> pd.DataFrame:
+        rows = self.of(key).query("kind == 'invalid'")
+        return rows[["value", "reason", "count"]].sort_values("count", ascending=False)
+
+    def reconciliation(self) -> pd.DataFrame:
+        """Per characteristic: input rows = in categories + unknown + invalid."""
+        out = []
+        for key in [*chars.keys(), ETHNICITY_DETAILED]:
+            if key not in self.inputs:
+                if key != ETHNICITY_DETAILED:
+                    out.append((key, "not collected", None, None, None, None, None))
+                continue
+            known, unknown, invalid = self.known(key), self.unknown(key), self.invalid(key)
+            total = self.inputs[key]
+            out.append(
+                (key, "collected", total, known, unknown, invalid, known + unknown + invalid == total)
+            )
+        return pd.DataFrame(
+            out,
+            columns=["characteristic", "status", "rows", "in_categories", "unknown", "invalid",
+                     "balanced"],
+        )
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per characteristic x category / unknown reason / invalid value:
+        ``characteristic, category, kind, count, share_of_known``."""
+        rows = []
+        for key in self.collected():
+            known = self.known(key)
+            for cat, n in self.category_counts(key).items():
+                rows.append((key, cat, "category", int(n), n / known if known else np.nan))
+            for reason, n in sorted(self.unknown_by_reason(key).items()):
+                rows.append((key, REASON_LABELS.get(reason, reason), "unknown", n, np.nan))
+            for _, r in self.invalid_values(key).iterrows():
+                rows.append((key, str(r["value"]), "invalid", int(r["count"]), np.nan))
+        return pd.DataFrame(
+            rows, columns=["characteristic", "category", "kind", "count", "share_of_known"]
+        )
+
+
+def category_order(key: str, profile: Profile | None = None) -> list[str]:
+    """The standard order of categories (age: the profile's bands)."""
+    if key == "age":
+        return [b.label for b in (profile.age_bands if profile else ())]
+    if key == ETHNICITY_DETAILED:
+        return chars.get("ethnicity").labels
+    char = chars.get(key)
+    if char.groups:
+        return [g.label for g in char.groups]
+    return char.labels
+
+
+def check_reconciled(profile: Profile) -> None:
+    """Raise AssertionError if any characteristic loses or invents a row (a bug guard)."""
+    rec = profile.reconciliation()
+    bad = rec[(rec["status"] == "collected") & (~rec["balanced"].astype(bool))]
+    if len(bad):
+        raise AssertionError(f"Counts do not reconcile: {bad.to_dict('records')}")
+
+
+# ---------------------------------------------------------------------------
+# Building a profile from distinct values and their counts
+
+
+@dataclass
+class ValueCounts:
+    """What the reading step hands over: distinct raw values and how often they occur.
+
+    ``values[key]`` is a Series (index: raw text, values: counts); ``pairs[key]`` a Series
+    indexed by (raw age value, raw characteristic value). The in-memory and the
+    streaming paths both produce this, so they cannot disagree after it.
+    """
+
+    source: str
+    shape: str
+    rows: int
+    columns: dict[str, str]
+    values: dict[str, pd.Series]
+    pairs: dict[str, pd.Series] = field(default_factory=dict)
+    inputs: dict[str, int] | None = None
+    age_hint: str | None = None
+    notes: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    service: str | None = None
+    period: str | None = None
+
+
+def _age_source(vc: ValueCounts) -> str | None:
+    if "age" not in vc.values:
+        return None
+    from eqia.mapping import looks_like_bands, parse_dates
+
+    idx = vc.values["age"].index
+    if vc.shape == "aggregated":
+        return "band"
+    if vc.age_hint == "dob":
+        return "dob"
+    if looks_like_bands(idx):
+        return "band"
+    sample = pd.Series([str(v) for v in idx[:2000]])
+    nonblank = sample[sample.str.strip() != ""]
+    if len(nonblank) and parse_dates(nonblank).notna().mean() > 0.5:
+        return "dob"
+    return "age"
+
+
+def _band_of_age(ages: pd.Series, bands: tuple[AgeBand, ...]) -> pd.Series:
+    labels = pd.Series("", index=ages.index, dtype=object)
+    for band in bands:
+        hit = (ages >= band.lo) & ((ages <= band.hi) if band.hi is not None else True)
+        labels[hit & (labels == "")] = band.label
+    return labels
+
+
+def build_profile(
+    vc: ValueCounts,
+    user_values: dict[str, dict[str, str]] | None = None,
+    as_of: dt.date | None = None,
+    age_bands: str | None = None,
+) -> Profile:
+    """Map every distinct value and total the counts. Loses nothing."""
+    as_of = as_of or dt.date.today()
+    user_values = user_values or {}
+    records: list[tuple] = []
+    by_age: list[tuple] = []
+    inputs = dict(vc.inputs) if vc.inputs else {k: vc.rows for k in vc.values}
+    notes = list(vc.notes)
+
+    # -- age ----------------------------------------------------------------
+    source = _age_source(vc)
+    bands: tuple[AgeBand, ...] = tuple(parse_bands(age_bands or DEFAULT_AGE_BANDS))
+    age_map: pd.DataFrame | None = None
+    if source is not None:
+        counts = vc.values["age"]
+        age_map = map_ages(counts.index, source, as_of)
+        age_map["count"] = counts.to_numpy()
+        if source == "band":
+            found = sorted({b for b in age_map["band"] if isinstance(b, AgeBand)})
+            clash = bands_overlap(found)
+            if clash:
+                notes.append(
+                    f"Age bands {clash[0]} and {clash[1]} overlap in the extract; "
+                    "people are counted in the band written on their row."
+                )
+            bands = tuple(found)
+            age_map["lo"] = [b.lo if isinstance(b, AgeBand) else np.nan for b in age_map["band"]]
+            age_map["hi"] = [
+                (b.hi if b.hi is not None else np.inf) if isinstance(b, AgeBand) else np.nan
+                for b in age_map["band"]
+            ]
+            age_map["label"] = [b.label if isinstance(b, AgeBand) else "" for b in age_map["band"]]
+        else:
+            age_map["lo"] = age_map["age"]
+            age_map["hi"] = age_map["age"]
+            age_map["label"] = _band_of_age(age_map["age"], bands)
+            outside = (age_map["kind"] == "category") & (age_map["label"] == "")
+            if outside.any():
+                age_map.loc[outside, ["kind", "reason"]] = ["invalid", "outside the age bands"]
+        for r in age_map.itertuples():
+            if r.kind == "category":
+                records.append(("age", r.label, "category", "", "", r.count))
+            elif r.kind == "unknown":
+                records.append(("age", "", "unknown", r.reason, "", r.count))
+            else:
+                records.append(("age", "", "invalid", r.reason, _short(r.raw), r.count))
+
+    # -- the other characteristics ------------------------------------------
+    for key, counts in vc.values.items():
+        if key == "age":
+            continue
+        char = chars.get(key)
+        lookup = lookup_for(char, user_values.get(key))
+        mapped = map_categories(counts.index, lookup)
+        mapped["count"] = counts.to_numpy()
+        records.extend(_records_for(key, mapped))
+        if char.groups:
+            inputs[ETHNICITY_DETAILED] = inputs[key]
+            records.extend(_detailed_records(mapped))
+        if key in vc.pairs and age_map is not None:
+            by_age.extend(_by_age(key, vc.pairs[key], age_map, lookup, bool(char.groups)))
+
+    counts_df = pd.DataFrame(records, columns=COUNT_COLUMNS)
+    counts_df = (
+        counts_df.groupby(["characteristic", "category", "kind", "reason", "value"], sort=False)[
+            "count"
+        ]
+        .sum()
+        .reset_index()
+    )
+    counts_df["count"] = counts_df["count"].astype("int64")
+    by_age_df = pd.DataFrame(by_age, columns=BY_AGE_COLUMNS)
+    if len(by_age_df):
+        by_age_df = by_age_df.groupby(BY_AGE_COLUMNS[:-1], sort=True)["count"].sum().reset_index()
+    profile = Profile(
+        source=vc.source,
+        shape=vc.shape,
+        rows=vc.rows,
+        inputs=inputs,
+        counts=counts_df,
+        by_age=by_age_df,
+        columns=dict(vc.columns),
+        age_source={"dob": "date of birth", "age": "age in years", "band": "age band"}.get(
+            source or ""
+        ),
+        age_bands=bands if source is not None else (),
+        notes=notes,
+        service=vc.service,
+        period=vc.period,
+        duplicates=vc.duplicates,
+    )
+    check_reconciled(profile)
+    return profile
+
+
+def _short(raw: object) -> str:
+    text = str(raw)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def _records_for(key: str, mapped: pd.DataFrame) -> list[tuple]:
+    out = []
+    for r in mapped.itertuples():
+        if r.kind == "category":
+            out.append((key, r.group or r.category, "category", "", "", r.count))
+        elif r.kind == "group":
+            out.append((key, r.group, "category", "", "", r.count))
+        elif r.kind == "unknown":
+            out.append((key, "", "unknown", r.reason, "", r.count))
+        else:
+            out.append((key, "", "invalid", r.reason, _short(r.raw), r.count))
+    return out
+
+
+def _detailed_records(mapped: pd.DataFrame) -> list[tuple]:
+    key = ETHNICITY_DETAILED
+    out = []
+    for r in mapped.itertuples():
+        if r.kind == "category":
+            out.append((key, r.category, "category", "", "", r.count))
+        elif r.kind == "group":
+            out.append((key, "", "unknown", "group_only", "", r.count))
+        elif r.kind == "unknown":
+            out.append((key, "", "unknown", r.reason, "", r.count))
+        else:
+            out.append((key, "", "invalid", r.reason, _short(r.raw), r.count))
+    return out
+
+
+def _by_age(
+    key: str, pairs: pd.Series, age_map: pd.DataFrame, lookup: Lookup, grouped: bool
+) -> list[tuple]:
+    """Known age x known category, for age standardisation."""
+    frame = pairs.rename("count").reset_index()
+    frame.columns = ["age_raw", "raw", "count"]
+    ages = age_map.set_index(age_map["raw"].astype(str))
+    frame["age_raw"] = frame["age_raw"].astype(str)
+    frame = frame.join(ages[["kind", "lo", "hi"]].rename(columns={"kind": "age_kind"}), on="age_raw")
+    cats = map_categories(pd.Index(frame["raw"].unique()), lookup).set_index("raw")
+    frame = frame.join(cats[["kind", "category", "group"]], on="raw")
+    frame = frame[(frame["age_kind"] == "category") & frame["kind"].isin(["category", "group"])]
+    out = []
+    for r in frame.itertuples():
+        out.append((key, r.lo, r.hi, r.group if grouped else r.category, r.count))
+        if grouped and r.kind == "category":
+            out.append((ETHNICITY_DETAILED, r.lo, r.hi, r.category, r.count))
+    return out

@@ -1,0 +1,346 @@
+"""Raw values -> standard categories, unknown or invalid; ages from dates and bands.
+
+Mapping works on distinct values with their counts, never row by row, so it costs the
+same for a thousand rows or ten million. It never drops a value: every distinct value
+comes back as a category, an unknown (with its reason) or an invalid (with why).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from eqia import characteristics as chars
+from eqia.agebands import MAX_AGE, AgeBand, parse_band
+from eqia.characteristics import Characteristic, normalise
+from eqia.errors import ConfigError
+
+UNKNOWN_WORDS = {"unknown", "not_known", "not known", "not_stated", "not stated", "blank"}
+
+
+@dataclass(frozen=True)
+class MappingFile:
+    """What a council's ``mapping.yaml`` says: which column holds what, and local codes."""
+
+    path: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    id_column: str | None = None
+    service_column: str | None = None
+    ignore: tuple[str, ...] = ()
+
+
+EXAMPLE_MAPPING = """\
+columns:
+  ethnicity: Ethnic Origin        # the extract's column for each characteristic
+  sex: Gender
+  age: Date of Birth
+  id: Client ID
+values:
+  ethnicity:
+    W9: "White: Other White"      # a local code and the standard category it means
+    XX: not_known                 # or not_stated for "asked, declined"
+"""
+
+
+def _config_error(path: str, message: str, hint: str | None = None) -> ConfigError:
+    return ConfigError(
+        message,
+        code="bad-mapping",
+        file=path,
+        hint=hint or f"A mapping file looks like this:\n{EXAMPLE_MAPPING}",
+    )
+
+
+def load_mapping(path: str | Path | None) -> MappingFile:
+    """Read and check a mapping file; ``None`` gives the empty mapping."""
+    if path is None:
+        return MappingFile()
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(
+            "The mapping file does not exist",
+            code="missing-file",
+            file=str(p),
+            hint="Check the path given to --map.",
+        )
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8-sig")) or {}
+    except UnicodeDecodeError:
+        raw = yaml.safe_load(p.read_text(encoding="cp1252")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            f"The mapping file is not valid YAML: {getattr(exc, 'problem', exc)}",
+            code="invalid-yaml",
+            file=str(p),
+            row=mark.line + 1 if mark else None,
+            hint="Check indentation and quoting near that line (values with ':' need quotes).",
+        ) from exc
+    if not isinstance(raw, dict):
+        raise _config_error(str(p), "The mapping file must be a set of 'key: value' entries")
+    known_keys = {"columns", "values", "ignore_columns"}
+    extra = set(raw) - known_keys
+    if extra:
+        raise _config_error(
+            str(p), f"Unknown section(s) {', '.join(sorted(map(str, extra)))} in the mapping file"
+        )
+    columns = raw.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise _config_error(str(p), "'columns' must map characteristic names to column names")
+    valid_keys = set(chars.keys()) | {"id", "service", "date_of_birth", "age_band"}
+    out_cols: dict[str, str] = {}
+    id_col = service_col = None
+    for key, col in columns.items():
+        k = str(key).strip()
+        if k not in valid_keys:
+            raise _config_error(
+                str(p),
+                f"'{k}' under 'columns' is not a characteristic eqia knows",
+                hint="Use one of: " + ", ".join(sorted(valid_keys)),
+            )
+        if k == "id":
+            id_col = str(col)
+        elif k == "service":
+            service_col = str(col)
+        elif k in ("date_of_birth", "age_band"):
+            out_cols["age"] = str(col)
+        else:
+            out_cols[k] = str(col)
+    values = raw.get("values") or {}
+    if not isinstance(values, dict):
+        raise _config_error(str(p), "'values' must be a list of codes under each characteristic")
+    out_values: dict[str, dict[str, str]] = {}
+    for key, codes in values.items():
+        k = str(key).strip()
+        if k not in chars.keys():
+            raise _config_error(
+                str(p),
+                f"'{k}' under 'values' is not a characteristic eqia knows",
+                hint="Use one of: " + ", ".join(chars.keys()),
+            )
+        if not isinstance(codes, dict):
+            raise _config_error(str(p), f"Under values: {k}, give 'code: category' lines")
+        char = chars.get(k)
+        allowed = {normalise(c.label): c.label for c in (*char.categories, *char.groups)}
+        mapped = {}
+        for code, target in codes.items():
+            t = normalise(target if target is not None else "")
+            if t.replace(" ", "_") in ("not_known", "unknown", "not_stated"):
+                mapped[normalise(code)] = "not_stated" if "stated" in t else "not_known"
+            elif t in allowed:
+                mapped[normalise(code)] = allowed[t]
+            else:
+                raise _config_error(
+                    str(p),
+                    f"Code '{code}' for {k} is mapped to '{target}', which is not a standard category",
+                    hint="Use one of: "
+                    + "; ".join(allowed.values())
+                    + "; or not_known / not_stated.",
+                )
+        out_values[k] = mapped
+    ignore = raw.get("ignore_columns") or []
+    return MappingFile(
+        path=str(p),
+        columns=out_cols,
+        values=out_values,
+        id_column=id_col,
+        service_column=service_col,
+        ignore=tuple(str(c) for c in ignore),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Category values
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Normalised code -> (kind, category or reason) for one characteristic."""
+
+    codes: dict[str, tuple[str, str]]
+    groups: dict[str, str]  # detailed label -> broad group (ethnicity)
+
+
+def _unknown_codes(char: Characteristic) -> dict[str, str]:
+    voc = chars.vocabulary()
+    out = {}
+    for reason, values in voc.unknowns.items():
+        for v in values:
+            out[normalise(v)] = reason
+    for reason, values in char.unknown_codes.items():
+        for v in values:
+            out[normalise(v)] = reason
+    return out
+
+
+def lookup_for(char: Characteristic, user_values: dict[str, str] | None = None) -> Lookup:
+    """The code table for one characteristic: vocabulary first, the council's codes on top."""
+    codes: dict[str, tuple[str, str]] = {}
+    for code, reason in _unknown_codes(char).items():
+        codes[code] = ("unknown", reason)
+    for group in char.groups:
+        for code in (group.label, *group.codes):
+            codes[normalise(code)] = ("group", group.label)
+    for cat in char.categories:
+        for code in (cat.label, *cat.codes, *(cat.census or ())):
+            codes[normalise(code)] = ("category", cat.label)
+    for code, target in (user_values or {}).items():
+        if target in ("not_known", "not_stated"):
+            codes[code] = ("unknown", target)
+        elif any(g.label == target for g in char.groups):
+            codes[code] = ("group", target)
+        else:
+            codes[code] = ("category", target)
+    groups = {c.label: c.group for c in char.categories if c.group}
+    return Lookup(codes=codes, groups=groups)
+
+
+def map_categories(values: pd.Index, lookup: Lookup) -> pd.DataFrame:
+    """Map distinct raw values: columns raw, kind, category, group, reason.
+
+    kind is ``category`` (or ``group`` when a value names only an ethnic group),
+    ``unknown`` or ``invalid``.
+    """
+    rows = []
+    for raw in values:
+        text = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw)
+        key = normalise(text)
+        if key == "":
+            rows.append((raw, "unknown", "", "", "blank"))
+            continue
+        kind, target = lookup.codes.get(key, ("invalid", ""))
+        if kind == "category":
+            rows.append((raw, "category", target, lookup.groups.get(target, ""), ""))
+        elif kind == "group":
+            rows.append((raw, "group", "", target, ""))
+        elif kind == "unknown":
+            rows.append((raw, "unknown", "", "", target))
+        else:
+            rows.append((raw, "invalid", "", "", "not a recognised code"))
+    return pd.DataFrame(rows, columns=["raw", "kind", "category", "group", "reason"])
+
+
+# ---------------------------------------------------------------------------
+# Ages
+
+DATE_FORMATS = (
+    "%d/%m/%Y",
+    "%Y-%m-%d",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%Y/%m/%d",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y",
+    "%d/%m/%y",
+    "%Y-%m-%dT%H:%M:%S",
+)
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """UK-first date parsing of distinct text values; unparseable -> NaT."""
+    text = values.astype("string").str.strip()
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    remaining = text.notna() & (text != "")
+    for fmt in DATE_FORMATS:
+        if not remaining.any():
+            break
+        parsed = pd.to_datetime(text[remaining], format=fmt, errors="coerce")
+        ok = parsed.notna()
+        result.loc[parsed.index[ok]] = parsed[ok]
+        remaining.loc[parsed.index[ok]] = False
+    return result
+
+
+def _years_between(born: pd.Series, as_of: dt.date) -> pd.Series:
+    before_birthday = (born.dt.month > as_of.month) | (
+        (born.dt.month == as_of.month) & (born.dt.day > as_of.day)
+    )
+    return as_of.year - born.dt.year - before_birthday.astype(int)
+
+
+def map_ages(values: pd.Index, source: str, as_of: dt.date) -> pd.DataFrame:
+    """Map distinct raw age values: columns raw, kind, age (int years or NaN), band, reason.
+
+    source is ``dob`` (date of birth), ``age`` (whole years) or ``band`` (labels such as
+    ``18-24``). Blank and vocabulary unknowns are unknown; a future date of birth, an
+    age over 120, a negative age or text that is none of these is invalid.
+    """
+    unknown = _unknown_codes(chars.get("age"))
+    raw = pd.Series(list(values), dtype="object")
+    text = raw.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    norm = text.map(normalise)
+    out = pd.DataFrame(
+        {"raw": raw, "kind": "invalid", "age": np.nan, "band": "", "reason": ""},
+        index=raw.index,
+    )
+    out["band"] = out["band"].astype(object)
+    is_blank = norm == ""
+    out.loc[is_blank, ["kind", "reason"]] = ["unknown", "blank"]
+    is_unknown = ~is_blank & norm.isin(unknown.keys())
+    out.loc[is_unknown, "kind"] = "unknown"
+    out.loc[is_unknown, "reason"] = norm[is_unknown].map(unknown)
+    todo = ~(is_blank | is_unknown)
+    if source == "dob":
+        born = parse_dates(text[todo])
+        years = _years_between(born, as_of)
+        good = born.notna()
+        future = good & (born > pd.Timestamp(as_of))
+        too_old = good & ~future & (years > MAX_AGE)
+        ok = good & ~future & ~too_old
+        out.loc[ok[ok].index, "kind"] = "category"
+        out.loc[ok[ok].index, "age"] = years[ok]
+        out.loc[future[future].index, "reason"] = "date of birth after the as-of date"
+        out.loc[too_old[too_old].index, "reason"] = f"age over {MAX_AGE}"
+        bad = ~good
+        out.loc[bad[bad].index, "reason"] = "not a date"
+    elif source == "age":
+        num = pd.to_numeric(text[todo].str.replace(",", "."), errors="coerce")
+        whole = num.notna() & (num == np.floor(num.fillna(0)))
+        negative = whole & (num < 0)
+        too_old = whole & (num > MAX_AGE)
+        ok = whole & ~negative & ~too_old
+        out.loc[ok[ok].index, "kind"] = "category"
+        out.loc[ok[ok].index, "age"] = num[ok]
+        out.loc[negative[negative].index, "reason"] = "negative age"
+        out.loc[too_old[too_old].index, "reason"] = f"age over {MAX_AGE}"
+        bad = ~whole
+        out.loc[bad[bad].index, "reason"] = "not a whole number of years"
+    else:  # band labels
+        for idx in todo[todo].index:
+            band = parse_band(text[idx])
+            if band is None:
+                out.loc[idx, "reason"] = "not an age band"
+            elif band.lo > MAX_AGE:
+                out.loc[idx, "reason"] = f"age over {MAX_AGE}"
+            else:
+                out.loc[idx, "kind"] = "category"
+                out.loc[idx, "band"] = band
+    return out
+
+
+def bands_overlap(bands: list[AgeBand]) -> tuple[AgeBand, AgeBand] | None:
+    ordered = sorted(set(bands))
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if a.hi is None or a.hi >= b.lo:
+            return a, b
+    return None
+
+
+def looks_like_bands(values: pd.Index) -> bool:
+    """True when the age values are band labels (``18-24``, ``85+``) rather than years."""
+    seen = 0
+    for v in values:
+        band = parse_band(str(v)) if v is not None else None
+        if band is not None and band.lo != band.hi:
+            seen += 1
+    return seen > 0
