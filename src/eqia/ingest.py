@@ -140,7 +140,7 @@ def read_excel(path: Path, sheet: str | None) -> Table:
             file=str(path),
             hint="Sheets in this file: " + ", ".join(sheets) + ". Choose one with --sheet.",
         )
-    df = book.parse(chosen, dtype=object)
+    df = pd.read_excel(book, sheet_name=chosen, dtype=object)
     df = df.map(_excel_text) if len(df) else df.astype(str)
     return Table(path=str(path), data=_clean_columns(df), sheet=chosen)
 

@@ -26,6 +26,10 @@ from eqia.ingest import (
 )
 from eqia.mapping import MappingFile, load_mapping
 
+#: Characteristics counted by age too: those the census crosses with age, so that
+#: expected counts can be age-standardised (Census 2021 TS009: sex by single year).
+AGE_CROSSED = ("sex",)
+
 
 def profile_file(
     path: str | Path,
@@ -109,9 +113,9 @@ def _frame_counts(
     pairs = {}
     age_col = plan.columns.get("age")
     if age_col is not None:
-        for key, col in plan.columns.items():
-            if key != "age":
-                pairs[key] = df.groupby([age_col, col], sort=False).size()
+        for key in AGE_CROSSED:
+            if key in plan.columns:
+                pairs[key] = df.groupby([age_col, plan.columns[key]], sort=False).size()
     notes = list(plan.notes)
     if duplicates:
         notes.append(

@@ -56,7 +56,7 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         except EqiaError as exc:
             if _state["debug"]:
                 raise
-            err.print(f"[bold red]Error[/] [{exc.code}]: ", end="")
+            err.print(f"[bold red]Error[/] \\[{exc.code}]: ", end="")
             err.print(exc.describe(), markup=False)
             raise typer.Exit(EXIT_INPUT) from exc
         except (typer.Exit, typer.Abort, SystemExit, KeyboardInterrupt):

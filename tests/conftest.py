@@ -1,0 +1,34 @@
+"""Shared test helpers: paths to the examples, fixtures and the shared census data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+SHARED_CENSUS = ROOT.parent / "shared" / "census2021"
+EXAMPLE_EXTRACT = EXAMPLES / "mh_support_extract.csv"
+EXAMPLE_MAPPING = EXAMPLES / "mh_support_mapping.yaml"
+EXAMPLE_AS_OF = dt.date(2026, 3, 31)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def cli(runner):
+    """Run the eqia CLI and return the result (stdout and stderr kept apart)."""
+    from eqia.cli import app
+
+    def run(*args: str):
+        return runner.invoke(app, [str(a) for a in args])
+
+    return run
