@@ -349,3 +349,35 @@ def _by_age(
         if grouped and r.kind == "category":
             out.append((ETHNICITY_DETAILED, r.lo, r.hi, r.category, r.count))
     return out
+
+
+def merge_profiles(profiles: list[Profile], source: str | None = None) -> Profile:
+    """Add several extracts' counts together (e.g. two providers of one service)."""
+    if len(profiles) == 1:
+        return profiles[0]
+    first = profiles[0]
+    counts = pd.concat([p.counts for p in profiles], ignore_index=True)
+    counts = counts.groupby(COUNT_COLUMNS[:-1], sort=False)["count"].sum().reset_index()
+    by_age = pd.concat([p.by_age for p in profiles], ignore_index=True)
+    if len(by_age):
+        by_age = by_age.groupby(BY_AGE_COLUMNS[:-1], sort=True)["count"].sum().reset_index()
+    inputs: dict[str, int] = {}
+    for p in profiles:
+        for k, n in p.inputs.items():
+            inputs[k] = inputs.get(k, 0) + n
+    bands = sorted({b for p in profiles for b in p.age_bands})
+    merged = Profile(
+        source=source or " + ".join(p.source for p in profiles),
+        shape=first.shape if all(p.shape == first.shape for p in profiles) else "mixed",
+        rows=sum(p.rows for p in profiles),
+        inputs=inputs,
+        counts=counts,
+        by_age=by_age,
+        columns=dict(first.columns),
+        age_source=first.age_source,
+        age_bands=tuple(bands),
+        notes=[n for p in profiles for n in p.notes],
+        duplicates=sum(p.duplicates for p in profiles),
+    )
+    check_reconciled(merged)
+    return merged

@@ -8,6 +8,7 @@ record-level CSV and Parquet files go through the streaming path in ``streaming`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -38,10 +39,13 @@ def profile_file(
     sheet: str | None = None,
     age_bands: str | None = None,
     allow_duplicates: bool = False,
+    streaming: bool | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Profile:
     """Profile a whole extract (all services in it together)."""
     groups = profile_services(
-        path, mapping, as_of, sheet, age_bands, allow_duplicates, split=False
+        path, mapping, as_of, sheet, age_bands, allow_duplicates, split=False,
+        streaming=streaming, progress=progress,
     )
     return next(iter(groups.values()))
 
@@ -54,9 +58,24 @@ def profile_services(
     age_bands: str | None = None,
     allow_duplicates: bool = False,
     split: bool = True,
+    streaming: bool | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> dict[tuple[str | None, str | None], Profile]:
-    """Profiles keyed by (service, period); one key ``(None, None)`` when not split."""
+    """Profiles keyed by (service, period); one key ``(None, None)`` when not split.
+
+    ``streaming``: count a record-level CSV/Parquet file in one pass without loading it
+    (``None``: only when it is large). ``progress`` is called with the fraction read.
+    """
     mf = mapping if isinstance(mapping, MappingFile) else load_mapping(mapping)
+    from eqia import streaming as st  # imports profile: not at module level
+
+    if sheet is None and st.wanted(path, streaming):
+        parts = st.stream_value_counts(path, mf, allow_duplicates, split, progress=progress)
+        if parts is not None:  # None: aggregated, or unreadable (read_table says why)
+            return {
+                key: build_profile(vc, mf.values, as_of=as_of, age_bands=age_bands)
+                for key, vc in parts.items()
+            }
     table = read_table(path, sheet=sheet)
     return profiles_from_table(table, mf, as_of, age_bands, allow_duplicates, split)
 
@@ -118,10 +137,7 @@ def _frame_counts(
                 pairs[key] = df.groupby([age_col, plan.columns[key]], sort=False).size()
     notes = list(plan.notes)
     if duplicates:
-        notes.append(
-            f"{duplicates} rows repeat a person ID already seen in column '{plan.id_column}'; "
-            "every row was counted (--allow-duplicates)."
-        )
+        notes.append(duplicate_ids_note(duplicates, plan.id_column))
     return ValueCounts(
         source=source, shape="records", rows=len(df), columns=dict(plan.columns),
         values=values, pairs=pairs, age_hint=plan.age_hint, notes=notes,
@@ -141,17 +157,29 @@ def check_duplicate_ids(
     n = int(dup.sum())
     if n and not allow:
         rows = [int(i) + 2 for i in dup[dup].index[:5]]  # +2: header row, 1-based
-        raise InputError(
-            f"{n} rows repeat a person ID that appears earlier in the file",
-            code="duplicate-ids",
-            file=source,
-            column=id_column,
-            row=rows[0],
-            details=["First repeated rows: " + ", ".join(map(str, rows))],
-            hint="An extract should have one row per person. Remove the repeats, or pass "
-            "--allow-duplicates to count every row (e.g. for an extract of contacts).",
-        )
+        raise duplicate_ids_error(n, rows, source, id_column)
     return n
+
+
+def duplicate_ids_error(n: int, rows: list[int], source: str, id_column: str) -> InputError:
+    """``n`` rows repeat an ID; ``rows``: the first repeats' line numbers (header = 1)."""
+    return InputError(
+        f"{n} rows repeat a person ID that appears earlier in the file",
+        code="duplicate-ids",
+        file=source,
+        column=id_column,
+        row=rows[0],
+        details=["First repeated rows: " + ", ".join(map(str, rows))],
+        hint="An extract should have one row per person. Remove the repeats, or pass "
+        "--allow-duplicates to count every row (e.g. for an extract of contacts).",
+    )
+
+
+def duplicate_ids_note(n: int, id_column: str | None) -> str:
+    return (
+        f"{n} rows repeat a person ID already seen in column '{id_column}'; "
+        "every row was counted (--allow-duplicates)."
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -1,1 +1,206 @@
-"""eqia audit: command-line skin (to be written)."""
+"""``eqia audit``: completeness of equality data across services, against thresholds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table as RichTable
+
+from eqia import audit as au
+from eqia.cli.app import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, app, err, guarded, out
+from eqia.cli.common import AsOfOpt, DuplicatesOpt, MapOpt, parse_as_of, write_text
+
+#: Show a progress bar from this many files (or for any file big enough to stream).
+PROGRESS_FILES = 5
+RAG_STYLES = {"green": "green", "amber": "yellow", "red": "red"}
+
+
+class AuditFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+
+
+@app.command("audit")
+@guarded
+def audit_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Extract files, or folders of them (CSV, XLSX, Parquet); "
+                       "record-level or aggregated.", show_default=False),
+    ],
+    previous: Annotated[
+        list[Path] | None,
+        typer.Option("--previous", "-p", help="Last time's extracts (files or folders), "
+                     "matched by service name, to show the change. Repeatable."),
+    ] = None,
+    map_file: MapOpt = None,
+    as_of: AsOfOpt = None,
+    thresholds: Annotated[
+        Path | None,
+        typer.Option("--thresholds", "-t", help="YAML file of green/amber thresholds and the "
+                     "required characteristics (default: 90% / 70%, see data/thresholds.yaml)."),
+    ] = None,
+    fail_under: Annotated[
+        float | None,
+        typer.Option("--fail-under", min=0, max=100, metavar="PCT",
+                     help="Exit with code 1 if any required characteristic's known share is "
+                     "below PCT percent."),
+    ] = None,
+    fmt: Annotated[AuditFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        AuditFormat.table
+    ),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", file_okay=False, help="Write audit.xlsx, audit.html, "
+                     "audit_narrative.docx/.html and audit.csv to this folder."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="How many gaps to list.")] = 10,
+    allow_duplicates: DuplicatesOpt = False,
+) -> None:
+    """Audit how completely services record protected characteristics.
+
+    For each service and characteristic: records known, unknown (and why) and invalid,
+    rated green/amber/red, with the change since --previous and the worst gaps to chase.
+    A file that cannot be read is reported and the rest are audited (exit code 2).
+
+    Example: eqia audit extracts/ --previous last-quarter/ --out audit/ --as-of 2026-03-31
+    """
+    date = parse_as_of(as_of)
+    with audit_progress([*paths, *(previous or [])]) as progress:
+        result = au.audit_paths(
+            paths, previous=previous or None, mapping=map_file, thresholds=thresholds,
+            as_of=date, progress=progress, allow_duplicates=allow_duplicates,
+        )
+    if fmt is AuditFormat.csv:
+        write_text(None, result.csv_table().to_csv(index=False, float_format="%.6f"))
+    else:
+        print_audit(result, top)
+    if out_dir is not None:
+        written = au.write_outputs(result, out_dir)
+        err.print("Wrote " + ", ".join(str(p) for p in written), markup=False)
+    code = EXIT_OK
+    if fail_under is not None:
+        low = au.below(result, fail_under)
+        if len(low):
+            err.print(f"[bold red]Below {fail_under:g}%[/]: {len(low)} required "
+                      f"characteristic{'s' if len(low) != 1 else ''} (--fail-under):")
+            for r in low.itertuples():
+                err.print(f"  {r.service}: {au.characteristic_name(r.characteristic)} "
+                          f"{_share(r)}", markup=False)
+            code = EXIT_THRESHOLD
+    failures = result.failures
+    if failures:
+        err.print(f"[bold red]Files not read[/] ({len(failures)}): their records are not in "
+                  "any figure.")
+        for file, message in failures:
+            err.print(f"  {file}: {message}", markup=False)
+        code = EXIT_INPUT
+    raise typer.Exit(code)
+
+
+def _share(r) -> str:
+    if r.status == au.NOT_COLLECTED:
+        return "not collected"
+    return au.share_text(r.known, r.records)
+
+
+@contextmanager
+def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
+    """A progress bar on stderr (on a terminal) when there are many files or large ones."""
+    from eqia.streaming import wanted
+
+    files, _ = au.find_extracts(paths)
+    if not err.is_terminal or not (len(files) >= PROGRESS_FILES or any(map(wanted, files))):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("Reading {task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("", total=len(files))
+
+        def update(done: float, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=name)
+
+        yield update
+
+
+#: Column headings for the terminal grid, which must fit a narrow terminal.
+SHORT = {
+    "age": "Age", "disability": "Disab", "sex": "Sex", "gender_identity": "GenderId",
+    "ethnicity": "Ethnic", "religion": "Relig", "sexual_orientation": "SexOrient",
+    "pregnancy_maternity": "Preg", "marriage_civil_partnership": "Marriage", "carers": "Carer",
+}
+
+
+def _cell(r) -> str:
+    style = RAG_STYLES[r["rag"]]
+    letter = au.RAG_LABELS[r["rag"]][0]
+    if r["status"] == au.NOT_COLLECTED:
+        text = "n/c"
+    else:
+        text = au.share_text(r["known"], r["records"], 0)
+    cell = f"[{style}]{text} {letter}[/]"
+    change = r["change_pp"]
+    if change == change and not (r["status"] == au.NOT_COLLECTED and change == 0):
+        cell += "\n" + au.change_text(change, 0).removesuffix(" pp")
+    return cell
+
+
+def print_audit(result: au.AuditResult, top: int = 10) -> None:
+    """The grid (services worst first), the worst gaps and the files not read."""
+    th = result.thresholds
+    s = result.summary
+    services = au.service_order(result)
+    out.print(f"[bold]Equality data completeness[/], as at {result.as_of.isoformat()}: "
+              f"{len(services)} service{'s' if len(services) != 1 else ''}, worst first.")
+    collected = set(s.loc[s["status"] == "collected", "characteristic"])
+    keys = [k for k in th.audited if k in collected or (th.required and k in th.required)]
+    nobody = [k for k in th.audited if k not in keys]
+    grid = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
+                     show_lines=result.previous_given)
+    grid.add_column("Service", style="bold", overflow="fold")
+    for key in keys:
+        grid.add_column(SHORT.get(key, key), justify="right", no_wrap=True)
+    cells = s.set_index(["service", "characteristic"])
+    for name in services:
+        grid.add_row(name, *(_cell(cells.loc[(name, k)]) for k in keys))
+    out.print(grid)
+    out.print("Known share of records (rounded down) with its rating: G green (at least "
+              f"{float(th.green):g}%), A amber (at least {float(th.amber):g}%), R red; "
+              "n/c not collected (red)"
+              + ("; second line: change since the previous audit in percentage points"
+                 if result.previous_given else "")
+              + f". Thresholds: {th.source}.", markup=False)
+    out.print("Columns: " + ", ".join(f"{SHORT.get(k, k)} = {au.characteristic_name(k)}"
+                                       for k in keys) + ".", markup=False)
+    if nobody:
+        out.print("[bold]Not collected by any service[/] (red for all): "
+                  + ", ".join(au.characteristic_name(k) for k in nobody) + ".")
+    gaps = au.worst_gaps(result, top)
+    if top and len(gaps):
+        out.print("\n[bold]Worst gaps to chase[/]")
+        for i, g in enumerate(gaps.itertuples(), start=1):
+            change = au.change_text(g.change_pp)
+            out.print(f"{i:>3}. {g.service}: {au.characteristic_name(g.characteristic)} "
+                      f"{_share(g)} ({au.RAG_LABELS[g.rag]}), {g.records:,} records"
+                      + (f", {change}" if change else ""), markup=False)
+    elif top:
+        out.print("\nNo gaps: every characteristic of every service is green.")
+    if result.missing_services:
+        out.print("\nIn the previous audit but with no extract this time: "
+                  + ", ".join(result.missing_services) + ".", markup=False)
+    failed = result.files[result.files["status"] == "not read"]
+    out.print("\n[bold]Files not read[/]: " + (
+        ", ".join(Path(f).name for f in failed["file"])
+        + " (reasons below; their records are not in any figure)." if len(failed)
+        else "none."))
+    if result.skipped:
+        out.print("Skipped (not an extract format): " + ", ".join(result.skipped) + ".",
+                  markup=False)

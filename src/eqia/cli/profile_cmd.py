@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +12,7 @@ import typer
 from rich.table import Table as RichTable
 
 from eqia import characteristics as chars
-from eqia.cli.app import app, guarded, out
+from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
     AsOfOpt,
@@ -47,16 +49,33 @@ def profile_command(
 
     Example: eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml
     """
-    profile = profile_file(
-        extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
-        allow_duplicates=allow_duplicates,
-    )
+    with read_progress(extract) as progress:
+        profile = profile_file(
+            extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
+            allow_duplicates=allow_duplicates, progress=progress,
+        )
     if fmt is TableFormat.csv:
         write_text(output, profile.tidy().to_csv(index=False, float_format="%.6f"))
     elif fmt is TableFormat.json:
         write_text(output, json.dumps(profile_json(profile), indent=2) + "\n")
     else:
         print_profile(profile)
+
+
+@contextmanager
+def read_progress(path: Path) -> Iterator[Callable[[float], None] | None]:
+    """A progress bar on stderr while a large extract is read (on a terminal only)."""
+    from eqia.streaming import wanted
+
+    if not (err.is_terminal and wanted(path)):
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+    columns = (BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
+    with Progress("Reading {task.description}", *columns, console=err, transient=True) as bar:
+        task = bar.add_task(path.name, total=1.0)
+        yield lambda done: bar.update(task, completed=done)
 
 
 def profile_json(profile: Profile) -> dict:

@@ -1,1 +1,75 @@
-"""eqia report: command-line skin (to be written)."""
+"""``eqia report``: the annual equality report from several services and periods."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eqia.cli.app import app, err, guarded, out
+from eqia.errors import UsageError
+
+FORMATS = ("docx", "html", "xlsx")
+
+
+@app.command("report")
+@guarded
+def report_command(
+    report_file: Annotated[Path, typer.Argument(help="The report file (see eqia init --report).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report.")] = Path(
+        "report"
+    ),
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Protect small numbers in every table and sentence.")
+    ] = False,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Disclosure policy (YAML); overrides the report file's."),
+    ] = None,
+    formats: Annotated[
+        str, typer.Option("--formats", help="Comma-separated: docx,html,xlsx.")
+    ] = "docx,html,xlsx",
+) -> None:
+    """Build the annual equality report (.docx, .html, .xlsx) from services' extracts.
+
+    Example: eqia report examples/annual_report.yaml --out report/ --publish
+    """
+    from eqia.disclosure import load_policy
+    from eqia.report import build_report, write_report
+    from eqia.report_config import load_report_config
+
+    wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad or not wanted:
+        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
+                         hint="Use any of docx, html, xlsx, e.g. --formats docx,html")
+    if policy is not None and not policy.is_file():
+        raise UsageError("The disclosure policy file does not exist", code="missing-file",
+                         file=str(policy), hint="Give a YAML file like eqia/data/disclosure.yaml.")
+    config = load_report_config(report_file, policy=load_policy(policy) if policy else None)
+    report = build_report(config, publish=publish)
+    written = write_report(report, out_dir, formats=wanted)
+
+    area = next((s.comparison.area.name for s in report.services if s.comparison), config.area)
+    out.print(f"[bold]{config.title}[/] ({config.period.label}), compared with {area}.")
+    for s in report.services:
+        periods = ", ".join(f"{p.label}: {s.totals.get(p.label, '-')} people"
+                            for p in s.periods) or "no usable extract"
+        out.print(f"  {s.name} ({periods}); {len(s.findings)} finding(s)")
+    notes = report.all_notes
+    if notes:
+        err.print(f"[bold yellow]{len(notes)} data note(s)[/] (also in the report's "
+                  "'Data notes' section):")
+        for n in notes:
+            err.print(f"  - {n.text}", markup=False)
+    for p in written.public:
+        out.print(f"Wrote {p}")
+    for p in written.internal:
+        out.print(f"Wrote {p} [bold](internal: never publish this file)[/]")
+    if publish:
+        out.print(f"Small numbers are protected ({report.policy.method} rule). Publish only "
+                  f"the files directly in {out_dir}, not the 'internal' folder.")
+    else:
+        out.print("This report is for internal use (every figure shown): add --publish to "
+                  "protect small numbers.")

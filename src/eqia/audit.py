@@ -1,0 +1,1001 @@
+"""Completeness across services and periods: how much equality data is known, and why not.
+
+An equality lead gets extracts from many teams and providers. ``audit_paths`` reads
+them one file at a time (through ``profile.profile_services``, so large files are
+streamed), and for every service x characteristic counts the records whose value is
+known, unknown (blank, not stated, not known; or not collected at all) and invalid,
+rates the known share green / amber / red against the council's thresholds
+(``data/thresholds.yaml``) and compares it with a previous audit.
+
+Default thresholds: green at 90% known or more, amber from 70%, red below. The measure
+is the "valid and complete" idea of NHS Digital's Data Quality Maturity Index (DQMI);
+the two cut-offs are judgements, explained in ``data/thresholds.yaml``: at 90% known a
+group's share can be off by at most 10 percentage points even if every unknown record
+belonged to it; below 70% that bound is wider than most groups an EqIA looks at.
+
+Rules this module keeps:
+
+* every record of a service is counted for every audited characteristic:
+  ``records = known + unknown + invalid``, where a file that has no column for a
+  characteristic adds its records to ``unknown`` (reason ``not_collected``);
+* a file that cannot be read is never counted as empty or skipped silently: it is listed
+  in ``AuditResult.failures`` with the reason, and the other files are still audited;
+* outputs hold aggregate counts only, never a record; raw invalid codes appear only in
+  ``invalid_values`` (the workbook's internal sheet), never in the narrative;
+* nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from eqia import characteristics as chars
+from eqia.errors import ConfigError, EqiaError, UsageError
+from eqia.ingest import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
+from eqia.mapping import MappingFile, load_mapping
+from eqia.profile import profile_services
+
+#: The columns of ``eqia audit --format csv``, in this order.
+CSV_COLUMNS = [
+    "service", "characteristic", "records", "known", "unknown", "invalid", "known_share", "rag",
+]
+#: Why a record is unknown. ``not_collected``: the extract has no column for it at all.
+UNKNOWN_REASONS = ("not_stated", "not_known", "blank", "not_collected")
+SUMMARY_COLUMNS = [
+    *CSV_COLUMNS,
+    *(f"unknown_{r}" for r in UNKNOWN_REASONS),
+    "status", "required", "previous_known_share", "previous_rag", "previous_status", "change_pp",
+]
+INVALID_COLUMNS = ["service", "characteristic", "value", "reason", "count"]
+FILE_COLUMNS = ["audit", "file", "status", "services", "records", "shape", "code", "reason",
+                "message"]
+GAP_COLUMNS = ["service", "characteristic", "status", "records", "known", "known_share", "rag",
+               "previous_known_share", "change_pp", "required"]
+RAGS = ("green", "amber", "red")
+RAG_LABELS = {"green": "Green", "amber": "Amber", "red": "Red"}
+NOT_COLLECTED = "not collected"
+
+#: Files in a folder that are read as extracts. Others in the folder (a README.pdf) are
+#: listed as skipped; ``.xls`` is included so that the user is told it cannot be read.
+EXTRACT_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES | {".xls"}
+
+#: How a characteristic reads as the subject of a sentence, where its name does not.
+SENTENCE_NAMES = {"carers": "Caring responsibility"}
+
+#: ``progress(files_done, files_total, file_name)``; ``files_done`` counts part of a file
+#: as a fraction while a large file is streamed.
+AuditProgress = Callable[[float, int, str], None]
+
+
+# ---------------------------------------------------------------------------
+# Thresholds
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Green and amber cut-offs (percent known), what is audited and what is required.
+
+    The meaning of each setting is documented in ``data/thresholds.yaml``.
+    """
+
+    green: Fraction
+    amber: Fraction
+    characteristics: dict[str, tuple[Fraction, Fraction]] = field(default_factory=dict)
+    audited: tuple[str, ...] = ()
+    required: tuple[str, ...] | None = None
+    source: str = "eqia defaults"
+
+    def cutoffs(self, key: str) -> tuple[Fraction, Fraction]:
+        """(green, amber) for a characteristic, in percent."""
+        return self.characteristics.get(key, (self.green, self.amber))
+
+    def rag(self, key: str, known: int, records: int) -> str:
+        """Rated exactly (no rounding): 90% known is green, 89.99% amber."""
+        green, amber = self.cutoffs(key)
+        if records <= 0:
+            return "red"
+        share = Fraction(100 * known, records)
+        if share >= green:
+            return "green"
+        if share >= amber:
+            return "amber"
+        return "red"
+
+    def is_required(self, key: str, collected: bool) -> bool:
+        if self.required is None:
+            return collected
+        return key in self.required
+
+
+THRESHOLD_KEYS = ("green", "amber", "characteristics", "audited", "required")
+
+
+def _percent(value: Any, where: str, source: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        raise ConfigError(
+            f"'{where}' must be a percentage from 0 to 100", code="bad-thresholds", file=source,
+            value=value, hint=f"Write e.g. '{where.split('.')[-1]}: 90' for 90% known.",
+        )
+    return Fraction(str(value))
+
+
+def _keys_list(value: Any, where: str, source: str) -> tuple[str, ...]:
+    known = chars.keys()
+    if not isinstance(value, list) or not value:
+        raise ConfigError(
+            f"'{where}' must be a list of characteristics", code="bad-thresholds", file=source,
+            hint="e.g. " + where + ": [age, sex, ethnicity]. Use: " + ", ".join(known) + ".",
+        )
+    out = []
+    for v in value:
+        if str(v) not in known:
+            raise ConfigError(
+                f"'{v}' under '{where}' is not a characteristic eqia knows",
+                code="bad-thresholds", file=source, value=v, hint="Use: " + ", ".join(known) + ".",
+            )
+        out.append(str(v))
+    return tuple(dict.fromkeys(out))
+
+
+def _read_threshold_yaml(text: str, source: str) -> dict:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            f"The thresholds file is not valid YAML: {getattr(exc, 'problem', exc)}",
+            code="invalid-yaml", file=source, row=mark.line + 1 if mark else None,
+            hint="Check the indentation and the colons near that line.",
+        ) from exc
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError("The thresholds file must be a set of 'key: value' lines",
+                          code="bad-thresholds", file=source,
+                          hint="e.g.\ngreen: 90\namber: 70")
+    extra = sorted(str(k) for k in raw if k not in THRESHOLD_KEYS)
+    if extra:
+        raise ConfigError(
+            f"Unknown setting(s) {', '.join(extra)} in the thresholds file",
+            code="bad-thresholds", file=source,
+            hint="The settings are: " + ", ".join(THRESHOLD_KEYS)
+            + " (see eqia's data/thresholds.yaml).",
+        )
+    return raw
+
+
+def load_thresholds(path: str | Path | None = None) -> Thresholds:
+    """The packaged thresholds, with a council's file (only the keys it changes) on top."""
+    raw = _read_threshold_yaml(
+        files("eqia").joinpath("data/thresholds.yaml").read_text(encoding="utf-8"),
+        "eqia/data/thresholds.yaml",
+    )
+    source = "eqia defaults"
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError("The thresholds file does not exist", code="missing-file",
+                              file=str(p), hint="Check the path given to --thresholds.")
+        raw = {**raw, **_read_threshold_yaml(p.read_text(encoding="utf-8-sig"), str(p))}
+        source = str(p)
+    green = _percent(raw.get("green"), "green", source)
+    amber = _percent(raw.get("amber"), "amber", source)
+    if amber > green:
+        raise ConfigError("amber must not be above green", code="bad-thresholds", file=source,
+                          hint="amber is the lowest share that is not red, e.g. green: 90, "
+                          "amber: 70.")
+    per: dict[str, tuple[Fraction, Fraction]] = {}
+    body = raw.get("characteristics") or {}
+    if not isinstance(body, dict):
+        raise ConfigError("'characteristics' must give green/amber under characteristic names",
+                          code="bad-thresholds", file=source,
+                          hint="e.g.\ncharacteristics:\n  religion: {green: 80, amber: 60}")
+    for key, cut in body.items():
+        _keys_list([key], "characteristics", source)
+        if not isinstance(cut, dict) or set(cut) - {"green", "amber"}:
+            raise ConfigError(f"Under characteristics: {key}, give green and/or amber",
+                              code="bad-thresholds", file=source,
+                              hint=f"e.g. {key}: {{green: 80, amber: 60}}")
+        g = _percent(cut.get("green", float(green)), f"characteristics.{key}.green", source)
+        a = _percent(cut.get("amber", float(amber)), f"characteristics.{key}.amber", source)
+        if a > g:
+            raise ConfigError(f"amber must not be above green for {key}", code="bad-thresholds",
+                              file=source, hint=f"e.g. {key}: {{green: 80, amber: 60}}")
+        per[str(key)] = (g, a)
+    audited = _keys_list(raw.get("audited"), "audited", source)
+    required = raw.get("required")
+    req = None if required is None else _keys_list(required, "required", source)
+    if req is not None:
+        audited = (*audited, *(k for k in req if k not in audited))
+    return Thresholds(green=green, amber=amber, characteristics=per, audited=audited,
+                      required=req, source=source)
+
+
+# ---------------------------------------------------------------------------
+# Finding the extracts
+
+
+def find_extracts(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
+    """(files to read, files skipped): files as given; folders' extract files, sorted.
+
+    A path that does not exist is kept, so that reading it reports it. Hidden files and
+    Excel's ``~$`` lock files in a folder are ignored; other non-extract files are skipped.
+    """
+    found: list[Path] = []
+    skipped: list[Path] = []
+    for given in paths:
+        p = Path(given)
+        if not p.is_dir():
+            found.append(p)
+            continue
+        for child in sorted(p.iterdir(), key=lambda c: c.name.casefold()):
+            if not child.is_file() or child.name.startswith((".", "~$")):
+                continue
+            (found if child.suffix.lower() in EXTRACT_SUFFIXES else skipped).append(child)
+    return list(dict.fromkeys(found)), skipped
+
+
+# ---------------------------------------------------------------------------
+# Counting
+
+
+def service_key(name: str) -> str:
+    """Services match across files and periods by name, ignoring case and spacing."""
+    return " ".join(str(name).split()).casefold()
+
+
+@dataclass
+class _CharTally:
+    collected: bool = False
+    known: int = 0
+    invalid: int = 0
+    unknown: Counter = field(default_factory=Counter)
+    invalid_values: Counter = field(default_factory=Counter)  # (value, reason) -> count
+
+
+@dataclass
+class _ServiceTally:
+    name: str
+    rows: int = 0
+    files: list[str] = field(default_factory=list)
+    shapes: set[str] = field(default_factory=set)
+    chars: dict[str, _CharTally] = field(default_factory=dict)
+
+
+@dataclass
+class _Collected:
+    services: dict[str, _ServiceTally]
+    files: list[dict]
+    notes: list[tuple[str, str]]
+
+
+def _add_profile(tally: _ServiceTally, profile: Any, audited: Sequence[str], source: str) -> None:
+    """Add one profile's counts: one pass over its tidy counts, not one query per number."""
+    tally.rows += profile.rows
+    tally.shapes.add(profile.shape)
+    if source not in tally.files:
+        tally.files.append(source)
+    counts = profile.counts
+    mine = counts[counts["characteristic"].isin(audited)]
+    totals = mine.groupby(["characteristic", "kind", "reason"], sort=False)["count"].sum()
+    for key in audited:
+        t = tally.chars.setdefault(key, _CharTally())
+        if not profile.is_collected(key):
+            t.unknown["not_collected"] += profile.rows
+        else:
+            t.collected = True
+    for (key, kind, reason), n in totals.items():
+        t = tally.chars[key]
+        if kind == "category":
+            t.known += int(n)
+        elif kind == "unknown":
+            t.unknown[reason if reason in UNKNOWN_REASONS else "not_known"] += int(n)
+        else:
+            t.invalid += int(n)
+    bad = mine[mine["kind"] == "invalid"]
+    for key, value, reason, n in zip(bad["characteristic"], bad["value"], bad["reason"],
+                                     bad["count"], strict=True):
+        tally.chars[key].invalid_values[(str(value), str(reason))] += int(n)
+
+
+def _file_failure(audit: str, path: Path, exc: BaseException) -> dict:
+    if isinstance(exc, EqiaError):
+        code, reason, message = exc.code, exc.message, exc.describe()
+    elif isinstance(exc, OSError):
+        code = "unreadable-file"
+        reason = f"The file could not be opened ({exc.strerror or type(exc).__name__})"
+        message = reason + ". Check that it is not open in another program and that you may read it."
+    else:  # a bug, or a file no reader expected; its text may hold data, so only its type
+        code = "unexpected-error"
+        reason = f"Unexpected error while reading ({type(exc).__name__})"
+        message = reason + ". This may be a bug in eqia: please report it with the file's format."
+    return {"audit": audit, "file": str(path), "status": "not read", "services": "",
+            "records": 0, "shape": "", "code": code, "reason": reason, "message": message}
+
+
+def _collect(
+    paths: list[Path], audit: str, mapping: MappingFile, audited: Sequence[str],
+    as_of: dt.date | None, allow_duplicates: bool, progress: AuditProgress | None,
+    done: int, total: int,
+) -> _Collected:
+    services: dict[str, _ServiceTally] = {}
+    file_rows: list[dict] = []
+    notes: list[tuple[str, str]] = []
+    for i, path in enumerate(paths):
+        tick = None
+        if progress is not None:
+            progress(float(done + i), total, path.name)
+
+            def tick(frac: float, _base: int = done + i, _name: str = path.name) -> None:
+                progress(_base + min(max(frac, 0.0), 1.0), total, _name)
+
+        try:
+            parts = profile_services(path, mapping, as_of=as_of,
+                                     allow_duplicates=allow_duplicates, progress=tick)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the audit
+            file_rows.append(_file_failure(audit, path, exc))
+            continue
+        names = []
+        rows = 0
+        shape = ""
+        for (service, _period), profile in parts.items():
+            if service is None:
+                name = path.stem
+            elif not str(service).strip():
+                name = f"{path.stem} (service blank)"
+            else:
+                name = " ".join(str(service).split())
+            tally = services.setdefault(service_key(name), _ServiceTally(name=name))
+            _add_profile(tally, profile, audited, path.name)
+            names.append(name)
+            rows += profile.rows
+            shape = profile.shape
+            notes.extend((str(path), n) for n in profile.notes)
+        file_rows.append({"audit": audit, "file": str(path), "status": "read",
+                          "services": "; ".join(dict.fromkeys(names)), "records": rows,
+                          "shape": shape, "code": "", "reason": "", "message": ""})
+    if progress is not None:
+        progress(float(done + len(paths)), total, "")
+    return _Collected(services, file_rows, list(dict.fromkeys(notes)))
+
+
+def _summary(collected: _Collected, th: Thresholds) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = []
+    invalid = []
+    for _, tally in sorted(collected.services.items()):
+        for key in th.audited:
+            t = tally.chars.get(key, _CharTally())
+            unknown = {r: int(t.unknown.get(r, 0)) for r in UNKNOWN_REASONS}
+            if not t.collected:
+                unknown["not_collected"] = tally.rows
+            records = t.known + sum(unknown.values()) + t.invalid
+            rows.append({
+                "service": tally.name, "characteristic": key, "records": records,
+                "known": t.known, "unknown": sum(unknown.values()), "invalid": t.invalid,
+                "known_share": t.known / records if records else 0.0,
+                "rag": th.rag(key, t.known, records),
+                **{f"unknown_{r}": n for r, n in unknown.items()},
+                "status": "collected" if t.collected else NOT_COLLECTED,
+                "required": th.is_required(key, t.collected),
+            })
+            for (value, reason), n in t.invalid_values.items():
+                invalid.append((tally.name, key, value, reason, int(n)))
+    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:-4])
+    for col in ("records", "known", "unknown", "invalid", *(f"unknown_{r}" for r in UNKNOWN_REASONS)):
+        summary[col] = summary[col].astype("int64")
+    summary["known_share"] = summary["known_share"].astype(float)
+    summary["required"] = summary["required"].astype(bool)
+    inv = pd.DataFrame(invalid, columns=INVALID_COLUMNS)
+    if len(inv):
+        order = {k: i for i, k in enumerate(th.audited)}
+        inv = (inv.assign(_o=inv["characteristic"].map(order), _s=inv["service"].str.casefold())
+               .sort_values(["_s", "_o", "count", "value"], ascending=[True, True, False, True])
+               .drop(columns=["_o", "_s"]).reset_index(drop=True))
+    inv["count"] = inv["count"].astype("int64")
+    return summary, inv
+
+
+# ---------------------------------------------------------------------------
+# The result
+
+
+@dataclass
+class AuditResult:
+    """What an audit found. The tables are the contract every output reads.
+
+    ``summary``: one row per service x audited characteristic, ``SUMMARY_COLUMNS``
+    (``known_share`` a fraction 0-1, ``change_pp`` in percentage points).
+    ``invalid_values``: raw invalid codes and their counts, ``INVALID_COLUMNS``
+    (internal use only: they are the extracts' own text). ``files``: every file looked
+    at, read or not (``FILE_COLUMNS``). ``failures``: (file, message) for each file not
+    read, current or previous.
+    """
+
+    summary: pd.DataFrame
+    invalid_values: pd.DataFrame
+    files: pd.DataFrame
+    thresholds: Thresholds
+    as_of: dt.date
+    previous_given: bool = False
+    previous_services: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[tuple[str, str]]:
+        bad = self.files[self.files["status"] == "not read"]
+        return list(zip(bad["file"], bad["message"], strict=True))
+
+    @property
+    def services(self) -> list[str]:
+        return list(dict.fromkeys(self.summary["service"]))
+
+    @property
+    def missing_services(self) -> list[str]:
+        """Services in the previous audit with no extract this time."""
+        now = {service_key(s) for s in self.services}
+        return [s for s in self.previous_services if service_key(s) not in now]
+
+    def csv_table(self) -> pd.DataFrame:
+        return self.summary[CSV_COLUMNS]
+
+    def changes(self) -> pd.DataFrame:
+        """Known share now and last time, for services in both audits."""
+        cols = ["service", "characteristic", "previous_known_share", "known_share", "change_pp",
+                "previous_rag", "rag"]
+        if not self.previous_given:
+            return pd.DataFrame(columns=cols)
+        prev = {service_key(s) for s in self.previous_services}
+        rows = self.summary[self.summary["service"].map(service_key).isin(prev)]
+        return rows[cols].reset_index(drop=True)
+
+    def grid(self) -> pd.DataFrame:
+        """Services (rows, worst first) x characteristics (columns): known shares."""
+        g = self.summary.pivot(index="service", columns="characteristic", values="known_share")
+        g = g[[k for k in self.thresholds.audited if k in g.columns]]
+        return g.loc[service_order(self)]
+
+
+def service_order(result: AuditResult) -> list[str]:
+    """Worst first: most red cells, then the lowest average known share, then by name."""
+    s = result.summary
+    if not len(s):
+        return []
+    by = s.groupby("service", sort=False).agg(
+        reds=("rag", lambda r: int((r == "red").sum())), mean=("known_share", "mean"))
+    by["name"] = [n.casefold() for n in by.index]
+    by = by.sort_values(["reds", "mean", "name"], ascending=[False, True, True])
+    return list(by.index)
+
+
+def audit_paths(
+    paths: Iterable[str | Path] | str | Path,
+    previous: Iterable[str | Path] | str | Path | None = None,
+    mapping: str | Path | MappingFile | None = None,
+    thresholds: str | Path | Thresholds | None = None,
+    as_of: dt.date | None = None,
+    progress: AuditProgress | None = None,
+    allow_duplicates: bool = False,
+) -> AuditResult:
+    """Audit the completeness of equality data in extracts (files or folders of files).
+
+    ``previous``: last time's extracts, matched by service name (case-insensitively).
+    Extracts of one service in several files (e.g. two providers) are added together.
+    A file that cannot be read is listed in ``failures`` and the rest are still audited;
+    a mapping or thresholds file that is wrong raises ``ConfigError`` (nothing to audit
+    against). Reads one file at a time.
+    """
+    as_of = as_of or dt.date.today()
+    th = thresholds if isinstance(thresholds, Thresholds) else load_thresholds(thresholds)
+    mf = mapping if isinstance(mapping, MappingFile) else load_mapping(mapping)
+    current, skipped = find_extracts(_as_list(paths))
+    before, skipped_before = find_extracts(_as_list(previous)) if previous is not None else ([], [])
+    if not current:
+        raise UsageError(
+            "No extract files were found", code="no-extracts",
+            details=[f"Skipped (not CSV, XLSX or Parquet): {p}" for p in skipped[:10]],
+            hint="Give extract files or folders holding .csv, .xlsx or .parquet files.",
+        )
+    total = len(current) + len(before)
+    now = _collect(current, "current", mf, th.audited, as_of, allow_duplicates, progress, 0, total)
+    summary, invalid = _summary(now, th)
+    previous_services: list[str] = []
+    file_rows = list(now.files)
+    if previous is not None:
+        then = _collect(before, "previous", mf, th.audited, as_of, allow_duplicates, progress,
+                        len(current), total)
+        prev_summary, _ = _summary(then, th)
+        previous_services = list(dict.fromkeys(prev_summary["service"]))
+        file_rows += then.files
+        summary = _with_previous(summary, prev_summary)
+    else:
+        summary["previous_known_share"] = float("nan")
+        summary["previous_rag"] = ""
+        summary["previous_status"] = ""
+        summary["change_pp"] = float("nan")
+    summary = summary[SUMMARY_COLUMNS]
+    return AuditResult(
+        summary=summary,
+        invalid_values=invalid,
+        files=pd.DataFrame(file_rows, columns=FILE_COLUMNS),
+        thresholds=th,
+        as_of=as_of,
+        previous_given=previous is not None,
+        previous_services=previous_services,
+        skipped=[str(p) for p in (*skipped, *skipped_before)],
+        notes=now.notes,
+    )
+
+
+def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str | Path]:
+    if isinstance(paths, str | Path):
+        return [paths]
+    return list(paths)
+
+
+def _with_previous(summary: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
+    p = prev[["service", "characteristic", "known_share", "rag", "status"]].rename(
+        columns={"known_share": "previous_known_share", "rag": "previous_rag",
+                 "status": "previous_status"})
+    p = p.assign(_k=p["service"].map(service_key)).drop(columns="service")
+    out = summary.assign(_k=summary["service"].map(service_key)).merge(
+        p, on=["_k", "characteristic"], how="left").drop(columns="_k")
+    out["previous_rag"] = out["previous_rag"].fillna("")
+    out["previous_status"] = out["previous_status"].fillna("")
+    out["change_pp"] = 100 * (out["known_share"] - out["previous_known_share"])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Reading the result
+
+
+def worst_gaps(result: AuditResult, n: int = 10) -> pd.DataFrame:
+    """The ``n`` service x characteristic gaps most worth chasing (amber or red).
+
+    Required characteristics first; then the lowest known share; then the service
+    with the most records (more people affected).
+    """
+    s = result.summary[result.summary["rag"] != "green"]
+    s = s.sort_values(["required", "known_share", "records", "service"],
+                      ascending=[False, True, False, True], kind="stable")
+    return s[GAP_COLUMNS].head(n).reset_index(drop=True)
+
+
+def below(result: AuditResult, pct: float) -> pd.DataFrame:
+    """Required characteristics whose known share is below ``pct`` percent (exactly)."""
+    if isinstance(pct, bool) or not 0 <= pct <= 100:
+        raise UsageError(f"'{pct}' is not a percentage", code="bad-fail-under",
+                         hint="Give --fail-under as a number from 0 to 100, e.g. 80.")
+    cut = Fraction(str(pct))
+    s = result.summary[result.summary["required"]]
+    low = [Fraction(100 * int(k), int(r)) < cut if r else True
+           for k, r in zip(s["known"], s["records"], strict=True)]
+    return s[low][GAP_COLUMNS].reset_index(drop=True)
+
+
+def share_text(known: int, records: int, digits: int = 1) -> str:
+    """A known share as text, rounded DOWN so that "90.0%" always meets a 90% threshold."""
+    if records <= 0:
+        return "–"
+    scale = 10**digits
+    value = math.floor(Fraction(100 * scale * int(known), int(records))) / scale
+    return f"{value:.{digits}f}%"
+
+
+def change_text(change_pp: float, digits: int = 1) -> str:
+    """Signed, in percentage points; a change that rounds to nothing is shown as 0."""
+    if change_pp is None or change_pp != change_pp:
+        return ""
+    value = round(float(change_pp), digits)
+    if value == 0:
+        return f"{0:.{digits}f} pp"
+    return f"{value:+.{digits}f} pp".replace("-", "−")
+
+
+def characteristic_name(key: str) -> str:
+    return chars.display_name(key)
+
+
+def _subject(key: str) -> str:
+    return SENTENCE_NAMES.get(key, characteristic_name(key))
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ---------------------------------------------------------------------------
+# Documents: the narrative's content, as blocks shared by the .docx and the HTML
+
+
+def _share_sentence(row: pd.Series) -> str:
+    """"Religion is recorded for 30% of OPPD users, up from 22%." (whole percent, down)."""
+    now = share_text(row["known"], row["records"], 0)
+    text = f"{_subject(row['characteristic'])} is recorded for {now} of {row['service']} users"
+    prev = row["previous_known_share"]
+    if prev == prev and prev is not None:
+        before = f"{math.floor(round(prev * 100, 9))}%"
+        if before == now:
+            text += f", the same as last time ({before})"
+        elif row["previous_status"] == NOT_COLLECTED:
+            text += ", up from 0% (not collected last time)"
+        elif row["change_pp"] > 0:
+            text += f", up from {before}"
+        else:
+            text += f", down from {before}"
+    return text + "."
+
+
+def narrative(result: AuditResult) -> list[dict]:
+    """The short narrative for an annual report, as blocks: ``{"kind": "h1"|"h2"|"p"|"ul",
+    "text": str, "items": [str]}``. Shares and counts of services only: no raw codes."""
+    s = result.summary
+    th = result.thresholds
+    blocks: list[dict] = []
+
+    def h(level: int, text: str) -> None:
+        blocks.append({"kind": f"h{level}", "text": text, "items": []})
+
+    def p(text: str) -> None:
+        blocks.append({"kind": "p", "text": text, "items": []})
+
+    def ul(items: list[str]) -> None:
+        if items:
+            blocks.append({"kind": "ul", "text": "", "items": items})
+
+    services = result.services
+    read = result.files[(result.files["audit"] == "current") & (result.files["status"] == "read")]
+    h(1, f"Equality data completeness: services as at {_date_text(result.as_of)}")
+    p(f"This audit looks at how often services record the protected characteristics of the "
+      f"people they serve. It covers {len(services)} service{'s' if len(services) != 1 else ''} "
+      f"from {len(read)} extract file{'s' if len(read) != 1 else ''}. A characteristic is "
+      f"green when at least {_pct(th.green)} of records hold a known value, amber from "
+      f"{_pct(th.amber)}, and red below that" + (" (some characteristics have their own "
+                                                   "thresholds)." if th.characteristics else "."))
+    p("For internal use: the detailed workbook (audit.xlsx) lists invalid codes exactly as "
+      "they appear in the extracts and must not be published. This narrative gives shares "
+      "only.")
+    counts = s["rag"].value_counts()
+    collected = s[s["status"] == "collected"]
+    h(2, "Summary")
+    p(f"Of {len(s)} service and characteristic pairs, {int(counts.get('green', 0))} are green, "
+      f"{int(counts.get('amber', 0))} amber and {int(counts.get('red', 0))} red; "
+      f"{int((s['status'] == NOT_COLLECTED).sum())} are not collected at all.")
+    if len(collected):
+        overall = []
+        for key in th.audited:
+            rows = collected[collected["characteristic"] == key]
+            if len(rows):
+                overall.append(f"{_lower(_subject(key))} "
+                               f"{share_text(int(rows['known'].sum()), int(rows['records'].sum()), 0)}")
+        p("Across the services that collect them, the shares of records with a known value "
+          "are: " + _join(overall) + ".")
+    if result.previous_given:
+        ch = s.dropna(subset=["change_pp"])
+        up = int((ch["change_pp"] >= 1).sum())
+        down = int((ch["change_pp"] <= -1).sum())
+        p(f"Since the previous audit, recording improved by at least one percentage point for "
+          f"{up} pair{'s' if up != 1 else ''} and fell by at least one point for {down}.")
+        if result.missing_services:
+            p("No extract was received this time from: " + _join(result.missing_services) + ".")
+    gaps = worst_gaps(result)
+    if len(gaps):
+        h(2, "Gaps to chase")
+        items = []
+        for _, g in gaps.iterrows():
+            row = s[(s["service"] == g["service"]) & (s["characteristic"] == g["characteristic"])].iloc[0]
+            if g["status"] == NOT_COLLECTED:
+                items.append(f"{g['service']} does not record "
+                             f"{_lower(_subject(g['characteristic']))}.")
+            else:
+                items.append(_share_sentence(row))
+        ul(items)
+    h(2, "By service")
+    for name in service_order(result):
+        rows = s[s["service"] == name]
+        h(3, name)
+        good = rows[(rows["rag"] == "green")]
+        sentences = []
+        if len(good):
+            sentences.append(
+                _join([f"{_lower(_subject(r['characteristic']))} "
+                       f"({share_text(r['known'], r['records'], 0)})"
+                       for _, r in good.iterrows()]).capitalize()
+                + (" are" if len(good) > 1 else " is") + " recorded well.")
+        for _, r in rows[(rows["rag"] != "green") & (rows["status"] == "collected")].iterrows():
+            sentences.append(_share_sentence(r))
+        missing = rows[rows["status"] == NOT_COLLECTED]
+        if len(missing):
+            sentences.append(f"{name} does not record "
+                             + _join([_lower(_subject(k))
+                                      for k in missing["characteristic"]]) + ".")
+        p(" ".join(sentences))
+    failed = result.files[result.files["status"] == "not read"]
+    if len(failed):
+        h(2, "Files not read")
+        p(f"{len(failed)} file{'s' if len(failed) != 1 else ''} could not be read; the figures "
+          "above do not include any records from:")
+        ul([f"{Path(f).name} ({a}): {r}" for f, a, r in
+            zip(failed["file"], failed["audit"], failed["reason"], strict=True)])
+    return blocks
+
+
+def _date_text(d: dt.date) -> str:
+    return f"{d.day} {d:%B %Y}"  # not %-d: Windows' strftime has no such code
+
+
+def _pct(x: Fraction) -> str:
+    return f"{float(x):g}%"
+
+
+# ---------------------------------------------------------------------------
+# Writing the documents
+
+WORKBOOK, PAGE, NARRATIVE_DOCX, NARRATIVE_HTML, CSV_FILE = (
+    "audit.xlsx", "audit.html", "audit_narrative.docx", "audit_narrative.html", "audit.csv",
+)
+FILLS = {"green": "C6EFCE", "amber": "FFEB9C", "red": "FFC7CE"}
+FONTS = {"green": "006100", "amber": "7A5500", "red": "9C0006"}
+
+
+def write_outputs(result: AuditResult, folder: str | Path) -> list[Path]:
+    """Write the workbook, the HTML heatmap, the narrative (.docx and .html) and the csv."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / CSV_FILE, out / WORKBOOK, out / PAGE, out / NARRATIVE_DOCX, out / NARRATIVE_HTML]
+    _atomic(paths[0], lambda p: result.csv_table().to_csv(p, index=False, float_format="%.6f"))
+    _atomic(paths[1], lambda p: write_workbook(result, p))
+    _atomic(paths[2], lambda p: p.write_text(render_page(result), encoding="utf-8"))
+    _atomic(paths[3], lambda p: write_narrative_docx(result, p))
+    _atomic(paths[4], lambda p: p.write_text(render_narrative_html(result), encoding="utf-8"))
+    return paths
+
+
+def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
+    tmp = path.with_name(path.name + ".part" + path.suffix)
+    write(tmp)
+    tmp.replace(path)
+
+
+def _header(ws: Any, columns: list[str], widths: dict[str, int] | None = None) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    ws.append(columns)
+    for i, name in enumerate(columns, start=1):
+        ws.cell(row=1, column=i).font = Font(bold=True)
+        ws.column_dimensions[get_column_letter(i)].width = (widths or {}).get(
+            name, max(12, len(name) + 2))
+
+
+def _frame_sheet(wb: Any, title: str, frame: pd.DataFrame, pct_cols: Sequence[str] = (),
+                 widths: dict[str, int] | None = None, empty: str = "") -> Any:
+    ws = wb.create_sheet(title)
+    cols = list(frame.columns)
+    _header(ws, cols, widths)
+    for row in frame.itertuples(index=False):
+        ws.append([None if (isinstance(v, float) and v != v) else
+                   (bool(v) if hasattr(v, "dtype") and v.dtype == bool else
+                    v.item() if hasattr(v, "item") else v) for v in row])
+    for name in pct_cols:
+        j = cols.index(name) + 1
+        for r in range(2, ws.max_row + 1):
+            ws.cell(row=r, column=j).number_format = "0.0%"
+    if not len(frame) and empty:
+        ws.append([empty])
+    ws.freeze_panes = "A2"
+    if len(frame):
+        ws.auto_filter.ref = ws.dimensions
+    return ws
+
+
+def write_workbook(result: AuditResult, path: str | Path) -> None:
+    """Summary grid (conditional formatting, frozen header row and column), detail,
+    invalid values (internal), change, and files."""
+    from openpyxl import Workbook
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    th = result.thresholds
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Summary"
+    keys = list(th.audited)
+    _header(ws, ["Service", *(characteristic_name(k) for k in keys)], {"Service": 32})
+    s = result.summary.set_index(["service", "characteristic"])
+    for name in service_order(result):
+        values: list[Any] = [name]
+        for k in keys:
+            r = s.loc[(name, k)]
+            values.append(NOT_COLLECTED if r["status"] == NOT_COLLECTED else float(r["known_share"]))
+        ws.append(values)
+    last = ws.max_row
+    for j, key in enumerate(keys, start=2):
+        col = get_column_letter(j)
+        green, amber = th.cutoffs(key)
+        g, a = float(green) / 100, float(amber) / 100
+        # Shown with its RAG as text too (number format), so colour is never the only cue.
+        fmt = f'[>={g}]0.0%" green";[>={a}]0.0%" amber";0.0%" red"'
+        for r in range(2, last + 1):
+            cell = ws.cell(row=r, column=j)
+            cell.alignment = Alignment(horizontal="right")
+            if isinstance(cell.value, float):
+                cell.number_format = fmt
+        if last >= 2:
+            ref = f"{col}2:{col}{last}"
+            top = f"{col}2"
+            for rag, formula in (
+                ("red", f"ISTEXT({top})"),
+                ("green", f"AND(ISNUMBER({top}),{top}>={g})"),
+                ("amber", f"AND(ISNUMBER({top}),{top}>={a})"),
+                ("red", f"ISNUMBER({top})"),
+            ):
+                ws.conditional_formatting.add(ref, FormulaRule(
+                    formula=[formula], stopIfTrue=True,
+                    fill=PatternFill(start_color=FILLS[rag], end_color=FILLS[rag], fill_type="solid"),
+                    font=Font(color=FONTS[rag])))
+        ws.column_dimensions[col].width = max(14, min(len(characteristic_name(key)) + 2, 22))
+    ws.freeze_panes = "B2"
+    ws.cell(row=last + 2, column=1, value=(
+        f"Share of records with a known value, as at {result.as_of.isoformat()}. "
+        f"Thresholds: {th.source}. Rounded down to 0.1%."))
+    _frame_sheet(wb, "Detail", result.summary, pct_cols=["known_share", "previous_known_share"],
+                 widths={"service": 32, "characteristic": 28})
+    inv = _frame_sheet(wb, "Invalid values", result.invalid_values,
+                       widths={"service": 32, "characteristic": 28, "value": 24, "reason": 36},
+                       empty="No invalid values.")
+    inv.sheet_properties.tabColor = "9C0006"
+    changes = result.changes()
+    _frame_sheet(wb, "Change", changes, pct_cols=["previous_known_share", "known_share"],
+                 widths={"service": 32, "characteristic": 28},
+                 empty="No previous audit given." if not result.previous_given else
+                 "No service is in both audits.")
+    files_ws = _frame_sheet(wb, "Files", result.files.drop(columns=["reason"]),
+                            widths={"file": 48, "services": 32, "message": 80})
+    row = files_ws.max_row + 2
+    bad = result.files[result.files["status"] == "not read"]
+    files_ws.cell(row=row, column=1, value=(
+        f"Files not read: {len(bad)}. Their records are not in any figure."
+        if len(bad) else "Files not read: none. Every file was read."))
+    for p in result.skipped:
+        row += 1
+        files_ws.cell(row=row, column=1, value=f"Skipped (not an extract format): {p}")
+    wb.properties.title = "Equality data completeness audit"
+    wb.save(path)
+
+
+# -- HTML ---------------------------------------------------------------------
+
+
+def _environment() -> Any:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+    def load(name: str):
+        t = files("eqia") / "templates" / name
+        return t.read_text(encoding="utf-8"), f"eqia/templates/{name}", lambda: False
+
+    return SandboxedEnvironment(loader=jinja2.FunctionLoader(load),
+                                undefined=jinja2.StrictUndefined, autoescape=True,
+                                trim_blocks=True, lstrip_blocks=True)
+
+
+def _render(name: str, ctx: dict) -> str:
+    from eqia.errors import TemplateError
+
+    try:
+        return _environment().get_template(name).render(ctx)
+    except Exception as exc:  # noqa: BLE001 - named, for a person to fix
+        raise TemplateError(f"Template {name} failed to render: {type(exc).__name__}: {exc}",
+                            code="template-failed", file=f"eqia/templates/{name}") from exc
+
+
+def page_context(result: AuditResult) -> dict:
+    """What the HTML heatmap shows: plain values, no DataFrames."""
+    th = result.thresholds
+    s = result.summary.set_index(["service", "characteristic"])
+    keys = list(th.audited)
+    rows = []
+    for name in service_order(result):
+        cells = []
+        for k in keys:
+            r = s.loc[(name, k)]
+            nc = r["status"] == NOT_COLLECTED
+            cells.append({
+                "rag": r["rag"], "rag_label": RAG_LABELS[r["rag"]],
+                "share": NOT_COLLECTED.capitalize() if nc else share_text(r["known"], r["records"]),
+                "change": change_text(r["change_pp"]),
+                "title": (f"{int(r['known']):,} of {int(r['records']):,} records known; "
+                          f"{int(r['unknown']):,} unknown; {int(r['invalid']):,} invalid"),
+            })
+        rows.append({"service": name, "cells": cells})
+    gaps = []
+    for _, g in worst_gaps(result).iterrows():
+        gaps.append({
+            "service": g["service"], "characteristic": characteristic_name(g["characteristic"]),
+            "share": (NOT_COLLECTED.capitalize() if g["status"] == NOT_COLLECTED
+                      else share_text(g["known"], g["records"])),
+            "rag_label": RAG_LABELS[g["rag"]], "rag": g["rag"],
+            "change": change_text(g["change_pp"]), "records": f"{int(g['records']):,}",
+        })
+    detail = []
+    for _, r in result.summary.iterrows():
+        detail.append({
+            "service": r["service"], "characteristic": characteristic_name(r["characteristic"]),
+            "records": f"{int(r['records']):,}", "known": f"{int(r['known']):,}",
+            "not_stated": f"{int(r['unknown_not_stated']):,}",
+            "not_known": f"{int(r['unknown_not_known']):,}",
+            "blank": f"{int(r['unknown_blank']):,}",
+            "not_collected": f"{int(r['unknown_not_collected']):,}",
+            "invalid": f"{int(r['invalid']):,}",
+            "share": share_text(r["known"], r["records"]), "rag_label": RAG_LABELS[r["rag"]],
+            "rag": r["rag"], "change": change_text(r["change_pp"]),
+        })
+    failed = result.files[result.files["status"] == "not read"]
+    return {
+        "title": "Equality data completeness audit",
+        "as_of": result.as_of.isoformat(),
+        "as_of_text": _date_text(result.as_of),
+        "characteristics": [characteristic_name(k) for k in keys],
+        "thresholds": [{"characteristic": characteristic_name(k),
+                        "green": _pct(th.cutoffs(k)[0]), "amber": _pct(th.cutoffs(k)[1])}
+                       for k in keys],
+        "threshold_source": th.source,
+        "rows": rows,
+        "gaps": gaps,
+        "detail": detail,
+        "previous_given": result.previous_given,
+        "missing_services": result.missing_services,
+        "failures": [{"file": f, "audit": a, "message": m}
+                     for f, a, m in zip(failed["file"], failed["audit"], failed["message"],
+                                        strict=True)],
+        "skipped": list(result.skipped),
+    }
+
+
+def render_page(result: AuditResult) -> str:
+    return _render("audit.html.j2", page_context(result))
+
+
+def render_narrative_html(result: AuditResult) -> str:
+    return _render("audit_narrative.html.j2", {
+        "title": "Equality data completeness", "blocks": narrative(result),
+    })
+
+
+def write_narrative_docx(result: AuditResult, path: str | Path) -> None:
+    """The narrative with Word's own Heading styles (navigable, and read by screen readers)."""
+    from docx import Document
+
+    doc = Document()
+    doc.core_properties.title = "Equality data completeness"
+    doc.core_properties.language = "en-GB"
+    for block in narrative(result):
+        kind = block["kind"]
+        if kind.startswith("h"):
+            doc.add_heading(block["text"], level=int(kind[1:]))
+        elif kind == "p":
+            doc.add_paragraph(block["text"])
+        else:
+            for item in block["items"]:
+                doc.add_paragraph(item, style="List Bullet")
+    doc.save(str(path))

@@ -1,0 +1,93 @@
+"""Plain-English sentences generated from the numbers, for documents and reports.
+
+Each sentence states the figures behind it. Wording is neutral ("fewer than
+expected", not "worse"). Counts pass through the publication policy's formatter so
+that a publishable document never shows a small number in prose either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from eqia.compare import CharacteristicResult, Comparison
+
+CountFormatter = Callable[[int], str]
+
+
+def _fmt_count(n: int) -> str:
+    return f"{n:,}"
+
+
+def pct(x: float, digits: int = 1) -> str:
+    if x is None or x != x:
+        return "-"
+    value = 100 * x
+    if digits and abs(value - round(value)) < 1e-9 and value >= 10:
+        return f"{value:.0f}%"
+    return f"{value:.{digits}f}%"
+
+
+def completeness_sentence(r: CharacteristicResult, fmt: CountFormatter = _fmt_count,
+                          threshold: float = 0.5) -> str:
+    name = r.name
+    if r.status == "not_collected":
+        return f"{name} is not recorded in the service's data, so the impact on this group " \
+               "cannot be assessed from service data."
+    missing = r.rows - r.known
+    parts = []
+    if r.not_stated:
+        parts.append(f"{fmt(r.not_stated)} not stated")
+    if r.not_known:
+        parts.append(f"{fmt(r.not_known)} not known")
+    if r.invalid:
+        parts.append(f"{fmt(r.invalid)} invalid")
+    detail = f" ({', '.join(parts)})" if parts else ""
+    if r.rows and r.known / r.rows < threshold:
+        return (f"{name} is not recorded for {pct(missing / r.rows, 0)} of the {fmt(r.rows)} "
+                f"people using the service{detail}, so the impact on this group cannot be "
+                "assessed from service data.")
+    return (f"{name} is recorded for {pct(r.known_share, 0)} of the {fmt(r.rows)} people using "
+            f"the service{detail}.")
+
+
+def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str]:
+    r = comparison.results[key]
+    if r.status != "compared":
+        return []
+    rows = comparison.headline(key)
+    flagged = rows[rows["flag"].isin(["under", "over"])]
+    adjusted = " after allowing for the service's age profile" if r.age_adjusted else ""
+    out = []
+    for _, row in flagged.iterrows():
+        word = "fewer" if row["flag"] == "under" else "more"
+        robust = row["robust_to_missing"]
+        missing = r.unknown + r.invalid
+        if pd.notna(robust) and bool(robust):
+            tail = (f"This holds whatever the {missing:,} unrecorded values are." if missing
+                    else "")
+        else:
+            tail = (f"This could be explained by the {missing:,} people whose "
+                    f"{r.name.lower()} is not recorded.")
+        out.append(
+            f"{row['category']}: {pct(row['service_share'])} of service users with a known "
+            f"{r.name.lower()} (95% CI {pct(row['ci_low'])} to {pct(row['ci_high'])}), compared "
+            f"with {pct(row['baseline_share'])} of {area_name} residents{adjusted}: {word} than "
+            f"expected (ratio {row['ratio']:.2f}). {tail}".strip()
+        )
+    testable = rows[rows["flag"].isin(["under", "over", "none"])]
+    if not out and len(testable):
+        out.append(f"The service's {r.name.lower()} profile is in line with {area_name}'s "
+                   f"population{adjusted} for every category that could be tested.")
+    too_few = rows[rows["flag"] == "too_few"]
+    if len(too_few) and len(too_few) == len(rows[rows["flag"] != "no_census_category"]):
+        out.append(f"Too few people to compare any {r.name.lower()} category with the "
+                   "population (every expected count is under 5).")
+    elif len(too_few):
+        out.append(f"{len(too_few)} categor{'y' if len(too_few) == 1 else 'ies'} had too few "
+                   "people to compare (expected count under 5).")
+    for cat, n in r.no_census_categories.items():
+        out.append(f"{n:,} people are recorded as '{cat}', which has no census counterpart; "
+                   "they are counted but not compared.")
+    return out

@@ -1,0 +1,135 @@
+"""EqIA screening documents (.docx, .html, .md) from the screening context.
+
+Public entry: ``render_all(context, out_dir, basename, templates_dir=None,
+formats=("docx", "html", "md"))`` returns the paths written. Templates are found in
+``templates_dir`` first (a council's own, ``eqia screen --templates DIR``), then in
+eqia's packaged ``templates/``: ``eqia_screening.docx`` (docxtpl),
+``eqia_screening.html.j2`` and ``eqia_screening.md.j2`` (Jinja2). All run in a Jinja2
+sandbox with ``StrictUndefined``: a missing value or an unsafe expression is a
+``TemplateError`` naming the template, never a blank or a crash.
+
+Every format is rendered to a temporary file first and moved into place only when all
+of them have rendered, so an error never leaves a half-written or mismatched set.
+Nothing here prints.
+
+The context (built by ``eqia.screening``; shares are fractions 0-1)::
+
+    meta       tool, generated, mode ("internal"|"publish"), not_for_publication, area,
+               baseline_source, extracts [{name, rows}], method, eligible_ages (str|None)
+               [optional: area_code, rows, reconciliation]
+    proposal   directorate, name, assessed, owner, date_initial_screening, date_full_eqia,
+               context, aims, beneficiaries, involvement, potential_impact, monitoring
+               (str|None; blank lines separate paragraphs), versions [{version, author,
+               date, comment}], signoff {senior_officer, senior_job_title, senior_date,
+               dmt_member, dmt_job_title, dmt_date}
+    grid       ten rows in grid order: {key, label,
+               affects {answer YES|NO|None, how, source}, rating {value, direction, source},
+               suggested {rating, direction, reasons [str]}, officer {rating, direction},
+               internal_action, further_assessment, promotes {answer, how}}
+    part2      per characteristic: {key, name, base, table_id, available, status,
+               completeness, sentences [str], guidance, caveats [str],
+               rows [{category, service_count, service_share, ci_low, ci_high,
+                      baseline_share, ratio, flag under|over|none|too_few|
+                      no_census_category, strength "95%"|"99.8%"|"", robust_to_missing}],
+               unknown_rows [{label, count}],
+               chart {categories, service, ci_low, ci_high, baseline, area, title} | None,
+               age_adjusted}
+    judgement  suggested_option 1-3, suggested_text, suggested_reasons [str],
+               officer_option 1-3|None, officer_text, options {n: text}
+    action_plan [{issue, action, expected_outcome, owner, timescale, cost,
+                  source "data"|"officer"}]
+
+Templates also get the derived fields described in ``eqia.render.view`` (``grid[i].show``,
+``judgement.option_list``, ``part2[i].chart_image`` and ``chart_alt``, ``meta.internal``)
+and the filters ``pct``, ``count``, ``ci``, ``ratio``, ``flag_text``, ``paras``,
+``or_text``, ``mdcell``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from eqia.errors import TemplateError, UsageError
+from eqia.render import charts as _charts
+from eqia.render.view import prepare
+
+FORMATS = ("docx", "html", "md")
+
+__all__ = ["FORMATS", "render_all", "prepare"]
+
+
+def _make_charts(ctx: dict, folder: Path) -> dict[str, tuple[Path, str]]:
+    made = {}
+    area = ctx["meta"].get("area")
+    for c in ctx["part2"]:
+        if c.get("chart") and c["chart"].get("categories"):
+            made[c["key"]] = _charts.chart_png(c["chart"], folder / f"{c['key']}.png",
+                                               name=c["name"], area=area)
+    return made
+
+
+def render_all(
+    context: dict,
+    out_dir: str | Path,
+    basename: str,
+    templates_dir: str | Path | None = None,
+    formats: Iterable[str] = FORMATS,
+) -> list[Path]:
+    """Write ``out_dir/basename.{docx,html,md}`` (those asked for) and return their paths.
+
+    The Markdown file's charts go in ``out_dir/basename_charts/`` (returned too).
+    """
+    from eqia.render.docx import render_docx
+    from eqia.render.html import render_html
+    from eqia.render.markdown import render_markdown
+
+    wanted = list(dict.fromkeys(f.lower() for f in formats))
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad or not wanted:
+        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
+                         hint="Use any of docx, html, md.")
+    if templates_dir is not None and not Path(templates_dir).is_dir():
+        raise TemplateError("The templates folder does not exist", code="missing-file",
+                            file=str(templates_dir),
+                            hint="Give a folder holding your own templates.")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []  # (temporary, final)
+    work = Path(tempfile.mkdtemp(prefix=f".{basename}-", dir=out_dir))
+    try:
+        charts = _make_charts(prepare(context), work / "charts")
+        for fmt in wanted:
+            ctx = prepare(context)
+            final = out_dir / f"{basename}.{fmt}"
+            tmp = work / final.name
+            if fmt == "docx":
+                render_docx(ctx, tmp, charts, templates_dir)
+            elif fmt == "html":
+                tmp.write_text(render_html(ctx, charts, templates_dir), encoding="utf-8")
+            else:
+                folder = f"{basename}_charts"
+                rel = {k: (f"{folder}/{Path(p).name}", alt) for k, (p, alt) in charts.items()}
+                tmp.write_text(render_markdown(ctx, rel, templates_dir), encoding="utf-8")
+                if charts:
+                    staged_dir = work / folder
+                    staged_dir.mkdir()
+                    for p, _alt in charts.values():
+                        shutil.copy2(p, staged_dir / Path(p).name)
+                    staged.append((staged_dir, out_dir / folder))
+            staged.append((tmp, final))
+        written = []
+        for tmp, final in staged:
+            if tmp.is_dir():
+                if final.is_dir():
+                    shutil.rmtree(final)
+                os.replace(tmp, final)
+            else:
+                os.replace(tmp, final)
+            written.append(final)
+        return [p for p in written if p.is_file()] + [p for p in written if p.is_dir()]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

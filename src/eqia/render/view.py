@@ -1,0 +1,188 @@
+"""The render context: formatting of numbers and the words templates show.
+
+``prepare(context)`` returns a deep copy of the screening context (never changing the
+caller's) with defaults for optional keys and a few derived, already-worded fields, so
+that the three formats say exactly the same thing and a council's template needs no
+logic to tell the officer's answer from the data's suggestion:
+
+* ``grid[i].show``: ``affects``, ``officer`` ("Officer: LOW (Negative)" or None),
+  ``suggested_label`` ("Suggested from data" or, where the officer gave no rating,
+  "Suggested from data – officer to confirm"), ``suggested`` ("MEDIUM (Negative)"),
+  ``reasons``, ``internal_action``, ``further_assessment``, ``promotes``.
+* ``judgement.option_list``: ``[{number, text, suggested, chosen}]`` for Options 1-3.
+* ``part2[i].chart_alt`` / ``chart_image``: filled by the renderer.
+
+Flags are always written in words (never carried by colour alone).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+OPTION_TEXT = {
+    1: "Option 1 – Screening sufficient",
+    2: "Option 2 – Internal action required",
+    3: "Option 3 – Full impact assessment",
+}
+
+FLAG_TEXT = {
+    "under": "Fewer than expected",
+    "over": "More than expected",
+    "none": "In line",
+    "too_few": "Too few to test",
+    "no_census_category": "No census figure",
+}
+
+TO_COMPLETE = "Officer to complete"
+
+
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def pct(x: Any, digits: int = 1) -> str:
+    """A share (0-1) as a percentage: 0.0441 -> '4.4%'; None -> '–'."""
+    if _missing(x):
+        return "–"
+    if isinstance(x, str):  # already protected for publication, e.g. "[c]"
+        return x
+    return f"{100 * float(x):.{digits}f}%"
+
+
+def count(n: Any) -> str:
+    """3012 -> '3,012'; a string (already protected for publication, e.g. '<10') as is."""
+    if _missing(n):
+        return "–"
+    if isinstance(n, (int, float)):
+        return f"{int(n):,}"
+    return str(n)
+
+
+def ci(row_or_low: Any, high: Any = None) -> str:
+    """'12.2% to 14.6%' from a row (ci_low, ci_high) or two shares."""
+    if isinstance(row_or_low, dict):
+        low, high = row_or_low.get("ci_low"), row_or_low.get("ci_high")
+    else:
+        low = row_or_low
+    if _missing(low) or _missing(high):
+        return "–"
+    return f"{pct(low)} to {pct(high)}"
+
+
+def ratio(x: Any) -> str:
+    if _missing(x):
+        return "–"
+    return x if isinstance(x, str) else f"{float(x):.2f}"
+
+
+def flag_text(row: dict) -> str:
+    """The flag in words, with its strength and whether missing data could explain it."""
+    flag = row.get("flag") or "none"
+    text = FLAG_TEXT.get(flag, str(flag))
+    if flag in ("under", "over"):
+        if row.get("strength") == "99.8%":
+            text += " (strong evidence)"
+        if row.get("robust_to_missing") is False:
+            text += "; could be due to missing data"
+    return text
+
+
+def paras(text: Any, empty: str = f"Not given – {TO_COMPLETE.lower()}.") -> list[str]:
+    """Split officer text into paragraphs on blank lines (single newlines kept as spaces)."""
+    if _missing(text) or not str(text).strip():
+        return [empty]
+    blocks = [b.strip() for b in str(text).replace("\r\n", "\n").split("\n\n")]
+    return [" ".join(b.split("\n")) for b in blocks if b]
+
+
+def or_text(value: Any, empty: str = "Not given") -> str:
+    return empty if _missing(value) or str(value).strip() == "" else str(value)
+
+
+def mdcell(value: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def rating_text(rating: Any, direction: Any) -> str:
+    if _missing(rating):
+        return "–"
+    return f"{rating} ({direction})" if direction else str(rating)
+
+
+def _answer(answer: Any, how: Any) -> str | None:
+    if _missing(answer):
+        return None
+    return f"{answer} – {how}" if how else str(answer)
+
+
+def _grid_show(row: dict) -> dict:
+    officer = row.get("officer") or {}
+    suggested = row.get("suggested") or {}
+    has_officer = not _missing(officer.get("rating"))
+    return {
+        "affects": _answer(row["affects"].get("answer"), row["affects"].get("how"))
+        or TO_COMPLETE,
+        "officer": (f"Officer: {rating_text(officer['rating'], officer.get('direction'))}"
+                    if has_officer else None),
+        "suggested_label": ("Suggested from data" if has_officer
+                            else "Suggested from data – officer to confirm"),
+        "suggested": rating_text(suggested.get("rating"), suggested.get("direction")),
+        "reasons": list(suggested.get("reasons") or []),
+        "internal_action": f"a) Internal action: {or_text(row.get('internal_action'), TO_COMPLETE)}",
+        "further_assessment": "b) Further assessment: "
+        + or_text(row.get("further_assessment"), TO_COMPLETE),
+        "promotes": _answer(row["promotes"].get("answer"), row["promotes"].get("how"))
+        or TO_COMPLETE,
+    }
+
+
+def _option_list(j: dict) -> list[dict]:
+    texts = {int(k): v for k, v in (j.get("options") or OPTION_TEXT).items()}
+    return [{"number": n, "text": texts.get(n, OPTION_TEXT[n]),
+             "suggested": j.get("suggested_option") == n, "chosen": j.get("officer_option") == n}
+            for n in (1, 2, 3)]
+
+
+def prepare(context: dict) -> dict:
+    """A deep copy of ``context`` ready for the templates (see the module docstring)."""
+    ctx = copy.deepcopy(context)
+    meta = ctx.setdefault("meta", {})
+    meta.setdefault("eligible_ages", None)
+    meta.setdefault("extracts", [])
+    meta.setdefault("not_for_publication", meta.get("mode") != "publish")
+    meta["internal"] = meta.get("mode", "internal") != "publish"
+    p = ctx.setdefault("proposal", {})
+    p.setdefault("versions", [])
+    p.setdefault("signoff", {})
+    for row in ctx.get("grid", []):
+        row.setdefault("affects", {"answer": None, "how": None, "source": None})
+        row.setdefault("promotes", {"answer": None, "how": None})
+        row.setdefault("officer", {"rating": None, "direction": None})
+        row.setdefault("suggested", {"rating": None, "direction": None, "reasons": []})
+        row["suggested"].setdefault("direction", None)
+        row.setdefault("internal_action", None)
+        row.setdefault("further_assessment", None)
+        row["show"] = _grid_show(row)
+    for c in ctx.get("part2", []):
+        for key, default in (("guidance", None), ("caveats", []), ("rows", []),
+                             ("unknown_rows", []), ("sentences", []), ("chart", None),
+                             ("age_adjusted", False), ("table_id", None), ("base", None)):
+            c.setdefault(key, default)
+        c.setdefault("status", "compared" if c.get("available") else "not_compared")
+        c["chart_alt"] = None
+        c["chart_image"] = None
+        if c["chart"]:
+            c["chart"].setdefault("area", meta.get("area", "the area"))
+            c["chart"].setdefault("title", c.get("name"))
+    j = ctx.setdefault("judgement", {})
+    j.setdefault("officer_option", None)
+    j.setdefault("officer_text", None)
+    j.setdefault("suggested_reasons", [])
+    if j.get("suggested_option") in OPTION_TEXT:
+        j.setdefault("suggested_text", OPTION_TEXT[j["suggested_option"]])
+    j["option_list"] = _option_list(j)
+    ctx.setdefault("action_plan", [])
+    return ctx
