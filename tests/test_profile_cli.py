@@ -57,7 +57,7 @@ BAD_INPUTS = [
      ["row 3", "column 'count'", "value '-2'", "whole number"]),
     ("frac.csv", "characteristic,category,count\nSex,F,2.5\n", [], "bad-count", ["row 2", "'2.5'"]),
     ("dups.csv", "Client ID,Gender\nA1,F\nA2,M\nA1,F\n", [], "duplicate-ids",
-     ["1 rows repeat a person ID", "row 4", "--allow-duplicates"]),
+     ["1 row repeats a person ID", "row 4", "--allow-duplicates"]),
     ("unknownchar.csv", "characteristic,category,count\nShoe size,9,3\n", [],
      "unknown-characteristic", ["row 2", "Shoe size"]),
 ]
@@ -102,7 +102,7 @@ def test_duplicates_can_be_allowed_and_are_then_reported(cli, tmp_path):
     f = write(tmp_path, "dups.csv", "Client ID,Gender\nA1,F\nA2,M\nA1,F\n")
     r = cli("profile", f, "--allow-duplicates")
     assert r.exit_code == 0
-    assert "1 rows repeat a person ID" in r.stdout
+    assert "1 row repeats a person ID" in r.stdout
 
 
 def test_a_bad_as_of_date_is_a_usage_error(cli):

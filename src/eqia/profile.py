@@ -161,10 +161,14 @@ def check_duplicate_ids(
     return n
 
 
+def _rows_repeat(n: int) -> str:
+    return f"{n:,} row repeats" if n == 1 else f"{n:,} rows repeat"
+
+
 def duplicate_ids_error(n: int, rows: list[int], source: str, id_column: str) -> InputError:
     """``n`` rows repeat an ID; ``rows``: the first repeats' line numbers (header = 1)."""
     return InputError(
-        f"{n} rows repeat a person ID that appears earlier in the file",
+        f"{_rows_repeat(n)} a person ID that appears earlier in the file",
         code="duplicate-ids",
         file=source,
         column=id_column,
@@ -177,7 +181,7 @@ def duplicate_ids_error(n: int, rows: list[int], source: str, id_column: str) ->
 
 def duplicate_ids_note(n: int, id_column: str | None) -> str:
     return (
-        f"{n} rows repeat a person ID already seen in column '{id_column}'; "
+        f"{_rows_repeat(n)} a person ID already seen in column '{id_column}'; "
         "every row was counted (--allow-duplicates)."
     )
 

@@ -3,7 +3,7 @@
 Each command group lives in its own module and registers itself on ``app``.
 """
 
-from eqia.cli.app import app, main
 from eqia.cli import commands  # noqa: F401,E402  (registers the commands)
+from eqia.cli.app import app, main
 
 __all__ = ["app", "main"]
