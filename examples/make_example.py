@@ -7,6 +7,8 @@ codes. Nobody in it is real.
 
     python examples/make_example.py            # write the files
     python examples/make_example.py --check    # fail if the committed files differ
+
+It also writes two quarters of extracts from five teams into ``audit/`` for ``eqia audit``.
 """
 
 from __future__ import annotations
@@ -90,8 +92,8 @@ def make_rows(seed: int, n: int, as_of: dt.date, id_start: int) -> list[dict[str
             "Referral Date": (as_of - dt.timedelta(days=rng.randrange(365))).strftime("%d/%m/%Y"),
         })
     # Two data-entry slips every system has: a birth date in the future, one in 1890.
-    rows[17]["Date of Birth"] = "14/06/2031"
-    rows[211]["Date of Birth"] = "02/01/1890"
+    rows[17 % n]["Date of Birth"] = "14/06/2031"
+    rows[211 % n]["Date of Birth"] = "02/01/1890"
     return rows
 
 
@@ -133,6 +135,48 @@ values:
 """
 
 
+# Quarterly extracts from several teams, for `eqia audit`: (file name, seed, people, columns
+# the team's system does not have, share of each column's values left blank on export).
+AUDIT_SERVICES = [
+    ("Community Mental Health Support.csv", 11, 820, (), {"Religion": 0.15}),
+    ("Older People's Day Opportunities.csv", 12, 430,
+     ("Sexual Orientation", "Gender same as at birth"), {"Religion": 0.45, "Carer": 0.2}),
+    ("Carers' Support Service.csv", 13, 610, ("Gender same as at birth",), {}),
+    ("Shared Lives.csv", 14, 180, ("Religion", "Sexual Orientation"), {"Ethnicity": 0.3}),
+    ("Supported Living.csv", 15, 260, (), {"Disability": 0.5, "Marital Status": 0.4}),
+]
+QUARTERS = {  # folder: (as-of date, seed offset, extra share blanked last time)
+    "2025-26-q4": (dt.date(2026, 3, 31), 0, 0.0),
+    "2025-26-q3": (dt.date(2025, 12, 31), 100, 0.12),
+}
+
+
+def audit_extract(name: str, seed: int, n: int, dropped: tuple[str, ...],
+                  blanked: dict[str, float], as_of: dt.date, worse: float) -> str:
+    rows = make_rows(seed=seed, n=n, as_of=as_of, id_start=seed * 10_000)
+    rng = random.Random(seed)
+    for row in rows:
+        for column in row:
+            if column == "Client ID":
+                continue
+            if rng.random() < blanked.get(column, 0.0) + worse:
+                row[column] = ""
+        for column in dropped:
+            del row[column]
+    return to_csv(rows)
+
+
+def audit_outputs() -> dict[str, str]:
+    out = {}
+    for folder, (as_of, offset, worse) in QUARTERS.items():
+        services = AUDIT_SERVICES if offset == 0 else AUDIT_SERVICES[:-1]  # a new service
+        for name, seed, n, dropped, blanked in services:
+            size = n if offset == 0 else int(n * 0.93)
+            out[f"audit/{folder}/{name}"] = audit_extract(
+                name, seed + offset, size, dropped, blanked, as_of, worse)
+    return out
+
+
 def outputs() -> dict[str, str]:
     current = make_rows(seed=2026, n=3012, as_of=dt.date(2026, 3, 31), id_start=1)
     previous = make_rows(seed=2025, n=2874, as_of=dt.date(2025, 3, 31), id_start=4001)
@@ -141,6 +185,7 @@ def outputs() -> dict[str, str]:
         "mh_support_extract_2024-25.csv": to_csv(previous),
         "mh_support_aggregated.csv": aggregated(current),
         "mh_support_mapping.yaml": MAPPING,
+        **audit_outputs(),
     }
 
 
@@ -155,6 +200,7 @@ def main() -> int:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(name)
         else:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
     if stale:
         print("Example files differ from make_example.py: " + ", ".join(stale), file=sys.stderr)
