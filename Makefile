@@ -17,6 +17,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/make_example.py --check
 	$(BIN)/eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml --as-of 2026-03-31
+	$(BIN)/eqia screen examples/mh_support_proposal.yaml --out out/
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

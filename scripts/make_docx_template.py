@@ -309,7 +309,7 @@ def build() -> Document:
         "assessment required? If yes, why? (Internal action must be in the action plan.)",
         "Could this policy, procedure, project or service promote equal opportunities for "
         "this group? YES/NO – explain how",
-    ], [3.0, 5.6, 7.3, 5.4, 5.4], rows=3)
+    ], [2.8, 5.0, 9.0, 5.1, 4.8], rows=3)
     row = loop_rows(t, "{%tr for row in grid %}")
     c0, c1, c2, c3, c4 = row.cells
     cell_text(c0, "{{ row.label }}", bold=True)
@@ -342,6 +342,16 @@ def build() -> Document:
               "{{ meta.eligible_ages }} where the census allows{% endif %}. Shares are of "
               "people whose value is recorded; people with no recorded value are counted "
               "separately. The flag says in words whether a group is represented as expected.")
+    tag(doc, "{%p if meta.method_summary %}")
+    para(doc, "{{ meta.method_summary }}", style="Note")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if meta.census_notes %}")
+    para(doc, "", label="About the census figures (these apply to every characteristic "
+                        "below):", style="Note").paragraph_format.keep_with_next = True
+    tag(doc, "{%p for n in meta.census_notes %}")
+    para(doc, "{{ n }}", style="List Bullet").runs[0].font.size = Pt(10)
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p for c in part2 %}")
     doc.add_heading("{{ c.name }}", level=3)
     para(doc, "{{ c.completeness }}").paragraph_format.keep_with_next = True
@@ -413,7 +423,7 @@ def build() -> Document:
     para(doc, "Rows marked \u201cSuggested from data\u201d were drafted from the evidence in "
               "Part 2; the officer agrees an owner, timescale and cost.", style="Note")
     t = table(doc, ["Issue", "Action", "Expected outcome", "Owner", "Timescale", "Cost"],
-              [3.7, 4.0, 3.2, 2.0, 2.2, 1.9], rows=3)
+              [4.2, 4.2, 3.0, 1.8, 2.0, 1.8], rows=3)
     row = loop_rows(t, "{%tr for a in action_plan %}")
     cell_text(row.cells[0], "{{ a.issue }}")
     cell_text(row.cells[0], '{% if a.source == "data" %}Suggested from data'
@@ -432,6 +442,7 @@ def build() -> Document:
               [3.0, 3.6, 5.0, 2.8, 2.6], rows=2)
     for r in t.rows[1:]:
         cant_split(r)
+        r.height = Cm(1.2)  # room to sign
     for cells, role, who in ((t.rows[1].cells, "Senior Officer", "senior"),
                              (t.rows[2].cells, "DMT Member", "dmt")):
         cell_text(cells[0], role, bold=True)
@@ -452,6 +463,10 @@ def build() -> Document:
     tag(doc, "{%p if meta.eligible_ages %}")
     para(doc, "{{ meta.eligible_ages }}", label="Eligible ages: ")
     tag(doc, "{%p endif %}")
+    para(doc, "", label="How the suggested ratings were worked out:")
+    tag(doc, "{%p for rule in meta.rating_rules %}")
+    para(doc, "{{ rule }}", style="List Bullet")
+    tag(doc, "{%p endfor %}")
     para(doc, "{{ meta.method }}", label="Statistical method: ")
 
     props = doc.core_properties

@@ -30,6 +30,8 @@ class AssessmentRules:
     adverse_direction: str = "under"
     unknown_below_known_share: float = 0.5
     complete_from_known_share: float = 0.8
+    not_adverse_categories: tuple[str, ...] = ()
+    max_rating: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 def load_assessment_rules(path: str | Path | None = None, **overrides) -> AssessmentRules:
@@ -62,6 +64,24 @@ def _validated(values: dict, source: str | None) -> AssessmentRules:
         if not isinstance(v, int | float) or not 0 <= v <= 1:
             raise ConfigError(f"{key} must be a share between 0 and 1", code="bad-rules",
                               file=source, value=v)
+    cats = values.get("not_adverse_categories") or []
+    if isinstance(cats, str) or not all(isinstance(c, str) for c in cats):
+        raise ConfigError("not_adverse_categories must be a list of category names",
+                          code="bad-rules", file=source, value=cats)
+    values["not_adverse_categories"] = tuple(cats)
+    caps = values.get("max_rating") or {}
+    if not isinstance(caps, dict):
+        raise ConfigError("max_rating must map characteristics to HIGH, MEDIUM or LOW",
+                          code="bad-rules", file=source, value=caps)
+    for key, cap in caps.items():
+        if key not in chars.keys():
+            raise ConfigError(f"'{key}' under max_rating is not a characteristic",
+                              code="bad-rules", file=source,
+                              hint="Use: " + ", ".join(chars.keys()))
+        if str(cap).upper() not in ("HIGH", "MEDIUM", "LOW"):
+            raise ConfigError(f"max_rating: {key} must be HIGH, MEDIUM or LOW", code="bad-rules",
+                              file=source, value=cap)
+    values["max_rating"] = {k: str(v).upper() for k, v in caps.items()}
     return replace(AssessmentRules(), **values)
 
 
@@ -75,12 +95,24 @@ class Suggestion:
     data_gap: bool = False
 
 
+#: How strongly each rating speaks, to apply a ``max_rating`` cap.
+_LEVEL = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _share(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
 def _adverse(flag: str, rules: AssessmentRules) -> bool:
     return rules.adverse_direction == "both" or flag == rules.adverse_direction
+
+
+def _listing(rows: list[dict]) -> str:
+    return "; ".join(f"{r['category']} (ratio {r['ratio']:.2f})" for r in rows)
 
 
 def suggest(
@@ -92,6 +124,20 @@ def suggest(
 
     ``affects`` holds the officer's YES/NO to "could the proposal affect this group
     less favourably?"; a robust adverse flag only suggests HIGH where it is not NO.
+
+    The rules, in order (each documented in ``data/assessment.yaml``):
+
+    * not collected, no census figure, or under ``unknown_below_known_share`` known:
+      UNKNOWN (the data cannot show the impact);
+    * a difference in the adverse direction that holds whatever the unknown values are:
+      HIGH (Negative), or MEDIUM if the officer says the proposal does not affect the group;
+    * a difference in the adverse direction that missing data could explain, or data
+      known for under ``complete_from_known_share`` of people: MEDIUM;
+    * otherwise LOW. Never NONE: only the officer can say there is no impact.
+
+    Differences in the other direction, and in ``not_adverse_categories`` (people without
+    the protected characteristic), are listed but do not raise the rating. ``max_rating``
+    caps the suggestion for a characteristic.
     """
     rules = rules or load_assessment_rules()
     affects = affects or {}
@@ -101,8 +147,8 @@ def suggest(
         name = r.name
         if r.status == "not_collected":
             out[key] = Suggestion(key, "UNKNOWN", None, [
-                f"{name} is not collected by the service, so its users' {name.lower()} "
-                "cannot be compared with the population."], data_gap=True)
+                f"The service does not record {name.lower()}, so the impact on this group "
+                "cannot be assessed from service data."], data_gap=True)
             continue
         if r.status == "no_baseline":
             s = Suggestion(key, "UNKNOWN", None, [
@@ -117,95 +163,140 @@ def suggest(
                 f"service ({r.rows - r.known:,} of {r.rows:,}), so any difference could come "
                 "from who happens to be recorded."], data_gap=True)
             continue
-        rows = comparison.headline(key)
-        rows = rows[rows["flag"].isin(["under", "over"])]
-        testable = comparison.headline(key)
-        testable = testable[testable["flag"].isin(["under", "over", "none"])]
-        reasons, rating, direction = [], "LOW", None
-        flagged = []
-        incomplete = r.known_share < rules.complete_from_known_share
+        headline = comparison.headline(key)
+        rows = headline[headline["flag"].isin(["under", "over"])]
+        testable = headline[headline["flag"].isin(["under", "over", "none"])]
         if testable.empty:
             out[key] = Suggestion(key, "UNKNOWN", None, [
                 f"Too few people with a known {name.lower()} to compare with the population "
                 "(every expected count is under 5)."])
             continue
+        reasons, rating, direction = [], "LOW", None
+        flagged, other, complement = [], [], []
+        incomplete = r.known_share < rules.complete_from_known_share
         for _, row in rows.iterrows():
-            flagged.append(row.to_dict())
+            item = row.to_dict()
+            robust = (bool(row["robust_to_missing"]) if pd.notna(row["robust_to_missing"])
+                      else False)
+            item["robust"] = robust
+            item["adverse"] = False
+            flagged.append(item)
+            if row["category"] in rules.not_adverse_categories:
+                complement.append(item)
+                continue
+            if not _adverse(row["flag"], rules):
+                other.append(item)
+                continue
+            item["adverse"] = True
             word = "fewer" if row["flag"] == "under" else "more"
-            robust = bool(row["robust_to_missing"]) if pd.notna(row["robust_to_missing"]) else False
-            text = (f"{row['category']}: {word} than expected (ratio {row['ratio']:.2f}, "
-                    f"{_pct(row['service_share'])} of service users vs "
-                    f"{_pct(row['baseline_share'])} of the population)")
-            if _adverse(row["flag"], rules):
-                if robust and (affects.get(key) or "").upper() != "NO":
-                    rating, direction = "HIGH", "Negative"
-                    reasons.append(text + "; this holds whatever the unknown values are.")
-                else:
-                    if rating != "HIGH":
-                        rating, direction = "MEDIUM", "Negative"
-                    why = ("but it could be explained by the missing data" if not robust
-                           else "but the officer says the proposal does not affect this group")
-                    reasons.append(f"{text}, {why}.")
+            text = (f"{row['category']}: {word} than expected ({_share(row['service_share'])} "
+                    f"of service users vs {_share(row['baseline_share'])} of the population, "
+                    f"ratio {row['ratio']:.2f})")
+            if robust and (affects.get(key) or "").upper() != "NO":
+                rating, direction = "HIGH", "Negative"
+                reasons.append(text + "; this holds whatever the unrecorded values are.")
             else:
-                reasons.append(text + "; not the adverse direction for this service.")
+                if rating != "HIGH":
+                    rating, direction = "MEDIUM", "Negative"
+                why = ("but the missing data could explain it" if not robust
+                       else "but the officer says the proposal does not affect this group")
+                reasons.append(f"{text}, {why}.")
+        if other:
+            if rules.adverse_direction == "under":
+                head, tail = "More than expected", "fewer than expected is the concern"
+            else:
+                head, tail = "Fewer than expected", "more than expected is the concern"
+            reasons.append(f"{head} (not a concern for a service where {tail}): "
+                           f"{_listing(other)}.")
+        if complement:
+            reasons.append(f"Not counted towards the rating, because these people do not have "
+                           f"the characteristic the Equality Act protects: {_listing(complement)}.")
         if incomplete:
             if rating == "LOW":
                 rating = "MEDIUM"
             reasons.append(f"{name} is recorded for only {_pct(r.known_share)} of people "
                            "using the service.")
-        if not rows.shape[0] and not incomplete:
-            reasons.append(f"The service's {name.lower()} profile is in line with the "
+        if rating == "LOW":
+            reasons.insert(0, "No difference in the adverse direction, and "
+                              f"{_pct(r.known_share)} of records are complete."
+                           if other or complement else
+                           f"The service's {name.lower()} profile is in line with the "
                            "population for every category that could be tested, and "
                            f"{_pct(r.known_share)} of records are complete.")
+        cap = rules.max_rating.get(key)
+        if cap and _LEVEL.get(rating, 0) > _LEVEL[cap]:
+            reasons.append(f"The data alone suggests at most {cap} for {name.lower()} (see the "
+                           f"assessment rules); it would otherwise suggest {rating}.")
+            rating = cap
         out[key] = Suggestion(key, rating, direction, reasons, flagged, data_gap=incomplete)
     return out
 
 
-def suggest_option(suggestions: dict[str, Suggestion]) -> tuple[int, list[str]]:
-    """Suggested judgement option (1, 2 or 3) and why."""
-    by = {r: [chars.get(k).grid_label for k, s in suggestions.items() if s.rating == r]
-          for r in RATINGS}
+def suggest_option(
+    suggestions: dict[str, Suggestion],
+    officer_ratings: dict[str, str | None] | None = None,
+) -> tuple[int, list[str]]:
+    """Suggested judgement option (1, 2 or 3) and why, from the grid's ratings.
+
+    The grid's rating is the officer's where given (``officer_ratings``), otherwise the
+    data's suggestion; the reasons say which.
+    """
+    officer_ratings = officer_ratings or {}
+    by: dict[str, list[str]] = {r: [] for r in RATINGS}
+    for key, s in suggestions.items():
+        mine = officer_ratings.get(key)
+        label = chars.get(key).grid_label
+        if mine:
+            by[mine].append(f"{label} (officer)")
+        else:
+            by[s.rating].append(f"{label} (suggested from data)")
     if by["HIGH"]:
-        return 3, ["A robust difference in the adverse direction for: " + ", ".join(by["HIGH"])
-                   + ". A full impact assessment is suggested."]
+        return 3, ["Rated HIGH: " + ", ".join(by["HIGH"]) + ".",
+                   "A full impact assessment is suggested."]
     if by["MEDIUM"] or by["UNKNOWN"]:
         reasons = []
         if by["MEDIUM"]:
-            reasons.append("Possible differences or incomplete data for: "
+            reasons.append("Rated MEDIUM (a possible adverse impact, or incomplete data): "
                            + ", ".join(by["MEDIUM"]) + ".")
         if by["UNKNOWN"]:
-            reasons.append("Impact cannot be assessed from service data for: "
+            reasons.append("Rated UNKNOWN (the impact cannot be assessed from service data): "
                            + ", ".join(by["UNKNOWN"]) + ".")
         return 2, reasons + ["Internal action (see the action plan) is suggested."]
-    return 1, ["No adverse difference was found and the data is reasonably complete."]
+    return 1, ["No characteristic is rated HIGH, MEDIUM or UNKNOWN."]
 
 
 def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion]) -> list[dict]:
-    """Pre-filled action plan: one row per data gap and per robust flag."""
+    """Pre-filled action plan: one row per data gap and per robust adverse flag."""
     rows = []
     for key, s in suggestions.items():
         r = comparison.results[key]
         if s.data_gap:
             if r.status == "not_collected":
-                issue = f"{r.name} is not collected."
+                issue = f"{r.name} is not recorded by the service."
             else:
-                issue = f"{r.name} is recorded for {_pct(r.known_share)} of people using the service."
+                issue = (f"{r.name} is recorded for only {_pct(r.known_share)} of people using "
+                         "the service.")
             rows.append({
                 "issue": issue,
-                "action": f"Ask and record {r.name.lower()} at assessment and review; report "
-                          "completeness to the equality lead each quarter.",
+                "action": f"Ask about and record {r.name.lower()} at assessment and review; "
+                          "report completeness to the equality lead each quarter.",
                 "expected_outcome": f"{r.name} known for at least 90% of people.",
                 "owner": "", "timescale": "", "cost": "", "source": "data",
             })
         for f in s.flagged:
-            if f.get("robust_to_missing") is True or f.get("robust_to_missing") == 1:
-                word = "under-represented" if f["flag"] == "under" else "over-represented"
+            if f.get("adverse") and f.get("robust"):
+                word = "Fewer" if f["flag"] == "under" else "More"
                 rows.append({
-                    "issue": f"{f['category']} ({r.name.lower()}) {word} among service users "
-                             f"(ratio {f['ratio']:.2f}).",
-                    "action": "Find out why (referral routes, access, awareness); engage with "
-                              "the community and groups representing it.",
-                    "expected_outcome": "Reasons understood; actions agreed to address any barrier.",
+                    "issue": (f"{r.name}: {word.lower()} people aged {f['category']} use "
+                              f"the service than expected (ratio {f['ratio']:.2f})."
+                              if key == "age" else
+                              f"{r.name}: {word.lower()} people in the group "
+                              f"'{f['category']}' use the service than expected "
+                              f"(ratio {f['ratio']:.2f})."),
+                    "action": "Find out why (referral routes, access, awareness); talk to "
+                              "people in this group and organisations that represent them.",
+                    "expected_outcome": "Reasons understood; actions agreed to remove any "
+                                        "barrier.",
                     "owner": "", "timescale": "", "cost": "", "source": "data",
                 })
     return rows

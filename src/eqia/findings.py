@@ -29,9 +29,23 @@ def pct(x: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}%"
 
 
+#: What is recorded, in words that fit "whose ... is recorded" and "a known ...".
+RECORDED_NOUN = {
+    "disability": "disability status",
+    "marriage_civil_partnership": "marital or civil partnership status",
+    "carers": "caring status",
+    "ethnicity_detailed": "detailed ethnic group",
+    "pregnancy_maternity": "pregnancy or maternity status",
+}
+
+
+def noun(r: CharacteristicResult) -> str:
+    return RECORDED_NOUN.get(r.key, r.name.lower())
+
+
 def completeness_sentence(r: CharacteristicResult, fmt: CountFormatter = _fmt_count,
                           threshold: float = 0.5) -> str:
-    name = r.name
+    name = noun(r)[:1].upper() + noun(r)[1:]
     if r.status == "not_collected":
         return f"{name} is not recorded in the service's data, so the impact on this group " \
                "cannot be assessed from service data."
@@ -69,10 +83,10 @@ def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str
                     else "")
         else:
             tail = (f"This could be explained by the {missing:,} people whose "
-                    f"{r.name.lower()} is not recorded.")
+                    f"{noun(r)} is not recorded.")
         out.append(
             f"{row['category']}: {pct(row['service_share'])} of service users with a known "
-            f"{r.name.lower()} (95% CI {pct(row['ci_low'])} to {pct(row['ci_high'])}), compared "
+            f"{noun(r)} (95% CI {pct(row['ci_low'])} to {pct(row['ci_high'])}), compared "
             f"with {pct(row['baseline_share'])} of {area_name} residents{adjusted}: {word} than "
             f"expected (ratio {row['ratio']:.2f}). {tail}".strip()
         )

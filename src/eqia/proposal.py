@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from eqia import characteristics as chars
-from eqia.assess import RATINGS
+from eqia.assess import DIRECTIONS, RATINGS, load_assessment_rules
 from eqia.errors import ConfigError
 
 TEXT_FIELDS = (
@@ -31,7 +31,8 @@ SIGNOFF_FIELDS = (
 )
 ACTION_FIELDS = ("issue", "action", "expected_outcome", "owner", "timescale", "cost")
 TOP_LEVEL = set(TEXT_FIELDS) | {"versions", "data", "characteristics", "judgement", "action_plan",
-                                "signoff"}
+                                "signoff", "assessment"}
+DATA_FIELDS = ("extracts", "mapping", "area", "ages", "as_of", "adverse_direction")
 
 
 def template_text() -> str:
@@ -111,6 +112,10 @@ def load_proposal(path: str | Path) -> Proposal:
     data = raw.get("data") or {}
     if not isinstance(data, dict):
         raise _error(src, "'data' must hold extracts, area and the other data settings")
+    bad_data = sorted(set(map(str, data)) - set(DATA_FIELDS))
+    if bad_data:
+        raise _error(src, f"Unknown field(s) under data: {', '.join(bad_data)}",
+                     hint="Fields: " + ", ".join(DATA_FIELDS))
     extracts = data.get("extracts") or []
     if isinstance(extracts, str):
         extracts = [extracts]
@@ -129,6 +134,25 @@ def load_proposal(path: str | Path) -> Proposal:
                               code="missing-file", file=str(e),
                               hint=f"Check 'data: extracts' in {p.name}; paths are relative to it.")
     mapping = data.get("mapping")
+    if mapping and not (base / str(mapping)).is_file():
+        raise ConfigError("The mapping file named in the proposal file does not exist",
+                          code="missing-file", file=str((base / str(mapping)).resolve()),
+                          hint=f"Check 'data: mapping' in {p.name}; paths are relative to it, "
+                               "or leave it blank.")
+    adverse = _text(data.get("adverse_direction"))
+    if adverse is not None and adverse.lower() not in DIRECTIONS:
+        raise _error(src, "data: adverse_direction must be under, over or both", value=adverse,
+                     hint="under: a beneficial service (fewer than expected is the concern); "
+                          "over: enforcement or sanctions; both: either.")
+    assessment = raw.get("assessment") or {}
+    if not isinstance(assessment, dict):
+        raise _error(src, "'assessment' must hold assessment rules, e.g.\n"
+                          "assessment:\n  complete_from_known_share: 0.9")
+    try:
+        load_assessment_rules(None, **assessment)
+    except ConfigError as exc:
+        raise _error(src, f"assessment: {exc.message}", value=exc.value,
+                     hint=exc.hint) from exc
     as_of = data.get("as_of")
     if as_of is not None and not isinstance(as_of, dt.date):
         try:
@@ -185,10 +209,11 @@ def load_proposal(path: str | Path) -> Proposal:
         area=str(data["area"]),
         ages=_text(data.get("ages")),
         as_of=as_of,
-        adverse_direction=_text(data.get("adverse_direction")),
+        adverse_direction=adverse.lower() if adverse else None,
         officer=officer,
         option=option,
         option_text=_text(judgement.get("text")),
         action_plan=actions,
         signoff={f: _text((raw.get("signoff") or {}).get(f)) for f in SIGNOFF_FIELDS},
+        assessment=dict(assessment),
     )

@@ -17,7 +17,15 @@ import yaml
 
 from eqia import __version__
 from eqia import characteristics as chars
-from eqia.assess import Suggestion, action_rows, load_assessment_rules, suggest, suggest_option
+from eqia.assess import (
+    AssessmentRules,
+    Suggestion,
+    action_rows,
+    load_assessment_rules,
+    suggest,
+    suggest_option,
+)
+from eqia.baselines import find_area
 from eqia.compare import Comparison, compare
 from eqia.counts import Profile, merge_profiles
 from eqia.findings import completeness_sentence, flag_sentences
@@ -52,16 +60,23 @@ def run_screening(
     assessment_path: str | Path | None = None,
     today: dt.date | None = None,
 ) -> Screening:
+    # Everything that can be checked without reading the extracts is checked first, so
+    # that a typo in the area or the rules fails in a moment, not after profiling.
+    area = find_area(proposal.area)
+    arules = load_assessment_rules(assessment_path, **{
+        **proposal.assessment,
+        **({"adverse_direction": proposal.adverse_direction}
+           if proposal.adverse_direction else {}),
+    })
     profiles = [
         profile_file(path, proposal.mapping, as_of=proposal.as_of) for path in proposal.extracts
     ]
     profile = merge_profiles(profiles)
-    comparison = compare(profile, proposal.area, ages=proposal.ages, rules=rules_path)
-    arules = load_assessment_rules(assessment_path, adverse_direction=proposal.adverse_direction)
+    comparison = compare(profile, area, ages=proposal.ages, rules=rules_path)
     affects = {k: v.get("affects") for k, v in proposal.officer.items()}
     suggestions = suggest(comparison, arules, affects)
     context = build_context(proposal, profiles, profile, comparison, suggestions, publish,
-                            today or dt.date.today())
+                            today or dt.date.today(), arules=arules)
     return Screening(proposal, profile, comparison, suggestions, context)
 
 
@@ -174,8 +189,12 @@ def build_context(
     publish: bool,
     today: dt.date,
     fmt=lambda n: f"{n:,}",
+    arules: AssessmentRules | None = None,
 ) -> dict:
-    option, option_reasons = suggest_option(suggestions)
+    arules = arules or load_assessment_rules()
+    part2, census_notes = _shared_caveats(_part2(comparison, fmt))
+    option, option_reasons = suggest_option(
+        suggestions, {k: v.get("rating") for k, v in proposal.officer.items()})
     area = comparison.area
     tables = sorted({r.table_id for r in comparison.results.values() if r.table_id})
     ages = f"{comparison.ages}" if comparison.ages else None
@@ -192,8 +211,11 @@ def build_context(
             "extracts": [{"name": p.source, "rows": p.rows} for p in extracts],
             "rows": profile.rows,
             "method": comparison.method,
+            "method_summary": method_summary(comparison),
+            "rating_rules": rating_rules(arules),
             "eligible_ages": ages,
             "reconciliation": _reconciliation(profile),
+            "census_notes": census_notes,
         },
         "proposal": {
             **{k: v for k, v in proposal.text.items()},
@@ -201,7 +223,7 @@ def build_context(
             "signoff": proposal.signoff,
         },
         "grid": _grid(proposal, suggestions),
-        "part2": _part2(comparison, fmt),
+        "part2": part2,
         "judgement": {
             "suggested_option": option,
             "suggested_text": OPTION_TEXT[option],
@@ -212,6 +234,71 @@ def build_context(
         },
         "action_plan": action_rows(comparison, suggestions) + proposal.action_plan,
     }
+
+
+def _pc(x: float) -> str:
+    return f"{100 * x:.10g}%"
+
+
+def method_summary(comparison: Comparison) -> str:
+    """The statistical method in plain English, from the rules actually used."""
+    r = comparison.rules
+    text = (f"A group is marked fewer (or more) than expected only when its share of service "
+            f"users is well below (or above) its share of the area's population (a ratio "
+            f"below {r.under_ratio:g} or above {r.over_ratio:g}) and the difference is too "
+            f"large to be chance ({_pc(r.level)} confidence). \u201cStrong evidence\u201d means "
+            f"it also passes a stricter {_pc(r.strong_level)} test. Groups where fewer than "
+            f"{r.min_expected:g} people would be expected are not tested.")
+    if r.missing_sensitivity:
+        text += (" \u201cCould be due to missing data\u201d means the difference could "
+                 "disappear if the people with no recorded value were all in, or all "
+                 "outside, the group.")
+    return text
+
+
+def rating_rules(rules: AssessmentRules) -> list[str]:
+    """How the suggested ratings were worked out, in words, from the rules used."""
+    concern = {"under": "fewer people than expected use the service (a beneficial service)",
+               "over": "more people than expected are affected (for example enforcement)",
+               "both": "a group is over- or under-represented"}[rules.adverse_direction]
+    out = [
+        f"The adverse direction for this service: {concern}.",
+        f"UNKNOWN when the service does not record the characteristic, when there is no "
+        f"census figure, or when it is recorded for fewer than "
+        f"{100 * rules.unknown_below_known_share:.0f}% of people.",
+        "HIGH (Negative) when a group is under- or over-represented in the adverse direction "
+        "whatever the unrecorded values are, unless the officer says the proposal does not "
+        "affect the group.",
+        f"MEDIUM when the difference could be due to missing data, or when the "
+        f"characteristic is recorded for fewer than "
+        f"{100 * rules.complete_from_known_share:.0f}% of people.",
+        "LOW otherwise. The data never suggests NONE: only the officer can say there is no "
+        "impact.",
+    ]
+    if rules.not_adverse_categories:
+        out.append("Not counted towards a rating: " + "; ".join(rules.not_adverse_categories)
+                   + " (people without the protected characteristic).")
+    for key, cap in rules.max_rating.items():
+        out.append(f"The data alone suggests at most {cap} for {chars.display_name(key).lower()}.")
+    out.append("Any rating the officer gives replaces the suggestion in the grid.")
+    return out
+
+
+def _shared_caveats(part2: list[dict]) -> tuple[list[dict], list[str]]:
+    """Caveats that apply to more than one characteristic, said once for all of them.
+
+    A document that repeats the same three notes under every heading buries the one
+    note that matters for that characteristic.
+    """
+    seen: dict[str, int] = {}
+    for c in part2:
+        for text in c["caveats"]:
+            seen[text] = seen.get(text, 0) + 1
+    compared = sum(1 for c in part2 if c["rows"])
+    shared = [t for t, n in seen.items() if n >= max(2, compared / 2)]
+    for c in part2:
+        c["caveats"] = [t for t in c["caveats"] if t not in shared]
+    return part2, shared
 
 
 def _reconciliation(profile: Profile) -> list[dict]:

@@ -93,7 +93,10 @@ def screen_command(
     out.print(f"[bold]{proposal.text['name']}[/]: screening drafted from "
               f"{screening.profile.rows:,} records, compared with {screening.comparison.area.name}.")
     for row in grid:
-        src = "officer" if row["rating"]["source"] == "officer" else "suggested from data"
+        if row["rating"]["source"] == "officer":
+            src = f"officer; the data suggests {row['suggested']['rating']}"
+        else:
+            src = "suggested from data"
         out.print(f"  {row['label']:<32} {row['rating']['value']:<8} ({src})")
     j = screening.context["judgement"]
     out.print(f"Suggested judgement: {j['suggested_text']}.")

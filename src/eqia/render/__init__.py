@@ -97,9 +97,11 @@ def render_all(
                             file=str(templates_dir),
                             hint="Give a folder holding your own templates.")
     out_dir = Path(out_dir)
+    created = [p for p in [out_dir, *out_dir.parents] if not p.exists()]
     out_dir.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []  # (temporary, final)
     work = Path(tempfile.mkdtemp(prefix=f".{basename}-", dir=out_dir))
+    done = False
     try:
         charts = _make_charts(prepare(context), work / "charts")
         for fmt in wanted:
@@ -130,6 +132,13 @@ def render_all(
             else:
                 os.replace(tmp, final)
             written.append(final)
+        done = True
         return [p for p in written if p.is_file()] + [p for p in written if p.is_dir()]
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if not done:  # leave no trace of a failed run: not even the folders it made
+            for folder in created:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break

@@ -44,6 +44,10 @@ def alt_text(chart: dict, name: str | None = None, area: str | None = None) -> s
     return text + " The table gives every figure."
 
 
+def _short(area: str, width: int = 14) -> str:
+    return area if len(area) <= width else area[: width - 1].rstrip() + "\u2026"
+
+
 def _wrap(label: str) -> str:
     return "\n".join(textwrap.wrap(label, LABEL_WIDTH)) or label
 
@@ -61,7 +65,10 @@ def chart_png(chart: dict, path: str | Path, name: str | None = None,
 
     fig = Figure(figsize=(WIDTH_IN, height), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    # The plot, and beside it a column with each row's two figures: small groups sit
+    # close together near 0% when one group is most of the population, and the numbers
+    # keep them readable.
+    ax, numbers = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [4.2, 1.1]})
     ys = list(range(len(cats)))[::-1]  # first category at the top, as in the table
 
     service = [s if s is not None else float("nan") for s in chart["service"]]
@@ -92,6 +99,11 @@ def chart_png(chart: dict, path: str | Path, name: str | None = None,
         ax.spines[side].set_visible(False)
     if name:
         ax.set_title(name, fontsize=10, loc="left", fontweight="bold")
+    numbers.set_axis_off()
+    numbers.set_xlim(0, 1)
+    numbers.set_title(f"Service / {_short(area)}", fontsize=8.5, loc="left")
+    for y, s, b in zip(ys, chart["service"], chart["baseline"], strict=True):
+        numbers.text(0.02, y, f"{pct(s)} / {pct(b)}", va="center", ha="left", fontsize=8.5)
     fig.legend([points, diamonds], [points.get_label(), diamonds.get_label()],
                loc="outside lower center", ncol=2, frameon=False, fontsize=8.5)
     path.parent.mkdir(parents=True, exist_ok=True)

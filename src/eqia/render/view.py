@@ -152,6 +152,9 @@ def prepare(context: dict) -> dict:
     meta = ctx.setdefault("meta", {})
     meta.setdefault("eligible_ages", None)
     meta.setdefault("extracts", [])
+    meta.setdefault("census_notes", [])
+    meta.setdefault("method_summary", None)
+    meta.setdefault("rating_rules", [])
     meta.setdefault("not_for_publication", meta.get("mode") != "publish")
     meta["internal"] = meta.get("mode", "internal") != "publish"
     p = ctx.setdefault("proposal", {})

@@ -1,0 +1,535 @@
+"""eqia init and eqia screen end to end, through the command line, on the bundled example.
+
+The example extract is screened once per module (about 3 seconds). The numbers the
+documents must show are counted here from the CSV with pandas, independently of eqia,
+and the intervals recomputed with statsmodels; nothing expected is copied from output.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from docx import Document
+from docx.oxml.ns import qn
+from statsmodels.stats.proportion import proportion_confint
+
+from .conftest import EXAMPLE_EXTRACT, EXAMPLES
+
+PROPOSAL = EXAMPLES / "mh_support_proposal.yaml"
+BASENAME = "community-mental-health-support-service-redesign"
+GRID_LABELS = [
+    "Age", "Disability", "Sex/Gender", "Gender identity", "Race", "Religion or belief",
+    "Sexual orientation", "Pregnancy and maternity", "Marriage and civil partnership",
+    "Carer's responsibilities",
+]
+NS_WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
+
+
+# --- independent counts from the example CSV ------------------------------------------
+
+@pytest.fixture(scope="module")
+def csv() -> pd.DataFrame:
+    return pd.read_csv(EXAMPLE_EXTRACT, dtype=str, keep_default_na=False)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _ci(k: int, n: int) -> str:
+    low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    return f"{_pct(low)} to {_pct(high)}"
+
+
+def expected_counts(csv: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Category counts per characteristic, from the raw codes (see the mapping file)."""
+    eth = csv["Ethnicity"]
+    broad = {
+        "Asian, Asian British or Asian Welsh": eth.str.match(r"^A[A-Z]{3}$")
+        | (eth == "Asian / Asian British"),
+        "Black, Black British, Black Welsh, Caribbean or African": eth.str.match(r"^B[A-Z]{3}$"),
+        "Mixed or Multiple ethnic groups": eth.str.match(r"^M[A-Z]{3}$"),
+        "White": eth.str.match(r"^W[A-Z]{3}$") | (eth == "White British"),
+        "Other ethnic group": eth.str.match(r"^O[A-Z]{3}$"),
+    }
+    dob = pd.to_datetime(csv["Date of Birth"], format="%d/%m/%Y", errors="coerce")
+    birthday_to_come = (dob.dt.month > 3) | ((dob.dt.month == 3) & (dob.dt.day > 31))
+    age = 2026 - dob.dt.year - birthday_to_come.astype(int)
+    age = age[(age >= 0) & (age <= 115)]
+    bands = pd.cut(age, [18, 25, 35, 45, 55, 65, 75, 85, 200], right=False,
+                   labels=["18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84", "85+"])
+    rel = csv["Religion"]
+    mar = csv["Marital Status"]
+    return {
+        "Age": bands.value_counts().to_dict(),
+        "Disability": {"Disabled under the Equality Act": (csv["Disability"] == "Y").sum(),
+                       "Not disabled under the Equality Act": (csv["Disability"] == "N").sum()},
+        "Sex": {"Female": (csv["Gender"] == "Female").sum(),
+                "Male": (csv["Gender"] == "Male").sum()},
+        "Ethnicity": {k: int(v.sum()) for k, v in broad.items()},
+        "Religion or belief": {
+            "No religion": (rel == "No Religion").sum(), "Christian": (rel == "Christian").sum(),
+            "Buddhist": (rel == "Buddhist").sum(), "Hindu": (rel == "Hindu").sum(),
+            "Jewish": (rel == "Jewish").sum(), "Muslim": (rel == "Muslim").sum(),
+            "Sikh": (rel == "Sikh").sum(), "Other religion": rel.isin(["Other", "Pagan"]).sum(),
+        },
+        "Marriage and civil partnership": {
+            "Never married and never registered a civil partnership":
+                mar.isin(["Single", "Cohabiting"]).sum(),
+            "Married or in a registered civil partnership":
+                mar.isin(["Married", "Civil Partnership"]).sum(),
+            "Separated, but still legally married or still legally in a civil partnership":
+                (mar == "Separated").sum(),
+            "Divorced or civil partnership dissolved": (mar == "Divorced").sum(),
+            "Widowed or surviving civil partnership partner": (mar == "Widowed").sum(),
+        },
+        "Carers": {"Provides unpaid care": (csv["Carer"] == "Yes").sum(),
+                   "Provides no unpaid care": (csv["Carer"] == "No").sum()},
+    }
+
+
+# --- one screening of the example, through the CLI --------------------------------------
+
+@pytest.fixture(scope="module")
+def screened(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from eqia.cli import app
+
+    out = tmp_path_factory.mktemp("screen") / "out"
+    result = CliRunner().invoke(app, ["screen", str(PROPOSAL), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return result, out
+
+
+@pytest.fixture(scope="module")
+def doc(screened):
+    return Document(str(screened[1] / f"{BASENAME}.docx"))
+
+
+def _tables_starting(doc, header: str):
+    return [t for t in doc.tables if t.rows[0].cells[0].text.strip() == header]
+
+
+def _rows(table) -> list[list[str]]:
+    return [[c.text.strip() for c in r.cells] for r in table.rows]
+
+
+def _text(doc) -> str:
+    return "\n".join(p.text for p in doc.paragraphs)
+
+
+def test_screen_writes_word_html_and_markdown(screened):
+    result, out = screened
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([f"{BASENAME}.docx", f"{BASENAME}.html", f"{BASENAME}.md",
+                            f"{BASENAME}_charts"])
+    for suffix in ("docx", "html", "md"):
+        assert f"Wrote {out / BASENAME}.{suffix}" in result.stdout
+
+
+def test_grid_has_ten_rows_with_the_expected_ratings_and_the_officer_winning(doc, csv):
+    (grid,) = _tables_starting(doc, "Characteristic")
+    rows = _rows(grid)[1:]
+    assert [r[0] for r in rows] == GRID_LABELS
+    cells = {r[0]: r[2] for r in rows}
+    # Where the proposal gives a rating, the officer's comes first and the data's beside it.
+    assert cells["Age"].startswith("Officer: MEDIUM (Negative)\nSuggested from data: HIGH")
+    assert cells["Disability"].startswith("Officer: MEDIUM (Negative)\n"
+                                          "Suggested from data: LOW")
+    # Everywhere else the suggestion stands, for the officer to confirm.
+    n = len(csv)
+    known = {
+        "Gender identity": csv["Gender same as at birth"].isin(["Yes", "No"]).sum(),
+        "Religion or belief": sum(expected_counts(csv)["Religion or belief"].values()),
+        "Sexual orientation": csv["Sexual Orientation"].isin(
+            ["Heterosexual", "Gay Man/Woman", "Bisexual", "Other"]).sum(),
+    }
+    for label, k in known.items():  # under half recorded: the data cannot show the impact
+        assert k / n < 0.5
+        assert cells[label].startswith("Suggested from data – officer to confirm: UNKNOWN")
+        assert f"not recorded for {round(100 * (n - k) / n)}% of people" in cells[label]
+    assert "Pregnancy and maternity" not in " ".join(csv.columns)
+    assert cells["Pregnancy and maternity"].startswith(
+        "Suggested from data – officer to confirm: UNKNOWN")
+    suggested = {"Sex/Gender": "LOW", "Race": "MEDIUM (Negative)",
+                 "Marriage and civil partnership": "MEDIUM (Negative)",
+                 "Carer's responsibilities": "LOW"}
+    for label, rating in suggested.items():
+        assert cells[label].startswith(f"Suggested from data – officer to confirm: {rating}")
+    # Each suggestion lists its reasons, with the numbers.
+    assert "65-74: fewer than expected" in cells["Age"]
+    assert "this holds whatever the unrecorded values are" in cells["Age"]
+    assert "Not counted towards the rating" in cells["Disability"]
+    assert "at most MEDIUM" in cells["Marriage and civil partnership"]
+
+
+def test_grid_shows_the_officers_other_answers(doc):
+    (grid,) = _tables_starting(doc, "Characteristic")
+    rows = {r[0]: r for r in _rows(grid)[1:]}
+    assert rows["Age"][1].startswith("YES – Older people are less likely to use online support")
+    assert rows["Age"][3].startswith("a) Internal action: Keep a telephone route")
+    assert rows["Age"][4] == "YES – Longer opening hours help people of working age."
+    assert rows["Disability"][3].endswith(
+        "b) Further assessment: Ask disabled people's organisations about travel to the four hubs.")
+    assert rows["Race"][1] == "Officer to complete"
+
+
+def test_cli_summary_names_whose_rating_each_row_shows(screened):
+    out = screened[0].stdout
+    assert re.search(r"Age\s+MEDIUM\s+\(officer; the data suggests HIGH\)", out)
+    assert re.search(r"Race\s+MEDIUM\s+\(suggested from data\)", out)
+    assert "Suggested judgement: Option 2 – Internal action required." in out
+
+
+def test_part2_tables_hold_the_counts_shares_and_intervals_counted_from_the_csv(doc, csv):
+    expected = expected_counts(csv)
+    tables = _tables_starting(doc, "Category")
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 3"][3:]
+    compared = [h for h in headings if h != "Pregnancy and maternity"]
+    assert len(tables) == len(compared) == 9
+    by_name = dict(zip(compared, tables, strict=True))
+    for name, counts in expected.items():
+        rows = {r[0]: r for r in _rows(by_name[name])[1:]}
+        total = sum(int(v) for v in counts.values())
+        for category, k in counts.items():
+            row = rows[category]
+            assert row[1] == f"{int(k):,}", (name, category)
+            assert row[2] == _pct(k / total), (name, category)
+            assert row[3] == _ci(int(k), total), (name, category)
+            assert row[4].endswith("%")
+            assert row[6]  # a flag in words
+        if name not in ("Sex", "Age"):  # crude comparisons: ratio = service / area share
+            for category, k in counts.items():
+                row = rows[category]
+                service, area = 100 * k / total, float(row[4][:-1])  # area share to 0.1%
+                low, high = service / (area + 0.05) - 0.005, service / (area - 0.05) + 0.005
+                assert low <= float(row[5]) <= high, (name, row)
+    assert _rows(by_name["Gender identity"])[0][4] == "Kent share"
+
+
+def test_part2_says_what_is_missing_in_plain_english(doc, csv):
+    text = _text(doc)
+    n = len(csv)
+    religion_known = sum(expected_counts(csv)["Religion or belief"].values())
+    missing = round(100 * (n - religion_known) / n)
+    assert (f"Religion or belief is not recorded for {missing}% of the {n:,} people using "
+            "the service") in text
+    assert "so the impact on this group cannot be assessed from service data." in text
+    assert ("Pregnancy or maternity status is not recorded in the service's data, so the "
+            "impact on this group cannot be assessed from service data.") in text
+    blank_religion = (csv["Religion"].isin(["", "Not Recorded"])).sum()
+    assert f"Not known (not asked or not recorded): {blank_religion:,}" in text
+
+
+def test_pregnancy_and_gender_reassignment_get_guidance_on_other_evidence(doc):
+    text = _text(doc)
+    assert "Guidance: Census 2021 does not measure pregnancy and maternity" in text
+    assert "live births" in text
+    assert "Guidance: The protected characteristic is gender reassignment." in text
+
+
+def test_judgement_and_action_plan(doc):
+    text = _text(doc)
+    assert "Option 2 – Internal action required – SUGGESTED FROM DATA" in text
+    assert "Officer's judgement: The officer has not yet chosen an option." in text
+    (actions,) = _tables_starting(doc, "Issue")
+    issues = [r[0] for r in _rows(actions)[1:]]
+    data_rows = [i for i in issues if i.endswith("Suggested from data")]
+    # one row per data gap ...
+    for name in ("Gender identity", "Religion or belief", "Sexual orientation"):
+        assert any(i.startswith(f"{name} is recorded for only") for i in data_rows)
+    assert any(i.startswith("Pregnancy and maternity is not recorded") for i in data_rows)
+    # ... and per difference in the adverse direction that missing data cannot explain
+    assert any(i.startswith("Age: fewer people aged 65-74") for i in data_rows)
+    assert any(i.startswith("Age: fewer people aged 75-84") for i in data_rows)
+    assert not any("25-34" in i for i in data_rows)  # more than expected: not adverse here
+    assert not any("Not disabled" in i for i in data_rows)
+    assert issues[-1].endswith("Added by the officer")
+    assert _rows(actions)[-1][3:] == ["Service manager", "March 2027", "Within budget"]
+
+
+def test_document_follows_the_council_order(doc):
+    top = [p.text for p in doc.paragraphs if p.style.name in ("Heading 1", "Heading 2")]
+    assert top == [
+        "Equality Analysis / Impact Assessment (EqIA)", "Version history", "Screening Grid",
+        "Part 1: Initial screening", "Part 2: Information and data",
+        "Part 3: Involvement and engagement", "Part 4: Potential impact", "Judgement",
+        "Action plan", "Monitoring and review", "Sign off", "About this document",
+    ]
+    (versions,) = _tables_starting(doc, "Version")
+    assert _rows(versions)[1:] == [["V1", "Sam Patel", "30 October 2026", "First draft"],
+                                   ["V2", "Sam Patel", "24 November 2026",
+                                    "Updated with 2025-26 service data"]]
+    assert "Directorate: Adult Social Care and Health" in _text(doc)
+
+
+def test_document_records_version_sources_extract_and_method(doc, csv):
+    from eqia import __version__
+
+    text = _text(doc)
+    assert f"Drafted with: eqia {__version__}," in text
+    assert re.search(r"Population figures: ONS Census 2021 \(TS\d{3}.*\), Kent \(E10000016\)\. "
+                     r".*released 2022-2023", text)
+    assert f"Service data: mh_support_extract.csv ({len(csv):,} rows)." in text
+    assert "Statistical method: Shares are of people with a known value" in text
+    assert "Wilson" in text
+    assert "How the suggested ratings were worked out:" in text
+
+
+def test_word_document_is_accessible(doc):
+    assert doc.paragraphs[0].style.name == "Heading 1"
+    assert doc.core_properties.title == ("Equality Impact Assessment: Community Mental "
+                                         "Health Support Service redesign")
+    assert doc.core_properties.language == "en-GB"
+    tables = list(doc.element.body.iter(qn("w:tbl")))
+    assert len(tables) == 13
+    for tbl in tables:
+        first = tbl.find(qn("w:tr"))
+        assert first.find(qn("w:trPr")).find(qn("w:tblHeader")) is not None
+        assert not list(tbl.iter(qn("w:gridSpan"))) and not list(tbl.iter(qn("w:vMerge")))
+    pictures = list(doc.element.body.iter(f"{NS_WP}docPr"))
+    assert len(pictures) == 9
+    assert all(p.get("descr", "").startswith("Chart comparing") for p in pictures)
+    # flags are in words, never colour alone
+    assert "Fewer than expected (strong evidence)" in "\n".join(
+        c.text for t in doc.tables for r in t.rows for c in r.cells)
+
+
+class _Strict(HTMLParser):
+    """Collects tags and checks that every non-void element is closed in order."""
+
+    VOID = {"meta", "img", "br", "col", "link", "hr", "input"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, (tag, self.stack[-5:])
+        self.stack.pop()
+
+
+def test_html_parses_and_says_the_same(screened, csv):
+    html = (screened[1] / f"{BASENAME}.html").read_text(encoding="utf-8")
+    parser = _Strict()
+    parser.feed(html)
+    parser.close()
+    assert parser.stack == []
+    tags = parser.tags
+    assert ("html", {"lang": "en-GB"}) in tags
+    assert [t for t, _ in tags].count("h1") == 1
+    assert all(a.get("alt", "").startswith("Chart comparing") for t, a in tags if t == "img")
+    assert "Officer: MEDIUM (Negative)" in html
+    assert f"mh_support_extract.csv ({len(csv):,} rows)" in html
+
+
+def test_markdown_has_the_grid_and_part2(screened):
+    md = (screened[1] / f"{BASENAME}.md").read_text(encoding="utf-8")
+    assert "| **Race** | Officer to complete | Suggested from data – officer to confirm: " \
+           "MEDIUM (Negative)" in md
+    assert f"]({BASENAME}_charts/ethnicity.png)" in md
+    assert md.index("## Screening Grid") < md.index("## Part 1") < md.index("## Part 2") \
+        < md.index("## Part 3") < md.index("## Part 4") < md.index("## Judgement") \
+        < md.index("## Action plan") < md.index("## Monitoring and review") \
+        < md.index("## Sign off")
+
+
+# --- the rules are configurable ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def comparison():
+    from eqia.compare import compare
+    from eqia.profile import profile_file
+    from eqia.proposal import load_proposal
+
+    p = load_proposal(PROPOSAL)
+    return compare(profile_file(p.extracts[0], p.mapping, as_of=p.as_of), p.area, ages=p.ages)
+
+
+def test_adverse_direction_changes_the_suggestion(comparison):
+    from eqia.assess import load_assessment_rules, suggest
+
+    under = suggest(comparison, load_assessment_rules())
+    over = suggest(comparison, load_assessment_rules(adverse_direction="over"))
+    assert under["age"].rating == "HIGH"
+    assert over["age"].rating == "HIGH"  # 25-34 and 35-44: more than expected
+    assert any(r.startswith("25-34: more than expected") for r in over["age"].reasons)
+    assert under["carers"].rating == "LOW"
+    assert over["carers"].rating == "HIGH"  # carers: more than expected
+
+
+def test_officer_saying_no_impact_keeps_a_robust_flag_at_medium(comparison):
+    from eqia.assess import suggest
+
+    s = suggest(comparison, affects={"age": "NO"})
+    assert s["age"].rating == "MEDIUM"
+    assert any("the officer says the proposal does not affect this group" in r
+               for r in s["age"].reasons)
+
+
+def test_rules_file_overrides_the_defaults(comparison, tmp_path):
+    from eqia.assess import load_assessment_rules, suggest
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("complete_from_known_share: 0.95\nmax_rating: {}\n", encoding="utf-8")
+    s = suggest(comparison, load_assessment_rules(rules))
+    assert s["carers"].rating == "MEDIUM"  # 83% recorded is now incomplete
+    assert s["marriage_civil_partnership"].rating == "HIGH"  # no cap
+
+
+# --- eqia init ---------------------------------------------------------------------------
+
+def test_init_writes_a_commented_file_with_every_field(cli, tmp_path):
+    target = tmp_path / "my-proposal.yaml"
+    r = cli("init", target)
+    assert r.exit_code == 0, r.output
+    text = target.read_text(encoding="utf-8")
+    assert text.count("#") > 40
+    raw = yaml.safe_load(text)
+    for key in ("directorate", "name", "assessed", "owner", "date_initial_screening",
+                "date_full_eqia", "versions", "context", "aims", "beneficiaries", "data",
+                "involvement", "potential_impact", "characteristics", "judgement",
+                "action_plan", "monitoring", "signoff"):
+        assert key in raw, key
+    assert set(raw["data"]) == {"extracts", "mapping", "area", "ages", "as_of",
+                                "adverse_direction"}
+    assert list(raw["characteristics"]) == [
+        "age", "disability", "sex", "gender_identity", "ethnicity", "religion",
+        "sexual_orientation", "pregnancy_maternity", "marriage_civil_partnership", "carers"]
+    for answers in raw["characteristics"].values():
+        assert list(answers) == ["affects", "how", "rating", "direction", "internal_action",
+                                 "further_assessment", "promotes", "promotes_how"]
+    assert set(raw["signoff"]) == {"senior_officer", "senior_job_title", "senior_date",
+                                   "dmt_member", "dmt_job_title", "dmt_date"}
+    assert set(raw["action_plan"][0]) == {"issue", "action", "expected_outcome", "owner",
+                                          "timescale", "cost"}
+    assert set(raw["versions"][0]) == {"version", "author", "date", "comment"}
+
+
+def test_init_will_not_overwrite_without_force(cli, tmp_path):
+    target = tmp_path / "p.yaml"
+    target.write_text("mine", encoding="utf-8")
+    r = cli("init", target)
+    assert r.exit_code == 2 and "[file-exists]" in r.stderr
+    assert target.read_text(encoding="utf-8") == "mine"
+    assert cli("init", target, "--force").exit_code == 0
+
+
+def test_an_init_file_filled_in_minimally_screens(cli, tmp_path):
+    target = tmp_path / "p.yaml"
+    cli("init", target)
+    r = cli("screen", target, "--out", tmp_path / "out")
+    assert r.exit_code == 2
+    assert "The required field 'name' is missing" in r.stderr
+    assert "name: Community mental health support service" in r.stderr  # an example
+    assert not (tmp_path / "out").exists()
+    text = target.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^name:", "name: Test service", text, count=1)
+    text = text.replace("    - service_extract.csv", f"    - {EXAMPLE_EXTRACT}")
+    text = re.sub(r"(?m)^  mapping:", f"  mapping: {EXAMPLES / 'mh_support_mapping.yaml'}",
+                  text, count=1)
+    target.write_text(text, encoding="utf-8")
+    r = cli("screen", target, "--out", tmp_path / "out", "--formats", "md")
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "out" / "test-service.md").read_text(encoding="utf-8")
+    assert "Not given – officer to complete." in md  # blank text, not a placeholder
+
+
+# --- bad input: a clear message, exit code 2, nothing written ----------------------------
+
+def _variant(tmp_path: Path, edit) -> Path:
+    """A copy of the example proposal (and its data) with one thing changed."""
+    for name in ("mh_support_extract.csv", "mh_support_mapping.yaml"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    text = PROPOSAL.read_text(encoding="utf-8")
+    out = tmp_path / "proposal.yaml"
+    out.write_text(edit(text), encoding="utf-8")
+    return out
+
+
+BAD = {
+    "invalid-yaml": (lambda t: t.replace("name: Community", "name: [Community"),
+                     ["[invalid-yaml]", "not valid YAML", "proposal.yaml", "row"]),
+    "missing-name": (lambda t: re.sub(r"(?m)^name: .*$", "", t),
+                     ["[bad-proposal]", "required field 'name' is missing", "e.g.",
+                      "name: Community mental health support service"]),
+    "missing-extracts": (lambda t: t.replace("    - mh_support_extract.csv\n", ""),
+                         ["required field 'data: extracts' is missing", "e.g.",
+                          "service_extract.csv"]),
+    "missing-area": (lambda t: t.replace("  area: Kent\n", ""),
+                     ["required field 'data: area' is missing", "area: Kent"]),
+    "extract-not-found": (lambda t: t.replace("- mh_support_extract.csv", "- nowhere.csv"),
+                          ["[missing-file]", "does not exist", "nowhere.csv",
+                           "relative to it"]),
+    "mapping-not-found": (lambda t: t.replace("mapping: mh_support_mapping.yaml",
+                                              "mapping: nomap.yaml"),
+                          ["[missing-file]", "nomap.yaml"]),
+    "unknown-area": (lambda t: t.replace("area: Kent", "area: Narnia"),
+                     ["[unknown-area]", "Narnia", "eqia baselines list"]),
+    "bad-rating": (lambda t: t.replace("rating: MEDIUM", "rating: SEVERE", 1),
+                   ["[bad-proposal]", "characteristics: age: rating must be one of HIGH, "
+                    "MEDIUM, LOW, NONE, UNKNOWN", "'SEVERE'"]),
+    "bad-yes-no": (lambda t: t.replace("affects: YES", "affects: maybe", 1),
+                   ["characteristics: age: affects must be one of YES, NO", "'maybe'"]),
+    "unknown-characteristic": (lambda t: t.replace("  carers:\n", "  carer:\n"),
+                               ["'carer' under characteristics is not a characteristic"]),
+    "unknown-field": (lambda t: t + "\nbudget: 12\n", ["Unknown field(s): budget"]),
+    "bad-direction": (lambda t: t.replace("adverse_direction: under", "adverse_direction: up"),
+                      ["adverse_direction must be under, over or both"]),
+    "bad-option": (lambda t: t.replace("  option:\n", "  option: 4\n"),
+                   ["judgement: option must be 1, 2 or 3"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_proposal_is_a_clear_error_with_nothing_written(cli, tmp_path, case):
+    edit, words = BAD[case]
+    proposal = _variant(tmp_path, edit)
+    out = tmp_path / "out"
+    r = cli("screen", proposal, "--out", out)
+    assert r.exit_code == 2, r.output
+    for w in words:
+        assert w in r.stderr, (w, r.stderr)
+    assert "Traceback" not in r.output
+    assert not out.exists()
+
+
+def test_missing_proposal_file(cli, tmp_path):
+    r = cli("screen", tmp_path / "none.yaml", "--out", tmp_path / "out")
+    assert r.exit_code == 2
+    assert "[missing-file]" in r.stderr and "eqia init" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_own_template_with_a_missing_value_leaves_no_output(cli, tmp_path):
+    own = tmp_path / "tpl"
+    own.mkdir()
+    (own / "eqia_screening.md.j2").write_text("# {{ proposal.name }}\n{{ proposal.budget }}\n",
+                                              encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier", encoding="utf-8")
+    r = cli("screen", PROPOSAL, "--out", out, "--templates", own)
+    assert r.exit_code == 2
+    assert "[template-missing-value]" in r.stderr and "'budget'" in r.stderr
+    assert "eqia_screening.md.j2" in r.stderr and "line 2" in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_templates_folder_must_exist(cli, tmp_path):
+    r = cli("screen", PROPOSAL, "--out", tmp_path / "out", "--templates", tmp_path / "nope")
+    assert r.exit_code == 2 and "[missing-file]" in r.stderr
+    assert not (tmp_path / "out").exists()
