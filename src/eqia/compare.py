@@ -17,7 +17,7 @@ import pandas as pd
 from eqia import baselines as bl
 from eqia import characteristics as chars
 from eqia import stats
-from eqia.agebands import AgeBand, parse_bands
+from eqia.agebands import AgeBand
 from eqia.characteristics import ETHNICITY_DETAILED
 from eqia.counts import Profile
 from eqia.rules import Rules, load_rules
@@ -36,6 +36,11 @@ COMPARED = (
 
 #: Age bands used to standardise (Census 2021 TS009 five-year bands, 90+ at the top).
 STANDARD_BANDS = ",".join(f"{a}-{a + 4}" for a in range(0, 90, 5)) + ",90+"
+#: TS009 counts everyone aged 90 and over together: no band can start above this.
+STANDARD_TOP = 90
+
+#: ``flag`` values of rows that are not a comparison of a category with the census.
+STATUS_FLAGS = ("not_collected", "no_baseline", "no_census_category", "outside_ages")
 
 STATUS_TEXT = {
     "compared": "compared with the census",
@@ -43,6 +48,53 @@ STATUS_TEXT = {
     "no_baseline": "no Census 2021 baseline",
     "no_known": "no known values to compare",
 }
+
+#: What each column means (the xlsx method sheet and docs/compare-method.md list these).
+COLUMN_TEXT = {
+    "characteristic": "Protected characteristic (eqia key), e.g. sex, ethnicity.",
+    "category": "Standard category (Census 2021 wording); empty on a status row.",
+    "service_count": "O: the service's users in the category.",
+    "service_share": "O / N, where N is the service's users with a known value that the "
+                     "census counts (a fraction 0-1).",
+    "ci_low": "Lower limit of the Wilson score interval of service_share.",
+    "ci_high": "Upper limit of the Wilson score interval of service_share.",
+    "baseline_share": "The category's share of the area's population (eligible ages where "
+                      "the census allows), people who did not answer left out (0-1).",
+    "expected": "E: users expected if the service matched the area; N x baseline_share "
+                "(crude) or indirectly standardised for age (age_adjusted true).",
+    "ratio": "Representation ratio O / E.",
+    "ratio_low": "Lower confidence limit of the ratio (Byar when O >= 10, exact Poisson "
+                 "below).",
+    "ratio_high": "Upper confidence limit of the ratio.",
+    "difference_pp": "service_share minus E / N, in percentage points (for crude rows, "
+                     "minus baseline_share).",
+    "flag": "under / over / none / too_few; or a status: not_collected, no_baseline, "
+            "no_census_category, outside_ages.",
+    "strength": "For under/over: the highest level whose interval excludes 1 (95% or "
+                "99.8%).",
+    "robust_to_missing": "false when counting the unknowns wholly outside or wholly inside "
+                         "the group would change the flag.",
+    "age_adjusted": "true: expected count indirectly standardised for age; false: crude.",
+    "expected_share": "E / N.",
+    "ratio_low_strong": "Lower limit of the ratio at the stricter level (99.8%).",
+    "ratio_high_strong": "Upper limit of the ratio at the stricter level (99.8%).",
+    "ratio_method": "Byar or exact Poisson.",
+    "flag_reason": "Why a row is too_few or not compared.",
+    "flag_unknown_out": "The flag with every unknown counted outside the group.",
+    "flag_unknown_in": "The flag with every unknown counted inside the group.",
+    "unknown": "The characteristic's unknowns (not stated + not known).",
+    "not_stated": "Unknowns who were asked and declined.",
+    "not_known": "Unknowns not asked or not recorded (incl. blank, broad group only).",
+    "invalid": "Values that could not be read (treated as unknown in the missing-data test).",
+    "headline": "true on the rows to read the flag from (age-adjusted where available).",
+}
+
+#: Columns of ``Comparison.table`` after the csv ones (the xlsx sheet has them all).
+EXTRA_COLUMNS = [
+    "expected_share", "ratio_low_strong", "ratio_high_strong", "ratio_method", "flag_reason",
+    "flag_unknown_out", "flag_unknown_in", "unknown", "not_stated", "not_known", "invalid",
+    "headline",
+]
 
 
 @dataclass
@@ -66,6 +118,7 @@ class CharacteristicResult:
     notes: list[str] = field(default_factory=list)
     reason: str | None = None
     no_census_categories: dict[str, int] = field(default_factory=dict)
+    outside_ages: dict[str, int] = field(default_factory=dict)
     baseline_unknown: int = 0
     baseline_total: int = 0
 
@@ -83,6 +136,7 @@ class Comparison:
     rules: Rules
     source: str
     rows: int
+    notes: list[str] = field(default_factory=list)
 
     def csv_table(self) -> pd.DataFrame:
         return self.table[CSV_COLUMNS]
@@ -103,12 +157,21 @@ def compare(
     rules: Rules | str | None = None,
     comparators: dict[str, bl.Baseline] | None = None,
 ) -> Comparison:
-    """Compare a service's profile with an area's census population."""
+    """Compare a service's profile with an area's census population.
+
+    ``ages``: the eligible age range (``"18-"``, ``"65-"``, ``"18-64"`` or an ``AgeBand``);
+    the baseline is restricted to it where the census allows, and each characteristic's
+    ``notes`` say where it could not be. ``rules``: a ``Rules`` or the path of a rules
+    YAML file (``None``: the packaged defaults). ``comparators``: non-census baselines by
+    characteristic key (compared crude: the census age breakdown does not apply to them).
+    Raises ``UsageError`` for an unknown area or a bad age range and ``ConfigError`` for
+    a bad rules file; everything else about the data is reported in the result.
+    """
     from eqia.agebands import parse_range
 
-    area_obj = area if isinstance(area, bl.Area) else bl.find_area(area)
     age_range = parse_range(ages) if isinstance(ages, str) else ages
     rules_obj = rules if isinstance(rules, Rules) else load_rules(rules)
+    area_obj = area if isinstance(area, bl.Area) else bl.find_area(area)
     frames, results = [], {}
     for key in COMPARED:
         comparator = (comparators or {}).get(key)
@@ -116,11 +179,38 @@ def compare(
         results[key] = result
         if frame is not None:
             frames.append(frame)
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CSV_COLUMNS)
+    table = (pd.concat(frames, ignore_index=True) if frames
+             else pd.DataFrame(columns=CSV_COLUMNS + EXTRA_COLUMNS))
+    table = table.reindex(columns=CSV_COLUMNS + EXTRA_COLUMNS + [
+        c for c in table.columns if c not in CSV_COLUMNS + EXTRA_COLUMNS])
+    notes = []
+    outside = results["age"].outside_ages if "age" in results else {}
+    if outside:
+        n_out = sum(outside.values())
+        notes.append(
+            f"{n_out:,} {'person' if n_out == 1 else 'people'} using the service "
+            f"({', '.join(f'{n:,} aged {b}' for b, n in outside.items())}) "
+            f"{'is' if n_out == 1 else 'are'} outside the ages {age_range} the baseline "
+            "covers. They are shown but not compared in the age table; in the other "
+            "characteristics' crude comparisons they are counted among the service's users."
+        )
     return Comparison(
-        area=area_obj, ages=age_range, table=table, results=results, rules=rules_obj,
-        source=profile.source, rows=profile.rows,
+        area=area_obj, ages=age_range, table=table.reset_index(drop=True), results=results,
+        rules=rules_obj, source=profile.source, rows=profile.rows, notes=notes,
     )
+
+
+def _overlap(band: AgeBand, ages: AgeBand | None) -> str:
+    """``inside``, ``outside`` or ``partly`` inside the eligible range ``ages``."""
+    if ages is None:
+        return "inside"
+    band_hi = band.hi if band.hi is not None else float("inf")
+    ages_hi = ages.hi if ages.hi is not None else float("inf")
+    if band_hi < ages.lo or band.lo > ages_hi:
+        return "outside"
+    if band.lo >= ages.lo and band_hi <= ages_hi:
+        return "inside"
+    return "partly"
 
 
 def _status_row(key: str, flag: str) -> pd.DataFrame:
@@ -166,15 +256,25 @@ def _compare_one(
     service = profile.category_counts(key)
     shares = base.counts.set_index("category")["share"]
     comparable = [c for c in service.index if c in shares.index]
-    result.no_census_categories = {
-        c: int(service[c]) for c in service.index if c not in shares.index and service[c] > 0
-    }
+    for c in service.index:
+        if c in shares.index or service[c] <= 0:
+            continue
+        band = _age_band(profile, c) if key == "age" else None
+        if band is not None and _overlap(band, ages) == "outside":
+            result.outside_ages[c] = int(service[c])
+        else:
+            result.no_census_categories[c] = int(service[c])
     observed = service.reindex(comparable).astype(float)
     n = float(observed.sum())
     u = float(result.unknown + result.invalid)
     if n == 0:
         result.status = "no_known"
-        result.reason = f"No one using the service has a known {name.lower()}."
+        if result.no_census_categories or result.outside_ages:
+            result.reason = (f"No one using the service is in a {name.lower()} category the "
+                             "census counts, so there is nothing to compare.")
+        else:
+            result.reason = (f"No one using the service has a known {name.lower()}, so there "
+                             "is nothing to compare.")
     frame = pd.DataFrame({
         "category": comparable,
         "observed": observed.to_numpy(),
@@ -185,15 +285,25 @@ def _compare_one(
     frame["expected"] = frame["n"] * frame["baseline_share"]
     crude = stats.compare_table(frame, rules)
     crude["age_adjusted"] = False
+    if n == 0:
+        crude["flag_reason"] = result.reason
     out = [crude]
-    adjusted_expected = _standardised_expected(profile, area, key, comparable, ages)
-    if adjusted_expected is not None and n > 0:
+    adjusted_expected = None
+    if comparator is None and n > 0:
+        adjusted_expected = _standardised_expected(profile, area, key, comparable, ages)
+    if adjusted_expected is not None:
         adj_frame = frame.copy()
         adj_frame["expected"] = adjusted_expected.reindex(comparable).to_numpy()
         adj = stats.compare_table(adj_frame, rules)
         adj["age_adjusted"] = True
         out.append(adj)
         result.age_adjusted = True
+        result.notes.append(
+            f"Flags are read from the age-adjusted rows: expected counts are indirectly "
+            f"standardised for the service's own age profile with {area.name}'s "
+            f"{name.lower()} by age (Census 2021 {base.table}). The crude comparison "
+            f"(the service's known total times {area.name}'s share) is given too."
+        )
     for t in out:
         t["headline"] = bool(t["age_adjusted"].iloc[0]) == result.age_adjusted
     table = pd.concat(out, ignore_index=True)
@@ -201,10 +311,15 @@ def _compare_one(
     if n > 0:
         expected = table.loc[table["headline"], "expected"].to_numpy()
         result.gof = stats.goodness_of_fit(observed.to_numpy(), expected / expected.sum(), rules)
-    for cat, count in result.no_census_categories.items():
+    extras = [(c, n, "no_census_category",
+               f"the census has no {name.lower()} category matching '{c}'")
+              for c, n in result.no_census_categories.items()]
+    extras += [(c, n, "outside_ages", f"aged {c}: outside the ages {ages} the baseline covers")
+               for c, n in result.outside_ages.items()]
+    for cat, count, flag, why in extras:
         extra = dict.fromkeys(CSV_COLUMNS, np.nan)
-        extra.update(characteristic=key, category=cat, service_count=count,
-                     flag="no_census_category", strength="", age_adjusted=False, headline=True)
+        extra.update(characteristic=key, category=cat, service_count=count, flag=flag,
+                     strength="", age_adjusted=False, headline=True, flag_reason=why)
         table = pd.concat([table, pd.DataFrame([extra])], ignore_index=True)
     table["unknown"] = result.unknown
     table["not_stated"] = result.not_stated
@@ -213,45 +328,66 @@ def _compare_one(
     return table, result
 
 
+def _age_band(profile: Profile, label: str) -> AgeBand | None:
+    return next((b for b in profile.age_bands if b.label == label), None)
+
+
+def standard_bands(ages: AgeBand | None) -> list[AgeBand]:
+    """Five-year bands 0-4 ... 85-89, 90+, split where the eligible range starts and ends
+    (e.g. 15-17 and 18-19 for ``18-``) so that no band mixes eligible and ineligible ages.
+    """
+    cuts = set(range(0, STANDARD_TOP + 1, 5))
+    if ages is not None:
+        cuts.add(ages.lo)
+        if ages.hi is not None:
+            cuts.add(ages.hi + 1)
+    cuts = sorted(c for c in cuts if c <= STANDARD_TOP)
+    bands = [AgeBand(a, b - 1) for a, b in zip(cuts, cuts[1:], strict=False)]
+    return [*bands, AgeBand(cuts[-1], None)]
+
+
 def _standardised_expected(
     profile: Profile, area: bl.Area, key: str, categories: list[str], ages: AgeBand | None
 ) -> pd.Series | None:
     """E_g = sum over age bands of (service's known count in band x area share of g in band).
 
-    People whose category is known but whose age is not are expected at the area's
-    all-ages share (the crude rate), so every known person counts once.
+    ``None`` where the census does not cross the characteristic with age, or the
+    profile has no one with both a known age and a known value. People whose category
+    is known but whose age is not (or whose band the census does not cover) are
+    expected at the area's crude share, so every known person counts exactly once.
     """
     svc = profile.by_age[
         (profile.by_age["characteristic"] == key) & profile.by_age["category"].isin(categories)
     ]
-    if svc.empty:
+    if svc.empty or key not in bl.BY_AGE or key == "age":
         return None
     if profile.age_source == "age band":
         bands = list(profile.age_bands)
     else:
-        bands = parse_bands(STANDARD_BANDS)
+        bands = standard_bands(ages)
     area_by_age = bl.baseline_by_age(area, key, bands)
     if area_by_age is None or area_by_age.empty:
         return None
     area_tab = area_by_age.pivot_table(index="age_band", columns="category", values="count",
                                        aggfunc="sum").fillna(0)
+    area_tab = area_tab[area_tab.sum(axis=1) > 0]
     area_share = area_tab.div(area_tab.sum(axis=1), axis=0)
-    labels = {b.label: b for b in bands}
-    n_band = {}
+    n_band: dict[str, float] = {}
     for r in svc.itertuples():
-        lo = int(r.age_lo)
-        band = next((b for b in bands if b.contains(lo)), None)
-        if band is None:
+        band = next((b for b in bands if b.contains(int(r.age_lo))), None)
+        if band is None or band.label not in area_share.index:
             continue
-        n_band[band.label] = n_band.get(band.label, 0) + r.count
+        n_band[band.label] = n_band.get(band.label, 0) + float(r.count)
     if not n_band:
         return None
-    expected = pd.Series(0.0, index=categories)
-    for label, n in n_band.items():
-        if label not in area_share.index or label not in labels:
-            return None
-        expected += n * area_share.loc[label].reindex(categories).fillna(0)
-    # Known category, unknown age: the crude share of the (possibly age-restricted) area.
+    share_by_band = {
+        label: area_share.loc[label].reindex(categories).fillna(0.0) for label in n_band
+    }
+    expected = pd.Series(
+        {c: stats.expected_standardised(n_band, {b: s[c] for b, s in share_by_band.items()})
+         for c in categories}, dtype=float,
+    )
+    # Known category, unknown (or uncovered) age: the crude share of the eligible area.
     known_total = float(profile.category_counts(key).reindex(categories).sum())
     rest = known_total - sum(n_band.values())
     if rest > 0:

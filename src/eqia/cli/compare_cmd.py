@@ -6,10 +6,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.table import Table as RichTable
 
+from eqia.agebands import parse_range
+from eqia.baselines import find_area
+from eqia.characteristics import ETHNICITY_DETAILED
 from eqia.cli.app import app, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
@@ -22,16 +26,19 @@ from eqia.cli.common import (
     pct,
     write_text,
 )
-from eqia.compare import STATUS_TEXT, Comparison, compare
+from eqia.compare import COLUMN_TEXT, STATUS_TEXT, Comparison, compare
 from eqia.errors import UsageError
 from eqia.profile import profile_file
+from eqia.rules import load_rules
 
+#: Flags are coloured AND marked in words, so they survive a black-and-white printout.
 FLAG_TEXT = {
-    "under": "[bold magenta]▼ LOWER[/]",
-    "over": "[bold cyan]▲ HIGHER[/]",
-    "none": "no difference",
-    "too_few": "too few to tell",
-    "no_census_category": "no census category",
+    "under": "[bold magenta]▼ UNDER[/]",
+    "over": "[bold cyan]▲ OVER[/]",
+    "none": "none",
+    "too_few": "too few",
+    "no_census_category": "no census\ncategory",
+    "outside_ages": "outside\nthe ages",
 }
 
 
@@ -76,18 +83,25 @@ def compare_command(
 
     Example: eqia compare examples/mh_support_extract.csv --area Kent --ages 18-
     """
+    # Check the cheap arguments before reading the extract, so a typo fails at once.
+    age_range = parse_range(ages)
+    rules_obj = load_rules(rules)
+    area_obj = find_area(area)
+    if fmt is CompareFormat.xlsx and out_dir is None:
+        raise UsageError("--format xlsx needs --out FOLDER", code="missing-option",
+                         hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
     profile = profile_file(
         extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
         allow_duplicates=allow_duplicates,
     )
-    result = compare(profile, area, ages=ages, rules=rules)
+    result = compare(profile, area_obj, ages=age_range, rules=rules_obj)
     if fmt is CompareFormat.csv:
         text = result.csv_table().to_csv(index=False, float_format="%.6g")
-        write_text(out_dir / "compare.csv" if out_dir else None, text)
+        path = out_dir / "compare.csv" if out_dir else None
+        write_text(path, text)
+        if path is not None:
+            out.print(f"Wrote {path}")
     elif fmt is CompareFormat.xlsx:
-        if out_dir is None:
-            raise UsageError("--format xlsx needs --out FOLDER", code="missing-option",
-                             hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
         path = write_xlsx(result, out_dir / "compare.xlsx")
         out.print(f"Wrote {path}")
     else:
@@ -95,78 +109,175 @@ def compare_command(
 
 
 def write_xlsx(result: Comparison, path: Path) -> Path:
+    """Sheets: comparison (the csv columns, then the rest), characteristics, method."""
     from openpyxl.utils import get_column_letter
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part.xlsx")
     summary = pd.DataFrame([
         {"characteristic": r.key, "name": r.name, "status": STATUS_TEXT[r.status],
-         "rows": r.rows, "known": r.known, "not_stated": r.not_stated, "not_known": r.not_known,
-         "invalid": r.invalid, "base": r.base, "census_table": r.table_id,
+         "reason": r.reason or "", "rows": r.rows, "known": r.known, "unknown": r.unknown,
+         "not_stated": r.not_stated, "not_known": r.not_known, "invalid": r.invalid,
+         "base": r.base, "census_table": r.table_id, "census_not_answered": r.baseline_unknown,
          "age_adjusted": r.age_adjusted,
-         "chi_square": (r.gof or {}).get("statistic"), "p_value": (r.gof or {}).get("p_value"),
-         "cohen_w": (r.gof or {}).get("cohen_w"), "test": (r.gof or {}).get("method"),
+         "chi_square": (r.gof or {}).get("statistic"), "dof": (r.gof or {}).get("dof"),
+         "p_value": (r.gof or {}).get("p_value"), "cohen_w": (r.gof or {}).get("cohen_w"),
+         "test": (r.gof or {}).get("method"),
          "caveats": " ".join(r.caveats), "notes": " ".join(r.notes)}
         for r in result.results.values()
     ])
-    method = pd.DataFrame({"method": result.method.split("\n")})
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         result.table.to_excel(writer, sheet_name="comparison", index=False)
         summary.to_excel(writer, sheet_name="characteristics", index=False)
-        method.to_excel(writer, sheet_name="method", index=False)
+        method_sheet(result).to_excel(writer, sheet_name="method", index=False)
         for ws in writer.book.worksheets:
             ws.freeze_panes = "A2"
             for i, col in enumerate(ws.iter_cols(min_row=1, max_row=1), start=1):
-                ws.column_dimensions[get_column_letter(i)].width = max(12, len(str(col[0].value)) + 2)
+                width = 100 if ws.title == "method" and i == 2 else len(str(col[0].value)) + 2
+                ws.column_dimensions[get_column_letter(i)].width = max(12, width)
     tmp.replace(path)
     return path
+
+
+def method_sheet(result: Comparison) -> pd.DataFrame:
+    """``item, detail`` rows: what was compared, how, with which settings, and the columns."""
+    from dataclasses import fields
+
+    from eqia import __version__
+
+    area = result.area
+    rows = [
+        ("Extract", result.source),
+        ("Rows", f"{result.rows:,}"),
+        ("Area", f"{area.name} ({area.code})"),
+        ("Eligible ages", str(result.ages) if result.ages else "all ages"),
+        ("Made by", f"eqia {__version__}"),
+    ]
+    rows += [("Note", n) for n in result.notes]
+    rows += [("Method", s.strip() + ("" if s.strip().endswith(".") else "."))
+             for s in result.method.replace("e.g.", "e.g").split(". ") if s.strip()]
+    rows += [(f"Rule: {f.name}", str(getattr(result.rules, f.name)))
+             for f in fields(result.rules)]
+    rows.append(("Rules", "Defaults and where they come from: eqia/data/rules.yaml "
+                          "(override with --rules FILE)."))
+    rows += [(f"Column: {c}", t) for c, t in COLUMN_TEXT.items() if c in result.table.columns]
+    return pd.DataFrame(rows, columns=["item", "detail"])
+
+
+def _num(x: float, fmt: str = "{:.2f}") -> str:
+    return "" if pd.isna(x) else fmt.format(x)
 
 
 def _ratio(row: pd.Series) -> str:
     if pd.isna(row["ratio"]):
         return ""
-    return f"{row['ratio']:.2f} ({row['ratio_low']:.2f}-{row['ratio_high']:.2f})"
+    return f"{row['ratio']:.2f}\n({_num(row['ratio_low'])}-{_num(row['ratio_high'])})"
+
+
+def _share(row: pd.Series) -> str:
+    if pd.isna(row["service_share"]):
+        return ""
+    return (f"{pct(row['service_share'])}\n({100 * row['ci_low']:.1f}-"
+            f"{100 * row['ci_high']:.1f})")
+
+
+def _flag(row: pd.Series) -> str:
+    flag = FLAG_TEXT.get(row["flag"], str(row["flag"]))
+    if row["strength"]:
+        flag += f"\n{row['strength']}"
+    return flag
+
+
+def _robust(row: pd.Series) -> str:
+    if row["flag"] not in ("under", "over", "none") or pd.isna(row["robust_to_missing"]):
+        return ""
+    if row["robust_to_missing"]:
+        return "yes"
+    lines = ["NO"]
+    if row["flag_unknown_out"] != row["flag"]:
+        lines.append(f"out: {row['flag_unknown_out']}")
+    if row["flag_unknown_in"] != row["flag"]:
+        lines.append(f"in: {row['flag_unknown_in']}")
+    return "\n".join(lines)
 
 
 def print_comparison(result: Comparison) -> None:
+    from rich import box
+
     area = result.area
     ages = f", ages {result.ages}" if result.ages else ""
-    out.print(f"[bold]{result.source}[/] vs [bold]{area.name}[/] ({area.code}){ages}: "
-              f"{result.rows:,} rows\n")
+    out.print(f"[bold]{result.source}[/] vs [bold]{area.name}[/] ({area.code}) Census 2021"
+              f"{ages}: {result.rows:,} rows\n")
+    for note in result.notes:
+        out.print(f"Note: {note}\n")
     for key, r in result.results.items():
-        if r.status in ("not_collected", "no_baseline"):
-            out.print(f"[bold]{r.name}[/]: {STATUS_TEXT[r.status]}. {r.reason or ''}\n")
+        if key == ETHNICITY_DETAILED and r.status == "not_collected":
+            continue  # said once, under ethnicity
+        if r.status == "not_collected":
+            out.print(f"[bold]{r.name}[/]: not collected in the extract, so not compared.\n")
+            continue
+        if r.status == "no_baseline":
+            out.print(f"[bold]{r.name}[/]: not compared: {r.reason or STATUS_TEXT[r.status]}\n")
             continue
         rows = result.headline(key)
-        adj = " (age-adjusted)" if r.age_adjusted else ""
-        table = RichTable(title=f"{r.name}{adj}", title_justify="left", title_style="bold")
-        for col, just in (("Category", "left"), ("Service n", "right"),
-                          ("Service % (95% CI)", "right"), (f"{area.name} %", "right"),
-                          ("Ratio (95% CI)", "right"), ("Flag", "left"), ("Robust to missing", "left")):
-            table.add_column(col, justify=just)
-        for _, row in rows.iterrows():
-            if row["flag"] == "no_census_category":
-                table.add_row(str(row["category"]), f"{int(row['service_count']):,}", "", "", "",
-                              FLAG_TEXT["no_census_category"], "")
-                continue
-            share = f"{pct(row['service_share'])} ({pct(row['ci_low'])}-{pct(row['ci_high'])})"
-            flag = FLAG_TEXT.get(row["flag"], row["flag"])
-            if row["strength"]:
-                flag += f" [{row['strength']}]"
-            robust = "" if row["flag"] in ("none", "too_few") else (
-                "yes" if row["robust_to_missing"] else "NO")
-            table.add_row(str(row["category"]), f"{int(row['service_count']):,}", share,
-                          pct(row["baseline_share"]), _ratio(row), flag, robust)
-        out.print(table)
+        if r.status == "no_known":
+            out.print(f"[bold]{r.name}[/]: too few to tell: {r.reason}")
+        else:
+            adj = " (age-adjusted)" if r.age_adjusted else ""
+            table = RichTable(title=f"{r.name}{adj}", title_justify="left", title_style="bold",
+                              box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+            for col, just in (("Category", "left"), ("Users\n(expected)", "right"),
+                              ("Share\n(95% CI)", "right"), ("Area\nshare", "right"),
+                              ("Ratio\n(95% CI)", "right"), ("Flag", "left"),
+                              ("Robust to\nmissing", "left")):
+                table.add_column(col, justify=just, overflow="fold",
+                                 no_wrap=col != "Category", min_width=10 if col == "Category"
+                                 else None)
+            for _, row in rows.iterrows():
+                users = f"{int(row['service_count']):,}"
+                if row["flag"] in ("no_census_category", "outside_ages"):
+                    table.add_row(str(row["category"]), users, "", "", "",
+                                  FLAG_TEXT[row["flag"]], "")
+                    continue
+                users += f"\n({_num(row['expected'], '{:,.1f}')})"
+                table.add_row(str(row["category"]), users, _share(row),
+                              pct(row["baseline_share"]), _ratio(row), _flag(row), _robust(row))
+            out.print(table)
+            if r.age_adjusted:
+                crude = result.table[(result.table["characteristic"] == key)
+                                     & ~result.table["age_adjusted"].astype(bool)
+                                     & result.table["flag"].isin(["under", "over", "none",
+                                                                  "too_few"])]
+                parts = [f"{c['category']} {_ratio(c).replace(chr(10), ' ')} "
+                         f"{c['flag']}{' ' + c['strength'] if c['strength'] else ''}"
+                         for _, c in crude.iterrows()]
+                out.print("  Crude (not age-adjusted), for comparison: " + "; ".join(parts) + ".")
         out.print(
-            f"  Known for {r.known:,} of {r.rows:,} ({pct(r.known_share, 0)}); unknown {r.unknown:,} "
-            f"({r.not_stated:,} not stated, {r.not_known:,} not known), invalid {r.invalid:,}."
+            f"  Known for {r.known:,} of {r.rows:,} ({pct(r.known_share, 0)}); unknown "
+            f"{r.unknown:,} ({r.not_stated:,} not stated, {r.not_known:,} not known), invalid "
+            f"{r.invalid:,}."
         )
-        if r.gof:
-            out.print(f"  {r.gof['method']}: statistic {r.gof['statistic']:.1f}, "
-                      f"p = {r.gof['p_value']:.3g}, Cohen's w = {r.gof['cohen_w']:.2f}.")
-        out.print(f"  Census base: {r.base} ({r.table_id}).")
+        if r.gof and np.isfinite(r.gof["p_value"]):
+            out.print(f"  Whole mix: {r.gof['method']}, chi-square {r.gof['statistic']:.1f} on "
+                      f"{r.gof['dof']} df, p = {r.gof['p_value']:.3g}, Cohen's w = "
+                      f"{r.gof['cohen_w']:.2f}.")
+        elif r.gof:
+            out.print(f"  Whole mix: {r.gof['method']}.")
+        census = f"  Census base: {r.base} ({r.table_id})"
+        if r.baseline_unknown:
+            census += (f"; {r.baseline_unknown:,} of {r.baseline_total:,} did not answer and "
+                       "are left out of the shares")
+        out.print(census + ".")
         for note in r.notes + r.caveats:
             out.print(f"  Note: {note}")
         out.print("")
+    out.print(
+        "[bold]Flags[/]: ▼ UNDER / ▲ OVER = fewer / more users than expected from the area's "
+        "population (not better or worse); 95% or 99.8% = the strictest level at which the "
+        "ratio's interval excludes 1; too few = fewer than "
+        f"{result.rules.min_expected:g} expected. Users (expected): the service's users in the "
+        "group and how many it would have if they matched the area. Robust to missing 'NO': "
+        "the flag becomes 'out: ...' with every unknown counted outside the group, 'in: ...' "
+        "with every unknown inside it."
+    )
     out.print("[bold]Method[/]: " + result.method.replace("\n", " "))

@@ -1,0 +1,606 @@
+"""`eqia compare` and `eqia.compare.compare`, end to end, against independent numbers.
+
+Every expected number here is worked out from the raw inputs without eqia's code: the
+example extract is re-counted with pandas and a code table written out below; census
+shares are read straight from the shipped ONS parquet files; intervals come from
+statsmodels / scipy or the formulas written out by hand. Nothing is copied from the
+output. (The statistical core has its own tests in test_stats.py.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import math
+import re
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special
+from statsmodels.stats.proportion import proportion_confint
+
+from eqia import baselines as bl
+from eqia import stats
+from eqia.compare import CSV_COLUMNS, compare, standard_bands
+from eqia.profile import profile_file
+from eqia.rules import load_rules
+
+from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING
+
+RULES = load_rules()
+Z95 = 1.959963984540054
+Z998 = 3.090232306167813
+KENT = "E10000016"
+CSV_HEADER = (
+    "characteristic,category,service_count,service_share,ci_low,ci_high,baseline_share,"
+    "expected,ratio,ratio_low,ratio_high,difference_pp,flag,strength,robust_to_missing,"
+    "age_adjusted"
+)
+
+
+# --- Independent helpers -----------------------------------------------------------------
+
+
+@functools.cache
+def census(table: str, area: str = KENT) -> pd.Series:
+    """A census table's cells for one area, straight from the shipped parquet file."""
+    path = files("eqia").joinpath(f"reference_data/{table}.parquet")
+    with path.open("rb") as fh:
+        t = pd.read_parquet(fh)
+    return t[t["geography_code"] == area].set_index("category")["count"]
+
+
+@functools.cache
+def sex_by_age(area: str = KENT) -> pd.DataFrame:
+    """TS009 as rows (sex, age, count); 'Aged 90 years and over' is age 90."""
+    cells = census("ts009", area)
+    rows = []
+    for label, n in cells.items():
+        if "Total" in label:
+            continue
+        sex, age = label.split("; ")
+        rows.append((sex, 0 if "under 1" in age else int(re.search(r"\d+", age).group()), n))
+    return pd.DataFrame(rows, columns=["sex", "age", "count"])
+
+
+@functools.cache
+def female_share(lo: int, hi: int | None, area: str = KENT) -> float:
+    t = sex_by_age(area)
+    t = t[(t["age"] >= lo) & ((t["age"] <= hi) if hi is not None else True)]
+    by = t.groupby("sex")["count"].sum()
+    return by["Female"] / by.sum()
+
+
+def byar(o: float, z: float) -> tuple[float, float]:
+    lower = o * (1 - 1 / (9 * o) - z / (3 * math.sqrt(o))) ** 3
+    upper = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * math.sqrt(o + 1))) ** 3
+    return lower, upper
+
+
+def count_limits(o: float, level: float) -> tuple[float, float]:
+    """Byar from 10 observed, exact Poisson (inverse incomplete gamma) below."""
+    if o >= 10:
+        return byar(o, Z95 if level == 0.95 else Z998)
+    a = 1 - level
+    return (special.gammaincinv(o, a / 2) if o > 0 else 0.0), special.gammaincinv(o + 1, 1 - a / 2)
+
+
+def flag_by_hand(o: float, e: float) -> tuple[str, str]:
+    """The documented rule: under/over need the ratio past 0.8/1.25 and the 95% interval
+    clear of 1; strength 99.8% when that interval is clear too; too_few below 5 expected."""
+    if e < 5:
+        return "too_few", ""
+    r = o / e
+    lo, hi = (x / e for x in count_limits(o, 0.95))
+    lo_s, hi_s = (x / e for x in count_limits(o, 0.998))
+    if hi < 1 and r < 0.8:
+        return "under", "99.8%" if hi_s < 1 else "95%"
+    if lo > 1 and r > 1.25:
+        return "over", "99.8%" if lo_s > 1 else "95%"
+    return "none", ""
+
+
+def write_extract(path, rows: list[dict]) -> str:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return str(path)
+
+
+# --- Fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_profile():
+    return profile_file(EXAMPLE_EXTRACT, EXAMPLE_MAPPING, as_of=EXAMPLE_AS_OF)
+
+
+@pytest.fixture(scope="module")
+def kent_adults(example_profile):
+    return compare(example_profile, "Kent", ages="18-")
+
+
+@pytest.fixture(scope="module")
+def raw_example() -> pd.DataFrame:
+    return pd.read_csv(EXAMPLE_EXTRACT, dtype=str, keep_default_na=False)
+
+
+# The example system's ethnicity codes, by broad group (from the NHS data dictionary's
+# 16+1 codes the extract uses). W9 is not in the example mapping, so it is invalid.
+ETHNIC_CODES = {
+    "White": {"WBRI", "WOTH", "White British", "WIRT", "WIRI", "WROM"},
+    "Asian, Asian British or Asian Welsh": {"AIND", "AOTH", "APKN", "ABAN", "ACHN",
+                                            "Asian / Asian British"},
+    "Black, Black British, Black Welsh, Caribbean or African": {"BAFR", "BCRB", "BOTH"},
+    "Mixed or Multiple ethnic groups": {"MWBC", "MWAS", "MOTH", "MWBA"},
+    "Other ethnic group": {"OOTH", "OARA"},
+}
+ETHNIC_NOT_STATED = {"REFU"}
+ETHNIC_NOT_KNOWN = {"Not Yet Obtained", "", "XX"}
+
+
+# --- The Python API ------------------------------------------------------------------------
+
+
+def test_api_returns_a_tidy_dataframe_with_the_csv_columns_first(kent_adults):
+    t = kent_adults.table
+    assert isinstance(t, pd.DataFrame)
+    assert list(t.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
+    assert CSV_HEADER == ",".join(CSV_COLUMNS)
+    for col in ("service_share", "ci_low", "ci_high", "baseline_share"):
+        v = t[col].dropna()
+        assert ((v >= 0) & (v <= 1)).all(), col  # fractions, not percentages
+    tested = t[t["flag"].isin(["under", "over", "none", "too_few"])]
+    assert set(tested["strength"]) <= {"", "95%", "99.8%"}
+    assert (tested.loc[tested["flag"].isin(["none", "too_few"]), "strength"] == "").all()
+
+
+def test_readme_import_line_works():
+    from eqia import compare as top_compare
+    from eqia import profile_file as top_profile_file
+
+    assert callable(top_compare) and callable(top_profile_file)
+    p = top_profile_file(EXAMPLE_EXTRACT, EXAMPLE_MAPPING, as_of=EXAMPLE_AS_OF)
+    assert isinstance(top_compare(p, "Kent", ages="18-").table, pd.DataFrame)
+
+
+def test_ethnicity_rows_equal_an_independent_recount_of_the_extract(kent_adults, raw_example):
+    eth = raw_example["Ethnicity"]
+    observed = {g: int(eth.isin(codes).sum()) for g, codes in ETHNIC_CODES.items()}
+    not_stated = int(eth.isin(ETHNIC_NOT_STATED).sum())
+    not_known = int(eth.isin(ETHNIC_NOT_KNOWN).sum())
+    invalid = len(eth) - sum(observed.values()) - not_stated - not_known
+    assert (not_stated, not_known, invalid) == (50, 221, 3)  # REFU; NYO + blank + XX; W9
+    n = sum(observed.values())
+    u = not_stated + not_known + invalid
+    cells = census("ts021")
+    total = cells["Total: All usual residents"]
+
+    got = kent_adults.table
+    got = got[(got["characteristic"] == "ethnicity")].set_index("category")
+    assert list(got.index) == list(ETHNIC_CODES)[1:3] + [list(ETHNIC_CODES)[3], "White",
+                                                        "Other ethnic group"]
+    for group, o in observed.items():
+        row = got.loc[group]
+        share = cells[group] / total  # the ONS broad-group subtotal
+        e = n * share
+        lo, hi = proportion_confint(o, n, alpha=0.05, method="wilson")
+        r_lo, r_hi = (x / e for x in count_limits(o, 0.95))
+        flag, strength = flag_by_hand(o, e)
+        # Missing data: all unknowns out (O, E') or in (O + U, E'), E' = E (N + U) / N.
+        e_all = e * (n + u) / n
+        robust = flag_by_hand(o, e_all)[0] == flag == flag_by_hand(o + u, e_all)[0]
+        assert row["service_count"] == o
+        assert row[["service_share", "ci_low", "ci_high", "baseline_share", "expected",
+                    "ratio", "ratio_low", "ratio_high", "difference_pp"]].astype(float).tolist(
+        ) == pytest.approx([o / n, lo, hi, share, e, o / e, r_lo, r_hi, 100 * (o / n - share)],
+                           abs=1e-9)
+        assert (row["flag"], row["strength"], row["robust_to_missing"]) == (
+            flag, strength, robust), group
+        assert (row["unknown"], row["not_stated"], row["not_known"], row["invalid"]) == (
+            not_stated + not_known, not_stated, not_known, invalid)
+        assert row["age_adjusted"] == False  # noqa: E712 - numpy bool
+    # Spelled out for one row: Other ethnic group, O = 16 (OOTH 10 + OARA 6), N = 2,738.
+    # Kent 19,326 / 1,576,077 = 1.2262%, E = 33.57, ratio 0.477, Byar 95% upper
+    # 25.98 / 33.57 = 0.774 < 1, 99.8% upper 30.9 / 33.57 = 0.92 < 1: under at 99.8%.
+    # With the 274 unknowns all in the group the ratio is 290 / 36.93 = 7.9: over, so
+    # the flag is not robust to missing data.
+    other = got.loc["Other ethnic group"]
+    assert (other["service_count"], other["flag"], other["strength"]) == (16, "under", "99.8%")
+    assert other["expected"] == pytest.approx(2738 * 19326 / 1576077, abs=1e-9)
+    assert other["robust_to_missing"] == False  # noqa: E712
+
+
+def test_detailed_ethnicity_is_compared_beside_the_five_broad_groups(kent_adults, raw_example):
+    t = kent_adults.table
+    detailed = t[t["characteristic"] == "ethnicity_detailed"].set_index("category")
+    assert len(detailed) == 19
+    # 'White British' and 'Asian / Asian British' are broad-group-only answers elsewhere
+    # (12 'Asian / Asian British'): they cannot be placed in a detailed category, so
+    # the detailed N is the broad N less those 12.
+    n = t[t["characteristic"] == "ethnicity"]["service_count"].sum() - 12
+    cells = census("ts021")
+    roma = detailed.loc["White: Roma"]
+    assert roma["service_count"] == (raw_example["Ethnicity"] == "WROM").sum() == 3
+    assert roma["expected"] == pytest.approx(n * 2254 / 1576077, abs=1e-9)
+    assert roma["baseline_share"] == pytest.approx(
+        cells["White: Roma"] / cells["Total: All usual residents"], abs=1e-12)
+    assert roma["flag"] == "too_few"  # E = 3.9 < 5
+    # The five broad groups are the headline: they come first in every output.
+    order = list(dict.fromkeys(t["characteristic"]))
+    assert order.index("ethnicity") + 1 == order.index("ethnicity_detailed")
+
+
+def test_age_restricted_sex_baseline_equals_the_census_count_of_adults(kent_adults):
+    # Kent women aged 18 and over: 644,447 of 1,239,675 (TS009 single years 18..90+).
+    share = female_share(18, None)
+    assert share == pytest.approx(644447 / 1239675, abs=1e-15)
+    t = kent_adults.table
+    crude = t[(t["characteristic"] == "sex") & ~t["age_adjusted"].astype(bool)
+              & (t["category"] == "Female")].iloc[0]
+    assert crude["baseline_share"] == pytest.approx(share, abs=1e-12)
+    assert crude["expected"] == pytest.approx((1698 + 1287) * share, abs=1e-9)
+
+
+def test_example_sex_is_age_adjusted_exactly_as_worked_out_by_hand(kent_adults, raw_example):
+    # Re-derive each person's age from the date of birth, put them in the 5-year bands
+    # (split at 18, the start of the eligible range), and sum n_band x Kent's share.
+    as_of = EXAMPLE_AS_OF
+    dob = pd.to_datetime(raw_example["Date of Birth"], format="%d/%m/%Y", errors="coerce")
+    age = pd.Series(
+        [as_of.year - d.year - ((as_of.month, as_of.day) < (d.month, d.day))
+         if not pd.isna(d) else np.nan for d in dob]
+    )
+    age[(age < 0) | (age > 120)] = np.nan
+    assert age.notna().sum() == 2951  # eqia's own count of known ages, for orientation
+    sex = raw_example["Gender"]
+    known = sex.isin(["Female", "Male"])
+    bands = [(lo, lo + 4) for lo in range(0, 15, 5)] + [(15, 17), (18, 19)] + [
+        (lo, lo + 4) for lo in range(20, 90, 5)] + [(90, None)]
+    expected_f = 0.0
+    with_age = known & age.notna()
+    for lo, hi in bands:
+        in_band = with_age & (age >= lo) & ((age <= hi) if hi is not None else True)
+        if in_band.any():
+            expected_f += in_band.sum() * female_share(lo, hi)
+    rest = (known & age.isna()).sum()  # sex known, age not: Kent's adult share
+    expected_f += rest * female_share(18, None)
+    n = known.sum()
+
+    t = kent_adults.table
+    adj = t[(t["characteristic"] == "sex") & t["age_adjusted"].astype(bool)].set_index("category")
+    assert adj.loc["Female", "expected"] == pytest.approx(expected_f, abs=1e-9)
+    assert adj.loc["Male", "expected"] == pytest.approx(n - expected_f, abs=1e-9)
+    o = (sex == "Female").sum()
+    assert adj.loc["Female", "ratio"] == pytest.approx(o / expected_f, abs=1e-12)
+    lo, hi = byar(o, Z95)
+    assert (adj.loc["Female", "ratio_low"], adj.loc["Female", "ratio_high"]) == pytest.approx(
+        (lo / expected_f, hi / expected_f), abs=1e-9)
+    # The headline rows for sex are the age-adjusted ones, and they say so.
+    head = kent_adults.headline("sex")
+    assert head[head["flag"].isin(["under", "over", "none", "too_few"])]["age_adjusted"].all()
+    assert kent_adults.results["sex"].age_adjusted
+
+
+def test_standard_bands_split_at_the_eligible_range():
+    labels = [b.label for b in standard_bands(bl.AgeBand(18, 64))]
+    assert labels[:6] == ["0-4", "5-9", "10-14", "15-17", "18-19", "20-24"]
+    assert "60-64" in labels and "65-69" in labels and labels[-1] == "90+"
+    # Beyond the census' top cell (90 and over) there is nothing to split.
+    assert [b.label for b in standard_bands(bl.AgeBand(95, None))][-1] == "90+"
+
+
+def test_hand_worked_indirect_standardisation(tmp_path):
+    # 200 users: 100 aged 22, 100 aged 87; 120 women, 80 men.
+    # Kent (TS009):  women aged 20-24  41,431 of 83,405 = 0.496745
+    #                women aged 85-89  15,759 of 26,560 = 0.593336
+    #                women aged 18+   644,447 of 1,239,675 = 0.519852
+    # Age-adjusted expected women = 100 x 0.496745 + 100 x 0.593336 = 109.008
+    #              expected men   = 200 - 109.008                   =  90.992
+    # Crude expected women        = 200 x 0.519852                  = 103.970
+    women_young, women_old = 45, 75
+    rows = [{"Age": 22, "Sex": "F"}] * women_young + [{"Age": 22, "Sex": "M"}] * (
+        100 - women_young) + [{"Age": 87, "Sex": "F"}] * women_old + [
+        {"Age": 87, "Sex": "M"}] * (100 - women_old)
+    path = write_extract(tmp_path / "hand.csv", rows)
+    table = compare(profile_file(path), "Kent", ages="18-").table
+    sex = table[table["characteristic"] == "sex"]
+    adj = sex[sex["age_adjusted"].astype(bool)].set_index("category")
+    crude = sex[~sex["age_adjusted"].astype(bool)].set_index("category")
+    e_f = 100 * 41431 / 83405 + 100 * 15759 / 26560
+    assert e_f == pytest.approx(109.008, abs=5e-4)
+    assert adj.loc["Female", "expected"] == pytest.approx(e_f, abs=1e-9)
+    assert adj.loc["Male", "expected"] == pytest.approx(200 - e_f, abs=1e-9)
+    assert crude.loc["Female", "expected"] == pytest.approx(200 * 644447 / 1239675, abs=1e-9)
+    assert adj.loc["Female", "ratio"] == pytest.approx(120 / e_f, abs=1e-12)
+    # Difference in points against the age-adjusted expected share: 60% - 54.504%.
+    assert adj.loc["Female", "difference_pp"] == pytest.approx(100 * (120 - e_f) / 200, abs=1e-9)
+
+
+def older_people_service(tmp_path, n: int = 1500) -> tuple[str, int, float]:
+    """Users aged 85+, spread over single years like Kent's 85+ population, and within
+    each year female in Kent's own proportion (rounded): the sex mix is all age."""
+    t = sex_by_age()
+    old = t[t["age"] >= 85].pivot_table(index="age", columns="sex", values="count")
+    users = (n * old.sum(axis=1) / old.values.sum()).round().astype(int)
+    rows, women = [], 0
+    for age, k in users.items():
+        f = int(round(k * old.loc[age, "Female"] / old.loc[age].sum()))
+        women += f
+        real_age = age if age < 90 else 92  # the census' '90 and over' cell
+        rows += [{"Age": real_age, "Sex": "Female"}] * f + [{"Age": real_age, "Sex": "Male"}] * (
+            k - f)
+    return write_extract(tmp_path / "older.csv", rows), len(rows), women
+
+
+def test_older_peoples_sex_ratio_is_explained_by_age_and_not_flagged_after_adjustment(tmp_path):
+    path, n, women = older_people_service(tmp_path)
+    men = n - women
+    result = compare(profile_file(path), "Kent", ages="18-")
+    sex = result.table[result.table["characteristic"] == "sex"]
+    crude = sex[~sex["age_adjusted"].astype(bool)].set_index("category")
+    adj = sex[sex["age_adjusted"].astype(bool)].set_index("category")
+    # Crude: Kent adults are 48.0% men (595,228 / 1,239,675); this service is 37.3% men.
+    e_men = n * 595228 / 1239675
+    assert men / n == pytest.approx(15658 / 42023, abs=0.002)
+    assert crude.loc["Male", "ratio"] == pytest.approx(men / e_men, abs=1e-12)
+    assert men / e_men < 0.8
+    assert flag_by_hand(men, e_men) == ("under", "99.8%")
+    assert crude.loc["Male", "flag"] == "under"  # the test can fail: crude is fooled
+    # Age-adjusted: expected at Kent's own sex mix at each age, so no flag.
+    assert adj["flag"].tolist() == ["none", "none"]
+    assert adj.loc["Male", "ratio"] == pytest.approx(1.0, abs=0.01)
+    head = result.headline("sex")
+    assert head["flag"].tolist() == ["none", "none"] and head["age_adjusted"].all()
+
+
+# --- Simulation: services drawn from Kent's own census distribution ------------------------
+
+
+SIMULATED = ["age", "disability", "sex", "gender_identity", "ethnicity", "ethnicity_detailed",
+             "religion", "sexual_orientation", "marriage_civil_partnership", "carers"]
+
+
+def simulate(shares: np.ndarray, rng: np.random.Generator, services: int = 200,
+             expected_by_service=None) -> pd.DataFrame:
+    frames = []
+    for i in range(services):
+        n = int(rng.integers(100, 3001))
+        observed = rng.multinomial(n, shares)
+        frames.append(pd.DataFrame({
+            "service": i, "category": np.arange(len(shares)), "observed": observed, "n": n,
+            "unknown": int(rng.integers(0, n // 5 + 1)), "baseline_share": shares,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("key", SIMULATED)
+def test_services_drawn_from_kents_census_are_falsely_flagged_at_most_5_percent(key):
+    shares = bl.baseline("Kent", key).counts["share"].to_numpy()
+    rng = np.random.default_rng(20210321)
+    sims = simulate(shares, rng)
+    t = stats.compare_table(sims, RULES)  # vectorised: all 200 services at once
+    t["service"] = sims["service"]
+    hit = t["flag"].isin(["under", "over"])
+    tested = t["flag"] != "too_few"
+    assert hit.sum() / tested.sum() <= 0.05  # per category tested
+    strong = t["strength"] == "99.8%"
+    assert strong.groupby(t["service"]).any().mean() <= 0.05  # per service, at 99.8%
+
+
+def test_age_adjusted_sex_of_simulated_kent_services_is_rarely_flagged():
+    # Each service has its own age mix (18+); each user's sex is drawn from Kent's share
+    # at their age. The age-adjusted comparison should flag at most 5% of groups.
+    bands = [b for b in standard_bands(bl.AgeBand(18, None)) if b.lo >= 18]
+    f_share = np.array([female_share(b.lo, b.hi) for b in bands])
+    rng = np.random.default_rng(7)
+    frames = []
+    for _ in range(200):
+        n = int(rng.integers(100, 3001))
+        n_band = rng.multinomial(n, rng.dirichlet(np.full(len(bands), 0.3)))
+        women = rng.binomial(n_band, f_share).sum()
+        e_f = float((n_band * f_share).sum())
+        frames.append(pd.DataFrame({
+            "category": ["Female", "Male"], "observed": [women, n - women], "n": n,
+            "unknown": 0, "baseline_share": [female_share(18, None)] * 2,
+            "expected": [e_f, n - e_f],
+        }))
+    sims = pd.concat(frames, ignore_index=True)
+    adjusted = stats.compare_table(sims, RULES)
+    assert adjusted["flag"].isin(["under", "over"]).mean() <= 0.05
+
+
+# --- Bad and unusual input ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def edge_result(tmp_path_factory):
+    """Pregnancy collected (no census baseline), religion column all blank, one 'Other'
+    sex, one person aged 17 in an 18+ service."""
+    rows = [
+        {"Client ID": 1, "Age": 30, "Gender": "F", "Religion": "", "Pregnant": "Yes"},
+        {"Client ID": 2, "Age": 40, "Gender": "M", "Religion": "", "Pregnant": "No"},
+        {"Client ID": 3, "Age": 50, "Gender": "F", "Religion": "", "Pregnant": "No"},
+        {"Client ID": 4, "Age": 17, "Gender": "Other", "Religion": "", "Pregnant": "No"},
+        {"Client ID": 5, "Age": 70, "Gender": "M", "Religion": "", "Pregnant": ""},
+    ]
+    path = write_extract(tmp_path_factory.mktemp("edge") / "edge.csv", rows)
+    return path, compare(profile_file(path), "Kent", ages="18-")
+
+
+def test_a_characteristic_without_a_census_baseline_is_a_row_not_a_crash(edge_result):
+    _, result = edge_result
+    t = result.table
+    preg = t[t["characteristic"] == "pregnancy_maternity"]
+    assert preg["flag"].tolist() == ["no_baseline"]
+    assert result.results["pregnancy_maternity"].status == "no_baseline"
+    assert "does not measure pregnancy" in result.results["pregnancy_maternity"].reason
+
+
+def test_characteristics_not_collected_are_rows_that_say_so(edge_result, kent_adults):
+    _, result = edge_result
+    t = result.table
+    for key in ("disability", "ethnicity", "sexual_orientation", "carers"):
+        assert t[t["characteristic"] == key]["flag"].tolist() == ["not_collected"]
+    # The example has no pregnancy column.
+    ex = kent_adults.table
+    assert ex[ex["characteristic"] == "pregnancy_maternity"]["flag"].tolist() == ["not_collected"]
+
+
+def test_zero_known_values_are_too_few_with_the_reason(edge_result):
+    _, result = edge_result
+    rel = result.table[result.table["characteristic"] == "religion"]
+    assert len(rel) == 8 and (rel["flag"] == "too_few").all()
+    assert rel["flag_reason"].str.contains("No one using the service has a known religion").all()
+    assert rel["unknown"].eq(5).all()
+    assert result.results["religion"].status == "no_known"
+
+
+def test_categories_with_no_census_counterpart_are_reported_not_dropped(edge_result):
+    _, result = edge_result
+    sex = result.table[result.table["characteristic"] == "sex"]
+    other = sex[sex["category"] == "Other (not in the census)"]
+    assert other["flag"].tolist() == ["no_census_category"]
+    assert other["service_count"].tolist() == [1]
+    # It is not in N: women and men are shares of the 4 people the census can place.
+    fem = sex[(sex["category"] == "Female") & ~sex["age_adjusted"].astype(bool)].iloc[0]
+    assert fem["service_share"] == 0.5
+
+
+def test_people_outside_the_eligible_ages_are_reported_as_such(edge_result):
+    _, result = edge_result
+    age = result.table[result.table["characteristic"] == "age"]
+    out = age[age["category"] == "0-17"]
+    assert out["flag"].tolist() == ["outside_ages"] and out["service_count"].tolist() == [1]
+    assert any("outside the ages 18+" in n for n in result.notes)
+    # The other four are compared with Kent's adults by age band.
+    compared = age[age["flag"].isin(["under", "over", "none", "too_few"])]
+    assert compared["service_count"].sum() == 4
+
+
+# --- The command line -------------------------------------------------------------------------
+
+
+EXAMPLE_ARGS = ["compare", EXAMPLE_EXTRACT, "--map", EXAMPLE_MAPPING, "--area", "Kent",
+                "--ages", "18-", "--as-of", "2026-03-31"]
+
+
+def test_cli_csv_has_exactly_the_documented_columns(cli, kent_adults):
+    res = cli(*EXAMPLE_ARGS, "--format", "csv")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0] == CSV_HEADER
+    got = pd.read_csv(io.StringIO(res.stdout), keep_default_na=False, na_values=[""])
+    assert list(got.columns) == CSV_COLUMNS
+    assert len(got) == len(kent_adults.table)
+    # The numbers survive the trip: White's ratio at 6 significant figures.
+    white = got[(got["characteristic"] == "ethnicity") & (got["category"] == "White")].iloc[0]
+    assert white["ratio"] == pytest.approx(2498 / (2738 * 1409009 / 1576077), rel=1e-5)
+    assert set(got["flag"]) <= {"under", "over", "none", "too_few", "not_collected",
+                                "no_baseline", "no_census_category", "outside_ages"}
+
+
+def test_cli_table_marks_flags_in_words_and_ends_with_the_method(cli):
+    res = cli(*EXAMPLE_ARGS)
+    assert res.exit_code == 0, res.output
+    text = res.stdout
+    assert "▼ UNDER" in text and "▲ OVER" in text  # readable without colour
+    assert "Sex (age-adjusted)" in text and "Crude (not age-adjusted)" in text
+    assert "51 not known" in text and "50 not stated, 221 not known" in text
+    assert "Pregnancy and maternity: not collected" in text
+    assert "statistics in development" in text and "voluntary question" in text
+    assert "cell key perturbation" in text
+    method = text[text.rindex("Method:"):]
+    for part in ("Wilson", "Byar", "exact Poisson", "four-fifths", "Monte Carlo", "Cohen's w"):
+        assert part in method
+
+
+def test_cli_xlsx_has_the_csv_columns_and_a_method_sheet(cli, tmp_path, kent_adults):
+    res = cli(*EXAMPLE_ARGS, "--format", "xlsx", "--out", tmp_path)
+    assert res.exit_code == 0, res.output
+    sheets = pd.read_excel(tmp_path / "compare.xlsx", sheet_name=None)
+    assert list(sheets) == ["comparison", "characteristics", "method"]
+    comp = sheets["comparison"]
+    assert list(comp.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
+    assert len(comp) == len(kent_adults.table)
+    # Full precision in the workbook: Asian expected = 2,738 x 69,940 / 1,576,077.
+    asian = comp[(comp["characteristic"] == "ethnicity")
+                 & comp["category"].str.startswith("Asian")].iloc[0]
+    assert asian["expected"] == pytest.approx(2738 * 69940 / 1576077, abs=1e-9)
+    method = sheets["method"].set_index("item")["detail"]
+    text = " ".join(method.astype(str))
+    assert "Wilson" in text and "Byar" in text
+    assert method["Rule: under_ratio"] == 0.8 or method["Rule: under_ratio"] == "0.8"
+    assert "Column: robust_to_missing" in method.index
+    assert method["Area"] == "Kent (E10000016)"
+    chars = sheets["characteristics"].set_index("characteristic")
+    assert chars.loc["ethnicity", "not_stated"] == 50
+
+
+def test_cli_rules_file_changes_the_threshold(cli, tmp_path, kent_adults):
+    # Age-adjusted men: ratio 0.89 with its 95% interval below 1. Not under at 0.8, under
+    # when a council sets under_ratio: 0.9.
+    male = kent_adults.headline("sex").set_index("category").loc["Male"]
+    o, e = male["service_count"], male["expected"]
+    assert 0.8 < o / e < 0.9 and byar(o, Z95)[1] / e < 1
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("under_ratio: 0.9\n", encoding="utf-8")
+    res = cli(*EXAMPLE_ARGS, "--format", "csv", "--rules", rules)
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(io.StringIO(res.stdout))
+    row = got[(got["characteristic"] == "sex") & (got["category"] == "Male") & got["age_adjusted"]]
+    assert row["flag"].tolist() == ["under"]
+
+
+@pytest.mark.parametrize(
+    "extra,code,words",
+    [
+        (["--area", "Narnia"], "unknown-area", "No Census 2021 area is called 'Narnia'"),
+        (["--area", "Kent", "--ages", "abc"], "bad-age-range", "'abc' is not an age range"),
+        (["--area", "Kent", "--ages", "65-18"], "bad-age-range", "reversed"),
+        (["--area", "Kent", "--ages", "200-"], "bad-age-range", "outside 0-100+"),
+        (["--area", "Kent", "--rules", "RULES:under_ratio: 1.5"], "bad-rule-value",
+         "under_ratio"),
+        (["--area", "Kent", "--rules", "RULES:under_ration: 0.7"], "unknown-rule",
+         "'under_ration' is not a representation rule"),
+        (["--area", "Kent", "--rules", "RULES:under_ratio: [1"], "bad-rules", "not valid YAML"),
+        (["--area", "Kent", "--rules", "MISSING"], "bad-rules", "could not be read"),
+        (["--area", "Kent", "--format", "xlsx"], "missing-option", "needs --out"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(cli, tmp_path, extra, code, words):
+    args = []
+    for a in extra:
+        if a.startswith("RULES:"):
+            path = tmp_path / "rules.yaml"
+            path.write_text(a[len("RULES:"):] + "\n", encoding="utf-8")
+            a = str(path)
+        elif a == "MISSING":
+            a = str(tmp_path / "no-such-rules.yaml")
+        args.append(a)
+    res = cli("compare", EXAMPLE_EXTRACT, "--map", EXAMPLE_MAPPING, "--as-of", "2026-03-31",
+              *args)
+    assert res.exit_code == 2
+    assert f"[{code}]" in res.stderr and words in res.stderr
+    assert "Traceback" not in res.output and "Unexpected error" not in res.stderr
+    assert res.stdout == ""
+
+
+def test_edge_extract_runs_from_the_command_line(cli, edge_result):
+    path, _ = edge_result
+    res = cli("compare", path, "--area", "Kent", "--ages", "18-")
+    assert res.exit_code == 0, res.output
+    assert "Religion or belief: too few to tell: No one using the service" in res.stdout
+    assert "Pregnancy and maternity: not compared: Census 2021 does not measure" in res.stdout
+    assert "outside the ages 18+" in res.stdout
+    assert "no census" in res.stdout
+
+
+def test_api_accepts_a_rules_path_and_an_age_band(tmp_path, example_profile):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("missing_sensitivity: false\n", encoding="utf-8")
+    result = compare(example_profile, "E10000016", ages=bl.AgeBand(18, None), rules=rules)
+    compared = result.table[result.table["flag"].isin(["under", "over", "none"])]
+    assert compared["robust_to_missing"].isna().all()
+    assert result.area.name == "Kent"
+    assert dt.date(2026, 3, 31) == EXAMPLE_AS_OF
