@@ -479,6 +479,14 @@ def test_people_outside_the_eligible_ages_are_reported_as_such(edge_result):
     assert compared["service_count"].sum() == 4
 
 
+def test_the_findings_say_how_many_people_were_outside_the_ages(edge_result):
+    from eqia.findings import flag_sentences
+
+    _, result = edge_result
+    sentences = flag_sentences(result, "age", "Kent")
+    assert "1 person is outside the ages the comparison covers (0-17)" in " ".join(sentences)
+
+
 # --- The command line -------------------------------------------------------------------------
 
 

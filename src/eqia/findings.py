@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from eqia.compare import CharacteristicResult, Comparison
+from eqia.compare import STATUS_FLAGS, CharacteristicResult, Comparison
 
 CountFormatter = Callable[[int], str]
 
@@ -95,7 +95,7 @@ def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str
         out.append(f"The service's {r.name.lower()} profile is in line with {area_name}'s "
                    f"population{adjusted} for every category that could be tested.")
     too_few = rows[rows["flag"] == "too_few"]
-    if len(too_few) and len(too_few) == len(rows[rows["flag"] != "no_census_category"]):
+    if len(too_few) and len(too_few) == len(rows[~rows["flag"].isin(STATUS_FLAGS)]):
         out.append(f"Too few people to compare any {r.name.lower()} category with the "
                    "population (every expected count is under 5).")
     elif len(too_few):
@@ -104,4 +104,9 @@ def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str
     for cat, n in r.no_census_categories.items():
         out.append(f"{n:,} people are recorded as '{cat}', which has no census counterpart; "
                    "they are counted but not compared.")
+    if r.outside_ages:
+        n = sum(r.outside_ages.values())
+        out.append(f"{n:,} {'person is' if n == 1 else 'people are'} outside the ages the "
+                   f"comparison covers ({', '.join(r.outside_ages)}); they are counted but "
+                   "not compared.")
     return out
