@@ -676,9 +676,11 @@ def narrative(result: AuditResult) -> list[dict]:
     counts = s["rag"].value_counts()
     collected = s[s["status"] == "collected"]
     h(2, "Summary")
+    n_red, n_nc = int(counts.get("red", 0)), int((s["status"] == NOT_COLLECTED).sum())
     p(f"Of {len(s)} service and characteristic pairs, {int(counts.get('green', 0))} are green, "
-      f"{int(counts.get('amber', 0))} amber and {int(counts.get('red', 0))} red; "
-      f"{int((s['status'] == NOT_COLLECTED).sum())} are not collected at all.")
+      f"{int(counts.get('amber', 0))} amber and {n_red} red"
+      + (f" ({n_nc} of them because the service does not collect the characteristic at "
+         "all)." if n_nc else "."))
     if len(collected):
         overall = []
         for key in th.audited:
@@ -693,21 +695,26 @@ def narrative(result: AuditResult) -> list[dict]:
         up = int((ch["change_pp"] >= 1).sum())
         down = int((ch["change_pp"] <= -1).sum())
         p(f"Since the previous audit, recording improved by at least one percentage point for "
-          f"{up} pair{'s' if up != 1 else ''} and fell by at least one point for {down}.")
+          f"{up} pair{'s' if up != 1 else ''} and fell by at least one point for {down} "
+          f"pair{'s' if down != 1 else ''}.")
         if result.missing_services:
             p("No extract was received this time from: " + _join(result.missing_services) + ".")
     gaps = worst_gaps(result)
     if len(gaps):
         h(2, "Gaps to chase")
         items = []
+        missing: dict[str, list[str]] = {}
         for _, g in gaps.iterrows():
             row = s[(s["service"] == g["service"]) & (s["characteristic"] == g["characteristic"])].iloc[0]
             if g["status"] == NOT_COLLECTED:
-                items.append(f"{g['service']} does not record "
-                             f"{_lower(_subject(g['characteristic']))}.")
+                if g["service"] not in missing:
+                    missing[g["service"]] = []
+                    items.append(g["service"])  # placeholder, one sentence per service
+                missing[g["service"]].append(_lower(_subject(g["characteristic"])))
             else:
                 items.append(_share_sentence(row))
-        ul(items)
+        ul([f"{i} does not record {_join(missing[i])}." if i in missing else i
+             for i in items])
     h(2, "By service")
     for name in service_order(result):
         rows = s[s["service"] == name]
@@ -913,17 +920,21 @@ def page_context(result: AuditResult) -> dict:
     """What the HTML heatmap shows: plain values, no DataFrames."""
     th = result.thresholds
     s = result.summary.set_index(["service", "characteristic"])
-    keys = list(th.audited)
+    collected = set(result.summary.loc[result.summary["status"] == "collected",
+                                       "characteristic"])
+    keys = [k for k in th.audited if k in collected or (th.required and k in th.required)]
+    nobody = [characteristic_name(k) for k in th.audited if k not in keys]
     rows = []
     for name in service_order(result):
         cells = []
         for k in keys:
             r = s.loc[(name, k)]
             nc = r["status"] == NOT_COLLECTED
+            unchanged_nc = nc and r["previous_status"] == NOT_COLLECTED
             cells.append({
                 "rag": r["rag"], "rag_label": RAG_LABELS[r["rag"]],
                 "share": NOT_COLLECTED.capitalize() if nc else share_text(r["known"], r["records"]),
-                "change": change_text(r["change_pp"]),
+                "change": "" if unchanged_nc else change_text(r["change_pp"]),
                 "title": (f"{int(r['known']):,} of {int(r['records']):,} records known; "
                           f"{int(r['unknown']):,} unknown; {int(r['invalid']):,} invalid"),
             })
@@ -956,9 +967,11 @@ def page_context(result: AuditResult) -> dict:
         "as_of": result.as_of.isoformat(),
         "as_of_text": _date_text(result.as_of),
         "characteristics": [characteristic_name(k) for k in keys],
+        "not_collected_anywhere": nobody,
+        "defaults": th.source == "eqia defaults",
         "thresholds": [{"characteristic": characteristic_name(k),
                         "green": _pct(th.cutoffs(k)[0]), "amber": _pct(th.cutoffs(k)[1])}
-                       for k in keys],
+                       for k in th.audited],
         "threshold_source": th.source,
         "rows": rows,
         "gaps": gaps,
@@ -985,10 +998,29 @@ def render_narrative_html(result: AuditResult) -> str:
 def write_narrative_docx(result: AuditResult, path: str | Path) -> None:
     """The narrative with Word's own Heading styles (navigable, and read by screen readers)."""
     from docx import Document
+    from docx.shared import Cm, Pt, RGBColor
+
+    from eqia.report import _page_number, _set_language
 
     doc = Document()
     doc.core_properties.title = "Equality data completeness"
     doc.core_properties.language = "en-GB"
+    _set_language(doc, "en-GB")
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(2.0))
+    doc.styles["Normal"].font.name = "Arial"
+    doc.styles["Normal"].font.size = Pt(11)
+    for name, size in (("Heading 1", 16), ("Heading 2", 13), ("Heading 3", 12), ("Footer", 9)):
+        doc.styles[name].font.name = "Arial"
+        doc.styles[name].font.size = Pt(size)
+        if name != "Footer":
+            doc.styles[name].font.color.rgb = RGBColor(0x08, 0x30, 0x6B)
+    footer = section.footer.paragraphs[0]
+    footer.text = (f"Equality data completeness, as at {_date_text(result.as_of)} – "
+                   "internal: shares only, the workbook holds raw codes")
+    _page_number(section.footer.add_paragraph(), Pt(9))
     for block in narrative(result):
         kind = block["kind"]
         if kind.startswith("h"):

@@ -62,8 +62,14 @@ CHANGE_METHOD = (
     "slightly conservative."
 )
 PUBLISH_METHOD = (
-    "In this published version every count has been protected before any share, change "
-    "or test was worked out, so all figures are derived from the published counts."
+    "In this published version every count is protected under one rule before anything "
+    "is worked out from it: shares, changes in share and their tests use the published "
+    "counts. Where counts are rounded, each change's p-value is the largest that any true "
+    "counts consistent with the rounded ones could give, so rounding cannot make a change "
+    "look significant. Comparisons with the population are worked out from the true "
+    "counts and shown only where the count itself is shown; a group whose count is "
+    "hidden is not named in any finding. The number of people with a characteristic "
+    "recorded is the total of that characteristic's table, protected there."
 )
 
 FLAG_TEXT = {
@@ -72,6 +78,10 @@ FLAG_TEXT = {
     "none": "In line",
     "too_few": "Too few to test",
     "no_census_category": "No census figure",
+    "outside_ages": "Outside the service's ages",
+    "no_baseline": "No census figure",
+    "not_collected": "Not collected",
+    "hidden": "Not shown (small number)",
 }
 
 #: RAG ratings of completeness (share of people with a known value): the audit module's
@@ -105,7 +115,12 @@ class CharacteristicSection:
     table: ProtectedTable  # the counts as they may be shown
     changes: pd.DataFrame  # CHANGE_COLUMNS, latest vs previous period
     population: pd.DataFrame  # category, baseline_share, flag, ci_low, ci_high (latest)
-    findings: list[str] = field(default_factory=list)
+    change_findings: list[str] = field(default_factory=list)
+    population_findings: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[str]:
+        return self.change_findings + self.population_findings
 
 
 @dataclass
@@ -117,7 +132,7 @@ class ServiceReport:
     comparison: Comparison | None
     sections: list[CharacteristicSection]
     completeness: pd.DataFrame  # characteristic x period: rows, known, share, rag (published)
-    completeness_tables: dict[str, ProtectedTable]  # by period label
+    completeness_log: pd.DataFrame  # hidden figures the completeness table adds
     totals: dict[str, str]  # people using the service, by period, as they may be shown
     findings: list[str]
     notes: list[DataNote]
@@ -152,8 +167,7 @@ class AnnualReport:
         for s in self.services:
             for sec in s.sections:
                 logs.append(sec.table.log.assign(service=s.name))
-            for t in s.completeness_tables.values():
-                logs.append(t.log.assign(service=s.name))
+            logs.append(s.completeness_log.assign(service=s.name))
         logs = [x for x in logs if len(x)]
         if not logs:
             return pd.DataFrame(columns=["service", "table", "row", "column", "value", "reason",
@@ -192,10 +206,64 @@ def holm(p_values: pd.Series) -> pd.Series:
     return pd.Series(adjusted, index=p.index).reindex(p_values.index)
 
 
+def possible_counts(shown: int, policy: DisclosurePolicy) -> tuple[int, int]:
+    """The true counts a published figure can stand for: itself, or under the NHS rule
+    every count that rounds to it (nearest ``rounding_base``, halves up, never 1 to
+    ``nhs_small_max``, which are shown as the marker)."""
+    shown = int(shown)
+    if policy.method != "nhs" or shown == 0:
+        return shown, shown
+    b = policy.rounding_base
+    return max(shown - b // 2, policy.nhs_small_max + 1), shown + (b - 1) // 2
+
+
+def published_change_test(k1: int, n1: int, k2: int, n2: int, policy: DisclosurePolicy
+                          ) -> tuple[float, str]:
+    """``two_proportion_test`` on published figures: when they are rounded, the largest
+    p-value over every set of true counts they could stand for (so rounding can never
+    make a change look significant), worked out from the published figures alone."""
+    ranges = [possible_counts(x, policy) for x in (k1, n1, k2, n2)]
+    if all(lo == hi for lo, hi in ranges):
+        return two_proportion_test(k1, n1, k2, n2)
+    grid = np.array(np.meshgrid(*[np.arange(lo, hi + 1) for lo, hi in ranges],
+                                indexing="ij")).reshape(4, -1).astype(float)
+    a, n, c, m = grid
+    ok = (a <= n) & (c <= m) & (n > 0) & (m > 0)
+    a, n, c, m = a[ok], n[ok], c[ok], m[ok]
+    if not len(a):
+        return two_proportion_test(k1, n1, k2, n2)
+    col1, col2, total = a + c, (n - a) + (m - c), n + m
+    if (col1 == 0).any() or (col2 == 0).any():
+        return float("nan"), "not tested: no one, or everyone, in the category in both periods"
+    expected_min = np.minimum.reduce([n * col1, n * col2, m * col1, m * col2]) / total
+    small = expected_min < MIN_EXPECTED
+    pooled = col1 / total
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.abs(c / m - a / n) / se
+    p = np.where(se > 0, _erfc(z / np.sqrt(2)), 1.0)
+    test = "chi-squared test"
+    if small.any():
+        test = "Fisher's exact test" if small.all() else "chi-squared or Fisher's exact test"
+        p = p.copy()
+        for i in np.nonzero(small)[0]:
+            p[i] = st.fisher_exact(np.array([[a[i], n[i] - a[i]], [c[i], m[i] - c[i]]],
+                                            dtype=int)).pvalue
+    return float(min(1.0, p.max())), test
+
+
+def _erfc(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erfc
+
+    return erfc(x)
+
+
 def change_table(key: str, table: ProtectedTable, before: str, after: str) -> pd.DataFrame:
     """Each category's share of the known in two periods, from the figures as shown.
 
-    A category whose count is hidden in either period is not tested.
+    A category whose count is hidden in either period is not tested. Under the NHS
+    rule's rounding the p-value is the largest the true counts could give
+    (``published_change_test``).
     """
     values = table.values
     total = table.policy.total_label
@@ -213,7 +281,7 @@ def change_table(key: str, table: ProtectedTable, before: str, after: str) -> pd
         k1, k2, n1i, n2i = int(k1), int(k2), int(n1), int(n2)
         s1 = k1 / n1i if n1i else np.nan
         s2 = k2 / n2i if n2i else np.nan
-        p, test = two_proportion_test(k1, n1i, k2, n2i)
+        p, test = published_change_test(k1, n1i, k2, n2i, table.policy)
         out.append((key, cat, before, after, k1, n1i, k2, n2i, s1, s2, 100 * (s2 - s1), p,
                     np.nan, test, False))
     frame = pd.DataFrame(out, columns=CHANGE_COLUMNS)
@@ -328,26 +396,25 @@ def _service_report(
                            latest, note, config, svc.ages)
         if section is not None:
             sections.append(section)
-    completeness, comp_tables = _completeness(periods, profiles, policy, thresholds)
-    totals = {}
-    for label, t in comp_tables.items():
-        first = next(iter(t.values.columns), None)
-        totals[label] = t.count_text(policy.total_label, first) if first is not None else "0"
-    for label in profiles:
-        totals.setdefault(label, _count(profiles[label].rows, policy))
-    findings = _completeness_findings(svc.name, completeness, periods, thresholds)
-    for sec in sections:
-        findings.extend(sec.findings)
+    completeness, comp_log, totals = _completeness(svc.name, periods, profiles, sections,
+                                                   policy, thresholds)
+    # Key findings: changes first, then differences from the population, then gaps in
+    # the data.
+    findings = [f for sec in sections for f in sec.change_findings]
+    tested = [sec for sec in sections if len(sec.changes) and sec.changes["p_value"].notna().any()]
+    if tested and not findings and previous is not None and latest is not None:
+        findings.append(
+            f"No group's share of service users changed significantly between "
+            f"{previous.label} and {latest.label}, in any of the {len(tested)} "
+            f"characteristic{'s' if len(tested) != 1 else ''} recorded in both years.")
+    findings += [f for sec in sections for f in sec.population_findings]
+    findings += _completeness_findings(svc.name, completeness, periods, thresholds)
     return ServiceReport(
         name=svc.name, description=svc.description, periods=periods, profiles=profiles,
         comparison=comparison, sections=sections, completeness=completeness,
-        completeness_tables=comp_tables, totals=totals, findings=findings, notes=notes,
+        completeness_log=comp_log, totals=totals, findings=findings, notes=notes,
         ages=svc.ages,
     )
-
-
-def _count(n: int, policy: DisclosurePolicy) -> str:
-    return publish_count(n, policy)
 
 
 def _section(
@@ -388,11 +455,17 @@ def _section(
         usable.append(p)
     counts = pd.DataFrame({p.label: profiles[p.label].category_counts(key) for p in usable})
     counts = counts.fillna(0).astype("int64")
+    if key == "age" and ages:
+        # Age groups outside the service's ages with nobody in them say nothing.
+        empty = [c for c in counts.index
+                 if _outside_ages(str(c), ages) and not counts.loc[c].any()]
+        counts = counts.drop(index=empty)
     counts.index.name = name
     counts.columns.name = "Period"
     table = protect_table(counts, policy, table_name=f"{service} | {name}",
                           row_totals=False, col_totals=True)
     labels = [p.label for p in usable]
+    _category_set_notes(service, name, table, labels, note)
     if previous is not None and latest is not None and previous.label in labels \
             and latest.label in labels:
         changes = change_table(key, table, previous.label, latest.label)
@@ -401,8 +474,56 @@ def _section(
     population = _population(key, comparison, table, latest.label if latest else None)
     section = CharacteristicSection(key=key, name=name, periods=labels, counts=counts,
                                     table=table, changes=changes, population=population)
-    section.findings = _findings(service, section, config, ages)
+    section.change_findings, section.population_findings = _findings(section, config, ages)
     return section
+
+
+def _outside_ages(label: str, ages: str) -> bool:
+    """Whether an age group lies wholly outside the service's eligible ages."""
+    from eqia.agebands import parse_band, parse_range
+
+    band, eligible = parse_band(label), parse_range(ages)
+    if band is None or eligible is None:
+        return False
+    below = band.hi is not None and band.hi < eligible.lo
+    above = eligible.hi is not None and band.lo > eligible.hi
+    return below or above
+
+
+#: A category with nobody in one period is noted when, at its share in another period,
+#: at least this many people would be expected: too many for the zero to be chance
+#: (the chance of none when 5 are expected is under 1%).
+CATEGORY_GAP_EXPECTED = 5
+
+
+def _category_set_notes(service: str, name: str, table: ProtectedTable, labels: list[str],
+                        note) -> None:
+    """A category recorded in one period's extract and absent from another's, when the
+    absence is unlikely to be chance: the extracts may use different category sets (a
+    new code, a list changed), so the change between them may not be real. Worked out
+    from the published figures, so the note shows nothing the tables do not."""
+    values = table.values
+    total = table.policy.total_label
+    if total not in values.index or len(labels) < 2:
+        return
+    for cat in values.index:
+        if cat == total:
+            continue
+        for p in labels:
+            k, n = values.at[cat, p], values.at[total, p]
+            if pd.isna(k) or pd.isna(n) or k != 0 or not n:
+                continue
+            for q in labels:
+                kq, nq = values.at[cat, q], values.at[total, q]
+                if q == p or pd.isna(kq) or pd.isna(nq) or not nq or not kq:
+                    continue
+                if kq / nq * n >= CATEGORY_GAP_EXPECTED:
+                    note("categories-differ",
+                         f"{service}: no one is recorded as '{cat}' ({name.lower()}) in "
+                         f"{p}, but {table.share_text(cat, q)} of those recorded are in "
+                         f"{q}. Check that both extracts offer this category before "
+                         "reading the change between them.")
+                    break
 
 
 def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
@@ -422,13 +543,18 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
     out = []
     for _, row in rows.iterrows():
         k = values.get(row["category"], pd.NA)
+        flag = row["flag"]
         if pd.isna(k) or pd.isna(n) or not n:
             lo = hi = np.nan
+            if row["category"] in values.index:
+                # The count is hidden: its comparison would narrow down what it is.
+                flag = "hidden"
         else:
             lo, hi = wilson_interval(float(k), float(n))
         robust = row.get("robust_to_missing")
-        out.append((row["category"], row["baseline_share"], row["flag"], lo, hi,
-                    None if robust is None or pd.isna(robust) else bool(robust)))
+        out.append((row["category"], row["baseline_share"], flag, lo, hi,
+                    None if robust is None or pd.isna(robust) or flag == "hidden"
+                    else bool(robust)))
     return pd.DataFrame(out, columns=cols)
 
 
@@ -443,27 +569,27 @@ def _area_phrase(config: ReportConfig, ages: str | None) -> str:
     return f"{config.area}'s population aged {band.lo} to {band.hi}"
 
 
-def _findings(service: str, sec: CharacteristicSection, config: ReportConfig,
-              ages: str | None) -> list[str]:
-    """Sentences for significant changes and for categories flagged against the census.
+def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
+              ) -> tuple[list[str], list[str]]:
+    """Sentences for significant changes, and for categories flagged against the census.
 
     Every share is quoted from the protected table, so prose never shows more than the
-    tables do.
+    tables do; a category whose count is hidden is never named in a finding. Category
+    names are quoted (‘...’): census labels have commas and read oddly as prose.
     """
-    out = []
     where = _area_phrase(config, ages)
-    hidden = sec.table.policy.prose_hidden_share
+    subject = _subject(sec.key)
     pop = sec.population.set_index("category") if len(sec.population) else None
     latest = sec.periods[-1] if sec.periods else None
-    said = set()
+    changes, said = [], set()
     for _, ch in sec.changes[sec.changes["significant"]].iterrows():
         cat = ch["category"]
         word = "rose" if ch["change_pp"] > 0 else "fell"
         before = sec.table.share_text(cat, ch["period_from"])
         after = sec.table.share_text(cat, ch["period_to"])
-        text = (f"The share of {service} users recorded as {cat} ({sec.name.lower()}) {word} "
-                f"from {before} in {ch['period_from']} to {after} in {ch['period_to']} "
-                f"(a significant change, p = {_p(ch['p_adjusted'])})")
+        text = (f"Of service users whose {subject} is recorded, the share in the group "
+                f"‘{cat}’ {word} from {before} in {ch['period_from']} to {after} in "
+                f"{ch['period_to']} (a significant change, {_p(ch['p_adjusted'])})")
         if pop is not None and cat in pop.index and pd.notna(pop.at[cat, "baseline_share"]):
             base = float(pop.at[cat, "baseline_share"])
             share_to, share_from = float(ch["share_to"]), float(ch["share_from"])
@@ -474,34 +600,49 @@ def _findings(service: str, sec: CharacteristicSection, config: ReportConfig,
             else:
                 rel = "still above" if share_from > base else "now above"
             text += f", {rel} the {pct(base)} of {where}"
-        out.append(text + ".")
+        changes.append(text + ".")
         said.add(cat)
-    if pop is not None and latest is not None:
-        parts = {"under": [], "over": []}
-        shaky = False
-        for cat, row in pop.iterrows():
-            if row["flag"] not in parts or cat in said:
-                continue
-            share = sec.table.share_text(cat, latest)
-            share = "a share too small to show" if share == hidden else share
-            parts[row["flag"]].append(f"{cat} ({share}, against {pct(row['baseline_share'])})")
-            shaky = shaky or row.get("robust") is False
-        clauses = []
-        if parts["under"]:
-            clauses.append(f"fewer {service} users than expected were recorded as "
-                           + _and(parts["under"]))
-        if parts["over"]:
-            clauses.append(("more than expected as " if clauses else
-                            f"more {service} users than expected were recorded as ")
-                           + _and(parts["over"]))
-        if clauses:
-            text = (f"{sec.name}, {latest}: compared with {where}, "
-                    + "; and ".join(clauses) + ".")
-            if shaky:
-                text += (f" Some of these differences could be explained by the people whose "
-                         f"{sec.name.lower()} is not recorded.")
-            out.append(text)
-    return out
+    population: list[str] = []
+    if pop is None or latest is None:
+        return changes, population
+    flagged = pop[pop["flag"].isin(["under", "over"])]
+    compared = pop[pop["baseline_share"].notna() & (pop["flag"] != "hidden")]
+    if len(compared) == 2 and len(flagged) == 2:
+        # Two groups that make up everyone (disabled / not disabled): one says it all.
+        flagged = flagged.sort_values("baseline_share").iloc[:1]
+    parts: dict[str, list[str]] = {"under": [], "over": []}
+    shaky = []
+    for cat, row in flagged.iterrows():
+        if cat in said:
+            continue
+        share = sec.table.share_text(cat, latest)
+        parts[row["flag"]].append((cat, share, pct(row["baseline_share"])))
+        if row.get("robust") is False:
+            shaky.append(f"‘{cat}’")
+    lead = "under" if parts["under"] else "over"
+    for flag, items in parts.items():
+        parts[flag] = [
+            f"‘{cat}’ ({share}"
+            + (f" of those whose {subject} is recorded" if flag == lead and i == 0 else "")
+            + f", against {base})" for i, (cat, share, base) in enumerate(items)]
+    clauses = []
+    if parts["under"]:
+        clauses.append("fewer service users than expected were in the group"
+                       + ("s " if len(parts["under"]) > 1 else " ") + _and(parts["under"]))
+    if parts["over"]:
+        clauses.append(("more than expected were in " if clauses else
+                        "more service users than expected were in the group"
+                        + ("s " if len(parts["over"]) > 1 else " ")) + _and(parts["over"]))
+    if clauses:
+        text = f"{sec.name}, {latest}: compared with {where}, " + "; ".join(clauses) + "."
+        unknown = f"the people whose {subject} is not recorded"
+        if shaky and len(shaky) == sum(map(len, parts.values())) and len(shaky) > 1:
+            text += f" All of these differences could be explained by {unknown}."
+        elif shaky:
+            text += (f" The difference{'s' if len(shaky) > 1 else ''} for {_and(shaky)} "
+                     f"could be explained by {unknown}.")
+        population.append(text)
+    return changes, population
 
 
 def _and(items: list[str]) -> str:
@@ -509,85 +650,127 @@ def _and(items: list[str]) -> str:
 
 
 def _p(p: float) -> str:
+    """"p = 0.012", "p < 0.001"."""
     if p != p:
-        return "-"
+        return "p not worked out"
     if p < 0.001:
-        return "<0.001"
-    return f"{p:.3f}"
+        return "p < 0.001"
+    return f"p = {p:.3f}"
 
 
 # --- completeness -------------------------------------------------------------------------
 
-COMPLETENESS_ROWS = ["Recorded", "Not stated", "Not known", "Invalid"]
+COMPLETENESS_COLUMNS = ["characteristic", "name", "period", "collected", "people",
+                        "recorded", "share", "share_text", "rag", "hidden"]
 
 
 def _completeness(
-    periods: list[Period], profiles: dict[str, Profile], policy: DisclosurePolicy,
+    service: str, periods: list[Period], profiles: dict[str, Profile],
+    sections: list[CharacteristicSection], policy: DisclosurePolicy,
     thresholds: dict[str, float],
-) -> tuple[pd.DataFrame, dict[str, ProtectedTable]]:
-    """Per period, characteristics x (recorded, not stated, not known, invalid), protected;
-    the share recorded and its RAG rating are read from the protected figures."""
-    rows, tables = [], {}
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Per characteristic and period: people, people with it recorded, the share, RAG.
+
+    The number recorded is the total row of the characteristic's own table, taken as
+    that table publishes it (hidden there, hidden here): protecting it again in a
+    second table could hide it in one place and show it in the other. Only the number
+    of people, and a number recorded that no table shows, are protected here (both are
+    totals: small ones are hidden). The share and its rating are worked out from the
+    published figures. Returns the frame, the log of what this adds, and the number of
+    people per period as a sentence may quote it.
+    """
+    by_key = {sec.key: sec for sec in sections}
+    rows, log, people_text = [], [], {}
     for p in periods:
         prof = profiles[p.label]
-        frame = {}
+        n_people = prof.rows
+        people_hidden = policy.is_small(n_people)
+        people = np.nan if people_hidden else policy.rounded(n_people)
+        people_text[p.label] = publish_count(n_people, policy)
+        if people_hidden:
+            log.append((f"{service} | People {p.label}", "People", p.label, n_people,
+                        f"primary: {policy.prose_small.format(limit=policy.smallest_shown)}",
+                        None, np.nan, np.nan))
         for key in chars.keys():
+            name = chars.display_name(key)
             if not prof.is_collected(key):
+                rows.append((key, name, p.label, False, "not collected", "not collected",
+                             np.nan, "not collected", "", False))
                 continue
-            reasons = prof.unknown_by_reason(key)
-            frame[chars.display_name(key)] = [
-                prof.known(key), reasons.get("not_stated", 0),
-                prof.unknown(key) - reasons.get("not_stated", 0), prof.invalid(key)]
-        if not frame:
-            continue
-        counts = pd.DataFrame(frame, index=COMPLETENESS_ROWS)
-        t = protect_table(counts, policy, table_name=f"Completeness {p.label}",
-                          row_totals=False, col_totals=True)
-        tables[p.label] = t
-    for key in chars.keys():
-        name = chars.display_name(key)
-        for p in periods:
-            t = tables.get(p.label)
-            if t is None or name not in t.values.columns:
-                rows.append((key, name, p.label, False, "not collected", "not collected", np.nan,
-                             "not collected", ""))
-                continue
-            share = t.shares.at["Recorded", name]
-            share = share / 100 if pd.notna(share) else np.nan
+            sec = by_key.get(key)
+            if sec is not None and p.label in sec.table.values.columns:
+                t = sec.table
+                row = t.policy.total_label if t.policy.total_label in t.values.index \
+                    else t.values.index[0]
+                hidden = bool(t.suppressed.at[row, p.label])
+                recorded = np.nan if hidden else int(t.values.at[row, p.label])
+            else:
+                known = prof.known(key)
+                hidden = policy.is_small(known)
+                recorded = np.nan if hidden else policy.rounded(known)
+                if hidden:
+                    log.append((f"{service} | Completeness {p.label}", "Recorded", name, known,
+                                "primary: small total", None, np.nan, np.nan))
+            if hidden or people_hidden or not people:
+                share, share_text = np.nan, policy.prose_hidden_share \
+                    if (hidden or people_hidden) else "-"
+            else:
+                share = round(recorded / people, policy.share_decimals + 2)
+                share_text = f"{100 * share:.{policy.share_decimals}f}%"
             rows.append((key, name, p.label, True,
-                         t.count_text(policy.total_label, name),
-                         t.count_text("Recorded", name), share,
-                         t.share_text("Recorded", name), rag_of(share, thresholds)))
-    frame = pd.DataFrame(rows, columns=["characteristic", "name", "period", "collected",
-                                        "people", "recorded", "share", "share_text", "rag"])
-    return frame, tables
+                         policy.marker if people_hidden else f"{int(people):,}",
+                         policy.marker if hidden else f"{int(recorded):,}",
+                         share, share_text, rag_of(share, thresholds), hidden or people_hidden))
+    frame = pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS)
+    log_frame = pd.DataFrame(log, columns=["table", "row", "column", "value", "reason",
+                                           "protects", "lower", "upper"])
+    return frame, log_frame, people_text
+
+
+#: How each characteristic reads in "Of service users whose ... is recorded".
+SUBJECT = {
+    "age": "age", "disability": "disability status", "sex": "sex",
+    "gender_identity": "gender identity", "ethnicity": "ethnicity",
+    "religion": "religion or belief", "sexual_orientation": "sexual orientation",
+    "pregnancy_maternity": "pregnancy or maternity status",
+    "marriage_civil_partnership": "marital or civil partnership status",
+    "carers": "carer status",
+}
+
+
+def _subject(key: str) -> str:
+    return SUBJECT.get(key, chars.display_name(key).lower())
 
 
 def _completeness_findings(service: str, comp: pd.DataFrame, periods: list[Period],
                            thresholds: dict[str, float]) -> list[str]:
+    """Red characteristics in one sentence (with last period's share); ratings that
+    changed since the previous period in another."""
     if not periods:
         return []
     latest = periods[-1].label
     prev = periods[-2].label if len(periods) > 1 else None
-    out = []
-    for _key, rows in comp.groupby("characteristic", sort=False):
+    red, moved = [], []
+    for key, rows in comp.groupby("characteristic", sort=False):
         now = rows[rows["period"] == latest]
         if now.empty or not bool(now["collected"].iloc[0]):
             continue
         r = now.iloc[0]
         before = rows[rows["period"] == prev].iloc[0] if prev else None
-        trend = ""
-        if before is not None and bool(before["collected"]):
-            trend = f" ({before['share_text']} in {prev})"
+        had = before is not None and bool(before["collected"])
         if r["rag"] == "red":
-            out.append(f"{r['name']} is recorded for {r['share_text']} of {service} users in "
-                       f"{latest}{trend}, below the {pct(thresholds['amber'], 0)} needed for "
-                       "an amber rating.")
-        elif before is not None and bool(before["collected"]) and before["rag"] and \
-                r["rag"] != before["rag"]:
-            out.append(f"Recording of {r['name'].lower()} for {service} moved from "
-                       f"{RAG_TEXT.get(before['rag'], before['rag'])} to "
-                       f"{RAG_TEXT.get(r['rag'], r['rag'])}: {r['share_text']} in {latest}{trend}.")
+            red.append(f"{_subject(key)} {r['share_text']}"
+                       + (f" ({before['share_text']} in {prev})" if had else ""))
+        elif had and before["rag"] and r["rag"] and r["rag"] != before["rag"]:
+            moved.append(f"{_subject(key)} from {RAG_TEXT[before['rag']].lower()} "
+                         f"({before['share_text']} in {prev}) to "
+                         f"{RAG_TEXT[r['rag']].lower()} ({r['share_text']})")
+    out = []
+    if red:
+        out.append(f"Recorded for fewer than {pct(thresholds['amber'], 0)} of service users in "
+                   f"{latest} (red): " + _and(red) + ".")
+    if moved:
+        out.append(f"Recording changed rating in {latest}: " + _and(moved) + ".")
     return out
 
 
@@ -658,7 +841,7 @@ def _characteristic_table(sec: CharacteristicSection, area: str, latest: str | N
     rows = []
     for cat in t.display.index:
         is_total = cat == total and total not in sec.counts.index
-        label = f"Total with a known {sec.name.lower()}" if is_total else str(cat)
+        label = "Total recorded" if is_total else str(cat)
         row = [label, *[_cell(t, cat, p) if not is_total else t.display.at[cat, p]
                         for p in sec.periods]]
         if has_change:
@@ -670,7 +853,7 @@ def _characteristic_table(sec: CharacteristicSection, area: str, latest: str | N
                     row += [_signed(ch["change_pp"]), "Not tested"]
                 else:
                     row += [_signed(ch["change_pp"]),
-                            ("Yes" if ch["significant"] else "No") + f" (p = {_p(ch['p_adjusted'])})"]
+                            ("Yes" if ch["significant"] else "No") + f" ({_p(ch['p_adjusted'])})"]
         if has_pop:
             if is_total or cat not in pop.index:
                 row += ["", "" if is_total else FLAG_TEXT["no_census_category"]]
@@ -704,8 +887,8 @@ def _chart_spec(sec: CharacteristicSection, area: str) -> dict | None:
         parts.append(f"{c}: {vals}{base}")
     periods = " and ".join(sec.periods) if len(sec.periods) <= 2 else \
         f"{sec.periods[0]} to {sec.periods[-1]}"
-    alt = (f"Bar chart of the share of service users with a known {sec.name.lower()} in each "
-           f"category, {periods}"
+    alt = (f"Bar chart of the share of service users whose {_subject(sec.key)} is recorded "
+           f"in each category, {periods}"
            + (f", with {area}'s population share marked" if any(baseline) else "")
            + ". " + ". ".join(parts) + ".")
     return {"title": f"{sec.name}: share of service users by period", "categories": cats,
@@ -730,15 +913,20 @@ def _completeness_table(s: ServiceReport) -> dict:
             r = part[part["period"] == p]
             if r.empty or not bool(r["collected"].iloc[0]):
                 row.append("Not collected")
+            elif bool(r["hidden"].iloc[0]):
+                row.append(f"Not shown (small number; {r['people'].iloc[0]} people)")
             else:
                 r = r.iloc[0]
                 row.append(f"{r['share_text']} ({r['recorded']} of {r['people']})")
         if latest:
             r = part[part["period"] == latest]
-            rag = r["rag"].iloc[0] if len(r) else ""
-            row.append(RAG_TEXT.get(rag, "Not collected"))
+            if r.empty or not bool(r["collected"].iloc[0]):
+                row.append("Not collected")
+            else:
+                row.append(RAG_TEXT.get(r["rag"].iloc[0], "Not shown"))
         rows.append(row)
-    return {"columns": columns, "rows": rows, "total_row": False}
+    return {"columns": columns, "rows": rows, "total_row": False,
+            "rag_columns": [len(columns) - 1] if latest else []}
 
 
 def report_context(report: AnnualReport) -> dict:
@@ -748,6 +936,7 @@ def report_context(report: AnnualReport) -> dict:
     area_name = cfg.area
     services = []
     key_findings = []
+    sources: list[str] = []
     for i, s in enumerate(report.services, start=1):
         if s.comparison is not None:
             area_name = s.comparison.area.name
@@ -760,14 +949,20 @@ def report_context(report: AnnualReport) -> dict:
                 "chart": _chart_spec(sec, area_name),
                 "findings": sec.findings,
                 "caption": f"{s.name}: {sec.name.lower()} of service users by period",
+                "figure": f"{sec.name}: share of service users whose {_subject(sec.key)} "
+                          "is recorded, by period"
+                          + (f", with {area_name}'s population share" if len(sec.population)
+                             else ""),
             })
-        overview = [f"{p.label}: {s.totals.get(p.label, '-')} people "
-                    f"({', '.join(s.profiles[p.label].source.split(' + '))})" for p in s.periods]
+        overview = [f"{p.label}: {s.totals.get(p.label, '-')} people" for p in s.periods]
+        sources += [f"{s.name}, {p.label}: {', '.join(s.profiles[p.label].source.split(' + '))}"
+                    for p in s.periods]
         if s.findings:
             key_findings.append({"service": s.name, "items": s.findings})
         services.append({
             "name": s.name, "id": f"s{i}", "description": s.description,
-            "ages": _area_phrase(cfg, s.ages).split("population", 1)[1].strip() or "all ages",
+            "ages": _area_phrase(cfg, s.ages).split("population", 1)[1].strip()
+                                             .removeprefix("aged ") or "all ages",
             "periods": [p.label for p in s.periods], "overview": overview,
             "completeness": _completeness_table(s),
             "findings": s.findings, "characteristics": chars_out,
@@ -776,8 +971,10 @@ def report_context(report: AnnualReport) -> dict:
     tables = sorted({r.table_id for s in report.services if s.comparison
                      for r in s.comparison.results.values() if r.table_id})
     method = [
-        "Shares are of people whose value is recorded (the known); people whose value is "
-        "not stated, not known or invalid are shown in the completeness table.",
+        "Shares are of the people whose characteristic is recorded (a valid, known value); "
+        "people whose value is not stated, not known or invalid are left out of the shares, "
+        "and the completeness table shows how many people have each characteristic "
+        "recorded.",
         f"Population shares: ONS Census 2021 ({', '.join(tables) or 'no tables'}), "
         f"{area_name}, for each service's eligible ages.",
         "Compared with population: " + (report.services[0].comparison.method
@@ -788,9 +985,10 @@ def report_context(report: AnnualReport) -> dict:
         f"{pct(report.rag_thresholds['green'], 0)} of people have the characteristic "
         f"recorded, Amber from {pct(report.rag_thresholds['amber'], 0)}, Red below that.",
         "Ages are worked out at the end of each period (31 March for a financial year).",
+        "Extracts used: " + "; ".join(sources) + "." if sources else "Extracts used: none.",
     ]
     if report.publish:
-        method.append(PUBLISH_METHOD)
+        method += [f"Small numbers: {policy.footnote}", PUBLISH_METHOD]
     sections_before = [k for k in ("summary", "introduction", "policy_context", "achievements")
                        if k in cfg.narrative]
     sections_after = [k for k in ("priorities", "challenges", "governance", "conclusion")
@@ -926,13 +1124,16 @@ def trend_chart_png(spec: dict, dpi: int = 150) -> bytes:
             ax.barh(y, v, height=bar_h * 0.9, color=colours[j], edgecolor="#08306b",
                     linewidth=0.4)
             ax.text(v + xmax * 0.01, y, f"{100 * v:.1f}%", va="center", fontsize=7,
-                    color="#1f1f1f")
+                    color="#1f1f1f", zorder=4,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6,
+                          "alpha": 0.85})
     has_base = any(b is not None for b in spec["baseline"])
     for i, b in enumerate(spec["baseline"]):
         if b is not None:
-            ax.plot([b, b], [i - 0.46, i + 0.46], color=BASELINE_COLOUR, linewidth=2.4)
+            ax.plot([b, b], [i - 0.46, i + 0.46], color=BASELINE_COLOUR, linewidth=2.4,
+                    zorder=3)
     ax.set_yticks(range(len(cats)), labels, fontsize=8)
-    ax.invert_yaxis()
+    ax.set_ylim(len(cats) - 0.5, -0.5)  # top to bottom; room for "not shown" labels too
     ax.set_xlim(0, xmax)
     ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= min(1.0, xmax)])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -978,6 +1179,8 @@ def write_docx(context: dict, charts: dict[str, bytes], path):
     normal = doc.styles["Normal"]
     normal.font.name = "Arial"
     normal.font.size = Pt(11)
+    for name in ("Header", "Footer"):
+        doc.styles[name].font.size = Pt(9)
     for name, size in (("Title", 24), ("Heading 1", 16), ("Heading 2", 13), ("Heading 3", 12)):
         st_ = doc.styles[name]
         st_.font.name = "Arial"
@@ -991,6 +1194,9 @@ def write_docx(context: dict, charts: dict[str, bytes], path):
         para.text = label
         para.runs[0].font.size = Pt(9)
         para.runs[0].bold = bool(meta["banner"])
+        if meta["banner"]:
+            para.runs[0].font.color.rgb = RGBColor(0x8B, 0x00, 0x00)
+    _page_number(section.footer.add_paragraph(), Pt(9))
 
     doc.add_paragraph(meta["title"], style="Title")
     doc.add_paragraph(meta["organisation"], style="Subtitle")
@@ -1027,26 +1233,30 @@ def write_docx(context: dict, charts: dict[str, bytes], path):
         t.style = "Table Grid"
         t.alignment = WD_TABLE_ALIGNMENT.CENTER
         t.autofit = False
-        first = 4.2 if len(cols) > 4 else 5.0
-        rest = (17.0 - first) / max(1, len(cols) - 1)
+        widths = _column_widths(cols, spec["rows"], 17.0)
         for j, column in enumerate(t.columns):
-            column.width = Cm(first if j == 0 else rest)
+            column.width = Cm(widths[j])
             for c in column.cells:
-                c.width = Cm(first if j == 0 else rest)
+                c.width = Cm(widths[j])
         for cell, text in zip(t.rows[0].cells, cols, strict=True):
             cell.text = ""
             run = cell.paragraphs[0].add_run(text)
             run.bold = True
             run.font.size = Pt(8.5)
+            _shade(cell, "DEEBF7")
         for i, row in enumerate(spec["rows"]):
-            cells = t.add_row().cells
+            new_row = t.add_row()
+            _cant_split(new_row)
+            cells = new_row.cells
             last = spec.get("total_row") and i == len(spec["rows"]) - 1
             for j, (cell, text) in enumerate(zip(cells, row, strict=True)):
-                cell.width = Cm(first if j == 0 else rest)
+                cell.width = Cm(widths[j])
                 cell.text = ""
                 run = cell.paragraphs[0].add_run(str(text))
                 run.font.size = Pt(8.5)
                 run.bold = bool(last)
+                if j in spec.get("rag_columns", ()) and str(text).lower() in RAG_FILLS:
+                    _shade(cell, RAG_FILLS[str(text).lower()])
         if meta["mode"] == "publish":
             note = doc.add_paragraph()
             run = note.add_run(meta["footnote"])
@@ -1065,8 +1275,9 @@ def write_docx(context: dict, charts: dict[str, bytes], path):
         for f in group["items"]:
             doc.add_paragraph(f, style="List Bullet")
     n_table = 0
+    n_figure = 0
     for s in context["services"]:
-        doc.add_heading(s["name"], level=1)
+        doc.add_heading(s["name"], level=1).paragraph_format.page_break_before = True
         if s["description"]:
             doc.add_paragraph(s["description"])
         doc.add_paragraph(f"Eligible ages: {s['ages']}. People using the service, by period:")
@@ -1086,7 +1297,12 @@ def write_docx(context: dict, charts: dict[str, bytes], path):
             table(c["table"], f"Table {n_table}: {c['caption']}")
             if c["id"] in charts:
                 png = charts[c["id"]]
-                doc.add_picture(io.BytesIO(png), width=Cm(16))
+                n_figure += 1
+                cap = doc.add_paragraph()
+                cap.add_run(f"Figure {n_figure}: {c['figure']}").bold = True
+                cap.paragraph_format.keep_with_next = True
+                cap.paragraph_format.space_before = Pt(10)
+                doc.add_picture(io.BytesIO(png), width=Cm(15))
                 alt_by_hash[hashlib.sha1(png).hexdigest()] = (c["chart"]["alt"],
                                                               c["chart"]["title"])
     for sec in context["narrative_after"]:
@@ -1114,6 +1330,87 @@ def write_docx(context: dict, charts: dict[str, bytes], path):
     _set_language(doc, meta["language"])
     doc.save(path)
     return path
+
+
+#: Cell fills for the completeness ratings (the rating is also written in the cell).
+RAG_FILLS = {"green": "C6EFCE", "amber": "FFEB9C", "red": "FFC7CE"}
+
+
+def _column_widths(columns: list[str], rows: list[list], total: float) -> list[float]:
+    """Widths (cm) of a table's columns at 8.5 pt: each at least as wide as its longest
+    word (so that no word breaks), the rest shared in proportion to typical text, so
+    that labels wrap in the first column rather than numbers in the others."""
+    char_cm, pad_cm = 0.18, 0.4
+    minimum, typical = [], []
+    for j, head in enumerate(columns):
+        texts = [str(r[j]) for r in rows]
+        words = [len(w) for t in [head, *texts] for w in t.split()] or [4]
+        minimum.append(max(words) * char_cm + pad_cm)
+        lengths = sorted(len(t) for t in texts) or [6]
+        typical.append(min(lengths[len(lengths) * 3 // 4], 40 if j == 0 else 18) * char_cm
+                       + pad_cm)
+    spare = total - sum(minimum)
+    if spare <= 0:
+        return [w * total / sum(minimum) for w in minimum]
+    extra = [max(0.0, t - m) for t, m in zip(typical, minimum, strict=True)]
+    if sum(extra) == 0:
+        return [m + spare / len(minimum) for m in minimum]
+    grow = min(1.0, spare / sum(extra))
+    widths = [m + e * grow for m, e in zip(minimum, extra, strict=True)]
+    left = total - sum(widths)
+    return [w + left * w / sum(widths) for w in widths]
+
+
+def _cant_split(row) -> None:
+    """Keep a table row on one page."""
+    from docx.oxml import OxmlElement
+
+    tr_pr = row._tr.get_or_add_trPr()
+    tr_pr.append(OxmlElement("w:cantSplit"))
+
+
+def _shade(cell, fill: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    cell._tc.get_or_add_tcPr().append(shd)
+
+
+def _page_number(para, size) -> None:
+    """"Page N of M" as Word fields (updated by Word and LibreOffice when shown)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+    def field(code: str) -> None:
+        run = para.add_run()
+        run.font.size = size
+        for kind, text in (("begin", None), ("instr", code), ("separate", None),
+                           ("text", "1"), ("end", None)):
+            if kind == "instr":
+                el = OxmlElement("w:instrText")
+                el.set(qn("xml:space"), "preserve")
+                el.text = f" {text} "
+            elif kind == "text":
+                el = OxmlElement("w:t")
+                el.text = text
+            else:
+                el = OxmlElement("w:fldChar")
+                el.set(qn("w:fldCharType"), kind)
+            run._r.append(el)
+
+    run = para.add_run("Page ")
+    run.font.size = size
+    field("PAGE")
+    run = para.add_run(" of ")
+    run.font.size = size
+    field("NUMPAGES")
 
 
 def _set_language(doc, language: str) -> None:
