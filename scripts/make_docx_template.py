@@ -356,12 +356,11 @@ def build() -> Document:
     doc.add_heading("{{ c.name }}", level=3)
     para(doc, "{{ c.completeness }}").paragraph_format.keep_with_next = True
     tag(doc, "{%p if c.rows %}")
-    para(doc, "Compared with {{ c.base }} in {{ meta.area }} (Census 2021"
-              "{% if c.table_id %} table {{ c.table_id }}{% endif %}){% if c.age_adjusted %}; "
+    para(doc, "{{ c.compared_with }}{% if c.age_adjusted %}; "
               "ratios allow for the service's age profile{% endif %}.",
          style="Note").paragraph_format.keep_with_next = True
     t = table(doc, ["Category", "Service users (n)", "Service share", "95% CI",
-                    "{{ meta.area }} share", "Ratio", "Flag"],
+                    "{{ c.baseline_label }}", "Ratio", "Flag"],
               [4.1, 1.8, 1.6, 2.7, 1.7, 1.3, 3.8], rows=3)
     row = loop_rows(t, "{%tr for r in c.rows %}", keep_together=True)
     for cell, expr in zip(row.cells, [

@@ -612,3 +612,28 @@ def test_api_accepts_a_rules_path_and_an_age_band(tmp_path, example_profile):
     assert compared["robust_to_missing"].isna().all()
     assert result.area.name == "Kent"
     assert dt.date(2026, 3, 31) == EXAMPLE_AS_OF
+
+
+def test_a_comparator_file_replaces_the_census_for_its_characteristic(cli, tmp_path):
+    # The eligible population from a (made-up) needs assessment, as percentages.
+    shares = {"White": 80, "Asian, Asian British or Asian Welsh": 8,
+              "Black, Black British, Black Welsh, Caribbean or African": 5,
+              "Mixed or Multiple ethnic groups": 4, "Other ethnic group": 3}
+    path = tmp_path / "eligible.csv"
+    pd.DataFrame({"category": list(shares), "share": list(shares.values())}).to_csv(
+        path, index=False)
+    result = cli(*EXAMPLE_ARGS, "--format", "csv", "--comparator", f"ethnicity={path}")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout))
+    eth = table[table["characteristic"] == "ethnicity"].set_index("category")
+    for category, pct in shares.items():
+        assert eth.loc[category, "baseline_share"] == pytest.approx(pct / 100, abs=1e-6)
+    # 68 Asian people of 2,738 with a known ethnicity (counted in the raw-recount test above).
+    assert eth.loc["Asian, Asian British or Asian Welsh", "expected"] == pytest.approx(
+        2738 * 0.08, rel=1e-6)
+
+
+def test_a_comparator_that_is_not_characteristic_equals_file_exits_2(cli):
+    result = cli(*EXAMPLE_ARGS, "--comparator", "ethnicity")
+    assert result.exit_code == 2
+    assert "is not CHARACTERISTIC=FILE" in result.output

@@ -405,7 +405,7 @@ def test_init_writes_a_commented_file_with_every_field(cli, tmp_path):
                 "action_plan", "monitoring", "signoff"):
         assert key in raw, key
     assert set(raw["data"]) == {"extracts", "mapping", "area", "ages", "as_of",
-                                "adverse_direction"}
+                                "adverse_direction", "comparators"}
     assert list(raw["characteristics"]) == [
         "age", "disability", "sex", "gender_identity", "ethnicity", "religion",
         "sexual_orientation", "pregnancy_maternity", "marriage_civil_partnership", "carers"]
@@ -491,6 +491,9 @@ BAD = {
                       ["adverse_direction must be under, over or both"]),
     "bad-option": (lambda t: t.replace("  option:\n", "  option: 4\n"),
                    ["judgement: option must be 1, 2 or 3"]),
+    "comparator-not-found": (lambda t: t.replace("  area: Kent\n", "  area: Kent\n  comparators:"
+                                                 "\n    ethnicity: eligible.csv\n"),
+                             ["[missing-file]", "eligible.csv", "comparators: ethnicity"]),
 }
 
 
@@ -533,3 +536,24 @@ def test_templates_folder_must_exist(cli, tmp_path):
     r = cli("screen", PROPOSAL, "--out", tmp_path / "out", "--templates", tmp_path / "nope")
     assert r.exit_code == 2 and "[missing-file]" in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_comparator_in_the_proposal_replaces_the_census_for_that_characteristic(cli, tmp_path):
+    shares = {"White": 70, "Asian, Asian British or Asian Welsh": 12,
+              "Black, Black British, Black Welsh, Caribbean or African": 8,
+              "Mixed or Multiple ethnic groups": 6, "Other ethnic group": 4}
+    proposal = _variant(tmp_path, lambda t: t.replace(
+        "  area: Kent\n", "  area: Kent\n  comparators:\n    ethnicity: eligible.csv\n"))
+    pd.DataFrame({"category": list(shares), "share": list(shares.values())}).to_csv(
+        tmp_path / "eligible.csv", index=False)
+    r = cli("screen", proposal, "--out", tmp_path / "out", "--formats", "docx")
+    assert r.exit_code == 0, r.output
+    doc = Document(str(tmp_path / "out" / f"{BASENAME}.docx"))
+    (table,) = [t for t in doc.tables if len(_rows(t)) == 6
+                and "White" in [row[0] for row in _rows(t)]]
+    header = _rows(table)[0]
+    col = next(i for i, h in enumerate(header) if "share" in h.lower() and "ervice" not in h)
+    shown = {row[0]: row[col] for row in _rows(table)[1:]}
+    assert shown == {k: f"{v:.1f}%" for k, v in shares.items()}
+    assert header[col] == "Comparator share"
+    assert "Compared with the comparator population (eligible.csv), not the census" in _text(doc)

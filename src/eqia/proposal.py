@@ -32,7 +32,26 @@ SIGNOFF_FIELDS = (
 ACTION_FIELDS = ("issue", "action", "expected_outcome", "owner", "timescale", "cost")
 TOP_LEVEL = set(TEXT_FIELDS) | {"versions", "data", "characteristics", "judgement", "action_plan",
                                 "signoff", "assessment"}
-DATA_FIELDS = ("extracts", "mapping", "area", "ages", "as_of", "adverse_direction")
+DATA_FIELDS = ("extracts", "mapping", "area", "ages", "as_of", "adverse_direction", "comparators")
+
+
+def _comparators(raw: Any, base: Path, name: str, src: str) -> dict[str, Path]:
+    """``data: comparators:``: characteristic -> a CSV of the population to compare with."""
+    if not raw:
+        return {}
+    if not isinstance(raw, dict):
+        raise _error(src, "'data: comparators' must name a file under each characteristic",
+                     hint="e.g.\ndata:\n  comparators:\n    ethnicity: eligible_population.csv")
+    found = {}
+    for key, path in raw.items():
+        full = (base / str(path)).resolve()
+        if not full.is_file():
+            raise ConfigError("A comparator file named in the proposal file does not exist",
+                              code="missing-file", file=str(full),
+                              hint=f"Check 'data: comparators: {key}' in {name}; paths are "
+                                   "relative to it.")
+        found[str(key)] = full
+    return found
 
 
 def template_text() -> str:
@@ -50,6 +69,7 @@ class Proposal:
     ages: str | None
     as_of: dt.date | None
     adverse_direction: str | None
+    comparators: dict[str, Path]
     officer: dict[str, dict[str, str | None]]
     option: int | None
     option_text: str | None
@@ -139,6 +159,7 @@ def load_proposal(path: str | Path) -> Proposal:
                           code="missing-file", file=str((base / str(mapping)).resolve()),
                           hint=f"Check 'data: mapping' in {p.name}; paths are relative to it, "
                                "or leave it blank.")
+    comparators = _comparators(data.get("comparators"), base, p.name, src)
     adverse = _text(data.get("adverse_direction"))
     if adverse is not None and adverse.lower() not in DIRECTIONS:
         raise _error(src, "data: adverse_direction must be under, over or both", value=adverse,
@@ -210,6 +231,7 @@ def load_proposal(path: str | Path) -> Proposal:
         ages=_text(data.get("ages")),
         as_of=as_of,
         adverse_direction=adverse.lower() if adverse else None,
+        comparators=comparators,
         officer=officer,
         option=option,
         option_text=_text(judgement.get("text")),

@@ -25,7 +25,7 @@ from eqia.assess import (
     suggest,
     suggest_option,
 )
-from eqia.baselines import find_area
+from eqia.baselines import comparator_from_file, find_area
 from eqia.compare import Comparison, compare
 from eqia.counts import Profile, merge_profiles
 from eqia.findings import completeness_sentence, flag_sentences
@@ -68,11 +68,14 @@ def run_screening(
         **({"adverse_direction": proposal.adverse_direction}
            if proposal.adverse_direction else {}),
     })
+    comparators = {key: comparator_from_file(path, key)
+                   for key, path in proposal.comparators.items()}
     profiles = [
         profile_file(path, proposal.mapping, as_of=proposal.as_of) for path in proposal.extracts
     ]
     profile = merge_profiles(profiles)
-    comparison = compare(profile, area, ages=proposal.ages, rules=rules_path)
+    comparison = compare(profile, area, ages=proposal.ages, rules=rules_path,
+                         comparators=comparators)
     affects = {k: v.get("affects") for k, v in proposal.officer.items()}
     suggestions = suggest(comparison, arules, affects)
     context = build_context(proposal, profiles, profile, comparison, suggestions, publish,
@@ -137,6 +140,10 @@ def _part2(comparison: Comparison, fmt) -> list[dict]:
             "name": r.name,
             "base": r.base,
             "table_id": r.table_id,
+            # Census or the service's own comparator population (``data: comparators``).
+            "compared_with": (f"Compared with {r.base} in {area} (Census 2021 table {r.table_id})"
+                              if r.table_id else f"Compared with the {r.base}, not the census"),
+            "baseline_label": f"{area} share" if r.table_id else "Comparator share",
             "available": r.status == "compared",
             "status": r.status,
             "completeness": completeness_sentence(r, fmt),

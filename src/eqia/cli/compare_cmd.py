@@ -12,7 +12,7 @@ import typer
 from rich.table import Table as RichTable
 
 from eqia.agebands import parse_range
-from eqia.baselines import find_area
+from eqia.baselines import Baseline, comparator_from_file, find_area
 from eqia.characteristics import ETHNICITY_DETAILED
 from eqia.cli.app import app, guarded, out
 from eqia.cli.common import (
@@ -78,6 +78,15 @@ def compare_command(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Folder to write compare.csv / compare.xlsx to.")
     ] = None,
+    comparator: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--comparator", metavar="CHARACTERISTIC=FILE",
+            help="Compare one characteristic with your own population instead of the census, "
+            "e.g. ethnicity=eligible.csv (a CSV of category,count or category,share). "
+            "Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Is each group under- or over-represented among the service's users?
 
@@ -87,6 +96,7 @@ def compare_command(
     age_range = parse_range(ages)
     rules_obj = load_rules(rules)
     area_obj = find_area(area)
+    comparators = parse_comparators(comparator or [])
     if fmt is CompareFormat.xlsx and out_dir is None:
         raise UsageError("--format xlsx needs --out FOLDER", code="missing-option",
                          hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
@@ -94,7 +104,7 @@ def compare_command(
         extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
         allow_duplicates=allow_duplicates,
     )
-    result = compare(profile, area_obj, ages=age_range, rules=rules_obj)
+    result = compare(profile, area_obj, ages=age_range, rules=rules_obj, comparators=comparators)
     if fmt is CompareFormat.csv:
         text = result.csv_table().to_csv(index=False, float_format="%.6g")
         path = out_dir / "compare.csv" if out_dir else None
@@ -201,6 +211,19 @@ def _robust(row: pd.Series) -> str:
     return "\n".join(lines)
 
 
+def parse_comparators(items: list[str]) -> dict[str, Baseline]:
+    """``["ethnicity=eligible.csv", ...]`` -> comparator baselines, checked before any reading."""
+    found: dict[str, Baseline] = {}
+    for item in items:
+        key, sep, path = item.partition("=")
+        if not sep or not key.strip() or not path.strip():
+            raise UsageError(f"--comparator '{item}' is not CHARACTERISTIC=FILE",
+                             code="bad-comparator", value=item,
+                             hint="Example: --comparator ethnicity=eligible_population.csv")
+        found[key.strip()] = comparator_from_file(path.strip(), key.strip())
+    return found
+
+
 def print_comparison(result: Comparison) -> None:
     from rich import box
 
@@ -263,7 +286,8 @@ def print_comparison(result: Comparison) -> None:
                       f"{r.gof['cohen_w']:.2f}.")
         elif r.gof:
             out.print(f"  Whole mix: {r.gof['method']}.")
-        census = f"  Census base: {r.base} ({r.table_id})"
+        census = (f"  Census base: {r.base} ({r.table_id})" if r.table_id
+                  else f"  Compared with: {r.base}")
         if r.baseline_unknown:
             census += (f"; {r.baseline_unknown:,} of {r.baseline_total:,} did not answer and "
                        "are left out of the shares")
