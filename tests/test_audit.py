@@ -361,3 +361,17 @@ def test_cli_bad_thresholds_and_no_extracts_exit_2(cli, tmp_path):
     empty.mkdir()
     r = cli("audit", empty)
     assert r.exit_code == 2 and "No extract files were found" in r.stderr
+
+
+def test_a_narrow_terminal_gets_one_block_per_service_with_every_figure(cli, monkeypatch):
+    # At 80 columns the nine-column grid would squeeze the service names out.
+    from eqia.cli.app import out
+
+    monkeypatch.setattr(out, "_width", 80)
+    folder = Path(__file__).resolve().parents[1] / "examples" / "audit" / "2025-26-q4"
+    r = cli("audit", folder, "--as-of", "2026-03-31")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    i = lines.index("Shared Lives")
+    # Shared Lives has no Religion or Sexual Orientation column (examples/make_example.py).
+    assert "Relig n/c R" in lines[i + 1] and "SexOrient n/c R" in lines[i + 1]

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from eqia import audit as au
@@ -165,17 +166,25 @@ def print_audit(result: au.AuditResult, top: int = 10) -> None:
     nobody = [k for k in th.audited if k not in keys]
     grid = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
                      show_lines=result.previous_given)
-    grid.add_column("Service", style="bold", overflow="fold")
-    for key in keys:
-        grid.add_column(SHORT.get(key, key), justify="right", no_wrap=True)
     cells = s.set_index(["service", "characteristic"])
-    for name in services:
-        grid.add_row(name, *(_cell(cells.loc[(name, k)]) for k in keys))
-    out.print(grid)
+    # Each characteristic column needs about 9 characters and the names at least 16: in a
+    # narrower terminal, one block per service reads better than a squeezed grid.
+    if out.width >= 16 + 9 * len(keys):
+        grid.add_column("Service", style="bold", overflow="fold", min_width=16)
+        for key in keys:
+            grid.add_column(SHORT.get(key, key), justify="right", no_wrap=True)
+        for name in services:
+            grid.add_row(name, *(_cell(cells.loc[(name, k)]) for k in keys))
+        out.print(grid)
+    else:
+        for name in services:
+            out.print(f"[bold]{escape(name)}[/]")
+            out.print("  " + ", ".join(f"{SHORT.get(k, k)} " + _cell(cells.loc[(name, k)])
+                                       .replace("\n", " ") for k in keys))
     out.print("Known share of records (rounded down) with its rating: G green (at least "
               f"{float(th.green):g}%), A amber (at least {float(th.amber):g}%), R red; "
               "n/c not collected (red)"
-              + ("; second line: change since the previous audit in percentage points"
+              + ("; +/- N: change since the previous audit in percentage points"
                  if result.previous_given else "")
               + f". Thresholds: {th.source}.", markup=False)
     out.print("Columns: " + ", ".join(f"{SHORT.get(k, k)} = {au.characteristic_name(k)}"
