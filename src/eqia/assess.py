@@ -17,6 +17,7 @@ import yaml
 
 from eqia import characteristics as chars
 from eqia.errors import ConfigError
+from eqia.yamlfile import read_yaml
 
 if TYPE_CHECKING:
     from eqia.compare import Comparison
@@ -40,11 +41,7 @@ def load_assessment_rules(path: str | Path | None = None, **overrides) -> Assess
     values = dict(yaml.safe_load(text))
     if path is not None:
         p = Path(path)
-        try:
-            user = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"The assessment rules file could not be read: {exc}",
-                              code="bad-rules", file=str(p)) from exc
+        user = read_yaml(p, "the assessment rules file", code="bad-rules") or {}
         values.update(user)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return _validated(values, str(path) if path else None)

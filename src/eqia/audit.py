@@ -38,13 +38,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from eqia import characteristics as chars
 from eqia.errors import ConfigError, EqiaError, UsageError
 from eqia.ingest import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
 from eqia.mapping import MappingFile, load_mapping
 from eqia.profile import profile_services
+from eqia.yamlfile import parse_yaml
 
 #: The columns of ``eqia audit --format csv``, in this order.
 CSV_COLUMNS = [
@@ -149,15 +149,7 @@ def _keys_list(value: Any, where: str, source: str) -> tuple[str, ...]:
 
 
 def _read_threshold_yaml(text: str, source: str) -> dict:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"The thresholds file is not valid YAML: {getattr(exc, 'problem', exc)}",
-            code="invalid-yaml", file=source, row=mark.line + 1 if mark else None,
-            hint="Check the indentation and the colons near that line.",
-        ) from exc
+    raw = parse_yaml(text, source, "the thresholds file")
     if raw is None:
         return {}
     if not isinstance(raw, dict):

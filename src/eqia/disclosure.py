@@ -44,6 +44,7 @@ import yaml
 from scipy.optimize import linprog
 
 from eqia.errors import ConfigError, InputError
+from eqia.yamlfile import read_yaml
 
 METHODS = ("threshold", "nhs", "none")
 
@@ -144,11 +145,7 @@ def load_policy(path: str | Path | None = None, **overrides: object) -> Disclosu
     source = str(path) if path is not None else None
     if path is not None:
         p = Path(path)
-        try:
-            user = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"The disclosure policy file could not be read: {exc}",
-                              code="bad-disclosure-policy", file=source) from exc
+        user = read_yaml(p, "the disclosure policy file", code="bad-disclosure-policy") or {}
         if isinstance(user, dict) and set(user) == {"disclosure"}:
             user = user["disclosure"] or {}
         if not isinstance(user, dict):

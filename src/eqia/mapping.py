@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from eqia import characteristics as chars
 from eqia.agebands import MAX_AGE, AgeBand, parse_band
 from eqia.characteristics import Characteristic, normalise
 from eqia.errors import ConfigError
+from eqia.yamlfile import read_yaml
 
 UNKNOWN_WORDS = {"unknown", "not_known", "not known", "not_stated", "not stated", "blank"}
 
@@ -62,26 +62,7 @@ def load_mapping(path: str | Path | None) -> MappingFile:
     if path is None:
         return MappingFile()
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(
-            "The mapping file does not exist",
-            code="missing-file",
-            file=str(p),
-            hint="Check the path given to --map.",
-        )
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8-sig")) or {}
-    except UnicodeDecodeError:
-        raw = yaml.safe_load(p.read_text(encoding="cp1252")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"The mapping file is not valid YAML: {getattr(exc, 'problem', exc)}",
-            code="invalid-yaml",
-            file=str(p),
-            row=mark.line + 1 if mark else None,
-            hint="Check indentation and quoting near that line (values with ':' need quotes).",
-        ) from exc
+    raw = read_yaml(p, "the mapping file", missing_hint="Check the path given to --map.") or {}
     if not isinstance(raw, dict):
         raise _config_error(str(p), "The mapping file must be a set of 'key: value' entries")
     known_keys = {"columns", "values", "ignore_columns"}

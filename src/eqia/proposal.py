@@ -12,11 +12,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from eqia import characteristics as chars
 from eqia.assess import DIRECTIONS, RATINGS, load_assessment_rules
 from eqia.errors import ConfigError
+from eqia.yamlfile import read_yaml
 
 TEXT_FIELDS = (
     "directorate", "name", "assessed", "owner", "date_initial_screening", "date_full_eqia",
@@ -106,19 +105,8 @@ def _upper_choice(path: str, where: str, value: Any, allowed: tuple[str, ...]) -
 
 def load_proposal(path: str | Path) -> Proposal:
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError("The proposal file does not exist", code="missing-file", file=str(p),
-                          hint="Create one with: eqia init my-proposal.yaml")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"The proposal file is not valid YAML: {getattr(exc, 'problem', exc)}",
-            code="invalid-yaml", file=str(p), row=mark.line + 1 if mark else None,
-            hint="Check indentation and quoting near that line (text with ':' needs quotes, "
-                 "or use a | block).",
-        ) from exc
+    raw = read_yaml(p, "the proposal file",
+                    missing_hint="Create one with: eqia init my-proposal.yaml")
     src = str(p)
     if not isinstance(raw, dict):
         raise _error(src, "The proposal file must be a set of 'field: value' entries")

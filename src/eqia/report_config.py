@@ -15,11 +15,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from eqia.agebands import parse_range
 from eqia.disclosure import DisclosurePolicy, load_policy
 from eqia.errors import ConfigError, EqiaError
+from eqia.yamlfile import read_yaml
 
 #: Narrative sections, in the order they appear in the report, with their headings.
 NARRATIVE_SECTIONS = {
@@ -157,19 +156,8 @@ def load_report_config(path: str | Path, policy: DisclosurePolicy | None = None)
     """Read and check ``report.yaml``. ``policy`` overrides the file's publication policy."""
     p = Path(path)
     src = str(p)
-    if not p.is_file():
-        raise ConfigError("The report file does not exist", code="missing-file", file=src,
-                          hint="Create one with: eqia init --report report.yaml")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"The report file is not valid YAML: {getattr(exc, 'problem', exc)}",
-            code="invalid-yaml", file=src, row=mark.line + 1 if mark else None,
-            hint="Check indentation and quoting near that line (text with ':' needs quotes, "
-                 "or use a | block).",
-        ) from exc
+    raw = read_yaml(p, "the report file",
+                    missing_hint="Create one with: eqia init --report report.yaml")
     if not isinstance(raw, dict):
         raise _error(src, "The report file must be a set of 'field: value' entries")
     unknown = sorted(set(map(str, raw)) - TOP_LEVEL)

@@ -13,9 +13,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from eqia.errors import ConfigError
+from eqia.yamlfile import parse_yaml
 
 
 @dataclass(frozen=True)
@@ -64,15 +63,7 @@ assert set(_NAMES) == set(_CHECKS), "every rule needs a check"
 
 
 def _read_yaml(text: str, source: str | None) -> dict:
-    try:
-        values = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            f"The rules file is not valid YAML: {exc}",
-            code="bad-rules",
-            file=source,
-            hint="Check the indentation and the colons.",
-        ) from exc
+    values = parse_yaml(text, source, "the rules file", code="bad-rules")
     if values is None:
         return {}
     if not isinstance(values, dict):
