@@ -79,7 +79,8 @@ def test_mapping_file_that_is_not_yaml(cli, tmp_path):
     m = write(tmp_path, "map.yaml", "columns:\n  sex: Gender\n bad: [\n")
     r = cli("profile", EXAMPLE_EXTRACT, "--map", m)
     assert r.exit_code == 2
-    assert "[invalid-yaml]" in r.stderr and "map.yaml" in r.stderr and "row" in r.stderr
+    # " bad:" on line 3 is indented less than the "sex:" above it.
+    assert "[invalid-yaml]" in r.stderr and "map.yaml" in r.stderr and "line 3" in r.stderr
 
 
 def test_mapping_file_naming_a_column_that_is_not_there(cli, tmp_path):

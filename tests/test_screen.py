@@ -462,7 +462,7 @@ def _variant(tmp_path: Path, edit) -> Path:
 
 BAD = {
     "invalid-yaml": (lambda t: t.replace("name: Community", "name: [Community"),
-                     ["[invalid-yaml]", "not valid YAML", "proposal.yaml", "row"]),
+                     ["[invalid-yaml]", "not valid YAML", "proposal.yaml", "line"]),
     "missing-name": (lambda t: re.sub(r"(?m)^name: .*$", "", t),
                      ["[bad-proposal]", "required field 'name' is missing", "e.g.",
                       "name: Community mental health support service"]),

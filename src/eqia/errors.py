@@ -18,11 +18,12 @@ class EqiaError(Exception):
     message: str
     code: str = "error"
     file: str | None = None
-    row: int | None = None
+    row: int | None = None  # a data row (header = 1)
     column: str | None = None
     value: object | None = None
     hint: str | None = None
     details: list[str] = field(default_factory=list)
+    line: int | None = None  # a line of a text file people write (YAML, templates)
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -37,6 +38,8 @@ class EqiaError(Exception):
             where.append(f"file {self.file}")
         if self.row is not None:
             where.append(f"row {self.row}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
         if self.column:
             where.append(f"column '{self.column}'")
         if self.value is not None:

@@ -22,7 +22,7 @@ def parse_yaml(text: str, source: str | None, what: str, code: str = "invalid-ya
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(
             f"{what[0].upper()}{what[1:]} is not valid YAML: {getattr(exc, 'problem', exc)}",
-            code=code, file=source, row=mark.line + 1 if mark else None, hint=SYNTAX_HINT,
+            code=code, file=source, line=mark.line + 1 if mark else None, hint=SYNTAX_HINT,
         ) from exc
 
 
