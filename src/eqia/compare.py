@@ -42,6 +42,18 @@ STANDARD_TOP = 90
 #: ``flag`` values of rows that are not a comparison of a category with the census.
 STATUS_FLAGS = ("not_collected", "no_baseline", "no_census_category", "outside_ages")
 
+#: Each flag in plain words, for documents (neutral: higher/lower, not better/worse).
+FLAG_WORDS = {
+    "under": "Fewer than expected",
+    "over": "More than expected",
+    "none": "In line",
+    "too_few": "Too few to test",
+    "no_census_category": "No census figure",
+    "outside_ages": "Outside the service's ages",
+    "no_baseline": "No census figure",
+    "not_collected": "Not collected",
+}
+
 STATUS_TEXT = {
     "compared": "compared with the census",
     "not_collected": "not collected in the extract",

@@ -29,6 +29,7 @@ from scipy import stats as st
 
 from eqia import __version__
 from eqia import characteristics as chars
+from eqia.compare import FLAG_WORDS
 from eqia.counts import Profile, category_order, merge_profiles
 from eqia.disclosure import (
     INTERNAL,
@@ -72,17 +73,7 @@ PUBLISH_METHOD = (
     "recorded is the total of that characteristic's table, protected there."
 )
 
-FLAG_TEXT = {
-    "under": "Fewer than expected",
-    "over": "More than expected",
-    "none": "In line",
-    "too_few": "Too few to test",
-    "no_census_category": "No census figure",
-    "outside_ages": "Outside the service's ages",
-    "no_baseline": "No census figure",
-    "not_collected": "Not collected",
-    "hidden": "Not shown (small number)",
-}
+FLAG_TEXT = {**FLAG_WORDS, "hidden": "Not shown (small number)"}
 
 #: RAG ratings of completeness (share of people with a known value): the audit module's
 #: thresholds are used when it provides them.

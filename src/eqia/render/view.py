@@ -21,19 +21,15 @@ import copy
 import math
 from typing import Any
 
+from eqia.compare import FLAG_WORDS
+
 OPTION_TEXT = {
     1: "Option 1 – Screening sufficient",
     2: "Option 2 – Internal action required",
     3: "Option 3 – Full impact assessment",
 }
 
-FLAG_TEXT = {
-    "under": "Fewer than expected",
-    "over": "More than expected",
-    "none": "In line",
-    "too_few": "Too few to test",
-    "no_census_category": "No census figure",
-}
+FLAG_TEXT = FLAG_WORDS
 
 TO_COMPLETE = "Officer to complete"
 
