@@ -557,3 +557,79 @@ def test_a_comparator_in_the_proposal_replaces_the_census_for_that_characteristi
     assert shown == {k: f"{v:.1f}%" for k, v in shares.items()}
     assert header[col] == "Comparator share"
     assert "Compared with the comparator population (eligible.csv), not the census" in _text(doc)
+
+
+# --- publication: the same disclosure rule as the annual report ----------------------------
+
+def _part2_tables(doc) -> dict[str, list[list[str]]]:
+    """Part 2 tables by the heading above them."""
+    out, heading = {}, None
+    body = doc.element.body
+    for child in body.iterchildren():
+        if child.tag == qn("w:p") and "Heading" in (child.xpath("string(.//w:pStyle/@w:val)")):
+            heading = child.xpath("string(.)")
+        elif child.tag == qn("w:tbl") and heading:
+            table = next(t for t in doc.tables if t._tbl is child)
+            if _rows(table)[0][:2] == ["Category", "Service users (n)"]:
+                out[heading] = _rows(table)
+    return out
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, csv):
+    from typer.testing import CliRunner
+
+    from eqia.cli import app
+
+    runs = {}
+    for method in ("threshold", "nhs"):
+        base = tmp_path_factory.mktemp(f"pub-{method}")
+        policy = base / "policy.yaml"
+        policy.write_text(f"method: {method}\n", encoding="utf-8")
+        out = base / "out"
+        r = CliRunner().invoke(app, ["screen", str(PROPOSAL), "--out", str(out), "--publish",
+                                     "--policy", str(policy), "--formats", "docx,md"])
+        assert r.exit_code == 0, r.output
+        runs[method] = (r, out, Document(str(out / f"{BASENAME}.docx")))
+    return runs
+
+
+def test_published_eqia_hides_every_count_under_10_and_names_no_hidden_group(published, csv):
+    r, out, doc = published["threshold"]
+    tables = _part2_tables(doc)
+    religion = {row[0]: row for row in tables["Religion or belief"][1:]}
+    counts = expected_counts(csv)["Religion or belief"]
+    for category, n in counts.items():
+        if n < 10:  # Buddhist 4, Hindu 8, Jewish 5 in the example
+            assert religion[category][1:3] == ["*", "*"]
+            assert religion[category][-1] == "Not shown (small number)"
+        else:
+            assert religion[category][1] == f"{n:,}"
+    for rows in tables.values():
+        for row in rows[1:]:
+            assert row[1] == "*" or int(row[1].replace(",", "")) >= 10 or row[1] == "0", row
+    md = (out / f"{BASENAME}.md").read_text(encoding="utf-8")
+    assert "'Other (not in the census)', which has no census counterpart" not in md
+    assert "not stated" not in md.split("## Part 2")[1].split("## Part 3")[0].lower().replace(
+        "not recorded (not stated, not known or invalid)", "")
+    log = pd.read_csv(out / "internal" / "suppression_log.csv")
+    hidden = log[log["table"] == "EqIA | religion"].set_index("row")["value"].to_dict()
+    assert {k: hidden[k] for k in ("Buddhist", "Hindu", "Jewish")} == {
+        k: counts[k] for k in ("Buddhist", "Hindu", "Jewish")}
+    assert "never publish" in r.stdout
+
+
+def test_published_eqia_under_the_nhs_rule_rounds_and_works_shares_out_from_rounded_counts(
+        published, csv):
+    _, _, doc = published["nhs"]
+    religion = {row[0]: row for row in _part2_tables(doc)["Religion or belief"][1:]}
+    counts = expected_counts(csv)["Religion or belief"]
+    rounded = {k: 5 * round(v / 5) for k, v in counts.items()}  # n / 5 is never a tie
+    n = 5 * round(sum(counts.values()) / 5)
+    for category, true in counts.items():
+        if 1 <= true <= 7:
+            assert religion[category][1] == "*"
+        else:
+            assert religion[category][1] == f"{rounded[category]:,}"
+            assert religion[category][2] == _pct(rounded[category] / n)
+            assert religion[category][3] == _ci(rounded[category], n)

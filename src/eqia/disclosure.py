@@ -127,6 +127,9 @@ class DisclosurePolicy:
         return (2 * n + b) // (2 * b) * b
 
 
+#: A hidden count's flag in words: a flag would narrow what the count could be.
+HIDDEN_FLAG_TEXT = "Not shown (small number)"
+
 #: The policy for internal output: nothing hidden.
 INTERNAL = DisclosurePolicy(method="none")
 

@@ -32,6 +32,7 @@ from eqia import characteristics as chars
 from eqia.compare import FLAG_WORDS
 from eqia.counts import Profile, category_order, merge_profiles
 from eqia.disclosure import (
+    HIDDEN_FLAG_TEXT,
     INTERNAL,
     DisclosurePolicy,
     ProtectedTable,
@@ -73,7 +74,7 @@ PUBLISH_METHOD = (
     "recorded is the total of that characteristic's table, protected there."
 )
 
-FLAG_TEXT = {**FLAG_WORDS, "hidden": "Not shown (small number)"}
+FLAG_TEXT = {**FLAG_WORDS, "hidden": HIDDEN_FLAG_TEXT}
 
 #: RAG ratings of completeness (share of people with a known value): the audit module's
 #: thresholds are used when it provides them.

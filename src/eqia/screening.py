@@ -8,7 +8,7 @@ templates with. The context holds aggregate figures only, never a record.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
@@ -28,9 +28,11 @@ from eqia.assess import (
 from eqia.baselines import comparator_from_file, find_area
 from eqia.compare import Comparison, compare
 from eqia.counts import Profile, merge_profiles
+from eqia.disclosure import INTERNAL, DisclosurePolicy, count_formatter, load_policy
 from eqia.findings import completeness_sentence, flag_sentences
 from eqia.profile import profile_file
 from eqia.proposal import Proposal
+from eqia.published import HIDDEN, publish_comparison
 
 OPTION_TEXT = {
     1: "Option 1 – Screening sufficient",
@@ -46,6 +48,9 @@ class Screening:
     comparison: Comparison
     suggestions: dict[str, Suggestion]
     context: dict
+    #: INTERNAL ONLY, never publish: the true values of the figures a published
+    #: document hides (empty for an internal document).
+    suppression_log: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def guidance() -> dict[str, str]:
@@ -59,10 +64,17 @@ def run_screening(
     rules_path: str | Path | None = None,
     assessment_path: str | Path | None = None,
     today: dt.date | None = None,
+    policy_path: str | Path | None = None,
 ) -> Screening:
+    """Profile the extracts, compare them with the area and draft the document's content.
+
+    With ``publish``, everything the document shows comes from the comparison as the
+    disclosure policy lets it be published (``published.publish_comparison``).
+    """
     # Everything that can be checked without reading the extracts is checked first, so
     # that a typo in the area or the rules fails in a moment, not after profiling.
     area = find_area(proposal.area)
+    policy = load_policy(policy_path) if publish else INTERNAL
     arules = load_assessment_rules(assessment_path, **{
         **proposal.assessment,
         **({"adverse_direction": proposal.adverse_direction}
@@ -76,18 +88,21 @@ def run_screening(
     profile = merge_profiles(profiles)
     comparison = compare(profile, area, ages=proposal.ages, rules=rules_path,
                          comparators=comparators)
+    log = pd.DataFrame()
+    if publish:
+        comparison, log = publish_comparison(comparison, policy)
     affects = {k: v.get("affects") for k, v in proposal.officer.items()}
     suggestions = suggest(comparison, arules, affects)
     context = build_context(proposal, profiles, profile, comparison, suggestions, publish,
-                            today or dt.date.today(), arules=arules)
-    return Screening(proposal, profile, comparison, suggestions, context)
+                            today or dt.date.today(), arules=arules, policy=policy)
+    return Screening(proposal, profile, comparison, suggestions, context, log)
 
 
 def _num(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
-def _part2(comparison: Comparison, fmt) -> list[dict]:
+def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> list[dict]:
     notes = guidance()
     area = comparison.area.name
     out = []
@@ -97,6 +112,13 @@ def _part2(comparison: Comparison, fmt) -> list[dict]:
         table_rows, chart = [], None
         data_rows = rows[rows["category"] != ""] if len(rows) else rows
         for _, row in data_rows.iterrows():
+            if row["flag"] == HIDDEN:  # published: no figure, share or ratio to show
+                table_rows.append({"category": row["category"], "service_count": policy.marker,
+                                   "service_share": policy.marker, "ci_low": None,
+                                   "ci_high": None, "baseline_share": _num(row["baseline_share"]),
+                                   "ratio": None, "flag": HIDDEN, "strength": "",
+                                   "robust_to_missing": None})
+                continue
             table_rows.append({
                 "category": row["category"],
                 "service_count": int(row["service_count"]),
@@ -110,7 +132,8 @@ def _part2(comparison: Comparison, fmt) -> list[dict]:
                 "robust_to_missing": None if pd.isna(row["robust_to_missing"])
                 else bool(row["robust_to_missing"]),
             })
-        compared = [t for t in table_rows if t["baseline_share"] is not None]
+        compared = [t for t in table_rows
+                    if t["baseline_share"] is not None and t["flag"] != HIDDEN]
         if compared:
             chart = {
                 "categories": [t["category"] for t in compared],
@@ -122,7 +145,12 @@ def _part2(comparison: Comparison, fmt) -> list[dict]:
                 "title": r.name,
             }
         unknown_rows = []
-        if r.status != "not_collected":
+        if r.status != "not_collected" and policy.publishable:
+            # Published: one figure, as the annual report does; the split could give back
+            # a small count by subtraction.
+            unknown_rows = [{"label": "Not recorded (not stated, not known or invalid)",
+                             "count": fmt(r.rows - r.known)}]
+        elif r.status != "not_collected":
             unknown_rows = [
                 {"label": "Not stated (asked, declined)", "count": r.not_stated},
                 {"label": "Not known (not asked or not recorded)", "count": r.not_known},
@@ -195,11 +223,12 @@ def build_context(
     suggestions: dict[str, Suggestion],
     publish: bool,
     today: dt.date,
-    fmt=lambda n: f"{n:,}",
     arules: AssessmentRules | None = None,
+    policy: DisclosurePolicy = INTERNAL,
 ) -> dict:
     arules = arules or load_assessment_rules()
-    part2, census_notes = _shared_caveats(_part2(comparison, fmt))
+    fmt = count_formatter(policy)
+    part2, census_notes = _shared_caveats(_part2(comparison, fmt, policy))
     option, option_reasons = suggest_option(
         suggestions, {k: v.get("rating") for k, v in proposal.officer.items()})
     area = comparison.area
@@ -215,13 +244,15 @@ def build_context(
             "area_code": area.code,
             "baseline_source": f"ONS Census 2021 ({', '.join(tables)}), {area.name} ({area.code}). "
                                "Counts as published by ONS via Nomis; released 2022-2023.",
-            "extracts": [{"name": p.source, "rows": p.rows} for p in extracts],
-            "rows": profile.rows,
+            "extracts": [{"name": p.source, "rows": fmt(p.rows)} for p in extracts],
+            "rows": fmt(profile.rows) if policy.publishable else profile.rows,
             "method": comparison.method,
-            "method_summary": method_summary(comparison),
+            "method_summary": method_summary(comparison) + (
+                f" Small numbers are protected for publication: {policy.footnote}"
+                if policy.publishable else ""),
             "rating_rules": rating_rules(arules),
             "eligible_ages": ages,
-            "reconciliation": _reconciliation(profile),
+            "reconciliation": _reconciliation(profile, fmt if policy.publishable else None),
             "census_notes": census_notes,
         },
         "proposal": {
@@ -308,8 +339,13 @@ def _shared_caveats(part2: list[dict]) -> tuple[list[dict], list[str]]:
     return part2, shared
 
 
-def _reconciliation(profile: Profile) -> list[dict]:
+def _reconciliation(profile: Profile, fmt=None) -> list[dict]:
+    """Rows = categories + unknown + invalid per characteristic (``fmt``: as published)."""
     rec = profile.reconciliation()
+
+    def n(x):
+        return None if pd.isna(x) else (fmt(int(x)) if fmt else int(x))
+
     out = []
     for r in rec.itertuples():
         if r.characteristic == chars.ETHNICITY_DETAILED:
@@ -317,9 +353,9 @@ def _reconciliation(profile: Profile) -> list[dict]:
         out.append({
             "name": chars.display_name(r.characteristic),
             "status": r.status,
-            "rows": None if pd.isna(r.rows) else int(r.rows),
-            "in_categories": None if pd.isna(r.in_categories) else int(r.in_categories),
-            "unknown": None if pd.isna(r.unknown) else int(r.unknown),
-            "invalid": None if pd.isna(r.invalid) else int(r.invalid),
+            "rows": n(r.rows),
+            "in_categories": n(r.in_categories),
+            "unknown": n(r.unknown),
+            "invalid": n(r.invalid),
         })
     return out

@@ -59,8 +59,14 @@ def screen_command(
         Path | None, typer.Option("--templates", help="Folder with your council's own templates.")
     ] = None,
     publish: Annotated[
-        bool, typer.Option("--publish", help="Suppress small numbers for publication.")
+        bool, typer.Option("--publish", help="Protect small numbers for publication, under the "
+                           "same rule as the annual report.")
     ] = False,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Disclosure policy (YAML) for --publish; default: hide "
+                     "counts under 10 and whatever would reveal them."),
+    ] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Flag thresholds (YAML).")] = None,
     assessment_rules: Annotated[
         Path | None, typer.Option("--assessment-rules", help="Rating rules (YAML).")
@@ -86,7 +92,7 @@ def screen_command(
                          file=str(templates), hint="Give a folder holding your own templates.")
     proposal = load_proposal(proposal_file)
     screening = run_screening(proposal, publish=publish, rules_path=rules,
-                              assessment_path=assessment_rules)
+                              assessment_path=assessment_rules, policy_path=policy)
     paths = render_all(screening.context, out_dir, _slug(proposal.text["name"] or "eqia"),
                        templates_dir=templates, formats=wanted)
     grid = screening.context["grid"]
@@ -102,5 +108,12 @@ def screen_command(
     out.print(f"Suggested judgement: {j['suggested_text']}.")
     for p in paths:
         out.print(f"Wrote {p}")
+    if publish and len(screening.suppression_log):
+        log = out_dir / "internal" / "suppression_log.csv"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        screening.suppression_log.to_csv(log, index=False)
+        out.print(f"Wrote {log} [bold](internal: never publish this file)[/]")
+        out.print(f"Small numbers are protected. Publish only the files directly in {out_dir}, "
+                  "not the 'internal' folder.")
     if not publish:
         out.print("These documents are for internal use: add --publish to suppress small numbers.")

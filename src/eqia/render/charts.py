@@ -35,7 +35,7 @@ def alt_text(chart: dict, name: str | None = None, area: str | None = None) -> s
     pairs = [(c, s, b) for c, s, b in zip(cats, chart["service"], chart["baseline"], strict=True)
              if s is not None and b is not None]
     text = (f"Chart comparing the share of service users in each {name.lower()} category "
-            f"({len(cats)} categories) with the share of {area} residents, Census 2021. "
+            f"({len(cats)} categor{'y' if len(cats) == 1 else 'ies'}) with the share of {area} residents, Census 2021. "
             "Service shares are shown with 95% intervals.")
     if pairs:
         cat, s, b = max(pairs, key=lambda p: round(abs(p[1] - p[2]), 6))

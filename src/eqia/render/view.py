@@ -22,6 +22,7 @@ import math
 from typing import Any
 
 from eqia.compare import FLAG_WORDS
+from eqia.disclosure import HIDDEN_FLAG_TEXT
 
 OPTION_TEXT = {
     1: "Option 1 – Screening sufficient",
@@ -29,7 +30,7 @@ OPTION_TEXT = {
     3: "Option 3 – Full impact assessment",
 }
 
-FLAG_TEXT = FLAG_WORDS
+FLAG_TEXT = {**FLAG_WORDS, "hidden": HIDDEN_FLAG_TEXT}
 
 TO_COMPLETE = "Officer to complete"
 
