@@ -230,3 +230,142 @@ def test_any_small_extract_streams_to_the_same_profile(tmp_path, rows, newline, 
     path = write(tmp_path / "h.csv", [[str(r[0]), *r[1:]] for r in rows], encoding, newline,
                  header)
     assert_same_profiles(path, allow_duplicates=True)
+
+
+# ---------------------------------------------------------------------------
+# The person-ID check (hashes collected during the one scan, then sorted) and the
+# shared age code: exact, and the same whichever way DuckDB is driven.
+
+
+def _generated(tmp_path: Path, rows: int, repeats: list[tuple[int, str]] = ()) -> Path:
+    """A generated extract (benchmarks/generate.py); ``repeats``: (row, ID) overwrites."""
+    import sys
+
+    import pyarrow.csv as pacsv
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import generate
+
+    table = generate.make_chunk(5, 0, rows)
+    ids = table["Client ID"].to_pylist()
+    for row, pid in repeats:
+        ids[row] = pid
+    table = table.set_column(0, "Client ID", pa.array(ids))
+    path = tmp_path / "generated.csv"
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    return path
+
+
+def _independent_repeats(path: Path) -> tuple[int, list[int]]:
+    """Rows repeating an earlier (stripped, non-blank) ID, and their lines: plain Python."""
+    seen: set[str] = set()
+    n, lines = 0, []
+    with open(path, newline="", encoding="utf-8") as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            pid = row["Client ID"].strip()
+            if not pid:
+                continue
+            if pid in seen:
+                n += 1
+                lines.append(line)
+            seen.add(pid)
+    return n, lines
+
+
+def test_repeated_ids_in_a_generated_extract_are_counted_exactly(tmp_path):
+    # Whitespace variants count as the same person, as in memory (Python's strip()).
+    repeats = [(10, "KMH000000001"), (500, " KMH000000002"), (900, "KMH000000003\u00a0"),
+               (1500, "\tKMH000000003"), (2000, "KMH000000700"), (2500, "  "), (2600, "")]
+    path = _generated(tmp_path, 3_000, repeats)
+    want, lines = _independent_repeats(path)
+    assert want == 5
+    with pytest.raises(InputError) as caught:
+        profile_file(path, EXAMPLE_MAPPING, streaming=True)
+    assert caught.value.describe().count("5 rows repeat") == 1
+    assert f"First repeated rows: {', '.join(map(str, lines))}" in caught.value.describe()
+    got = assert_same_profiles(path, EXAMPLE_MAPPING, allow_duplicates=True, split=False)
+    assert got[(None, None)].duplicates == want == 5
+
+
+def test_colliding_hashes_do_not_invent_repeats(tmp_path, monkeypatch):
+    # A deliberately bad hash (the ID's length): every ID collides, none repeats.
+    monkeypatch.setattr(streaming._Reader, "hash_of",
+                        staticmethod(lambda raw: f"hash(length(trim({raw})))"))
+    path = _generated(tmp_path, 2_000)
+    vc = streaming.stream_value_counts(path, load_mapping(EXAMPLE_MAPPING))[(None, None)]
+    assert (vc.rows, vc.duplicates) == (2_000, 0)
+
+
+@pytest.mark.parametrize("how", ["no udf", "hashes lost", "duckdb 1"])
+def test_the_fallbacks_count_the_same(tmp_path, monkeypatch, how):
+    """Without the hash collector (older DuckDB), if a batch of hashes went missing, and
+    with GROUPING SETS (DuckDB 1): the same counts and the same repeats."""
+    import duckdb
+
+    if how == "no udf":
+        monkeypatch.setattr(streaming._IdHashes, "register", classmethod(lambda cls, con: None))
+    elif how == "hashes lost":
+        calls = {"n": 0}
+
+        def lossy(self, hashes):  # drops the second batch
+            calls["n"] += 1
+            if calls["n"] != 2:
+                self.batches.append(hashes)
+            return hashes
+
+        monkeypatch.setattr(streaming._IdHashes, "_keep", lossy)
+    else:
+        monkeypatch.setattr(duckdb, "__version__", "1.4.3")
+    path = _generated(tmp_path, 5_000, [(4_000, "KMH000000011"), (4_001, "KMH000000012 ")])
+    got = assert_same_profiles(path, EXAMPLE_MAPPING, allow_duplicates=True, split=False)
+    assert got[(None, None)].duplicates == 2
+    with pytest.raises(InputError, match="2 rows repeat"):
+        profile_file(path, EXAMPLE_MAPPING, streaming=True)
+    if how == "hashes lost":
+        assert calls["n"] >= 2 * 3  # batches did go missing (three per scan of 5,000 rows)
+
+
+def test_sex_by_age_matches_an_independent_count():
+    """``by_age`` (vectorised) against plain Python on the example extract."""
+    sexes = {"Female": "Female", "Male": "Male", "Other": "Other (not in the census)"}
+    want: dict[tuple[int, str], int] = {}
+    with open(EXAMPLE_EXTRACT, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            try:
+                born = dt.datetime.strptime(row["Date of Birth"], "%d/%m/%Y").date()
+            except ValueError:
+                continue
+            age = EXAMPLE_AS_OF.year - born.year - (
+                (born.month, born.day) > (EXAMPLE_AS_OF.month, EXAMPLE_AS_OF.day))
+            sex = sexes.get(row["Gender"])
+            if sex and born <= EXAMPLE_AS_OF and age <= 120:
+                want[(age, sex)] = want.get((age, sex), 0) + 1
+    for mode in (False, True):
+        by_age = profile_file(EXAMPLE_EXTRACT, EXAMPLE_MAPPING, as_of=EXAMPLE_AS_OF,
+                              streaming=mode).by_age
+        assert set(by_age["characteristic"]) == {"sex"}
+        assert (by_age["age_lo"] == by_age["age_hi"]).all()
+        got = {(int(r.age_lo), r.category): int(r.count) for r in by_age.itertuples()}
+        assert got == want
+        assert sum(got.values()) == 2_929
+
+
+@pytest.mark.parametrize(
+    ("values", "source"),
+    [
+        (["30/07/1992", "", "31/02/1980", "18-24"], "age band"),  # one band is enough
+        (["30/07/1992", "1992-07-30", "", "Not Known"], "date of birth"),
+        (["65 and over", "12/01/1990"], "age band"),
+        (["Under 18", "x"], "age band"),
+        (["AGED 18 TO 24 YEARS"], "age band"),
+        (["18 \u2013 24"], "age band"),
+        (["<18"], "age band"),
+        (["44", "18", "7"], "age in years"),  # single years are ages, not bands
+        (["44", "1992-07-30", "30 Jul 1992", "Jul"], "age in years"),
+    ],
+)
+def test_the_age_source_is_read_from_the_values(tmp_path, values, source):
+    path = write(tmp_path / "ages.csv", [[str(i), v] for i, v in enumerate(values)],
+                 header=["Person ID", "Age"])
+    for mode in (False, True):
+        assert profile_file(path, as_of=EXAMPLE_AS_OF, streaming=mode).age_source == source

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from eqia import characteristics as chars
-from eqia.agebands import AgeBand, parse_bands
 from eqia.agebands import DEFAULT_BANDS as DEFAULT_AGE_BANDS
+from eqia.agebands import AgeBand, parse_bands
 from eqia.characteristics import ETHNICITY_DETAILED
 from eqia.mapping import Lookup, bands_overlap, lookup_for, map_ages, map_categories
 
@@ -70,32 +70,38 @@ class Profile:
         extra = [c for c in got.index if c not in order]
         return got.reindex(order + extra, fill_value=0).astype(int)
 
+    def _of_kind(self, key: str, kind: str) -> pd.DataFrame:
+        rows = self.of(key)
+        return rows[rows["kind"] == kind]
+
     def known(self, key: str) -> int:
-        return int(self.of(key).query("kind == 'category'")["count"].sum())
+        return int(self._of_kind(key, "category")["count"].sum())
 
     def unknown(self, key: str) -> int:
-        return int(self.of(key).query("kind == 'unknown'")["count"].sum())
+        return int(self._of_kind(key, "unknown")["count"].sum())
 
     def invalid(self, key: str) -> int:
-        return int(self.of(key).query("kind == 'invalid'")["count"].sum())
+        return int(self._of_kind(key, "invalid")["count"].sum())
 
     def unknown_by_reason(self, key: str) -> dict[str, int]:
-        rows = self.of(key).query("kind == 'unknown'")
+        rows = self._of_kind(key, "unknown")
         return {str(r): int(c) for r, c in rows.groupby("reason")["count"].sum().items()}
 
     def invalid_values(self, key: str) -> pd.DataFrame:
-        rows = self.of(key).query("kind == 'invalid'")
+        rows = self._of_kind(key, "invalid")
         return rows[["value", "reason", "count"]].sort_values("count", ascending=False)
 
     def reconciliation(self) -> pd.DataFrame:
         """Per characteristic: input rows = in categories + unknown + invalid."""
         out = []
+        sums = self.counts.groupby(["characteristic", "kind"])["count"].sum()
         for key in [*chars.keys(), ETHNICITY_DETAILED]:
             if key not in self.inputs:
                 if key != ETHNICITY_DETAILED:
                     out.append((key, "not collected", None, None, None, None, None))
                 continue
-            known, unknown, invalid = self.known(key), self.unknown(key), self.invalid(key)
+            known, unknown, invalid = (int(sums.get((key, kind), 0))
+                                       for kind in ("category", "unknown", "invalid"))
             total = self.inputs[key]
             out.append(
                 (key, "collected", total, known, unknown, invalid, known + unknown + invalid == total)
@@ -170,6 +176,13 @@ class ValueCounts:
     period: str | None = None
 
 
+#: Characters one of which every multi-year band label holds (``parse_band`` lowers the
+#: text first, and only O, P, U, B, L lower to these letters): the dashes of a range,
+#: ``+`` and ``<``, and a letter of each word it accepts ("to", "over", "above",
+#: "older", "plus", "under", "below", "less than").
+_BAND_CHARS = "[-+<\u2013\u2014opublOPUBL]"
+
+
 def _age_source(vc: ValueCounts) -> str | None:
     if "age" not in vc.values:
         return None
@@ -180,7 +193,11 @@ def _age_source(vc: ValueCounts) -> str | None:
         return "band"
     if vc.age_hint == "dob":
         return "dob"
-    if looks_like_bands(idx):
+    # Only a value holding one of these characters can be a band of more than one year
+    # (``18-24``, ``85+``, ``<18``, ``18 to 24``, ``65 and over``, ``under 18``...), so
+    # the exact test runs on those alone: not on every distinct date of birth.
+    maybe = idx[pd.Series(idx.astype(str)).str.contains(_BAND_CHARS, regex=True).to_numpy()]
+    if len(maybe) and looks_like_bands(maybe):
         return "band"
     sample = pd.Series([str(v) for v in idx[:2000]])
     nonblank = sample[sample.str.strip() != ""]
@@ -207,7 +224,7 @@ def build_profile(
     as_of = as_of or dt.date.today()
     user_values = user_values or {}
     records: list[tuple] = []
-    by_age: list[tuple] = []
+    by_age: list[pd.DataFrame] = []
     inputs = dict(vc.inputs) if vc.inputs else {k: vc.rows for k in vc.values}
     notes = list(vc.notes)
 
@@ -241,13 +258,15 @@ def build_profile(
             outside = (age_map["kind"] == "category") & (age_map["label"] == "")
             if outside.any():
                 age_map.loc[outside, ["kind", "reason"]] = ["invalid", "outside the age bands"]
-        for r in age_map.itertuples():
-            if r.kind == "category":
-                records.append(("age", r.label, "category", "", "", r.count))
-            elif r.kind == "unknown":
-                records.append(("age", "", "unknown", r.reason, "", r.count))
+        columns = ("kind", "label", "reason", "raw", "count")
+        for kind, label, reason, raw, n in zip(*(age_map[c].tolist() for c in columns),
+                                              strict=True):
+            if kind == "category":
+                records.append(("age", label, "category", "", "", n))
+            elif kind == "unknown":
+                records.append(("age", "", "unknown", reason, "", n))
             else:
-                records.append(("age", "", "invalid", r.reason, _short(r.raw), r.count))
+                records.append(("age", "", "invalid", reason, _short(raw), n))
 
     # -- the other characteristics ------------------------------------------
     for key, counts in vc.values.items():
@@ -273,9 +292,12 @@ def build_profile(
         .reset_index()
     )
     counts_df["count"] = counts_df["count"].astype("int64")
-    by_age_df = pd.DataFrame(by_age, columns=BY_AGE_COLUMNS)
-    if len(by_age_df):
-        by_age_df = by_age_df.groupby(BY_AGE_COLUMNS[:-1], sort=True)["count"].sum().reset_index()
+    by_age = [frame for frame in by_age if len(frame)]
+    if by_age:
+        by_age_df = (pd.concat(by_age, ignore_index=True)
+                     .groupby(BY_AGE_COLUMNS[:-1], sort=True)["count"].sum().reset_index())
+    else:
+        by_age_df = pd.DataFrame([], columns=BY_AGE_COLUMNS)
     profile = Profile(
         source=vc.source,
         shape=vc.shape,
@@ -333,7 +355,7 @@ def _detailed_records(mapped: pd.DataFrame) -> list[tuple]:
 
 def _by_age(
     key: str, pairs: pd.Series, age_map: pd.DataFrame, lookup: Lookup, grouped: bool
-) -> list[tuple]:
+) -> list[pd.DataFrame]:
     """Known age x known category, for age standardisation."""
     frame = pairs.rename("count").reset_index()
     frame.columns = ["age_raw", "raw", "count"]
@@ -343,11 +365,17 @@ def _by_age(
     cats = map_categories(pd.Index(frame["raw"].unique()), lookup).set_index("raw")
     frame = frame.join(cats[["kind", "category", "group"]], on="raw")
     frame = frame[(frame["age_kind"] == "category") & frame["kind"].isin(["category", "group"])]
-    out = []
-    for r in frame.itertuples():
-        out.append((key, r.lo, r.hi, r.group if grouped else r.category, r.count))
-        if grouped and r.kind == "category":
-            out.append((ETHNICITY_DETAILED, r.lo, r.hi, r.category, r.count))
+
+    def part(name: str, rows: pd.DataFrame, category: str) -> pd.DataFrame:
+        return pd.DataFrame({
+            "characteristic": [name] * len(rows), "age_lo": rows["lo"].to_numpy(),
+            "age_hi": rows["hi"].to_numpy(), "category": rows[category].tolist(),
+            "count": rows["count"].to_numpy(),
+        }, columns=BY_AGE_COLUMNS)
+
+    out = [part(key, frame, "group" if grouped else "category")]
+    if grouped:
+        out.append(part(ETHNICITY_DETAILED, frame[frame["kind"] == "category"], "category"))
     return out
 
 
