@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from eqia.rules import Rules, load_rules
 
@@ -65,6 +64,7 @@ def _level_label(level: float) -> str:
 
 def _z(level: float) -> float:
     """Two-sided standard normal quantile, e.g. 1.959964 for 95%."""
+    from scipy import stats as st  # here, not at the top: it takes 0.4 s to load
     return float(st.norm.ppf(0.5 + level / 2))
 
 
@@ -115,6 +115,7 @@ def poisson_count_interval(
         lower = chi2.ppf(a/2, 2 O) / 2  (0 when O = 0),  upper = chi2.ppf(1 - a/2, 2 O + 2) / 2
     Returns (lower, upper, method).
     """
+    from scipy import stats as st  # here, not at the top: it takes 0.4 s to load
     scalar = _is_scalar(observed)
     o = np.asarray(observed, dtype=float)
     alpha = 1 - level
@@ -295,6 +296,7 @@ def goodness_of_fit(
     Categories with an expected share of 0 and no one observed are left out; one with
     people observed but an expected share of 0 makes the statistic infinite (p = 0).
     """
+    from scipy import stats as st  # here, not at the top: it takes 0.4 s to load
     rules = rules or load_rules()
     obs = np.asarray(observed, dtype=float)
     shares = np.asarray(expected_shares, dtype=float)
