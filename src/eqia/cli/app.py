@@ -72,11 +72,9 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # noqa: BLE001 - the last line of defence for users
             if _state["debug"]:
                 raise
-            err.print(
-                f"[bold red]Unexpected error[/]: {type(exc).__name__}: {exc}\n"
-                "This is a bug in eqia. Run again with --debug for the details and report it.",
-                markup=True,
-            )
+            err.print("[bold red]Unexpected error[/]: ", end="")
+            err.print(f"{type(exc).__name__}: {exc}\nThis is a bug in eqia. Run again with "
+                      "--debug for the details and report it.", markup=False)
             raise typer.Exit(EXIT_INPUT) from exc
 
     return wrapper
