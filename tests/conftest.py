@@ -16,6 +16,13 @@ SHARED_CENSUS = ROOT.parent / "shared" / "census2021"
 EXAMPLE_EXTRACT = EXAMPLES / "mh_support_extract.csv"
 EXAMPLE_MAPPING = EXAMPLES / "mh_support_mapping.yaml"
 EXAMPLE_AS_OF = dt.date(2026, 3, 31)
+#: The rows of the council screening grid, in the Kent EqIA's order.
+GRID_LABELS = [
+    "Age", "Disability", "Sex/Gender", "Gender identity", "Race", "Religion or belief",
+    "Sexual orientation", "Pregnancy and maternity", "Marriage and civil partnership",
+    "Carer's responsibilities",
+]
+NS_WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
 
 
 @pytest.fixture

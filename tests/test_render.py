@@ -22,13 +22,9 @@ from eqia.render import render_all
 from eqia.render.charts import alt_text
 from eqia.render.view import ci, flag_text, pct, ratio
 
+from .conftest import GRID_LABELS, NS_WP
+
 FIXTURE = Path(__file__).parent / "fixtures" / "screen_context.json"
-GRID_LABELS = [
-    "Age", "Disability", "Sex/Gender", "Gender identity", "Race", "Religion or belief",
-    "Sexual orientation", "Pregnancy and maternity", "Marriage and civil partnership",
-    "Carer's responsibilities",
-]
-NS_WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
 
 
 @pytest.fixture(scope="module")

@@ -19,16 +19,10 @@ from docx import Document
 from docx.oxml.ns import qn
 from statsmodels.stats.proportion import proportion_confint
 
-from .conftest import EXAMPLE_EXTRACT, EXAMPLES
+from .conftest import EXAMPLE_EXTRACT, EXAMPLES, GRID_LABELS, NS_WP
 
 PROPOSAL = EXAMPLES / "mh_support_proposal.yaml"
 BASENAME = "community-mental-health-support-service-redesign"
-GRID_LABELS = [
-    "Age", "Disability", "Sex/Gender", "Gender identity", "Race", "Religion or belief",
-    "Sexual orientation", "Pregnancy and maternity", "Marriage and civil partnership",
-    "Carer's responsibilities",
-]
-NS_WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
 
 
 # --- independent counts from the example CSV ------------------------------------------
