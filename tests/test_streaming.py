@@ -369,3 +369,18 @@ def test_the_age_source_is_read_from_the_values(tmp_path, values, source):
                  header=["Person ID", "Age"])
     for mode in (False, True):
         assert profile_file(path, as_of=EXAMPLE_AS_OF, streaming=mode).age_source == source
+
+
+def test_hashes_beyond_the_reserved_room_are_still_all_counted():
+    from eqia.streaming import _IdHashes
+
+    pa = pytest.importorskip("pyarrow")
+    ids = _IdHashes()
+    ids.reserve(5)  # room for 5; 8 arrive, in three batches, one with a null (a blank ID)
+    for batch in ([1, 2, 3], [4, None, 5, 6], [7, 3]):
+        ids._keep(pa.array(batch, type=pa.uint64()))
+    # 8 hashes kept (the null is a row without an ID); 3 is seen twice.
+    assert ids.repeats(8) == 1
+    ids.reserve(2)
+    ids._keep(pa.array([9, 10, 11], type=pa.uint64()))
+    assert ids.repeats(4) is None  # not every row's hash came by: count on the IDs instead
