@@ -9,6 +9,8 @@ same protected figures:
   the threshold rule, whatever else would let a reader work them out from the total);
 * a hidden count has no share, interval, ratio or flag (a flag narrows what the count
   could be) and is flagged ``hidden``, so no sentence or reason names the group;
+* a small group that is not compared (no census category, outside the eligible ages) is
+  counted with the people not recorded, not shown as a hidden row;
 * under the NHS rule, shares, intervals and ratios are worked out from the rounded
   counts, and the counts of unknown and invalid values are rounded too.
 
@@ -35,6 +37,7 @@ _BLANKED = ["service_count", "service_share", "ci_low", "ci_high", "expected", "
 _FROM_TRUE_COUNTS = ["expected", "ratio_low", "ratio_high", "ratio_low_strong",
                      "ratio_high_strong"]
 _COUNTS = ("rows", "known", "unknown", "not_stated", "not_known", "invalid")
+_NOT_COMPARED = ("no_census_category", "outside_ages")
 
 
 def publish_comparison(comparison: Comparison, policy: DisclosurePolicy
@@ -44,9 +47,20 @@ def publish_comparison(comparison: Comparison, policy: DisclosurePolicy
     table["flag"] = table["flag"].astype(object)
     logs = []
     hidden: dict[str, set[str]] = {}
+    folded: dict[str, int] = {}
     for key in table["characteristic"].unique():
         rows = table.index[(table["characteristic"] == key) & (table["category"] != "")
                            & table["service_count"].notna()]
+        # A small group that is not compared (no census category, outside the ages) is
+        # counted with the people not recorded rather than shown and hidden: hiding it would
+        # mean hiding a compared group too, to stop it being worked out from the total.
+        small = [i for i in rows if table.at[i, "flag"] in _NOT_COMPARED
+                 and policy.is_small(int(table.at[i, "service_count"]))]
+        if small:
+            folded[key] = int(table.loc[small].drop_duplicates("category")["service_count"].sum())
+            hidden[key] = set(table.loc[small, "category"])
+            table = table.drop(index=small)
+            rows = rows.difference(small)
         if not len(rows):
             continue
         counts = (table.loc[rows].drop_duplicates("category")
@@ -54,9 +68,10 @@ def publish_comparison(comparison: Comparison, policy: DisclosurePolicy
         protected = protect_table(counts.to_frame(), policy, table_name=f"EqIA | {key}",
                                   row_totals=False, col_totals=True)
         logs.append(protected.log)
-        hidden[key] = set(protected.suppressed.index[protected.suppressed["service"]])
+        hidden[key] = hidden.get(key, set()) | set(
+            protected.suppressed.index[protected.suppressed["service"]])
         _apply(table, rows, protected, policy)
-    results = {k: _published_result(r, policy, hidden.get(k, set()))
+    results = {k: _published_result(r, policy, hidden.get(k, set()), folded.get(k, 0))
                for k, r in comparison.results.items()}
     log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame()
     return dataclasses.replace(comparison, table=table, results=results), log
@@ -94,16 +109,16 @@ def _apply(table: pd.DataFrame, rows: pd.Index, protected, policy: DisclosurePol
         table.loc[i, _FROM_TRUE_COUNTS] = np.nan
 
 
-def _published_result(r: CharacteristicResult, policy: DisclosurePolicy, hidden: set[str]
-                      ) -> CharacteristicResult:
+def _published_result(r: CharacteristicResult, policy: DisclosurePolicy, hidden: set[str],
+                      folded: int = 0) -> CharacteristicResult:
     """The counts a sentence may quote: records, known and one 'not recorded' figure.
 
     Unknown and invalid are merged (with records and known published, the split could give
     a small count back by subtraction); groups hidden in the table are not named; under
     the NHS rule every count is rounded.
     """
-    r = dataclasses.replace(r, unknown=r.unknown + r.invalid, invalid=0, not_stated=0,
-                            not_known=0,
+    r = dataclasses.replace(r, unknown=r.unknown + r.invalid + folded, invalid=0,
+                            known=r.known - folded, not_stated=0, not_known=0,
                             no_census_categories={k: v for k, v in r.no_census_categories.items()
                                                   if k not in hidden},
                             outside_ages={k: v for k, v in r.outside_ages.items()

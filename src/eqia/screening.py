@@ -148,7 +148,7 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> 
         if r.status != "not_collected" and policy.publishable:
             # Published: one figure, as the annual report does; the split could give back
             # a small count by subtraction.
-            unknown_rows = [{"label": "Not recorded (not stated, not known or invalid)",
+            unknown_rows = [{"label": "Not recorded, or in a small group not compared",
                              "count": fmt(r.rows - r.known)}]
         elif r.status != "not_collected":
             unknown_rows = [
