@@ -230,3 +230,19 @@ def test_the_command_prints_the_notes_and_exits_0(report_file, tmp_path):
         "no one is recorded as 'Other religion'" in html
     frame = pd.read_html(str(next(tmp_path.glob("*.html"))))  # tables parse
     assert len(frame) >= 2
+
+
+def test_a_small_group_with_no_census_category_is_counted_as_not_recorded_not_hidden():
+    # The example's mental health service has 4 people of sex 'Other' in 2025-26 (a
+    # category the census does not have). Hiding it would mean hiding women or men too.
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    report = build_report(load_report_config(examples / "annual_report.yaml",
+                                             policy=THRESHOLD), publish=True)
+    sec = next(s for s in report.services[0].sections if s.key == "sex")
+    raw = pd.read_csv(examples / "mh_support_extract.csv", dtype=str, keep_default_na=False)
+    gender = raw["Gender"]
+    assert (gender == "Other").sum() < 10  # small: so folded, not shown
+    shown = sec.table.display["2025-26"].to_dict()
+    assert shown == {"Female": f"{(gender == 'Female').sum():,}",
+                     "Male": f"{(gender == 'Male').sum():,}",
+                     "Total": f"{gender.isin(['Female', 'Male']).sum():,}"}

@@ -71,7 +71,9 @@ PUBLISH_METHOD = (
     "look significant. Comparisons with the population are worked out from the true "
     "counts and shown only where the count itself is shown; a group whose count is "
     "hidden is not named in any finding. The number of people with a characteristic "
-    "recorded is the total of that characteristic's table, protected there."
+    "recorded is the total of that characteristic's table, protected there. A small group "
+    "with no census category (such as sex 'Other') is counted with the people whose "
+    "characteristic is not recorded, so that no other group has to be hidden to protect it."
 )
 
 FLAG_TEXT = {**FLAG_WORDS, "hidden": HIDDEN_FLAG_TEXT}
@@ -452,6 +454,16 @@ def _section(
         empty = [c for c in counts.index
                  if _outside_ages(str(c), ages) and not counts.loc[c].any()]
         counts = counts.drop(index=empty)
+    if policy.publishable:
+        # A small group with no census category is counted with the people not recorded
+        # rather than hidden: hiding it would mean hiding a compared group too (as in the
+        # EqIA, eqia.published).
+        categories = chars.get(key).categories
+        no_census = ({c.label for c in categories if not c.census}
+                     if any(c.census for c in categories) else set())
+        small = [c for c in counts.index if c in no_census
+                 and all(n == 0 or policy.is_small(int(n)) for n in counts.loc[c])]
+        counts = counts.drop(index=small)
     counts.index.name = name
     counts.columns.name = "Period"
     table = protect_table(counts, policy, table_name=f"{service} | {name}",
