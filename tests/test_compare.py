@@ -637,3 +637,12 @@ def test_a_comparator_that_is_not_characteristic_equals_file_exits_2(cli):
     result = cli(*EXAMPLE_ARGS, "--comparator", "ethnicity")
     assert result.exit_code == 2
     assert "is not CHARACTERISTIC=FILE" in result.output
+
+
+def test_an_empty_comparator_file_is_a_clear_error_not_a_crash(cli, tmp_path):
+    empty = tmp_path / "eligible.csv"
+    empty.write_text("", encoding="utf-8")
+    result = cli(*EXAMPLE_ARGS, "--comparator", f"ethnicity={empty}")
+    assert result.exit_code == 2
+    assert "[unreadable-file]" in result.stderr and "Comparator file is not a readable CSV" \
+        in result.stderr and "eligible.csv" in result.stderr

@@ -719,6 +719,18 @@ def baseline_by_age(
 # ---------------------------------------------------------------- user comparators
 
 
+def _read_csv(path: Path, what: str, hint: str) -> pd.DataFrame:
+    """A small CSV people supply (a comparator, a Nomis table), every cell as text."""
+    if not path.is_file():
+        raise InputError(f"{what} not found", code="file-not-found", file=str(path),
+                         hint="Check the path.")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{what} is not a readable CSV", code="unreadable-file",
+                         file=str(path), hint=hint) from exc
+
+
 def comparator_from_file(path: str | Path, characteristic_key: str) -> Baseline:
     """A non-census comparator population from a CSV of ``category,count`` or
     ``category,share`` (e.g. the eligible population in a needs assessment).
@@ -730,14 +742,7 @@ def comparator_from_file(path: str | Path, characteristic_key: str) -> Baseline:
     """
     char = _check_key(characteristic_key)
     path = Path(path)
-    if not path.is_file():
-        raise InputError("Comparator file not found", code="file-not-found", file=str(path),
-                         hint="Check the path.")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError("Comparator file is not a readable CSV", code="unreadable-file",
-                         file=str(path), hint="Save it as CSV (UTF-8).") from exc
+    raw = _read_csv(path, "Comparator file", hint="Save it as CSV (UTF-8).")
     columns = {normalise(c): c for c in raw.columns}
     value_col = next((columns[c] for c in ("count", "share") if c in columns), None)
     if "category" not in columns or value_col is None:
@@ -910,14 +915,7 @@ def read_nomis(path: str | Path) -> tuple[TableInfo, pd.DataFrame, pd.DataFrame]
     count`` with the shipped table's category labels.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError("File not found", code="file-not-found", file=str(path),
-                         hint="Check the path.")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError("Not a readable CSV file", code="unreadable-file", file=str(path),
-                         hint="Import the Nomis bulk CSV as downloaded.") from exc
+    raw = _read_csv(path, "File", hint="Import the Nomis bulk CSV as downloaded.")
     by_name = {normalise(c): c for c in raw.columns}
     needed = ["date", "geography", "geography code"]
     absent = [c for c in needed if c not in by_name]
