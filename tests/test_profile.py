@@ -118,6 +118,10 @@ def test_windows_1252_and_bom_files_are_read(tmp_path):
     p = profile_file(bom)
     assert p.columns["sex"] == "Gender"  # the BOM is not part of the first column's name
     assert p.category_counts("religion")["Christian"] == 1
+    u16 = tmp_path / "unicode-text.csv"  # Excel's "Unicode Text": UTF-16 with a BOM
+    u16.write_bytes("Gender,Religion\r\nF,Christian\r\nM,Muslim\r\n".encode("utf-16"))
+    p = profile_file(u16)
+    assert (p.rows, p.category_counts("religion")["Muslim"]) == (2, 1)
 
 
 def test_excel_sheet_and_parquet_give_the_same_counts_as_csv(tmp_path):

@@ -74,6 +74,7 @@ AWKWARD = [
         ("utf-8", "\n", "é"),
         ("cp1252", "\r\n", "é"),  # £ and é: DuckDB reads it as Latin-1
         ("cp1252", "\n", "€ ‘x’"),  # bytes Latin-1 lacks: counted by pandas in chunks
+        ("utf-16", "\r\n", "é"),  # Excel's "Unicode Text": BOM-marked, counted by pandas
     ],
 )
 def test_awkward_csv_counts_the_same(tmp_path, encoding, newline, extra):

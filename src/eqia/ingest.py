@@ -39,9 +39,12 @@ class Table:
 
 
 def detect_encoding(sample: bytes) -> str:
-    """UTF-8 (with or without BOM) if it decodes, else Windows-1252, else Latin-1."""
+    """UTF-8 (with or without BOM) if it decodes, else Windows-1252, else Latin-1; UTF-16
+    when it starts with UTF-16's byte-order mark (Excel's "Unicode Text" export)."""
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     try:
         sample.decode("utf-8")
         return "utf-8"

@@ -666,7 +666,7 @@ def _unreadable(src: Source, message: str) -> InputError:
 
 def _whole_file_encoding(path: Path, guess: str) -> str:
     """``ingest.detect_encoding`` over the whole file, read in blocks."""
-    if guess == "utf-8-sig":
+    if guess in ("utf-8-sig", "utf-16"):  # marked by a byte-order mark: nothing to guess
         return guess
     for encoding in ("utf-8", "cp1252"):
         decoder = codecs.getincrementaldecoder(encoding)()
