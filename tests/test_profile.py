@@ -199,3 +199,31 @@ def test_profile_csv_shares_of_known_sum_to_one(key):
     tidy = example().tidy()
     shares = tidy[(tidy["characteristic"] == key) & (tidy["kind"] == "category")]["share_of_known"]
     assert shares.sum() == pytest.approx(1.0)
+
+
+def test_dates_of_birth_read_fast_are_read_as_strptime_reads_them():
+    """``parse_dates`` reads ``dd/mm/yyyy`` with numpy; pandas' strptime is the judge, on
+    every day 00-32 of every month 00-13 in leap, common and out-of-range years."""
+    from eqia.mapping import parse_dates
+
+    years = ["0000", "1677", "1678", "1900", "1999", "2000", "2024", "2100", "2261", "2262",
+             "9999"]
+    text = [f"{d:02d}/{m:02d}/{y}" for y in years for m in range(14) for d in range(33)]
+    text += ["1/02/2000", "01/2/2000", " 01/02/2000 ", "01/02/20000", "٠١/٠٢/٢٠٠٠", "", "x"]
+    got = parse_dates(pd.Series(text))
+    want = pd.to_datetime(pd.Series([t.strip() for t in text]), format="%d/%m/%Y",
+                          errors="coerce")
+    assert got.notna().sum() > 3000  # the fast path did read most of them
+    assert got.isna().sum() > 1000  # and refused the impossible ones
+    pd.testing.assert_series_equal(got, want.astype("datetime64[us]"), check_names=False)
+
+
+def test_a_date_of_birth_centuries_ago_is_an_invalid_age_not_a_crash():
+    from eqia.mapping import map_ages
+
+    got = map_ages(pd.Index(["01/01/1066", "1066-01-01", "01/01/1990", "01/01/3000"]), "dob",
+                   dt.date(2026, 3, 31))
+    assert got["kind"].tolist() == ["invalid", "invalid", "category", "invalid"]
+    assert got["reason"].tolist() == ["age over 120", "age over 120", "",
+                                      "date of birth after the as-of date"]
+    assert got["age"].tolist()[2] == 36

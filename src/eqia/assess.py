@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import yaml
 
 from eqia import characteristics as chars
 from eqia.errors import ConfigError
-from eqia.yamlfile import read_yaml
+from eqia.yamlfile import read_yaml, safe_load
 
 if TYPE_CHECKING:
     from eqia.compare import Comparison
@@ -38,7 +37,7 @@ class AssessmentRules:
 def load_assessment_rules(path: str | Path | None = None, **overrides) -> AssessmentRules:
     """Packaged defaults, then a user's YAML file, then explicit overrides."""
     text = files("eqia").joinpath("data/assessment.yaml").read_text(encoding="utf-8")
-    values = dict(yaml.safe_load(text))
+    values = dict(safe_load(text))
     if path is not None:
         p = Path(path)
         user = read_yaml(p, "the assessment rules file", code="bad-rules") or {}

@@ -40,6 +40,7 @@ from eqia import characteristics as chars
 from eqia.agebands import DEFAULT_BANDS, AgeBand, parse_band, parse_bands
 from eqia.characteristics import ETHNICITY_DETAILED, normalise
 from eqia.errors import AreaError, InputError, UsageError
+from eqia.yamlfile import safe_load
 
 ENV_BASELINE_DIR = "EQIA_BASELINE_DIR"
 SHIPPED_SOURCE = "Census 2021 reference data shipped with eqia (ONS, Open Government Licence)"
@@ -321,7 +322,7 @@ class Metadata:
 @lru_cache(maxsize=1)
 def metadata() -> Metadata:
     """The shipped ``metadata.yaml``, loaded once."""
-    raw = yaml.safe_load((reference_dir() / "metadata.yaml").read_text(encoding="utf-8"))
+    raw = safe_load((reference_dir() / "metadata.yaml").read_text(encoding="utf-8"))
     tables = {
         key: TableInfo(
             key=key, id=t["id"], title=t["title"], base=t["base"], release=t["release"],
@@ -378,7 +379,7 @@ def _user_sources(user_dir: Path) -> dict:
     path = user_dir / "metadata.yaml"
     if not path.is_file():
         return {}
-    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("tables", {})
+    return (safe_load(path.read_text(encoding="utf-8")) or {}).get("tables", {})
 
 
 def table_cells(
@@ -996,7 +997,7 @@ def import_nomis(
     meta_path = user_dir / "metadata.yaml"
     meta = {}
     if meta_path.is_file():
-        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
+        meta = safe_load(meta_path.read_text(encoding="utf-8")) or {}
     sources = meta.setdefault("tables", {})
     results = []
     for path, info, long, areas in parsed:

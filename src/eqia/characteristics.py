@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 
-import yaml
+from eqia.yamlfile import safe_load
 
 #: The order used in every table and document (the order of a council screening grid).
 ORDER = (
@@ -131,7 +131,7 @@ def _characteristic(key: str, raw: dict) -> Characteristic:
 def vocabulary() -> Vocabulary:
     """The packaged vocabulary, loaded once."""
     text = files("eqia").joinpath("data/characteristics.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    raw = safe_load(text)
     chars = {key: _characteristic(key, body) for key, body in raw["characteristics"].items()}
     return Vocabulary(
         characteristics=chars,

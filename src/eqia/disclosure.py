@@ -40,11 +40,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy.optimize import linprog
 
 from eqia.errors import ConfigError, InputError
-from eqia.yamlfile import read_yaml
+from eqia.yamlfile import read_yaml, safe_load
 
 METHODS = ("threshold", "nhs", "none")
 
@@ -144,7 +143,7 @@ def load_policy(path: str | Path | None = None, **overrides: object) -> Disclosu
     or under ``disclosure:``.
     """
     text = files("eqia").joinpath("data/disclosure.yaml").read_text(encoding="utf-8")
-    values = dict(yaml.safe_load(text))
+    values = dict(safe_load(text))
     source = str(path) if path is not None else None
     if path is not None:
         p = Path(path)

@@ -233,17 +233,55 @@ DATE_FORMATS = (
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
-    """UK-first date parsing of distinct text values; unparseable -> NaT."""
+    """UK-first date parsing of distinct text values; unparseable -> NaT.
+
+    Microsecond resolution, so that a slip such as ``01/01/1066`` is a date (and so an
+    age over 120) rather than an overflow of nanosecond timestamps."""
     text = values.astype("string").str.strip()
-    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    remaining = text.notna() & (text != "")
+    text = text.where(text.notna(), "").to_numpy(dtype=object)
+    result = _day_month_year(text)
+    remaining = np.isnat(result) & (text != "")
     for fmt in DATE_FORMATS:
-        if not remaining.any():
+        todo = np.flatnonzero(remaining)
+        if not len(todo):
             break
-        parsed = pd.to_datetime(text[remaining], format=fmt, errors="coerce")
-        ok = parsed.notna()
-        result.loc[parsed.index[ok]] = parsed[ok]
-        remaining.loc[parsed.index[ok]] = False
+        parsed = pd.to_datetime(pd.Series(text[todo], dtype=object), format=fmt,
+                                errors="coerce").to_numpy(dtype="datetime64[us]")
+        ok = ~np.isnat(parsed)
+        result[todo[ok]] = parsed[ok]
+        remaining[todo[ok]] = False
+    return pd.Series(result, index=values.index)
+
+
+def _matches(text: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
+    """Which strings (object array or Series of ``str``) match a regular expression
+    (RE2 syntax): Arrow's vectorised search, not a Python loop over every value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.array(np.asarray(text, dtype=object), type=pa.string(), from_pandas=True)
+    return pc.fill_null(pc.match_substring_regex(values, pattern), False).to_numpy(
+        zero_copy_only=False)
+
+
+def _day_month_year(text: np.ndarray) -> np.ndarray:
+    """Dates written exactly ``dd/mm/yyyy`` (what most extracts hold), read with numpy:
+    several times faster than ``strptime`` on 30,000 distinct dates of birth. NaT for
+    anything else (left to ``pd.to_datetime``), such as impossible dates."""
+    result = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    where = np.flatnonzero(_matches(text, "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"))
+    if not len(where):
+        return result
+    digits = (text[where].astype("S10").view(np.uint8).reshape(-1, 10).astype(np.int64) - 48)
+    day = digits[:, 0] * 10 + digits[:, 1]
+    month = digits[:, 3] * 10 + digits[:, 4]
+    year = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
+    ok = (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1)
+    first = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    length = ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(int)
+    ok &= day <= length
+    dates = first.astype("datetime64[D]") + (day - 1)
+    result[where[ok]] = dates[ok].astype("datetime64[us]")
     return result
 
 
@@ -263,12 +301,16 @@ def map_ages(values: pd.Index, source: str, as_of: dt.date) -> pd.DataFrame:
     """
     unknown = _unknown_codes(chars.get("age"))
     raw = pd.Series(list(values), dtype="object")
-    text = raw.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    if pd.api.types.infer_dtype(raw, skipna=False) == "string":  # the usual case: text
+        text = raw
+    else:
+        text = raw.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                       else str(v))
     # A value with a digit in it is neither blank nor an unknown word (no vocabulary word
     # has a digit), so only the others need normalising: at 10 million rows that is most
     # of the ~30,000 distinct dates of birth spared.
     norm = pd.Series("#", index=text.index, dtype="object")
-    words = ~text.str.contains(r"\d", regex=True) if not _has_digit(unknown) else text.notna()
+    words = ~_matches(text, "[0-9]") if not _has_digit(unknown) else text.notna().to_numpy()
     norm[words] = text[words].map(normalise)
     out = pd.DataFrame(
         {"raw": raw, "kind": "invalid", "age": np.nan, "band": "", "reason": ""},

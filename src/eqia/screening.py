@@ -13,7 +13,6 @@ from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from eqia import __version__
 from eqia import characteristics as chars
@@ -33,6 +32,7 @@ from eqia.findings import completeness_sentence, flag_sentences
 from eqia.profile import profile_file
 from eqia.proposal import Proposal
 from eqia.published import HIDDEN, publish_comparison
+from eqia.yamlfile import safe_load
 
 OPTION_TEXT = {
     1: "Option 1 – Screening sufficient",
@@ -55,7 +55,7 @@ class Screening:
 
 def guidance() -> dict[str, str]:
     text = files("eqia").joinpath("data/guidance.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return safe_load(text)
 
 
 def run_screening(

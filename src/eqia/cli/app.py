@@ -81,7 +81,19 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def main() -> None:
-    app(prog_name="eqia")
+    """The ``eqia`` command. Ends without tearing the interpreter down: freeing pandas,
+    Arrow and DuckDB object by object takes 0.05-0.1 s that the system does at once."""
+    try:
+        app(prog_name="eqia")
+        code: int | str | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):  # as Python itself would exit
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
