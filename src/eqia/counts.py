@@ -19,7 +19,14 @@ from eqia import characteristics as chars
 from eqia.agebands import DEFAULT_BANDS as DEFAULT_AGE_BANDS
 from eqia.agebands import AgeBand, parse_bands
 from eqia.characteristics import ETHNICITY_DETAILED
-from eqia.mapping import Lookup, bands_overlap, lookup_for, map_ages, map_categories
+from eqia.mapping import (
+    Lookup,
+    bands_overlap,
+    lookup_for,
+    map_ages,
+    map_categories,
+    text_matches,
+)
 
 COUNT_COLUMNS = ["characteristic", "category", "kind", "reason", "value", "count"]
 BY_AGE_COLUMNS = ["characteristic", "age_lo", "age_hi", "category", "count"]
@@ -196,7 +203,7 @@ def _age_source(vc: ValueCounts) -> str | None:
     # Only a value holding one of these characters can be a band of more than one year
     # (``18-24``, ``85+``, ``<18``, ``18 to 24``, ``65 and over``, ``under 18``...), so
     # the exact test runs on those alone: not on every distinct date of birth.
-    maybe = idx[pd.Series(idx.astype(str)).str.contains(_BAND_CHARS, regex=True).to_numpy()]
+    maybe = idx[text_matches(idx.astype(str), _BAND_CHARS)]
     if len(maybe) and looks_like_bands(maybe):
         return "band"
     sample = pd.Series([str(v) for v in idx[:2000]])

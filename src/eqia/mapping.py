@@ -253,7 +253,7 @@ def parse_dates(values: pd.Series) -> pd.Series:
     return pd.Series(result, index=values.index)
 
 
-def _matches(text: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
+def text_matches(text: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
     """Which strings (object array or Series of ``str``) match a regular expression
     (RE2 syntax): Arrow's vectorised search, not a Python loop over every value."""
     import pyarrow as pa
@@ -269,7 +269,7 @@ def _day_month_year(text: np.ndarray) -> np.ndarray:
     several times faster than ``strptime`` on 30,000 distinct dates of birth. NaT for
     anything else (left to ``pd.to_datetime``), such as impossible dates."""
     result = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
-    where = np.flatnonzero(_matches(text, "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"))
+    where = np.flatnonzero(text_matches(text, "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"))
     if not len(where):
         return result
     digits = (text[where].astype("S10").view(np.uint8).reshape(-1, 10).astype(np.int64) - 48)
@@ -310,7 +310,7 @@ def map_ages(values: pd.Index, source: str, as_of: dt.date) -> pd.DataFrame:
     # has a digit), so only the others need normalising: at 10 million rows that is most
     # of the ~30,000 distinct dates of birth spared.
     norm = pd.Series("#", index=text.index, dtype="object")
-    words = ~_matches(text, "[0-9]") if not _has_digit(unknown) else text.notna().to_numpy()
+    words = ~text_matches(text, "[0-9]") if not _has_digit(unknown) else text.notna().to_numpy()
     norm[words] = text[words].map(normalise)
     out = pd.DataFrame(
         {"raw": raw, "kind": "invalid", "age": np.nan, "band": "", "reason": ""},

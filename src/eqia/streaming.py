@@ -149,14 +149,14 @@ def stream_value_counts(
     if not plan.columns:
         raise no_characteristics_error(src.name, src.columns)
     job = _Job(src, plan, split)
-    result: _Grouped | None = None
+    parts: Parts | None = None
     if src.kind == "parquet" or src.encoding in ("utf-8", "utf-8-sig", "cp1252"):
-        result = _duckdb_counts(job, allow_duplicates, progress, memory_limit, threads)
-    if result is None:  # an encoding DuckDB cannot read: pandas, chunk by chunk
-        result = _pandas_counts(job, allow_duplicates, progress)
+        parts = _duckdb_counts(job, allow_duplicates, progress, memory_limit, threads)
+    if parts is None:  # an encoding DuckDB cannot read: pandas, chunk by chunk
+        parts = job.assemble(_pandas_counts(job, allow_duplicates, progress))
     if progress is not None:
         progress(1.0)
-    return job.assemble(result)
+    return parts
 
 
 # ---------------------------------------------------------------------------
@@ -165,10 +165,20 @@ def stream_value_counts(
 
 @dataclass
 class _Grouped:
-    """Counts per grouping set: set -> frame of its columns' text values and ``n``."""
+    """Counts per grouping set: set -> frame of its columns' text values and ``n``.
+
+    ``duplicates`` may still be being worked out (the ID hashes sorted in a thread while
+    the counts are assembled): ``count_duplicates`` waits for it, and raises the
+    duplicate-ID error when repeats are not allowed.
+    """
 
     sets: dict[tuple[str, ...], pd.DataFrame]
-    duplicates: int
+    duplicates: int | Callable[[], int]
+
+    def count_duplicates(self) -> int:
+        if callable(self.duplicates):
+            self.duplicates = self.duplicates()
+        return self.duplicates
 
 
 class _Job:
@@ -215,6 +225,7 @@ class _Job:
                 if len(s) - nkeys == 2:
                     got["pairs"][s[nkeys:]] = _series(part, list(s[nkeys:]))
         result: Parts = {}
+        all_duplicates = grouped.count_duplicates()
         for key in sorted(out):
             got = out[key]
             values = {k: got["marginals"][c].rename_axis(c) for k, c in plan.columns.items()}
@@ -222,7 +233,7 @@ class _Job:
             split = bool(nkeys)
             service = str(key[0]) if split and plan.service_column in self.keys else None
             period = str(key[-1]) if split and plan.period_column in self.keys else None
-            duplicates = 0 if split else grouped.duplicates
+            duplicates = 0 if split else all_duplicates
             notes = list(plan.notes)
             if duplicates:
                 notes.append(duplicate_ids_note(duplicates, plan.id_column))
@@ -308,14 +319,19 @@ class _Reader:
             f"THEN hash({raw}) WHEN {stripped} <> '' THEN hash({stripped}) END"
         )
 
-    def texts(self, values: Any) -> list[str]:
-        """ingest's text for distinct values (a pyarrow array) from this source."""
+    def texts(self, values: Any) -> Any:
+        """ingest's text for distinct values (a pyarrow array) from this source.
+
+        UTF-8 text stays in Arrow (a pandas Arrow-string array): turning ~100,000
+        distinct (date of birth, sex) pairs into Python strings costs more than counting."""
         if self.src.kind == "parquet":
             return _parquet_texts(values)
+        if not self.redecode:
+            import pyarrow.compute as pc
+
+            return pd.array(pc.fill_null(values, ""), dtype=pd.ArrowDtype(values.type))
         out = ["" if v is None else v for v in values.to_pylist()]
-        if self.redecode:
-            out = [v.encode("latin-1").decode("cp1252") for v in out]
-        return out
+        return [v.encode("latin-1").decode("cp1252") for v in out]
 
 
 def _parquet_texts(values: Any) -> list[str]:
@@ -338,7 +354,7 @@ _LINE = re.compile(r"CSV Error on Line: (\d+)")
 
 def _duckdb_counts(
     job: _Job, allow: bool, progress: Progress | None, memory_limit: str, threads: int
-) -> _Grouped | None:
+) -> Parts | None:
     """Count with DuckDB; ``None`` when it cannot decode the file (use pandas)."""
     import duckdb
 
@@ -352,23 +368,36 @@ def _duckdb_counts(
         con.execute("SET enable_progress_bar_print = false")  # library code never prints
         con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
         ids = _IdHashes.register(con) if job.plan.id_column is not None else None
-        try:
-            return _duckdb_query(con, _Reader(job, encoding), job, allow, progress, ids)
-        except duckdb.Error as exc:
-            if _ENCODING_ERROR.search(str(exc)):
-                return None
-            if src.kind == "parquet":
-                raise _unreadable(src, str(exc)) from exc
-        try:  # short rows, or something else the strict reader refused
-            return _duckdb_query(con, _Reader(job, encoding, lenient=True), job, allow, None,
-                                 ids)
-        except duckdb.Error as exc:
-            if _ENCODING_ERROR.search(str(exc)):
-                return None
-            raise _unreadable(src, str(exc)) from exc
+        grouped = _duckdb_read(con, job, encoding, allow, progress, ids)
+        # Assembled while the connection is open: a repeated ID hash is checked on the IDs.
+        return None if grouped is None else job.assemble(grouped)
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _duckdb_read(
+    con: Any, job: _Job, encoding: str, allow: bool, progress: Progress | None,
+    ids: _IdHashes | None,
+) -> _Grouped | None:
+    """The counting query with the strict CSV reader, else the lenient one; ``None``
+    when DuckDB cannot decode the file."""
+    import duckdb
+
+    src = job.src
+    try:
+        return _duckdb_query(con, _Reader(job, encoding), job, allow, progress, ids)
+    except duckdb.Error as exc:
+        if _ENCODING_ERROR.search(str(exc)):
+            return None
+        if src.kind == "parquet":
+            raise _unreadable(src, str(exc)) from exc
+    try:  # short rows, or something else the strict reader refused
+        return _duckdb_query(con, _Reader(job, encoding, lenient=True), job, allow, None, ids)
+    except duckdb.Error as exc:
+        if _ENCODING_ERROR.search(str(exc)):
+            return None
+        raise _unreadable(src, str(exc)) from exc
 
 
 class _IdHashes:
@@ -464,24 +493,52 @@ def _duckdb_query(
     table = _run(con, sql, progress, src.path.stat().st_size)
     g = table.column("g").to_numpy()
     n = table.column("n").to_numpy()
-    duplicates = 0
-    if id_col is not None:
-        repeats = None
-        if ids is not None:
-            rows_with_id = int(table.column("ids").to_numpy()[g == gid[sets[0]]].sum())
-            repeats = ids.repeats(rows_with_id)
-        if repeats is None or repeats:  # hashes can collide: count again on the IDs
-            duplicates = _exact_duplicates(con, reader, id_col)
+    repeats: Callable[[], int | None] = lambda: None  # noqa: E731
+    if id_col is not None and ids is not None:
+        rows_with_id = int(table.column("ids").to_numpy()[g == gid[sets[0]]].sum())
+        repeats = _InBackground(ids.repeats, rows_with_id)  # numpy sorts without the GIL
+
+    def duplicates() -> int:
+        if id_col is None:
+            return 0
+        count = repeats()
+        if count is None or count:  # hashes can collide: count again on the IDs
+            count = _exact_duplicates(con, reader, id_col)
+        if count and not allow:
+            rows = _first_repeats_duckdb(con, reader, id_col)
+            raise duplicate_ids_error(count, rows, src.name, id_col)
+        return count
+
     grouped: dict[tuple[str, ...], pd.DataFrame] = {}
     for s, s_alias in zip(job.sets, sets, strict=False):
         mask = g == gid[s_alias]
         keep = pa.array(mask)
         frame = {c: reader.texts(table.column(alias[c]).filter(keep)) for c in s}
         grouped[s] = pd.DataFrame({**frame, "n": n[mask]}, columns=[*s, "n"])
-    if duplicates and not allow:
-        rows = _first_repeats_duckdb(con, reader, id_col)  # type: ignore[arg-type]
-        raise duplicate_ids_error(duplicates, rows, src.name, id_col)  # type: ignore[arg-type]
     return _Grouped(grouped, duplicates)
+
+
+class _InBackground:
+    """``func(*args)`` running in a thread; calling this waits for its result (or raises
+    its error in the caller's thread)."""
+
+    def __init__(self, func: Callable[..., Any], *args: Any) -> None:
+        self._box: dict[str, Any] = {}
+        self.thread = threading.Thread(target=self._work, args=(func, *args),
+                                       name="eqia-worker", daemon=True)
+        self.thread.start()
+
+    def _work(self, func: Callable[..., Any], *args: Any) -> None:
+        try:
+            self._box["value"] = func(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the waiter
+            self._box["error"] = exc
+
+    def __call__(self) -> Any:
+        self.thread.join()
+        if "error" in self._box:
+            raise self._box["error"]
+        return self._box["value"]
 
 
 def _most_rows(src: Any, columns: int) -> int:
@@ -555,26 +612,15 @@ def _run(con: Any, sql: str, progress: Progress | None, size: int = 0) -> Any:
     if progress is None:
         return _fetch(con.sql(sql))
     start = _bytes_read()
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            box["table"] = _fetch(con.sql(sql))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = exc
-
-    worker = threading.Thread(target=work, name="eqia-duckdb", daemon=True)
-    worker.start()
-    while worker.is_alive():
-        worker.join(0.2)
+    query = _InBackground(lambda: _fetch(con.sql(sql)))
+    while query.thread.is_alive():
+        query.thread.join(0.2)
         now = _bytes_read()
         if start is not None and now is not None and size:
             progress(min((now - start) / size, 0.99))
         elif (done := con.query_progress()) >= 0:
             progress(min(done / 100.0, 0.99))
-    if "error" in box:
-        raise box["error"]
-    return box["table"]
+    return query()
 
 
 def _fetch(relation: Any) -> Any:
