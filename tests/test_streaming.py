@@ -385,3 +385,31 @@ def test_hashes_beyond_the_reserved_room_are_still_all_counted():
     ids.reserve(2)
     ids._keep(pa.array([9, 10, 11], type=pa.uint64()))
     assert ids.repeats(4) is None  # not every row's hash came by: count on the IDs instead
+
+
+def test_columns_counted_together_count_the_same_when_the_sample_misleads(tmp_path):
+    """Columns with few values in the first rows share one aggregate; a column whose
+    values only vary after the sample (3,000 distinct religions from row 2,101) still
+    counts exactly as in memory."""
+    rows = [[str(i), "12/07/1992", "Male" if i % 3 else "Female", "WBRI",
+             "No Religion" if i <= 2_100 else f"Faith {i}", "Y" if i % 2 else "N",
+             "No", "Hub A"] for i in range(1, 5_101)]
+    path = write(tmp_path / "late.csv", rows)
+    src = streaming.inspect(path)
+    assert src.distinct["Religion"] == 1 and src.distinct["Client ID"] == 2_000
+    plan = streaming.plan_columns(src.columns, load_mapping(None), src.name)
+    job = streaming._Job(src, plan, split=False)
+    together = [s for s in job.sets if len(s) > 1 and "Date of Birth" not in s]
+    assert together and any("Religion" in s for s in together)
+    got = assert_same_profiles(path, split=False)[(None, None)]
+    assert got.invalid("religion") == 3_000
+    assert got.category_counts("sex")["Female"] == 5_100 // 3
+
+
+def test_columns_are_grouped_while_their_sampled_values_multiply_under_the_limit():
+    limit = streaming.COMBINE_LIMIT
+    distinct = {"a": 3, "b": 7, "c": 31, "d": 2, "e": limit, "f": 1}
+    # (3+1)*(7+1)*(31+1) = 1024 fits; d would make 3072: a new group; e is counted alone.
+    assert streaming._combined(list("abcdef"), distinct) == [
+        ("a", "b", "c"), ("e",), ("d", "f")]
+    assert streaming._combined(["x"], {}) == [("x",)]  # unknown: alone
