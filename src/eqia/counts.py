@@ -265,15 +265,7 @@ def build_profile(
             outside = (age_map["kind"] == "category") & (age_map["label"] == "")
             if outside.any():
                 age_map.loc[outside, ["kind", "reason"]] = ["invalid", "outside the age bands"]
-        columns = ("kind", "label", "reason", "raw", "count")
-        for kind, label, reason, raw, n in zip(*(age_map[c].tolist() for c in columns),
-                                              strict=True):
-            if kind == "category":
-                records.append(("age", label, "category", "", "", n))
-            elif kind == "unknown":
-                records.append(("age", "", "unknown", reason, "", n))
-            else:
-                records.append(("age", "", "invalid", reason, _short(raw), n))
+        records.extend(_age_records(age_map))
 
     # -- the other characteristics ------------------------------------------
     for key, counts in vc.values.items():
@@ -324,6 +316,25 @@ def build_profile(
     )
     check_reconciled(profile)
     return profile
+
+
+def _age_records(age_map: pd.DataFrame) -> list[tuple]:
+    """Count records for age, summed first: ~30,000 distinct dates of birth become a
+    few hundred records (in order of first appearance, as the records were)."""
+    kind = age_map["kind"].to_numpy(dtype=object)
+    category = kind == "category"
+    invalid = kind == "invalid"
+    value = np.full(len(age_map), "", dtype=object)
+    value[invalid] = [_short(raw) for raw in age_map["raw"].to_numpy(dtype=object)[invalid]]
+    frame = pd.DataFrame({
+        "category": np.where(category, age_map["label"].to_numpy(dtype=object), ""),
+        "kind": kind,
+        "reason": np.where(category, "", age_map["reason"].to_numpy(dtype=object)),
+        "value": value,
+    }, dtype=object)
+    frame["count"] = age_map["count"].to_numpy()
+    summed = frame.groupby(["category", "kind", "reason", "value"], sort=False)["count"].sum()
+    return [("age", *key, n) for key, n in summed.items()]
 
 
 def _short(raw: object) -> str:
