@@ -67,7 +67,13 @@ class Profile:
         return key in self.inputs
 
     def of(self, key: str) -> pd.DataFrame:
-        return self.counts[self.counts["characteristic"] == key]
+        """This characteristic's rows of ``counts`` (split once, then looked up: every
+        table and document asks for each characteristic several times)."""
+        split = self.__dict__.get("_split")
+        if split is None or split[0] is not self.counts:
+            parts = dict(iter(self.counts.groupby("characteristic", sort=False)))
+            split = self.__dict__["_split"] = (self.counts, parts)
+        return split[1].get(key, self.counts.iloc[0:0])
 
     def category_counts(self, key: str) -> pd.Series:
         """Known counts per standard category, in standard order (zeros included)."""
