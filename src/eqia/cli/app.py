@@ -91,8 +91,11 @@ def main() -> None:
     if code is not None and not isinstance(code, int):  # as Python itself would exit
         print(code, file=sys.stderr)
         code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (eqia ... | head): nothing to add
+            pass
     os._exit(code or 0)
 
 
