@@ -375,3 +375,17 @@ def test_a_narrow_terminal_gets_one_block_per_service_with_every_figure(cli, mon
     i = lines.index("Shared Lives")
     # Shared Lives has no Religion or Sexual Orientation column (examples/make_example.py).
     assert "Relig n/c R" in lines[i + 1] and "SexOrient n/c R" in lines[i + 1]
+
+
+@pytest.mark.parametrize("extra", [[], ["--fail-under", "80"], ["--format", "csv"]])
+def test_an_audit_where_no_file_can_be_read_says_so_and_shows_no_grid(cli, tmp_path, extra):
+    """Not an empty grid saying "no gaps", nor a crash on --fail-under: exit code 2."""
+    r = cli("audit", tmp_path / "missing.csv", "--as-of", "2026-03-31", *extra)
+    assert r.exit_code == 2
+    assert "No extract could be read" in r.stderr and "missing.csv" in r.stderr
+    assert "no gaps" not in (r.stdout + r.stderr).lower() and r.stdout == ""
+
+
+def test_below_on_an_audit_of_nothing_is_empty_not_an_error():
+    result = au.audit_paths([HERE / "missing.csv"], as_of=AS_OF)
+    assert list(au.below(result, 80).columns) == au.GAP_COLUMNS and au.below(result, 80).empty

@@ -118,3 +118,28 @@ def test_mapping_to_an_unknown_code_makes_it_unknown_not_invalid(cli, tmp_path):
     # W9 is now "not stated"; XX stays invalid because this mapping does not mention it.
     assert [i["value"] for i in eth["invalid"]] == ["XX"]
     assert eth["unknown"]["not_stated"] == 50 + 3
+
+
+@pytest.mark.parametrize(("args", "code", "out", "err"), [
+    (["profile", str(EXAMPLE_EXTRACT), "--map", str(EXAMPLE_MAPPING), "--format", "csv"], 0,
+     "characteristic,category,kind,count,share_of_known", ""),
+    (["profile", "no-such-extract.csv"], 2, "", "Error [missing-file]"),
+    (["audit", "tests/fixtures/audit/current/providers.csv", "--as-of", "2026-03-31",
+      "--fail-under", "80"], 1, "Worst gaps to chase", "Below 80%"),
+    (["--version"], 0, "eqia 0.1.0", ""),
+])
+def test_the_installed_command_exits_with_its_code_and_all_its_output(args, code, out, err):
+    """``main`` (the ``eqia`` command) ends the process itself, without interpreter teardown:
+    the exit code and every line written must survive that."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", "from eqia.cli import main; main()", *args],
+                          cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == code, done.stderr
+    assert out in done.stdout and err in done.stderr
+    if out.startswith("characteristic,"):  # the whole table, to its last line
+        assert len(done.stdout.splitlines()) == len(pd.read_csv(io.StringIO(done.stdout))) + 1
+        assert done.stdout.endswith("\n")

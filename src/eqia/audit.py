@@ -37,6 +37,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from eqia import characteristics as chars
@@ -572,8 +573,8 @@ def below(result: AuditResult, pct: float) -> pd.DataFrame:
                          hint="Give --fail-under as a number from 0 to 100, e.g. 80.")
     cut = Fraction(str(pct))
     s = result.summary[result.summary["required"]]
-    low = [Fraction(100 * int(k), int(r)) < cut if r else True
-           for k, r in zip(s["known"], s["records"], strict=True)]
+    low = np.array([Fraction(100 * int(k), int(r)) < cut if r else True
+                    for k, r in zip(s["known"], s["records"], strict=True)], dtype=bool)
     return s[low][GAP_COLUMNS].reset_index(drop=True)
 
 

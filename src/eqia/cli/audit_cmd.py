@@ -78,6 +78,10 @@ def audit_command(
             paths, previous=previous or None, mapping=map_file, thresholds=thresholds,
             as_of=date, progress=progress, allow_duplicates=allow_duplicates,
         )
+    if result.summary.empty and result.failures:  # an empty grid would say "no gaps"
+        err.print("[bold red]No extract could be read[/]: there is nothing to audit.")
+        _report_failures(result.failures)
+        raise typer.Exit(EXIT_INPUT)
     if fmt is AuditFormat.csv:
         write_text(None, result.csv_table().to_csv(index=False, float_format="%.6f"))
     else:
@@ -95,14 +99,17 @@ def audit_command(
                 err.print(f"  {r.service}: {au.characteristic_name(r.characteristic)} "
                           f"{_share(r)}", markup=False)
             code = EXIT_THRESHOLD
-    failures = result.failures
-    if failures:
-        err.print(f"[bold red]Files not read[/] ({len(failures)}): their records are not in "
-                  "any figure.")
-        for file, message in failures:
-            err.print(f"  {file}: {message}", markup=False)
+    if result.failures:
+        _report_failures(result.failures)
         code = EXIT_INPUT
     raise typer.Exit(code)
+
+
+def _report_failures(failures: list[tuple[str, str]]) -> None:
+    err.print(f"[bold red]Files not read[/] ({len(failures)}): their records are not in "
+              "any figure.")
+    for file, message in failures:
+        err.print(f"  {file}: {message}", markup=False)
 
 
 def _share(r) -> str:
