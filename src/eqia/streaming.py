@@ -2,7 +2,8 @@
 
 DuckDB scans a record-level CSV or Parquet file once: a single query gives, per
 characteristic column, every distinct raw value and its count, the (age value, sex value)
-pairs and the rows per service and period, while a 64-bit hash of each person ID is
+pairs and the rows per service and period (columns with few values are counted together
+and their counts summed apart afterwards), while a 64-bit hash of each person ID is
 collected on the way (``_IdHashes``) to find repeated IDs. Only those distinct values and
 hashes reach Python; the rows never do. The result is exactly what
 ``profile.record_value_counts`` makes from the same file read in memory (the tests hold
