@@ -324,23 +324,19 @@ def build_profile(
     return profile
 
 
-def _age_records(age_map: pd.DataFrame) -> list[tuple]:
-    """Count records for age, summed first: ~30,000 distinct dates of birth become a
-    few hundred records (in order of first appearance, as the records were)."""
-    kind = age_map["kind"].to_numpy(dtype=object)
-    category = kind == "category"
-    invalid = kind == "invalid"
-    value = np.full(len(age_map), "", dtype=object)
-    value[invalid] = [_short(raw) for raw in age_map["raw"].to_numpy(dtype=object)[invalid]]
-    frame = pd.DataFrame({
-        "category": np.where(category, age_map["label"].to_numpy(dtype=object), ""),
-        "kind": kind,
-        "reason": np.where(category, "", age_map["reason"].to_numpy(dtype=object)),
-        "value": value,
-    }, dtype=object)
-    frame["count"] = age_map["count"].to_numpy()
-    summed = frame.groupby(["category", "kind", "reason", "value"], sort=False)["count"].sum()
-    return [("age", *key, n) for key, n in summed.items()]
+def _records(key: str, kind: np.ndarray, category: np.ndarray, reason: np.ndarray,
+             raw: np.ndarray, count: np.ndarray) -> list[tuple]:
+    """Count records (``COUNT_COLUMNS``) from mapped distinct values: a category's label,
+    why a value is unknown, or the invalid value itself. Summed per record in order of
+    first appearance: ~30,000 distinct dates of birth become a few hundred records."""
+    summed: dict[tuple, int] = {}
+    for k, c, why, v, n in zip(kind, category, reason, raw, count, strict=True):
+        if k == "category":
+            record = (c, k, "", "")
+        else:
+            record = ("", k, why, _short(v) if k == "invalid" else "")
+        summed[record] = summed.get(record, 0) + n
+    return [(key, *record, n) for record, n in summed.items()]
 
 
 def _short(raw: object) -> str:
@@ -348,33 +344,32 @@ def _short(raw: object) -> str:
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 
 
+def _columns(frame: pd.DataFrame, *names: str) -> list[np.ndarray]:
+    return [frame[n].to_numpy(dtype=object) for n in names]
+
+
+def _age_records(age_map: pd.DataFrame) -> list[tuple]:
+    kind, label, reason, raw = _columns(age_map, "kind", "label", "reason", "raw")
+    return _records("age", kind, label, reason, raw, age_map["count"].to_numpy())
+
+
 def _records_for(key: str, mapped: pd.DataFrame) -> list[tuple]:
-    out = []
-    for r in mapped.itertuples():
-        if r.kind == "category":
-            out.append((key, r.group or r.category, "category", "", "", r.count))
-        elif r.kind == "group":
-            out.append((key, r.group, "category", "", "", r.count))
-        elif r.kind == "unknown":
-            out.append((key, "", "unknown", r.reason, "", r.count))
-        else:
-            out.append((key, "", "invalid", r.reason, _short(r.raw), r.count))
-    return out
+    """A value naming only an ethnic group counts in that group."""
+    kind, category, group, reason, raw = _columns(
+        mapped, "kind", "category", "group", "reason", "raw")
+    label = np.where(group != "", group, category)
+    kind = np.where(kind == "group", "category", kind)
+    return _records(key, kind, label, reason, raw, mapped["count"].to_numpy())
 
 
 def _detailed_records(mapped: pd.DataFrame) -> list[tuple]:
-    key = ETHNICITY_DETAILED
-    out = []
-    for r in mapped.itertuples():
-        if r.kind == "category":
-            out.append((key, r.category, "category", "", "", r.count))
-        elif r.kind == "group":
-            out.append((key, "", "unknown", "group_only", "", r.count))
-        elif r.kind == "unknown":
-            out.append((key, "", "unknown", r.reason, "", r.count))
-        else:
-            out.append((key, "", "invalid", r.reason, _short(r.raw), r.count))
-    return out
+    """Detailed ethnicity: a value naming only a group is unknown ("group only")."""
+    kind, category, reason, raw = _columns(mapped, "kind", "category", "reason", "raw")
+    only_group = kind == "group"
+    kind = np.where(only_group, "unknown", kind)
+    reason = np.where(only_group, "group_only", reason)
+    return _records(ETHNICITY_DETAILED, kind, category, reason, raw,
+                    mapped["count"].to_numpy())
 
 
 def _by_age(
@@ -383,7 +378,7 @@ def _by_age(
     """Known age x known category, for age standardisation.
 
     Worked on the pairs' index levels (each distinct age value and category value is
-    mapped once) and summed per (age, category) with numpy: at 10 million rows there are
+    mapped once) and summed per (age, category) at once: at 10 million rows there are
     ~100,000 (date of birth, sex) pairs but only ~100 ages.
     """
     index = pairs.index
