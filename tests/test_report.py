@@ -28,7 +28,7 @@ def _write_extract(path: Path, ethnicity: dict[str, int], orientation: bool) -> 
     i = 0
     for code, n in ethnicity.items():
         for _ in range(n):
-            row = {"Client ID": f"C{i:05d}", "Date of Birth": f"01/0{1 + i % 9}/19{50 + i % 40}",
+            row = {"Client ID": f"C{i:05d}", "Date of Birth": f"15/0{1 + i % 9}/19{50 + i % 40}",
                    "Ethnicity": code, "Religion": religion[i % len(religion)]}
             if orientation:
                 row["Sexual Orientation"] = "Heterosexual" if i % 50 else "Bisexual"

@@ -10,6 +10,7 @@ here reads files or prints.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,9 +20,11 @@ from eqia import characteristics as chars
 from eqia.agebands import DEFAULT_BANDS as DEFAULT_AGE_BANDS
 from eqia.agebands import AgeBand, parse_bands
 from eqia.characteristics import ETHNICITY_DETAILED
+from eqia.errors import InputError
 from eqia.mapping import (
     Lookup,
     bands_overlap,
+    date_evidence,
     lookup_for,
     map_ages,
     map_categories,
@@ -56,6 +59,12 @@ class Profile:
     service: str | None = None
     period: str | None = None
     duplicates: int = 0
+    set_aside: dict[str, int] = field(default_factory=dict)  # rows not people: blank, total
+
+    @property
+    def file_rows(self) -> int:
+        """Rows in the file under the header: people and the rows set aside."""
+        return self.rows + sum(self.set_aside.values())
 
     # -- reading the counts -------------------------------------------------
     def collected(self) -> list[str]:
@@ -187,6 +196,7 @@ class ValueCounts:
     duplicates: int = 0
     service: str | None = None
     period: str | None = None
+    set_aside: dict[str, int] = field(default_factory=dict)  # see ``Profile.set_aside``
 
 
 #: Characters one of which every multi-year band label holds (``parse_band`` lowers the
@@ -214,9 +224,74 @@ def _age_source(vc: ValueCounts) -> str | None:
         return "band"
     sample = pd.Series([str(v) for v in idx[:2000]])
     nonblank = sample[sample.str.strip() != ""]
-    if len(nonblank) and parse_dates(nonblank).notna().mean() > 0.5:
-        return "dob"
+    if len(nonblank):
+        either = parse_dates(nonblank, True).notna() | parse_dates(nonblank, False).notna()
+        if either.mean() > 0.5:
+            return "dob"
     return "age"
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """How one file's dates of birth are read: day or month first, and what to say."""
+
+    dayfirst: bool = True
+    notes: tuple[str, ...] = ()
+
+
+_DATE_CHOICE = ("Say how they are written: --dayfirst (31/12/1960) or --monthfirst "
+                "(12/31/1960), or 'dayfirst: true' (or false) in the mapping file.")
+
+
+def read_dates_as(parts: Iterable[ValueCounts], dayfirst: bool | None = None) -> DateReading:
+    """Day or month first for a file's dates of birth (all its parts together): the
+    user's choice, else what the dates themselves show.
+
+    A date whose first number is over 12 is day first; whose second is, month first.
+    Raises InputError when the dates show both, or neither while some would read as two
+    different days (``01/02/1990``): then only the user can say.
+    """
+    dob = [vc for vc in parts if _age_source(vc) == "dob"]
+    if not dob:
+        return DateReading(True if dayfirst is None else dayfirst)
+    ev = [date_evidence(vc.values["age"]) for vc in dob]
+    day, month, either = (sum(getattr(e, k) for e in ev) for k in ("day_first", "month_first",
+                                                                   "either"))
+    ex_day = next((e.examples[0] for e in ev if e.examples[0]), "")
+    ex_month = next((e.examples[1] for e in ev if e.examples[1]), "")
+    source, column = dob[0].source, dob[0].columns.get("age")
+    if dayfirst is not None:
+        against = month if dayfirst else day
+        if not against:
+            return DateReading(dayfirst)
+        return DateReading(dayfirst, (
+            f"{against:,} date{'s' if against != 1 else ''} of birth cannot be read "
+            f"{'day' if dayfirst else 'month'} first as set: counted as invalid.",))
+    if day and month:
+        raise InputError(
+            "The dates of birth are not all written the same way",
+            code="mixed-date-order", file=source, column=column,
+            details=[f"{day:,} have a first number over 12, so the day first (e.g. '{ex_day}')",
+                     f"{month:,} have a second number over 12, so the month first "
+                     f"(e.g. '{ex_month}')"],
+            hint=_DATE_CHOICE + " Dates that do not fit the order you choose are counted as "
+            "invalid.",
+        )
+    if month:
+        return DateReading(False, (
+            f"Dates of birth are written month first (mm/dd/yyyy): {month:,} have a second "
+            "number over 12 and none a first. Read that way; set 'dayfirst: true' in the "
+            "mapping file (or --dayfirst) if that is wrong.",))
+    if either and not day:
+        raise InputError(
+            "The dates of birth could be written day first or month first: in every one "
+            "both numbers are 12 or under",
+            code="ambiguous-dates", file=source, column=column,
+            details=[f"{either:,} rows would get a different date of birth one way or the "
+                     "other (e.g. 01/02/1990: 1 February or 2 January)"],
+            hint=_DATE_CHOICE,
+        )
+    return DateReading(True)
 
 
 def _band_of_age(ages: pd.Series, bands: tuple[AgeBand, ...]) -> pd.Series:
@@ -232,8 +307,12 @@ def build_profile(
     user_values: dict[str, dict[str, str]] | None = None,
     as_of: dt.date | None = None,
     age_bands: str | None = None,
+    dates: DateReading | None = None,
 ) -> Profile:
-    """Map every distinct value and total the counts. Loses nothing."""
+    """Map every distinct value and total the counts. Loses nothing.
+
+    ``dates``: how the file's dates of birth are read (``read_dates_as`` over all its
+    parts); without it, decided from this part's own dates."""
     as_of = as_of or dt.date.today()
     user_values = user_values or {}
     records: list[tuple] = []
@@ -247,7 +326,19 @@ def build_profile(
     age_map: pd.DataFrame | None = None
     if source is not None:
         counts = vc.values["age"]
-        age_map = map_ages(counts.index, source, as_of)
+        dayfirst = True
+        if source == "dob":
+            dates = dates or read_dates_as([vc])
+            dayfirst = dates.dayfirst
+            notes.extend(dates.notes)
+            short = date_evidence(counts).short_year
+            if short:
+                notes.append(
+                    f"{short:,} date{'s' if short != 1 else ''} of birth ha"
+                    f"{'ve' if short != 1 else 's'} a two-digit year: each was read as the "
+                    f"latest year not after {as_of.isoformat()} (e.g. 92 as 1992, not 2092), "
+                    "so nobody is read as 100 or older.")
+        age_map = map_ages(counts.index, source, as_of, dayfirst)
         age_map["count"] = counts.to_numpy()
         if source == "band":
             found = sorted({b for b in age_map["band"] if isinstance(b, AgeBand)})
@@ -319,6 +410,7 @@ def build_profile(
         service=vc.service,
         period=vc.period,
         duplicates=vc.duplicates,
+        set_aside=dict(vc.set_aside),
     )
     check_reconciled(profile)
     return profile
@@ -440,6 +532,8 @@ def merge_profiles(profiles: list[Profile], source: str | None = None) -> Profil
         age_bands=tuple(bands),
         notes=[n for p in profiles for n in p.notes],
         duplicates=sum(p.duplicates for p in profiles),
+        set_aside={k: n for k in ("blank", "total")
+                   if (n := sum(p.set_aside.get(k, 0) for p in profiles))},
     )
     check_reconciled(merged)
     return merged

@@ -32,18 +32,29 @@ import numpy as np
 import pandas as pd
 
 from eqia.counts import ValueCounts
+from eqia.csvcheck import Records, check_file, count_lines
 from eqia.errors import InputError
 from eqia.ingest import (
+    BLANK_PATTERN,
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     SUPPORTED,
+    TOTAL_PATTERN,
     ColumnPlan,
-    _sniff_delimiter,
+    CsvHeader,
+    Layout,
+    _after_lines,
+    decode,
     detect_encoding,
+    encoding_note,
     is_aggregated,
+    known_columns,
     no_characteristics_error,
     plan_columns,
+    read_header,
     read_table,
+    reading_mismatch,
+    rows_set_aside,
 )
 from eqia.mapping import MappingFile
 from eqia.profile import AGE_CROSSED, duplicate_ids_error, duplicate_ids_note
@@ -93,14 +104,21 @@ class Source:
     encoding: str | None = None
     delimiter: str = ","
     distinct: dict[str, int] = field(default_factory=dict)  # in the first rows; CSV only
+    skip: int = 0  # CSV: lines above the header (a title)
+    header_lines: int = 1  # CSV: lines the header takes
 
     @property
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def header(self) -> CsvHeader:
+        return CsvHeader(self.delimiter, self.skip, self.columns, self.header_lines)
 
-def inspect(path: str | Path) -> Source | None:
-    """Read the header and sniff encoding and delimiter from the first MiB.
+
+def inspect(path: str | Path, mapping: MappingFile | None = None) -> Source | None:
+    """Read the header and sniff encoding and delimiter from the first MiB; a title
+    above the header is found as in memory (``ingest.read_header``).
 
     ``None`` when the file is anything but a readable header (empty, binary, damaged):
     the in-memory reader then says what is wrong in its own words.
@@ -122,19 +140,21 @@ def inspect(path: str | Path) -> Source | None:
     if not sample.strip():
         return None
     encoding = detect_encoding(sample)
-    text = sample.decode(encoding, errors="ignore")
+    text = decode(sample, encoding, errors="ignore")
     if "\x00" in text[:4096]:
         return None
-    delimiter = _sniff_delimiter(text)
     head = text[: text.rfind("\n") + 1] if len(sample) == SAMPLE_BYTES else text
     try:
-        header = pd.read_csv(io.StringIO(head or text), nrows=0, dtype=str,
-                             keep_default_na=False, sep=delimiter, skip_blank_lines=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
-        return None
-    columns = [str(c).strip() for c in header.columns]
-    return Source(p, "csv", columns, encoding=encoding, delimiter=delimiter,
-                  distinct=_sample_distinct(head or text, delimiter, columns))
+        header = read_header(head or text, p.name, mapping.header_row if mapping else None,
+                             known_columns(mapping))
+    except InputError as exc:
+        if exc.code == "empty-file":
+            return None
+        raise
+    rest = _after_lines(head or text, header.skip)
+    return Source(p, "csv", header.columns, encoding=encoding, delimiter=header.delimiter,
+                  distinct=_sample_distinct(rest, header.delimiter, header.columns),
+                  skip=header.skip, header_lines=header.lines)
 
 
 def _sample_distinct(text: str, delimiter: str, columns: list[str]) -> dict[str, int]:
@@ -186,18 +206,18 @@ def stream_value_counts(
     that is not a readable table): read those with ``ingest.read_table``. Raises the same
     InputErrors as the in-memory path (no characteristics, duplicate IDs, bad rows).
     """
-    src = inspect(path)
+    src = inspect(path, mapping)
     if src is None or is_aggregated(src.columns):
         return None
     plan = plan_columns(src.columns, mapping, src.name)
     if not plan.columns:
         raise no_characteristics_error(src.name, src.columns)
-    job = _Job(src, plan, split)
+    job = _Job(src, plan, split, mapping)
     parts: Parts | None = None
     if src.kind == "parquet" or src.encoding in ("utf-8", "utf-8-sig", "cp1252"):
         parts = _duckdb_counts(job, allow_duplicates, progress, memory_limit, threads)
-    if parts is None:  # an encoding DuckDB cannot read: pandas, chunk by chunk
-        parts = job.assemble(_pandas_counts(job, allow_duplicates, progress))
+    if parts is None:  # an encoding DuckDB cannot read (or a file it misreads): pandas
+        parts = job.assemble(*_pandas_counts(job, allow_duplicates, progress))
     if progress is not None:
         progress(1.0)
     return parts
@@ -218,6 +238,14 @@ class _Grouped:
 
     sets: dict[tuple[str, ...], pd.DataFrame]
     duplicates: int | Callable[[], int]
+    #: Rows in the whole file: ``people``, rows that are not (``blank``, ``total``: see
+    #: ``_Reader.kind``) and rows of the wrong length (``short``, ``extra``: padded CSV).
+    tally: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        """Every row the reader gave: people, blank rows and total rows."""
+        return sum(self.tally.get(k, 0) for k in ("people", "blank", "total"))
 
     def count_duplicates(self) -> int:
         if callable(self.duplicates):
@@ -228,8 +256,9 @@ class _Grouped:
 class _Job:
     """The columns to read and the sets to count them in, for one file and plan."""
 
-    def __init__(self, src: Source, plan: ColumnPlan, split: bool) -> None:
-        self.src, self.plan = src, plan
+    def __init__(self, src: Source, plan: ColumnPlan, split: bool,
+                 mapping: MappingFile | None = None) -> None:
+        self.src, self.plan, self.mapping = src, plan, mapping
         keys = [plan.service_column, plan.period_column] if split else []
         self.keys = tuple(c for c in keys if c)
         age = plan.columns.get("age")
@@ -249,9 +278,10 @@ class _Job:
     def position(self, column: str) -> int:
         return self.src.columns.index(column)
 
-    def assemble(self, grouped: _Grouped) -> Parts:
+    def assemble(self, grouped: _Grouped, layout: Layout) -> Parts:
         """The ValueCounts per (service, period), as ``record_value_counts`` makes them."""
         plan, nkeys = self.plan, len(self.keys)
+        reading = layout.notes()
         out: dict[tuple[str, ...], dict[str, Any]] = {}
         for s in self.sets:
             frame = grouped.sets[s]
@@ -280,7 +310,7 @@ class _Job:
             service = str(key[0]) if split and plan.service_column in self.keys else None
             period = str(key[-1]) if split and plan.period_column in self.keys else None
             duplicates = 0 if split else all_duplicates
-            notes = list(plan.notes)
+            notes = [*reading, *plan.notes]
             if duplicates:
                 notes.append(duplicate_ids_note(duplicates, plan.id_column))
             result[(service, period)] = ValueCounts(
@@ -288,9 +318,10 @@ class _Job:
                 columns=dict(plan.columns), values=values, pairs=pairs,
                 age_hint=plan.age_hint, notes=notes, duplicates=duplicates,
                 service=service, period=period,
+                set_aside={} if split else layout.set_aside(),
             )
         if not result or sum(vc.rows for vc in result.values()) == 0:
-            read_table(self.src.path)  # no rows: raises the in-memory path's error
+            read_table(self.src.path, mapping=self.mapping)  # no rows: the in-memory error
         return result
 
 
@@ -316,40 +347,70 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class _Reader:
-    """The DuckDB source expression and how each column becomes ingest's text."""
+#: What DuckDB reads as NULL: a text no extract holds, so that only the padding of a
+#: short row is NULL (an empty value is ''), and short rows can be told apart.
+NULL_TEXT = "\x01eqia:padding\x02"
 
-    def __init__(self, job: _Job, duck_encoding: str | None, lenient: bool = False) -> None:
+
+class _Reader:
+    """The DuckDB source expression and how each column becomes ingest's text.
+
+    ``padded`` (CSV): one column more than the header, and short rows padded with NULL,
+    so that the counting query also counts rows with too few values (a NULL in the last
+    column) or too many (a value in the extra column), which DuckDB would otherwise refuse
+    without saying which, or (a separator at the end of a row) silently drop. DuckDB
+    cannot pad rows in parallel where a quoted value holds a line break: then the file,
+    checked row by row first, is read unpadded.
+    """
+
+    def __init__(self, job: _Job, duck_encoding: str | None, padded: bool = True) -> None:
         src = job.src
         self.src = src
+        self.padded = padded and src.kind == "csv"
+        width = len(src.columns)
         if src.kind == "parquet":
             self.relation = f"read_parquet({_sql_text(str(src.path))})"
             self.expr = {c: _ident(src.raw_columns[job.position(c)]) for c in src.columns}
         else:
-            spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(src.columns)))
-            # Short rows (pandas pads them with blanks) need null padding, which DuckDB
-            # cannot do in parallel: only the second try, after a failed first, is lenient.
-            padding = "null_padding=true, parallel=false, " if lenient else ""
+            spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + self.padded))
+            padding = (f"null_padding=true, parallel=true, nullstr={_sql_text(NULL_TEXT)}, "
+                       if self.padded else "")
             self.relation = (
-                f"read_csv({_sql_text(str(src.path))}, header=true, auto_detect=false, "
-                f"delim={_sql_text(src.delimiter)}, quote='\"', escape='\"', {padding}"
-                f"encoding={_sql_text(duck_encoding or 'utf-8')}, columns={{{spec}}})"
+                f"read_csv({_sql_text(str(src.path))}, header=true, skip={src.skip}, "
+                f"auto_detect=false, delim={_sql_text(src.delimiter)}, quote='\"', "
+                f"escape='\"', {padding}encoding={_sql_text(duck_encoding or 'utf-8')}, "
+                f"columns={{{spec}}})"
             )
-            if lenient and len(src.columns) > 1:  # pandas skips lines of only spaces
-                rest = " AND ".join(f"c{i} IS NULL" for i in range(1, len(src.columns)))
-                self.relation = (f"(SELECT * FROM {self.relation} WHERE NOT "
-                                 f"(c0 IS NOT NULL AND trim(c0, ' \t') = '' AND {rest}))")
             self.expr = {c: f"c{i}" for i, c in enumerate(src.columns)}
+        self.short = f"c{width - 1} IS NULL" if self.padded else "false"
+        self.extra = f"c{width} IS NOT NULL" if self.padded else "false"
         self.redecode = duck_encoding == "latin-1" and src.encoding == "cp1252"
 
+    def kind(self) -> str:
+        """0 for a person's row, 1 for a blank row, 2 for a total row (as
+        ``ingest.rows_set_aside``: every cell blank; Total in the first cell).
+
+        Cheap on a person's row: the first cell is looked at once, by its first letter."""
+        texts = [self.id_raw(c) for c in self.src.columns]
+        blank = " AND ".join(
+            f"({t} IS NULL OR {t} = '' OR ((ord({t}) <= 32 OR ord({t}) >= 127) AND "
+            f"regexp_full_match({t}, {_sql_text(BLANK_PATTERN)})))" for t in texts)
+        first = texts[0]
+        total = (f"({first} <> '' AND (ord({first}) <= 32 OR ord({first}) IN "
+                 f"(71, 79, 83, 84, 103, 111, 115, 116)) AND "
+                 f"regexp_full_match({first}, {_sql_text(TOTAL_PATTERN)}))")
+        return f"CASE WHEN {blank} THEN 1 WHEN {total} THEN 2 ELSE 0 END"
+
     def id_raw(self, column: str) -> str:
-        """The person ID as text, as it is in the file (unstripped)."""
+        """A column's text as it is in the file (unstripped); the person ID's, say."""
         text = self.expr[column]
         return f"CAST({text} AS VARCHAR)" if self.src.kind == "parquet" else text
 
-    def id_text(self, column: str) -> str:
-        """The person ID stripped as Python strips it; NULL when blank."""
-        return f"nullif(trim({self.id_raw(column)}, {_sql_text(WHITESPACE)}), '')"
+    def person_id(self, column: str) -> str:
+        """The person ID stripped as Python strips it; NULL when blank, and on a row that
+        is not a person's (a blank or total row)."""
+        text = f"nullif(trim({self.id_raw(column)}, {_sql_text(WHITESPACE)}), '')"
+        return f"CASE WHEN {self.kind()} = 0 THEN {text} END"
 
     @staticmethod
     def hash_of(raw: str) -> str:
@@ -401,7 +462,8 @@ _LINE = re.compile(r"CSV Error on Line: (\d+)")
 def _duckdb_counts(
     job: _Job, allow: bool, progress: Progress | None, memory_limit: str, threads: int
 ) -> Parts | None:
-    """Count with DuckDB; ``None`` when it cannot decode the file (use pandas)."""
+    """Count with DuckDB; ``None`` when it cannot decode the file, or its count of rows
+    is not the file's own (then pandas reads it)."""
     import duckdb
 
     src = job.src
@@ -414,9 +476,9 @@ def _duckdb_counts(
         con.execute("SET enable_progress_bar_print = false")  # library code never prints
         con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
         ids = _IdHashes.register(con) if job.plan.id_column is not None else None
-        grouped = _duckdb_read(con, job, encoding, allow, progress, ids)
+        read = _duckdb_read(con, job, encoding, allow, progress, ids)
         # Assembled while the connection is open: a repeated ID hash is checked on the IDs.
-        return None if grouped is None else job.assemble(grouped)
+        return None if read is None else job.assemble(*read)
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -425,25 +487,68 @@ def _duckdb_counts(
 def _duckdb_read(
     con: Any, job: _Job, encoding: str, allow: bool, progress: Progress | None,
     ids: _IdHashes | None,
-) -> _Grouped | None:
-    """The counting query with the strict CSV reader, else the lenient one; ``None``
-    when DuckDB cannot decode the file."""
+) -> tuple[_Grouped, Layout] | None:
+    """The counting query, and its rows reconciled with the file's own count of them.
+
+    A CSV's lines are counted from its bytes (``csvcheck.count_lines``, in a thread while
+    DuckDB scans): when every row is one line, as in nearly every extract, that is the
+    file's count of rows. When it is not (a blank line, a value holding a line break,
+    rows of the wrong length) or DuckDB refuses the file, the file is read again row by
+    row (``csvcheck``), which names a malformed row, and DuckDB's count must equal that
+    reading's. ``None`` when DuckDB cannot decode the file or misreads it: pandas then
+    reads it instead.
+    """
     import duckdb
 
     src = job.src
+    lines = _InBackground(count_lines, src.path) if src.kind == "csv" else None
     try:
-        return _duckdb_query(con, _Reader(job, encoding), job, allow, progress, ids)
+        grouped = _duckdb_query(con, _Reader(job, encoding), job, allow, progress, ids)
     except duckdb.Error as exc:
         if _ENCODING_ERROR.search(str(exc)):
             return None
-        if src.kind == "parquet":
+        if src.kind == "parquet" or "Out of Memory" in str(exc):
             raise _unreadable(src, str(exc)) from exc
-    try:  # short rows, or something else the strict reader refused
-        return _duckdb_query(con, _Reader(job, encoding, lenient=True), job, allow, None, ids)
-    except duckdb.Error as exc:
-        if _ENCODING_ERROR.search(str(exc)):
+        records = _check(src)  # names the malformed row, if there is one
+        try:  # well formed: values with line breaks, say, which DuckDB reads unpadded
+            grouped = _duckdb_query(con, _Reader(job, encoding, padded=False), job, allow,
+                                    None, ids)
+        except duckdb.Error:
             return None
-        raise _unreadable(src, str(exc)) from exc
+        return _reconciled(src, grouped, records)
+    tally = grouped.tally
+    if src.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        expected = pq.ParquetFile(src.path).metadata.num_rows
+        if grouped.rows != expected:
+            raise reading_mismatch(src.name, grouped.rows, expected)
+        return grouped, Layout(blank=tally["blank"], total=tally["total"])
+    if not (tally["short"] or tally["extra"]):
+        total, empty_at_end = lines()
+        if total == src.skip + src.header_lines + grouped.rows + empty_at_end:
+            return grouped, _layout(src, tally, empty_at_end)
+    return _reconciled(src, grouped, _check(src))
+
+
+def _layout(src: Source, tally: dict[str, int], empty: int, trailing: bool = False) -> Layout:
+    return Layout(header_row=src.skip + 1, blank=tally["blank"] + empty, total=tally["total"],
+                  trailing=src.delimiter if trailing else None,
+                  encoding_note=encoding_note(src.encoding))
+
+
+def _check(src: Source) -> Records:
+    """The file read row by row (``csvcheck``): raises for a malformed row. Undecodable
+    bytes do not matter here (separators, quotes and line breaks are ASCII)."""
+    with open(src.path, encoding=src.encoding, errors="replace", newline="") as f:
+        return check_file(f, src.header, src.name)
+
+
+def _reconciled(src: Source, grouped: _Grouped, records: Records) -> tuple[_Grouped, Layout] | None:
+    """DuckDB's rows against the row-by-row reading's (DuckDB skips empty lines)."""
+    if grouped.rows != records.count - records.empty:
+        return None
+    return grouped, _layout(src, grouped.tally, records.empty, records.trailing)
 
 
 class _IdHashes:
@@ -535,13 +640,17 @@ def _duckdb_query(
     if id_col is not None and ids is not None:
         ids.reserve(_most_rows(src, len(reader.expr)))
         id_raw = reader.id_raw(id_col)
-    sql, gid = _counting_sql(select, reader.relation, names, sets, id_raw)
+    sql, gid = _counting_sql(select, reader, names, sets, id_raw)
     table = _run(con, sql, progress, src.path.stat().st_size)
     g = table.column("g").to_numpy()
     n = table.column("n").to_numpy()
+    first = g == gid[sets[0]]
+    tally = {"people": int(n[first].sum())}
+    for k in ("blank", "total", "short", "extra"):
+        tally[k] = int(table.column(k).filter(pa.array(first)).to_numpy().sum())
     repeats: Callable[[], int | None] = lambda: None  # noqa: E731
     if id_col is not None and ids is not None:
-        rows_with_id = int(table.column("ids").to_numpy()[g == gid[sets[0]]].sum())
+        rows_with_id = int(table.column("ids").filter(pa.array(first)).to_numpy().sum())
         repeats = _InBackground(ids.repeats, rows_with_id)  # numpy sorts without the GIL
 
     def duplicates() -> int:
@@ -557,11 +666,11 @@ def _duckdb_query(
 
     grouped: dict[tuple[str, ...], pd.DataFrame] = {}
     for s, s_alias in zip(job.sets, sets, strict=False):
-        mask = g == gid[s_alias]
+        mask = (g == gid[s_alias]) & (n > 0)  # n = 0: values of blank and total rows only
         keep = pa.array(mask)
         frame = {c: reader.texts(table.column(alias[c]).filter(keep)) for c in s}
         grouped[s] = pd.DataFrame({**frame, "n": n[mask]}, columns=[*s, "n"])
-    return _Grouped(grouped, duplicates)
+    return _Grouped(grouped, duplicates, tally)
 
 
 class _InBackground:
@@ -598,40 +707,50 @@ def _most_rows(src: Any, columns: int) -> int:
 
 
 def _counting_sql(
-    select: list[str], relation: str, names: list[str], sets: list[tuple[str, ...]],
+    select: list[str], reader: _Reader, names: list[str], sets: list[tuple[str, ...]],
     id_raw: str | None,
 ) -> tuple[str, dict[tuple[str, ...], int]]:
     """The one counting query, and the ``g`` that marks each set's rows in its result.
 
-    Each set's rows carry its columns' values (the others NULL) and ``n``. With
-    ``id_raw`` (the person ID's text), every row's hashed ID also goes through
-    ``_IdHashes``, and the first set (the rows per part) carries ``ids``, how many rows
-    have an ID. DuckDB 2 streams one scan into every branch of a UNION ALL over a common
-    table expression, so each set gets only its own aggregates and the hashing runs in
-    the first branch alone; older versions would scan or store the file once per
-    branch, so they get the same counts from GROUPING SETS.
+    Each set's rows carry its columns' values (the others NULL) and ``n``, the people
+    among them (rows that are blank or totals are not: ``x``, ``_Reader.kind``). The first
+    set (the rows per part) also carries, for the whole file, the blank and total rows
+    and the rows with too few or too many values (``short``, ``extra``). With ``id_raw``
+    (the person ID's text), every person's hashed ID goes through ``_IdHashes``, and the
+    first set carries ``ids``, how many people have an ID. DuckDB 2 streams one scan
+    into every branch of a UNION ALL over a common table expression, so each set gets
+    only its own aggregates and the hashing runs in the first branch alone; older
+    versions would scan or store the file once per branch, so they get the same counts
+    from GROUPING SETS.
     """
     import duckdb
 
+    people = "count(*) FILTER (WHERE x = 0) AS n"
+    tallies = ("count(*) FILTER (WHERE x = 1) AS blank, count(*) FILTER (WHERE x = 2) AS "
+               "total, count(*) FILTER (WHERE s) AS short, count(*) FILTER (WHERE e) AS extra")
+    rows = (f"SELECT {', '.join(select)}, {reader.kind()} AS x, {reader.short} AS s, "
+            f"{reader.extra} AS e{f', {id_raw} AS raw_id' if id_raw else ''} "
+            f"FROM {reader.relation}")
+    pid = "CASE WHEN x = 0 THEN raw_id END"
     if int(duckdb.__version__.split(".")[0]) >= 2:
-        pid = [f"{id_raw} AS pid"] if id_raw else []
-        ids = f"count({_IdHashes.NAME}({_Reader.hash_of('pid')}))" if id_raw else "NULL"
+        ids = f"count({_IdHashes.NAME}({_Reader.hash_of(pid)}))" if id_raw else "NULL"
+        nulls = "NULL AS blank, NULL AS total, NULL AS short, NULL AS extra"
         branches = []
         for i, s in enumerate(sets):
             values = "".join(f"{n if n in s else 'NULL'} AS {n}, " for n in names)
             by = f" GROUP BY {', '.join(s)}" if s else ""
-            branches.append(f"SELECT {i} AS g, {values}count(*) AS n, "
-                            f"{ids if i == 0 else 'NULL'} AS ids FROM t{by}")
-        sql = (f"WITH t AS (SELECT {', '.join(select + pid)} FROM {relation}) "
-               + " UNION ALL ".join(branches))
+            branches.append(f"SELECT {i} AS g, {values}{people}, "
+                            f"{ids if i == 0 else 'NULL'} AS ids, "
+                            f"{tallies if i == 0 else nulls} FROM t{by}")
+        sql = f"WITH t AS ({rows}) " + " UNION ALL ".join(branches)
         return sql, {s: i for i, s in enumerate(sets)}
-    pid = [f"{_IdHashes.NAME}({_Reader.hash_of(id_raw)}) AS pid"] if id_raw else []
+    hashed = f", {_IdHashes.NAME}({_Reader.hash_of(pid)}) AS pid" if id_raw else ""
     gid = {s: sum(1 << (len(names) - 1 - i) for i, n in enumerate(names) if n not in s)
            for s in sets}
     sql = (
         f"SELECT GROUPING({', '.join(names)}) AS g, {''.join(n + ', ' for n in names)}"
-        f"count(*) AS n, {'count(pid)' if id_raw else 'NULL'} AS ids "
-        f"FROM (SELECT {', '.join(select + pid)} FROM {relation}) "
+        f"{people}, {'count(pid)' if id_raw else 'NULL'} AS ids, {tallies} "
+        f"FROM (SELECT *{hashed} FROM ({rows})) "
         f"GROUP BY GROUPING SETS ({', '.join('(' + ', '.join(s) + ')' for s in sets)})"
     )
     return sql, gid
@@ -678,7 +797,7 @@ def _fetch(relation: Any) -> Any:
 def _exact_duplicates(con: Any, reader: _Reader, id_col: str) -> int:
     got = con.sql(
         "SELECT CAST(coalesce(sum(n - 1), 0) AS BIGINT) FROM (SELECT count(*) AS n FROM "
-        f"(SELECT {reader.id_text(id_col)} AS pid FROM {reader.relation}) "
+        f"(SELECT {reader.person_id(id_col)} AS pid FROM {reader.relation}) "
         "WHERE pid IS NOT NULL GROUP BY pid HAVING count(*) > 1)"
     ).fetchall()
     return int(got[0][0]) if got else 0
@@ -689,10 +808,10 @@ def _first_repeats_duckdb(con: Any, reader: _Reader, id_col: str, limit: int = 5
     import pyarrow.compute as pc
 
     repeated = _fetch(con.sql(
-        f"SELECT pid FROM (SELECT {reader.id_text(id_col)} AS pid FROM {reader.relation}) "
+        f"SELECT pid FROM (SELECT {reader.person_id(id_col)} AS pid FROM {reader.relation}) "
         "WHERE pid IS NOT NULL GROUP BY pid HAVING count(*) > 1"
     )).column("pid").combine_chunks()
-    relation = con.sql(f"SELECT {reader.id_text(id_col)} AS pid FROM {reader.relation}")
+    relation = con.sql(f"SELECT {reader.person_id(id_col)} AS pid FROM {reader.relation}")
     to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
     stream = to_reader(100_000)
 
@@ -704,13 +823,15 @@ def _first_repeats_duckdb(con: Any, reader: _Reader, id_col: str, limit: int = 5
             yield start, hits.to_pylist(), pc.take(ids, hits).to_pylist()
             start += batch.num_rows
 
-    return _repeats(batches(), limit)[1]
+    return _repeats(batches(), limit, reader.src.header.first_line)[1]
 
 
 def _repeats(
-    batches: Iterator[tuple[int, list[int], list[str]]], limit: int | None
+    batches: Iterator[tuple[int, list[int], list[str]]], limit: int | None,
+    first_line: int = 2,
 ) -> tuple[int, list[int]]:
-    """From candidate (row, id) in file order: rows repeating an earlier ID, and lines."""
+    """From candidate (row, id) in file order: rows repeating an earlier ID, and their
+    lines (``first_line``: the first data row's)."""
     seen: set[str] = set()
     n, rows = 0, []
     for start, positions, ids in batches:
@@ -718,7 +839,7 @@ def _repeats(
             if pid in seen:
                 n += 1
                 if len(rows) < (limit or 5):
-                    rows.append(start + pos + 2)  # +2: header row, 1-based
+                    rows.append(start + pos + first_line)
                 if limit is not None and len(rows) >= limit:
                     return n, rows
             else:
@@ -773,17 +894,27 @@ def _whole_file_encoding(path: Path, guess: str) -> str:
     return "latin-1"
 
 
-def _pandas_counts(job: _Job, allow: bool, progress: Progress | None) -> _Grouped:
+def _pandas_counts(
+    job: _Job, allow: bool, progress: Progress | None
+) -> tuple[_Grouped, Layout]:
+    """Count with pandas, chunk by chunk, after the file is checked row by row; the rows
+    pandas gives must be the check's (pandas gives empty lines as blank rows)."""
     src, plan = job.src, job.plan
     encoding = _whole_file_encoding(src.path, src.encoding or "utf-8")
+    with open(src.path, encoding=encoding, newline="") as f:
+        records = check_file(f, src.header, src.name)
     size = max(src.path.stat().st_size, 1)
     id_col = plan.id_column
-    wanted_cols = list(dict.fromkeys([*job.counted, *([id_col] if id_col else [])]))
-    positions = sorted({job.position(c) for c in wanted_cols})
     acc: dict[tuple[str, ...], pd.Series | None] = {s: None for s in job.sets}
     hashes: list[np.ndarray] = []
+    tally = {"people": 0, "blank": 0, "total": 0}
 
-    for raw, chunk in _chunks(src, encoding, positions):
+    for raw, chunk in _chunks(src, encoding, records.trailing):
+        blank, total = rows_set_aside(chunk)
+        tally["blank"] += int(blank.sum())
+        tally["total"] += int(total.sum())
+        chunk = chunk[~(blank | total)]
+        tally["people"] += len(chunk)
         for s in job.sets:
             if s:
                 got = chunk.groupby(list(s), sort=False).size()
@@ -797,6 +928,9 @@ def _pandas_counts(job: _Job, allow: bool, progress: Progress | None) -> _Groupe
             hashes.append(pd.util.hash_array(present))
         if progress is not None:
             progress(min(raw.tell() / size, 1.0))
+    read = sum(tally.values())
+    if read != records.count:
+        raise reading_mismatch(src.name, read, records.count)
 
     grouped = {}
     for s, series in acc.items():
@@ -808,50 +942,45 @@ def _pandas_counts(job: _Job, allow: bool, progress: Progress | None) -> _Groupe
         else:
             frame = pd.DataFrame({"n": [int(series.sum())]})
         frame["n"] = frame["n"].astype("int64")
-        grouped[s] = frame
+        grouped[s] = frame[frame["n"] > 0] if s else frame
 
     duplicates = 0
     if id_col is not None and hashes:
         everything = np.sort(np.concatenate(hashes))
         repeated = np.unique(everything[1:][everything[1:] == everything[:-1]])
         if len(repeated):  # confirm on the IDs themselves (a hash can collide)
-            duplicates, rows = _repeats(_id_candidates(src, encoding, id_col, job, repeated), None)
+            candidates = _id_candidates(src, encoding, id_col, records.trailing, repeated)
+            duplicates, rows = _repeats(candidates, None, src.header.first_line)
             if duplicates and not allow:
                 raise duplicate_ids_error(duplicates, rows, src.name, id_col)
-    return _Grouped(grouped, duplicates)
+    layout = Layout(header_row=src.skip + 1, blank=tally["blank"], total=tally["total"],
+                    trailing=src.delimiter if records.trailing else None,
+                    encoding_note=encoding_note(encoding))
+    return _Grouped(grouped, duplicates, tally), layout
 
 
-def _chunks(
-    src: Source, encoding: str, positions: list[int]
-) -> Iterator[tuple[Any, pd.DataFrame]]:
-    """(raw file, chunk) with columns named as ingest names them."""
-    names = [src.columns[i] for i in positions]
+def _chunks(src: Source, encoding: str, trailing: bool) -> Iterator[tuple[Any, pd.DataFrame]]:
+    """(raw file, chunk of every column) with columns named as ingest names them, and
+    a row for each record (empty lines too), as ``ingest.read_csv`` reads them."""
     with open(src.path, "rb") as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-        try:
-            reader = pd.read_csv(text, dtype=str, keep_default_na=False, sep=src.delimiter,
-                                 skip_blank_lines=True, usecols=positions,
-                                 chunksize=CHUNK_ROWS)
-            for chunk in reader:
-                chunk.columns = names
-                yield raw, chunk
-        except pd.errors.ParserError as exc:
-            raise InputError(
-                f"The CSV file could not be read: {exc}",
-                code="unreadable-file",
-                file=src.name,
-                hint="Check that every row has the same number of columns (quotes around "
-                "values that contain commas).",
-            ) from exc
+        reader = pd.read_csv(text, dtype=str, keep_default_na=False, sep=src.delimiter,
+                             skiprows=src.skip, skip_blank_lines=False, index_col=False,
+                             usecols=range(len(src.columns)) if trailing else None,
+                             chunksize=CHUNK_ROWS)
+        for chunk in reader:
+            chunk.columns = src.columns
+            yield raw, chunk
 
 
 def _id_candidates(
-    src: Source, encoding: str, id_col: str, job: _Job, repeated: np.ndarray
+    src: Source, encoding: str, id_col: str, trailing: bool, repeated: np.ndarray
 ) -> Iterator[tuple[int, list[int], list[str]]]:
     start = 0
-    for _, chunk in _chunks(src, encoding, [job.position(id_col)]):
+    for _, chunk in _chunks(src, encoding, trailing):
+        blank, total = rows_set_aside(chunk)
         ids = chunk[id_col].astype(str).str.strip()
-        present = (ids != "").to_numpy()
+        present = (ids != "").to_numpy() & ~(blank | total)
         hashed = np.zeros(len(ids), dtype=np.uint64)
         hashed[present] = pd.util.hash_array(ids[present].to_numpy(dtype=object))
         hits = np.flatnonzero(present & np.isin(hashed, repeated))
