@@ -42,7 +42,13 @@ import pandas as pd
 
 from eqia import characteristics as chars
 from eqia.errors import ConfigError, EqiaError, UsageError
-from eqia.ingest import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
+from eqia.ingest import (
+    CSV_SUFFIXES,
+    EXCEL_SUFFIXES,
+    PARQUET_SUFFIXES,
+    same_extract_error,
+    same_files,
+)
 from eqia.mapping import MappingFile, load_mapping
 from eqia.profile import profile_services
 from eqia.yamlfile import parse_yaml
@@ -222,7 +228,8 @@ def load_thresholds(path: str | Path | None = None) -> Thresholds:
 def find_extracts(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
     """(files to read, files skipped): files as given; folders' extract files, sorted.
 
-    A path that does not exist is kept, so that reading it reports it. Hidden files and
+    A path that does not exist is kept, so that reading it reports it, and so is a file
+    given twice (``_collect`` reports it rather than count it twice). Hidden files and
     Excel's ``~$`` lock files in a folder are ignored; other non-extract files are skipped.
     """
     found: list[Path] = []
@@ -236,7 +243,7 @@ def find_extracts(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
             if not child.is_file() or child.name.startswith((".", "~$")):
                 continue
             (found if child.suffix.lower() in EXTRACT_SUFFIXES else skipped).append(child)
-    return list(dict.fromkeys(found)), skipped
+    return found, skipped
 
 
 # ---------------------------------------------------------------------------
@@ -325,6 +332,7 @@ def _collect(
     services: dict[str, _ServiceTally] = {}
     file_rows: list[dict] = []
     notes: list[tuple[str, str]] = []
+    repeats = same_files(paths)  # the same extract twice is read once
     for i, path in enumerate(paths):
         tick = None
         if progress is not None:
@@ -334,6 +342,8 @@ def _collect(
                 progress(_base + min(max(frac, 0.0), 1.0), total, _name)
 
         try:
+            if repeats[i] is not None:
+                raise same_extract_error(path, repeats[i])
             parts = profile_services(path, mapping, as_of=as_of,
                                      allow_duplicates=allow_duplicates, progress=tick)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the audit

@@ -547,16 +547,15 @@ def read_table(path: str | Path, sheet: str | None = None,
 # The same extract twice
 
 
-def same_files(paths: Iterable[str | Path]) -> dict[Path, Path]:
-    """Files that repeat an earlier one in ``paths``: repeat -> the first.
+def same_files(paths: Iterable[str | Path]) -> list[Path | None]:
+    """For each of ``paths``, the earlier one it repeats, or None.
 
-    The same file (one path resolving to another, or a link to it), or a different file
-    with the same bytes (a copy). Sizes are compared first, so only files of equal size
-    are read. Paths that are not regular files are left for the reader to report.
+    The same file (given twice, by another path to it, or a link), or another file with
+    the same bytes (a copy). Sizes are compared first, so only files of equal size are
+    read. Paths that are not regular files are left for the reader to report.
     """
     seen: dict[tuple[int, int], Path] = {}
     by_size: dict[int, list[Path]] = {}
-    repeats: dict[Path, Path] = {}
     digests: dict[Path, str] = {}
 
     def digest(path: Path) -> str:
@@ -568,8 +567,10 @@ def same_files(paths: Iterable[str | Path]) -> dict[Path, Path]:
             digests[path] = h.hexdigest()
         return digests[path]
 
+    out: list[Path | None] = []
     for given in paths:
         p = Path(given)
+        out.append(None)
         try:
             st = p.stat()
         except OSError:
@@ -578,16 +579,31 @@ def same_files(paths: Iterable[str | Path]) -> dict[Path, Path]:
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen:
-            repeats[p] = seen[key]
+            out[-1] = seen[key]
             continue
         seen[key] = p
         for other in by_size.get(st.st_size, []):
             if digest(other) == digest(p):
-                repeats[p] = other
+                out[-1] = other
                 break
         else:
             by_size.setdefault(st.st_size, []).append(p)
-    return repeats
+    return out
+
+
+def same_extract_error(path: Path, first: Path) -> InputError:
+    """``path`` repeats ``first`` (``same_files``): its rows are already counted."""
+    if path.resolve() == first.resolve():
+        what = "This file is given more than once"
+    else:
+        what = (f"This is the same extract as {first} (the same file, or a copy with the same "
+                "contents)")
+    return InputError(
+        f"{what}: it was read once, so its people are counted once",
+        code="same-extract", file=str(path),
+        hint="Give each extract once. If both files should be there, check that the right "
+        "file was exported for each.",
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -15,7 +15,16 @@ from rich.table import Table as RichTable
 
 from eqia import audit as au
 from eqia.cli.app import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, app, err, guarded, out
-from eqia.cli.common import AsOfOpt, DuplicatesOpt, MapOpt, parse_as_of, write_text
+from eqia.cli.common import (
+    AsOfOpt,
+    DayFirstOpt,
+    DuplicatesOpt,
+    HeaderRowOpt,
+    MapOpt,
+    parse_as_of,
+    reading_mapping,
+    write_text,
+)
 
 #: Show a progress bar from this many files (or for any file big enough to stream).
 PROGRESS_FILES = 5
@@ -63,6 +72,8 @@ def audit_command(
     ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="How many gaps to list.")] = 10,
     allow_duplicates: DuplicatesOpt = False,
+    dayfirst: DayFirstOpt = None,
+    header_row: HeaderRowOpt = None,
 ) -> None:
     """Audit how completely services record protected characteristics.
 
@@ -75,7 +86,8 @@ def audit_command(
     date = parse_as_of(as_of)
     with audit_progress([*paths, *(previous or [])]) as progress:
         result = au.audit_paths(
-            paths, previous=previous or None, mapping=map_file, thresholds=thresholds,
+            paths, previous=previous or None,
+            mapping=reading_mapping(map_file, dayfirst, header_row), thresholds=thresholds,
             as_of=date, progress=progress, allow_duplicates=allow_duplicates,
         )
     if result.summary.empty and result.failures:  # an empty grid would say "no gaps"

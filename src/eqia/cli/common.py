@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ from typing import Annotated
 import typer
 
 from eqia.errors import UsageError
+from eqia.mapping import MappingFile, load_mapping
 
 ExtractArg = Annotated[
     Path, typer.Argument(help="The service-user extract: CSV, XLSX or Parquet.", show_default=False)
@@ -23,7 +25,24 @@ AsOfOpt = Annotated[
     typer.Option("--as-of", help="Date to work out ages from dates of birth (YYYY-MM-DD). "
                  "Default: today."),
 ]
-SheetOpt = Annotated[str | None, typer.Option("--sheet", help="Excel sheet to read.")]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", help="The Excel sheet to read, when a workbook has several with "
+                 "data (an error for CSV or Parquet)."),
+]
+DayFirstOpt = Annotated[
+    bool | None,
+    typer.Option("--dayfirst/--monthfirst", show_default=False,
+                 help="How dates of birth are written: 31/12/1960 (--dayfirst) or 12/31/1960 "
+                 "(--monthfirst). Default: worked out from the dates; needed when they "
+                 "cannot tell (overrides dayfirst: in the mapping file)."),
+]
+HeaderRowOpt = Annotated[
+    int | None,
+    typer.Option("--header-row", min=1, metavar="ROW",
+                 help="The row holding the column names, when a title is above it (1 = the "
+                 "first row). Default: found (overrides header_row: in the mapping file)."),
+]
 AgeBandsOpt = Annotated[
     str | None,
     typer.Option("--age-bands", help="Age bands for the age profile, e.g. 0-17,18-64,65+."),
@@ -39,6 +58,15 @@ class TableFormat(str, Enum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+def reading_mapping(map_file: Path | None, dayfirst: bool | None = None,
+                    header_row: int | None = None) -> MappingFile:
+    """The mapping file, with how to read the extract as given on the command line."""
+    mapping = load_mapping(map_file)
+    given = {k: v for k, v in (("dayfirst", dayfirst), ("header_row", header_row))
+             if v is not None}
+    return replace(mapping, **given) if given else mapping
 
 
 def parse_as_of(text: str | None) -> dt.date:

@@ -18,12 +18,15 @@ from eqia.cli.app import app, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
     AsOfOpt,
+    DayFirstOpt,
     DuplicatesOpt,
     ExtractArg,
+    HeaderRowOpt,
     MapOpt,
     SheetOpt,
     parse_as_of,
     pct,
+    reading_mapping,
     write_text,
 )
 from eqia.compare import COLUMN_TEXT, STATUS_TEXT, Comparison, compare
@@ -70,6 +73,8 @@ def compare_command(
     rules: RulesOpt = None,
     as_of: AsOfOpt = None,
     sheet: SheetOpt = None,
+    dayfirst: DayFirstOpt = None,
+    header_row: HeaderRowOpt = None,
     age_bands: AgeBandsOpt = None,
     allow_duplicates: DuplicatesOpt = False,
     fmt: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = (
@@ -101,8 +106,8 @@ def compare_command(
         raise UsageError("--format xlsx needs --out FOLDER", code="missing-option",
                          hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
     profile = profile_file(
-        extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
-        allow_duplicates=allow_duplicates,
+        extract, reading_mapping(map_file, dayfirst, header_row), as_of=parse_as_of(as_of),
+        sheet=sheet, age_bands=age_bands, allow_duplicates=allow_duplicates,
     )
     result = compare(profile, area_obj, ages=age_range, rules=rules_obj, comparators=comparators)
     if fmt is CompareFormat.csv:

@@ -16,16 +16,20 @@ from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
     AsOfOpt,
+    DayFirstOpt,
     DuplicatesOpt,
     ExtractArg,
+    HeaderRowOpt,
     MapOpt,
     SheetOpt,
     TableFormat,
     parse_as_of,
     pct,
+    reading_mapping,
     write_text,
 )
 from eqia.counts import REASON_LABELS, Profile
+from eqia.ingest import rows_text
 from eqia.profile import profile_file
 
 
@@ -36,6 +40,8 @@ def profile_command(
     map_file: MapOpt = None,
     as_of: AsOfOpt = None,
     sheet: SheetOpt = None,
+    dayfirst: DayFirstOpt = None,
+    header_row: HeaderRowOpt = None,
     age_bands: AgeBandsOpt = None,
     allow_duplicates: DuplicatesOpt = False,
     fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = (
@@ -49,9 +55,10 @@ def profile_command(
 
     Example: eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml
     """
+    mapping = reading_mapping(map_file, dayfirst, header_row)
     with read_progress(extract) as progress:
         profile = profile_file(
-            extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
+            extract, mapping, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
             allow_duplicates=allow_duplicates, progress=progress,
         )
     if fmt is TableFormat.csv:
@@ -107,6 +114,8 @@ def profile_json(profile: Profile) -> dict:
         "source": profile.source,
         "shape": profile.shape,
         "rows": profile.rows,
+        "rows_in_file": profile.file_rows,
+        "set_aside": profile.set_aside,
         "age_source": profile.age_source,
         "notes": profile.notes,
         "characteristics": body,
@@ -115,7 +124,11 @@ def profile_json(profile: Profile) -> dict:
 
 def print_profile(profile: Profile) -> None:
     shape = "one row per person" if profile.shape == "records" else "aggregated counts"
-    out.print(f"[bold]{profile.source}[/]: {profile.rows:,} rows ({shape})")
+    if profile.set_aside and profile.shape == "records":
+        out.print(f"[bold]{profile.source}[/]: {profile.file_rows:,} rows in file = "
+                  f"{profile.rows:,} people + {rows_text(profile.set_aside)} ({shape})")
+    else:
+        out.print(f"[bold]{profile.source}[/]: {profile.rows:,} rows ({shape})")
     if profile.age_source:
         out.print(f"Age worked out from {profile.age_source}.")
     rec = profile.reconciliation().set_index("characteristic")
