@@ -20,7 +20,7 @@ import pandas as pd
 
 from eqia import characteristics as chars
 from eqia.characteristics import normalise
-from eqia.csvcheck import check_text, separator_name
+from eqia.csvcheck import QUOTE_HINT, check_text, separator_name
 from eqia.errors import InputError, UsageError
 from eqia.mapping import MappingFile
 
@@ -268,8 +268,12 @@ def read_header(text: str, source: str, header_row: int | None = None,
 
     try:
         next(csv.reader(tracked(), delimiter=delimiter, strict=True))
-    except (csv.Error, StopIteration):
+    except StopIteration:
         taken = [len(rest)]
+    except csv.Error as exc:
+        raise InputError("The header row could not be split into column names",
+                         code="bad-quoting", file=source, row=skip + 1,
+                         hint=QUOTE_HINT) from exc
     head = rest[:sum(taken)]
     try:
         header = pd.read_csv(io.StringIO(head), nrows=0, dtype=str, sep=delimiter,

@@ -43,6 +43,7 @@ from eqia.ingest import (
     ColumnPlan,
     CsvHeader,
     Layout,
+    Table,
     _after_lines,
     decode,
     detect_encoding,
@@ -57,7 +58,12 @@ from eqia.ingest import (
     rows_set_aside,
 )
 from eqia.mapping import MappingFile
-from eqia.profile import AGE_CROSSED, duplicate_ids_error, duplicate_ids_note
+from eqia.profile import (
+    AGE_CROSSED,
+    duplicate_ids_error,
+    duplicate_ids_note,
+    wide_counts_error,
+)
 
 #: Files at least this big are streamed when ``streaming=None`` (auto).
 STREAM_THRESHOLD = 50 * 2**20
@@ -157,6 +163,22 @@ def inspect(path: str | Path, mapping: MappingFile | None = None) -> Source | No
                   skip=header.skip, header_lines=header.lines)
 
 
+def _refuse_wide_counts(src: Source, plan: ColumnPlan) -> None:
+    """``profile.wide_counts_error`` on the first rows (a table of counts is small)."""
+    with open(src.path, "rb") as f:
+        text = decode(f.read(SAMPLE_BYTES), src.encoding or "utf-8", errors="ignore")
+    try:
+        rows = pd.read_csv(io.StringIO(_after_lines(text, src.skip)), dtype=str,
+                           keep_default_na=False, sep=src.delimiter, nrows=SAMPLE_ROWS,
+                           index_col=False, usecols=range(len(src.columns)))
+    except (pd.errors.ParserError, ValueError):
+        return  # not a table of counts: the counting query says what is wrong, if anything
+    rows.columns = src.columns
+    error = wide_counts_error(Table(str(src.path), rows), plan)
+    if error is not None:
+        raise error
+
+
 def _sample_distinct(text: str, delimiter: str, columns: list[str]) -> dict[str, int]:
     """Distinct values per column in the first ``SAMPLE_ROWS`` rows: an estimate."""
     import csv
@@ -212,6 +234,8 @@ def stream_value_counts(
     plan = plan_columns(src.columns, mapping, src.name)
     if not plan.columns:
         raise no_characteristics_error(src.name, src.columns)
+    if plan.id_column is None and src.kind == "csv":
+        _refuse_wide_counts(src, plan)
     job = _Job(src, plan, split, mapping)
     parts: Parts | None = None
     if src.kind == "parquet" or src.encoding in ("utf-8", "utf-8-sig", "cp1252"):
