@@ -13,6 +13,13 @@ Text is made as ``ingest`` makes it: blank cells are ``""``, spaces inside cells
 Windows-1252 files are read by DuckDB as Latin-1 and each distinct value re-decoded, and
 files DuckDB cannot decode are counted by pandas in chunks instead (also bounded memory).
 Nothing here prints: progress goes to the ``progress`` callback (a fraction, 0 to 1).
+
+The same query also counts what is not a person (blank and total rows, as ``ingest``
+sets them aside) and rows of the wrong length, and its rows are reconciled with the
+file's own count of them (its lines, counted from the bytes in a thread during the scan);
+when they differ, the file is read again row by row (``csvcheck``), which names the
+malformed row, so that a stray quote or a ragged row stops this path exactly as it stops
+the in-memory one.
 """
 
 from __future__ import annotations
@@ -480,7 +487,6 @@ def _parquet_texts(values: Any) -> list[str]:
 
 
 _ENCODING_ERROR = re.compile(r"not (utf-8|latin-1) encoded|invalid unicode", re.I)
-_LINE = re.compile(r"CSV Error on Line: (\d+)")
 
 
 def _duckdb_counts(
@@ -872,7 +878,8 @@ def _repeats(
 
 
 def _unreadable(src: Source, message: str) -> InputError:
-    """DuckDB's error without the row it quotes (extracts hold personal data)."""
+    """DuckDB's error on a Parquet file, or memory running out (a CSV's errors are the
+    row-by-row reading's: ``_check``)."""
     if "Out of Memory" in message:
         return InputError(
             "There was not enough memory to count this file",
@@ -880,20 +887,12 @@ def _unreadable(src: Source, message: str) -> InputError:
             file=src.name,
             hint="Close other programs and run again, or split the extract into smaller files.",
         )
-    line = _LINE.search(message)
-    what = "Parquet" if src.kind == "parquet" else "CSV"
     first = message.splitlines()[0] if message else ""
-    if "Expected Number of Columns" in message or "Found:" in message:
-        first = "a row has more columns than the header"
-    elif "Original Line" in message or line:
-        first = "a row could not be split into columns"
     return InputError(
-        f"The {what} file could not be read: {first}",
+        f"The Parquet file could not be read: {first}",
         code="unreadable-file",
         file=src.name,
-        row=int(line.group(1)) if line else None,
-        hint="Check that every row has the same number of columns (quotes around values "
-        "that contain commas)." if what == "CSV" else f"Export the extract again as {SUPPORTED}.",
+        hint=f"Export the extract again as {SUPPORTED}.",
     )
 
 
@@ -902,10 +901,11 @@ def _unreadable(src: Source, message: str) -> InputError:
 
 
 def _whole_file_encoding(path: Path, guess: str) -> str:
-    """``ingest.detect_encoding`` over the whole file, read in blocks."""
-    if guess in ("utf-8-sig", "utf-16"):  # marked by a byte-order mark: nothing to guess
+    """``ingest.detect_encoding`` over the whole file, read in blocks (a UTF-8 byte-order
+    mark can be followed by text that is not UTF-8 after the first MiB)."""
+    if guess == "utf-16":  # marked by a byte-order mark: nothing to guess
         return guess
-    for encoding in ("utf-8", "cp1252"):
+    for encoding in ("utf-8-sig" if guess == "utf-8-sig" else "utf-8", "cp1252"):
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             with open(path, "rb") as f:
