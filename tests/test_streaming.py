@@ -97,6 +97,23 @@ def test_blank_lines_and_spaces_count_the_same(tmp_path):
     assert (got.rows, got.set_aside) == (5, {"blank": 4})
 
 
+def test_blank_and_total_rows_are_found_whatever_the_ids_start_with(tmp_path):
+    """IDs starting with T or S, blank IDs: DuckDB looks again, exactly, only where a row
+    could be set aside; the counts are those made in memory."""
+    rows = [["T1", "Male", "WBRI", "x"], ["S2", "Female", "", ""], ["", "", "", "a note"],
+            ["", "", "", ""], ["Total", "", "", "2"], [" total: ", "", "", ""],
+            ["Totally", "Male", "", ""]]
+    path = write(tmp_path / "aside.csv", rows, header=["Client ID", "Gender", "Ethnicity",
+                                                        "Notes"])
+    got = assert_same_profiles(path, split=False)[(None, None)]
+    # By hand: T1, S2, the row with only a note and "Totally" are people; one blank row,
+    # two total rows.
+    assert (got.rows, got.set_aside) == (4, {"blank": 1, "total": 2})
+    plain = write(tmp_path / "people.csv", [["T1", "Male", "", ""], ["S2", "", "", ""]],
+                  header=["Client ID", "Gender", "Ethnicity", "Notes"])
+    assert assert_same_profiles(plain, split=False)[(None, None)].set_aside == {}
+
+
 def test_a_short_row_is_the_same_error_on_both_paths(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_bytes(b"Client ID,Gender,Ethnicity\r\n1,Male,WBRI\r\n\r\n2,Female\r\n")

@@ -417,25 +417,52 @@ class _Reader:
         self.extra = f"c{width} IS NOT NULL" if self.padded else "false"
         self.redecode = duck_encoding == "latin-1" and src.encoding == "cp1252"
 
+    @staticmethod
+    def _blank(text: str) -> str:
+        return (f"({text} IS NULL OR {text} = '' OR ((ord({text}) <= 32 OR ord({text}) >= 127)"
+                f" AND regexp_full_match({text}, {_sql_text(BLANK_PATTERN)})))")
+
+    @staticmethod
+    def _if_first(first: str, then: str, otherwise: str) -> str:
+        """``then`` for rows whose first cell is blank or starts with a space, a letter
+        that is not ASCII, or one a total's label starts with (G, O, S, T), else
+        ``otherwise``: people's rows are passed by their first letter alone (DuckDB works
+        out a CASE's branch only for the rows that take it)."""
+        return (f"CASE WHEN {first} IS NULL OR ord({first}) <= 32 OR ord({first}) >= 127 OR "
+                f"ord({first}) IN (71, 79, 83, 84, 103, 111, 115, 116) THEN {then} "
+                f"ELSE {otherwise} END")
+
     def kind(self) -> str:
         """0 for a person's row, 1 for a blank row, 2 for a total row (as
-        ``ingest.rows_set_aside``: every cell blank; Total in the first cell).
-
-        Cheap on a person's row: the first cell is looked at once, by its first letter."""
+        ``ingest.rows_set_aside``: every cell blank; Total in the first cell)."""
         texts = [self.id_raw(c) for c in self.src.columns]
-        blank = " AND ".join(
-            f"({t} IS NULL OR {t} = '' OR ((ord({t}) <= 32 OR ord({t}) >= 127) AND "
-            f"regexp_full_match({t}, {_sql_text(BLANK_PATTERN)})))" for t in texts)
-        first = texts[0]
-        total = (f"({first} <> '' AND (ord({first}) <= 32 OR ord({first}) IN "
-                 f"(71, 79, 83, 84, 103, 111, 115, 116)) AND "
-                 f"regexp_full_match({first}, {_sql_text(TOTAL_PATTERN)}))")
-        return f"CASE WHEN {blank} THEN 1 WHEN {total} THEN 2 ELSE 0 END"
+        blank = " AND ".join(map(self._blank, texts))
+        total = f"regexp_full_match({texts[0]}, {_sql_text(TOTAL_PATTERN)})"
+        return self._if_first(texts[0], f"(CASE WHEN {blank} THEN 1 WHEN {total} THEN 2 "
+                                        "ELSE 0 END)", "0")
+
+    def first_cell(self) -> str:
+        """The first column's text, as ``f0``: what ``maybe_aside`` looks at first."""
+        return f", {self.id_raw(self.src.columns[0])} AS f0"
+
+    def maybe_aside(self, counted: dict[str, str]) -> str:
+        """Whether a row could be blank or a total row (``kind`` > 0): its first cell
+        (``f0``) says Total, or it and the counted columns (``counted``: column -> its
+        name in the query) are blank. Rows it takes that are people after all (a blank ID
+        and blank characteristics, but other columns filled) cost a second, exact query,
+        never a wrong count."""
+        texts = ["f0", *map(self.as_text, counted.values())]
+        exact = (f"(regexp_full_match(f0, {_sql_text(TOTAL_PATTERN)}) OR "
+                 f"({' AND '.join(map(self._blank, texts))}))")
+        return self._if_first("f0", exact, "false")
 
     def id_raw(self, column: str) -> str:
         """A column's text as it is in the file (unstripped); the person ID's, say."""
-        text = self.expr[column]
-        return f"CAST({text} AS VARCHAR)" if self.src.kind == "parquet" else text
+        return self.as_text(self.expr[column])
+
+    def as_text(self, expression: str) -> str:
+        """A column (or its name in a query) as text: Parquet columns may be numbers."""
+        return f"CAST({expression} AS VARCHAR)" if self.src.kind == "parquet" else expression
 
     def person_id(self, column: str) -> str:
         """The person ID stripped as Python strips it; NULL when blank, and on a row that
@@ -666,18 +693,20 @@ def _duckdb_query(
     id_col = job.plan.id_column
     sets = [tuple(alias[c] for c in s) for s in job.sets]
     names = [alias[c] for c in cols]
-    id_raw = None
-    if id_col is not None and ids is not None:
-        ids.reserve(_most_rows(src, len(reader.expr)))
-        id_raw = reader.id_raw(id_col)
-    sql, gid = _counting_sql(select, reader, names, sets, id_raw)
-    table = _run(con, sql, progress, src.path.stat().st_size)
-    g = table.column("g").to_numpy()
-    n = table.column("n").to_numpy()
-    first = g == gid[sets[0]]
-    tally = {"people": int(n[first].sum())}
-    for k in ("blank", "total", "short", "extra"):
-        tally[k] = int(table.column(k).filter(pa.array(first)).to_numpy().sum())
+    id_raw = reader.id_raw(id_col) if id_col is not None and ids is not None else None
+    for aside in (False, True):
+        if ids is not None and id_raw is not None:
+            ids.reserve(_most_rows(src, len(reader.expr)))
+        sql, gid = _counting_sql(select, reader, names, sets, id_raw, aside, alias)
+        table = _run(con, sql, progress if not aside else None, src.path.stat().st_size)
+        g = table.column("g").to_numpy()
+        n = table.column("n").to_numpy()
+        first = g == gid[sets[0]]
+        tally = {"people": int(n[first].sum())}
+        for k in ("blank", "total", "short", "extra"):
+            tally[k] = int(table.column(k).filter(pa.array(first)).to_numpy().sum())
+        if aside or not tally["blank"]:  # unfiltered, "blank" counts rows to set aside
+            break
     repeats: Callable[[], int | None] = lambda: None  # noqa: E731
     if id_col is not None and ids is not None:
         rows_with_id = int(table.column("ids").filter(pa.array(first)).to_numpy().sum())
@@ -738,30 +767,40 @@ def _most_rows(src: Any, columns: int) -> int:
 
 def _counting_sql(
     select: list[str], reader: _Reader, names: list[str], sets: list[tuple[str, ...]],
-    id_raw: str | None,
+    id_raw: str | None, aside: bool = False, counted: dict[str, str] | None = None,
 ) -> tuple[str, dict[tuple[str, ...], int]]:
     """The one counting query, and the ``g`` that marks each set's rows in its result.
 
-    Each set's rows carry its columns' values (the others NULL) and ``n``, the people
-    among them (rows that are blank or totals are not: ``x``, ``_Reader.kind``). The first
-    set (the rows per part) also carries, for the whole file, the blank and total rows
-    and the rows with too few or too many values (``short``, ``extra``). With ``id_raw``
-    (the person ID's text), every person's hashed ID goes through ``_IdHashes``, and the
-    first set carries ``ids``, how many people have an ID. DuckDB 2 streams one scan
-    into every branch of a UNION ALL over a common table expression, so each set gets
-    only its own aggregates and the hashing runs in the first branch alone; older
-    versions would scan or store the file once per branch, so they get the same counts
-    from GROUPING SETS.
+    Each set's rows carry its columns' values (the others NULL) and ``n``. The first set
+    (the rows per part) also carries, for the whole file, the rows with too few or too
+    many values (``short``, ``extra``) and, unless ``aside``, how many rows could be
+    blank or total rows (``blank``: ``_Reader.maybe_aside`` over ``counted``, column ->
+    alias). Such rows are rare in a large extract; where there are any, the query runs
+    again with ``aside``: then ``n`` counts people only, and the first set carries
+    ``blank`` and ``total`` rows apart (``_Reader.kind``).
+
+    With ``id_raw`` (the person ID's text), every person's hashed ID goes through
+    ``_IdHashes``, and the first set carries ``ids``, how many people have an ID. DuckDB 2
+    streams one scan into every branch of a UNION ALL over a common table expression, so
+    each set gets only its own aggregates and the hashing runs in the first branch alone;
+    older versions would scan or store the file once per branch, so they get the same
+    counts from GROUPING SETS.
     """
     import duckdb
 
-    people = "count(*) FILTER (WHERE x = 0) AS n"
-    tallies = ("count(*) FILTER (WHERE x = 1) AS blank, count(*) FILTER (WHERE x = 2) AS "
-               "total, count(*) FILTER (WHERE s) AS short, count(*) FILTER (WHERE e) AS extra")
-    rows = (f"SELECT {', '.join(select)}, {reader.kind()} AS x, {reader.short} AS s, "
-            f"{reader.extra} AS e{f', {id_raw} AS raw_id' if id_raw else ''} "
+    if aside:
+        kind, people, pid = f", {reader.kind()} AS x", "count(*) FILTER (WHERE x = 0) AS n", (
+            "CASE WHEN x = 0 THEN raw_id END")
+        tallies = ("count(*) FILTER (WHERE x = 1) AS blank, "
+                   "count(*) FILTER (WHERE x = 2) AS total, ")
+    else:
+        kind, people, pid = "", "count(*) AS n", "raw_id"
+        tallies = (f"count(*) FILTER (WHERE {reader.maybe_aside(counted or {})}) AS blank, "
+                   "0 AS total, ")
+    tallies += "count(*) FILTER (WHERE s) AS short, count(*) FILTER (WHERE e) AS extra"
+    rows = (f"SELECT {', '.join(select)}{kind}, {reader.short} AS s, {reader.extra} AS e"
+            f"{f', {id_raw} AS raw_id' if id_raw else ''}{reader.first_cell()} "
             f"FROM {reader.relation}")
-    pid = "CASE WHEN x = 0 THEN raw_id END"
     if int(duckdb.__version__.split(".")[0]) >= 2:
         ids = f"count({_IdHashes.NAME}({_Reader.hash_of(pid)}))" if id_raw else "NULL"
         nulls = "NULL AS blank, NULL AS total, NULL AS short, NULL AS extra"
