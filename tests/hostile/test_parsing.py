@@ -506,3 +506,24 @@ def test_same_files_finds_links_copies_and_repeats(tmp_path):
     link.symlink_to(a)
     assert same_files([a, b, copy, link, a, tmp_path / "missing.csv"]) == [
         None, None, a, a, a, None]
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=st.lists(st.lists(st.sampled_from(["a", "", " ", "Total", "é"]), min_size=1,
+                               max_size=5).map(",".join), min_size=1, max_size=8),
+       newline=st.sampled_from(["\n", "\r\n"]), end=st.sampled_from(["", "\n", "\n\n"]))
+def test_the_quick_check_of_text_without_quotes_is_the_csv_modules(lines, newline, end):
+    """Without quotes a record is a line: the split-and-count check must say what the
+    csv module's row-by-row check says (the same records, or the same error and row)."""
+    from eqia.csvcheck import check_lines, check_text
+
+    text = newline.join(lines) + end.replace("\n", newline)
+
+    def outcome(check):
+        try:
+            return check(text, ",", 3, "x.csv", 2)
+        except InputError as exc:
+            return (exc.code, exc.row, exc.message)
+
+    assert outcome(check_text) == outcome(
+        lambda t, *a: check_lines(io.StringIO(t, newline=""), *a))
