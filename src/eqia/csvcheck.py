@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import io
-import operator
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -87,7 +86,7 @@ def check_text(text: str, delimiter: str, width: int, source: str,
     ``width``: the header's number of columns; ``first_line``: the file's line number of
     the first line of ``text`` (for messages: the header is the line before it).
     """
-    if '"' not in text and "\r" not in text.replace("\r\n", ""):
+    if '"' not in text and text.count("\r") == text.count("\r\n"):
         return _check_plain(text, delimiter, width, source, first_line)
     return check_lines(io.StringIO(text, newline=""), delimiter, width, source, first_line)
 
@@ -95,21 +94,18 @@ def check_text(text: str, delimiter: str, width: int, source: str,
 def _check_plain(text: str, delimiter: str, width: int, source: str,
                  first_line: int) -> Records:
     """Text without quotes and with \\n or \\r\\n line ends: a record is a line, and its
-    values are its separators plus one (counted in C, looked at in Python only where
-    they are not the header's)."""
-    import numpy as np
-
+    values are its separators plus one (looked at further only where they are not the
+    header's)."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the file's last line break
     if "\r" in text:
         lines = [line[:-1] if line.endswith("\r") else line for line in lines]
-    separators = np.fromiter(map(operator.methodcaller("count", delimiter), lines),
-                             dtype=np.int64, count=len(lines))
+    separators = [line.count(delimiter) for line in lines]
     empty = blanks = 0
     trailing: list[int] = []
-    for i in np.flatnonzero(separators != width - 1).tolist():
-        line, n = lines[i], int(separators[i]) + 1
+    for i in [i for i, n in enumerate(separators) if n != width - 1]:
+        line, n = lines[i], separators[i] + 1
         if n == 1 and not line.strip():
             empty += line == ""
             blanks += line != ""

@@ -249,6 +249,7 @@ class CsvHeader:
 def read_header(text: str, source: str, header_row: int | None = None,
                 known: frozenset[str] = frozenset()) -> CsvHeader:
     """Find a CSV's separator and header in ``text`` (the file, or its first MiB)."""
+    text = text[:1 << 20]  # the header is near the top: no copies of a large file
     delimiter = _sniff_delimiter(text)
     lines = re.split(r"\r\n|\r|\n", text, maxsplit=MAX_TITLE_ROWS + 20)
     if header_row is not None:

@@ -302,7 +302,10 @@ def text_matches(text: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    values = pa.array(np.asarray(text, dtype=object), type=pa.string(), from_pandas=True)
+    if isinstance(text, pd.Series) and isinstance(text.dtype, pd.StringDtype | pd.ArrowDtype):
+        values = pa.array(text.array, type=pa.string(), from_pandas=True)  # no copy to Python
+    else:
+        values = pa.array(np.asarray(text, dtype=object), type=pa.string(), from_pandas=True)
     return pc.fill_null(pc.match_substring_regex(values, pattern), False).to_numpy(
         zero_copy_only=False)
 
