@@ -60,9 +60,10 @@ class Layout:
         if self.header_row > 1:
             above = self.header_row - 1
             notes.append(
-                f"The header is row {self.header_row}: the {above} row{'s' if above != 1 else ''}"
-                " above it (a title) were not read. Set header_row in the mapping file (or "
-                "--header-row) if that is wrong.")
+                f"The header is row {self.header_row}: the {above} row"
+                f"{'s' if above != 1 else ''} above it (a title) {'were' if above != 1 else 'was'}"
+                " not read. Set header_row in the mapping file (or --header-row) if that is "
+                "wrong.")
         if self.trailing:
             notes.append(
                 f"Every row ends with a {separator_name(self.trailing)} that the header does "

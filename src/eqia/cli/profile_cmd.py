@@ -114,7 +114,7 @@ def profile_json(profile: Profile) -> dict:
         "source": profile.source,
         "shape": profile.shape,
         "rows": profile.rows,
-        "rows_in_file": profile.file_rows,
+        "rows_in_file": profile.file_rows if profile.shape == "records" else None,
         "set_aside": profile.set_aside,
         "age_source": profile.age_source,
         "notes": profile.notes,
