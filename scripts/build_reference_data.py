@@ -369,9 +369,11 @@ CROSSINGS: dict[str, dict] = {
                   "45-49", "50-54", "55-59", "60-64", "65+"],
         "categories": list(ETHNIC_GROUPS.values()),
         "caveats": [
-            SDC + " District figures are sums of MSOA figures, so they differ from TS021 "
-            "by a few people a cell (8 on average, 67 at most).",
+            "Ethnic group by age is an ONS custom dataset for small areas (MSOAs): district "
+            "figures are their sums, so they differ from TS021 by a few people a cell (8 on "
+            "average, 67 at most).",
             "Everyone aged 65 and over is one band.",
+            SDC,
             SUMMED_DISTRICTS,
         ],
     },

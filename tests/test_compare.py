@@ -37,7 +37,7 @@ KENT = "E10000016"
 CSV_HEADER = (
     "characteristic,category,service_count,service_share,ci_low,ci_high,baseline_share,"
     "expected,ratio,ratio_low,ratio_high,difference_pp,flag,strength,robust_to_missing,"
-    "age_adjusted"
+    "age_adjusted,population,baseline_estimated,age_confounded"
 )
 
 
@@ -72,6 +72,49 @@ def female_share(lo: int, hi: int | None, area: str = KENT) -> float:
     t = t[(t["age"] >= lo) & ((t["age"] <= hi) if hi is not None else True)]
     by = t.groupby("sex")["count"].sum()
     return by["Female"] / by.sum()
+
+
+@functools.cache
+def single_years(area: str = KENT) -> pd.Series:
+    """TS007: usual residents by single year of age (100 and over as 100)."""
+    cells = census("ts007", area)
+    return pd.Series({0 if "under 1" in k else int(re.search(r"\d+", k).group()): v
+                      for k, v in cells.items() if k != "Total"}).sort_index()
+
+
+@functools.cache
+def ethnic_by_band(area: str = KENT) -> pd.DataFrame:
+    """Ethnic group (5) by published age band, straight from the shipped parquet file."""
+    path = files("eqia").joinpath("reference_data/ethnic_group_by_age.parquet")
+    with path.open("rb") as fh:
+        t = pd.read_parquet(fh).astype({"geography_code": str, "age_band": str,
+                                        "category": str})
+    t = t[t["geography_code"] == area]
+    return t.pivot_table(index="age_band", columns="category", values="count", aggfunc="sum")
+
+
+def band_ages(label: str) -> range:
+    lo, _, hi = label.rstrip("+").partition("-")
+    return range(int(lo), int(hi) + 1 if hi else 101)
+
+
+def ethnic_counts(lo: int, hi: int = 100, area: str = KENT) -> pd.Series:
+    """Each broad group's people aged lo..hi: whole published bands, and of a band the
+    range cuts through, the share of its people (TS007) whose ages are inside."""
+    pop = single_years(area)
+    total = 0.0
+    for label, row in ethnic_by_band(area).iterrows():
+        ages = band_ages(label)
+        inside = [a for a in ages if lo <= a <= hi]
+        total = total + row * pop.reindex(inside).sum() / pop.reindex(ages).sum()
+    return total
+
+
+def ethnic_band_share(age: float, area: str = KENT) -> pd.Series:
+    """The broad groups' shares in the published band holding ``age``."""
+    tab = ethnic_by_band(area)
+    label = next(lb for lb in tab.index if int(age) in band_ages(lb))
+    return tab.loc[label] / tab.loc[label].sum()
 
 
 def byar(o: float, z: float) -> tuple[float, float]:
@@ -174,16 +217,17 @@ def test_ethnicity_rows_equal_an_independent_recount_of_the_extract(kent_adults,
     assert (not_stated, not_known, invalid) == (50, 221, 3)  # REFU; NYO + blank + XX; W9
     n = sum(observed.values())
     u = not_stated + not_known + invalid
-    cells = census("ts021")
-    total = cells["Total: All usual residents"]
+    # Kent's people aged 18 and over by broad group (the census band 16-19 shared by age).
+    adults = ethnic_counts(18)
 
     got = kent_adults.table
-    got = got[(got["characteristic"] == "ethnicity")].set_index("category")
+    got = got[(got["characteristic"] == "ethnicity")
+              & ~got["age_adjusted"].astype(bool)].set_index("category")
     assert list(got.index) == list(ETHNIC_CODES)[1:3] + [list(ETHNIC_CODES)[3], "White",
                                                         "Other ethnic group"]
     for group, o in observed.items():
         row = got.loc[group]
-        share = cells[group] / total  # the ONS broad-group subtotal
+        share = adults[group] / adults.sum()
         e = n * share
         lo, hi = proportion_confint(o, n, alpha=0.05, method="wilson")
         r_lo, r_hi = (x / e for x in count_limits(o, 0.95))
@@ -202,31 +246,73 @@ def test_ethnicity_rows_equal_an_independent_recount_of_the_extract(kent_adults,
             not_stated + not_known, not_stated, not_known, invalid)
         assert row["age_adjusted"] == False  # noqa: E712 - numpy bool
     # Spelled out for one row: Other ethnic group, O = 16 (OOTH 10 + OARA 6), N = 2,738.
-    # Kent 19,326 / 1,576,077 = 1.2262%, E = 33.57, ratio 0.477, Byar 95% upper
-    # 25.98 / 33.57 = 0.774 < 1, 99.8% upper 30.9 / 33.57 = 0.92 < 1: under at 99.8%.
-    # With the 274 unknowns all in the group the ratio is 290 / 36.93 = 7.9: over, so
+    # Kent aged 18+: 14,713.7 of 1,239,767.3 = 1.1868% (bands 20-21 ... 65+, plus 47.0% of
+    # the 1,055 aged 16-19: 16,983 + 15,699 of the 69,562 aged 16 to 19 are 18 or 19),
+    # E = 32.49, ratio 0.492, Byar 95% upper 25.98 / 32.49 = 0.80 < 1: under.
+    # With the 274 unknowns all in the group the ratio is 290 / 35.74 = 8.1: over, so
     # the flag is not robust to missing data.
     other = got.loc["Other ethnic group"]
-    assert (other["service_count"], other["flag"], other["strength"]) == (16, "under", "99.8%")
-    assert other["expected"] == pytest.approx(2738 * 19326 / 1576077, abs=1e-9)
+    assert (other["service_count"], other["flag"]) == (16, "under")
+    assert (16983 + 15699) / (18448 + 18432 + 16983 + 15699) == pytest.approx(0.4698, abs=1e-4)
+    assert other["expected"] == pytest.approx(2738 * 14713.67 / 1239767.3, abs=1e-3)
     assert other["robust_to_missing"] == False  # noqa: E712
+    assert other["population"] == "Kent's population aged 18 and over"
+    assert other["baseline_estimated"] == False  # noqa: E712 - published counts
+
+
+def test_ethnicity_is_age_adjusted_person_by_person_from_the_census_bands(kent_adults,
+                                                                         raw_example):
+    # Each person with a known broad group is expected at Kent's mix in the census band
+    # holding their age (0-15, 16-19, 20-21, 22-24, 25-29 ... 60-64, 65+); a known group
+    # with no known age at Kent's crude mix at 18 and over.
+    dob = pd.to_datetime(raw_example["Date of Birth"], format="%d/%m/%Y", errors="coerce")
+    as_of = EXAMPLE_AS_OF
+    age = pd.Series([as_of.year - d.year - ((as_of.month, as_of.day) < (d.month, d.day))
+                     if not pd.isna(d) else np.nan for d in dob])
+    age[(age < 0) | (age > 120)] = np.nan
+    group = raw_example["Ethnicity"].map(
+        {code: g for g, codes in ETHNIC_CODES.items() for code in codes})
+    adults = ethnic_counts(18)
+    expected = 0.0
+    for a, g in zip(age, group, strict=True):
+        if pd.isna(g):
+            continue
+        expected = expected + (adults / adults.sum() if pd.isna(a) else ethnic_band_share(a))
+    got = kent_adults.table
+    adj = got[(got["characteristic"] == "ethnicity")
+              & got["age_adjusted"].astype(bool)].set_index("category")
+    for g in ETHNIC_CODES:
+        assert adj.loc[g, "expected"] == pytest.approx(expected[g], abs=1e-6), g
+        assert adj.loc[g, "headline"]
+    assert kent_adults.results["ethnicity"].standardisation == "joint"
 
 
 def test_detailed_ethnicity_is_compared_beside_the_five_broad_groups(kent_adults, raw_example):
     t = kent_adults.table
     detailed = t[t["characteristic"] == "ethnicity_detailed"].set_index("category")
-    assert len(detailed) == 19
+    assert len(detailed) == 2 * 19  # crude and age-adjusted
     # 'White British' and 'Asian / Asian British' are broad-group-only answers elsewhere
     # (12 'Asian / Asian British'): they cannot be placed in a detailed category, so
     # the detailed N is the broad N less those 12.
-    n = t[t["characteristic"] == "ethnicity"]["service_count"].sum() - 12
+    broad = t[t["characteristic"] == "ethnicity"]
+    n = broad[~broad["age_adjusted"].astype(bool)]["service_count"].sum() - 12
     cells = census("ts021")
-    roma = detailed.loc["White: Roma"]
+    # No crossing of the detailed groups with age is published: Kent's White people aged
+    # 18 and over are split by the Roma share of Kent's White people of all ages
+    # (2,254 of 1,409,009), and the row says it is an estimate.
+    adults = ethnic_counts(18)
+    share = adults["White"] / adults.sum() * cells["White: Roma"] / cells["White"]
+    assert (cells["White: Roma"], cells["White"]) == (2254, 1409009)
+    crude = detailed[~detailed["age_adjusted"].astype(bool)]
+    roma = crude.loc["White: Roma"]
     assert roma["service_count"] == (raw_example["Ethnicity"] == "WROM").sum() == 3
-    assert roma["expected"] == pytest.approx(n * 2254 / 1576077, abs=1e-9)
-    assert roma["baseline_share"] == pytest.approx(
-        cells["White: Roma"] / cells["Total: All usual residents"], abs=1e-12)
-    assert roma["flag"] == "too_few"  # E = 3.9 < 5
+    assert roma["baseline_share"] == pytest.approx(share, abs=1e-12)
+    assert roma["expected"] == pytest.approx(n * share, abs=1e-9)
+    assert roma["flag"] == "too_few"  # E = 4.0 < 5
+    assert crude["baseline_estimated"].all()
+    assert roma["population"] == "Kent's population aged 18 and over (estimated)"
+    result = kent_adults.results["ethnicity_detailed"]
+    assert any("Estimated, not published" in note for note in result.notes)
     # The five broad groups are the headline: they come first in every output.
     order = list(dict.fromkeys(t["characteristic"]))
     assert order.index("ethnicity") + 1 == order.index("ethnicity_detailed")
@@ -501,9 +587,15 @@ def test_cli_csv_has_exactly_the_documented_columns(cli, kent_adults):
     got = pd.read_csv(io.StringIO(res.stdout), keep_default_na=False, na_values=[""])
     assert list(got.columns) == CSV_COLUMNS
     assert len(got) == len(kent_adults.table)
-    # The numbers survive the trip: White's ratio at 6 significant figures.
+    # The numbers survive the trip: White's crude ratio at 6 significant figures.
     white = got[(got["characteristic"] == "ethnicity") & (got["category"] == "White")].iloc[0]
-    assert white["ratio"] == pytest.approx(2498 / (2738 * 1409009 / 1576077), rel=1e-5)
+    adults = ethnic_counts(18)
+    assert white["ratio"] == pytest.approx(2498 / (2738 * adults["White"] / adults.sum()),
+                                           rel=1e-5)
+    assert white["population"] == "Kent's population aged 18 and over"
+    disability = got[got["characteristic"] == "disability"].iloc[0]
+    assert disability["population"] == (
+        "Kent's population of all ages (no age breakdown published)")
     assert set(got["flag"]) <= {"under", "over", "none", "too_few", "not_collected",
                                 "no_baseline", "no_census_category", "outside_ages"}
 
@@ -531,10 +623,13 @@ def test_cli_xlsx_has_the_csv_columns_and_a_method_sheet(cli, tmp_path, kent_adu
     comp = sheets["comparison"]
     assert list(comp.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
     assert len(comp) == len(kent_adults.table)
-    # Full precision in the workbook: Asian expected = 2,738 x 69,940 / 1,576,077.
+    # Full precision in the workbook: Asian's crude expected count = 2,738 x Kent's Asian
+    # share at 18 and over.
     asian = comp[(comp["characteristic"] == "ethnicity")
                  & comp["category"].str.startswith("Asian")].iloc[0]
-    assert asian["expected"] == pytest.approx(2738 * 69940 / 1576077, abs=1e-9)
+    adults = ethnic_counts(18)
+    share = adults["Asian, Asian British or Asian Welsh"] / adults.sum()
+    assert asian["expected"] == pytest.approx(2738 * share, abs=1e-9)
     method = sheets["method"].set_index("item")["detail"]
     text = " ".join(method.astype(str))
     assert "Wilson" in text and "Byar" in text

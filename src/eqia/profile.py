@@ -28,8 +28,9 @@ from eqia.ingest import (
 from eqia.mapping import MappingFile, load_mapping
 
 #: Characteristics counted by age too: those the census crosses with age, so that
-#: expected counts can be age-standardised (Census 2021 TS009: sex by single year).
-AGE_CROSSED = ("sex",)
+#: expected counts can be age-standardised (``age_crossings``; detailed ethnic groups are
+#: counted with the ethnicity column).
+AGE_CROSSED = ("sex", "ethnicity", "religion", "marriage_civil_partnership")
 
 
 def profile_file(

@@ -31,6 +31,8 @@ class Rules:
     gof_draws: int
     gof_seed: int
     missing_sensitivity: bool
+    age_confounded_distance: float
+    census_distance_years: float
 
 
 def _number(x: Any) -> bool:
@@ -56,6 +58,9 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "gof_draws": (lambda x: _integer(x) and x >= 100, "a whole number of at least 100, e.g. 20000"),
     "gof_seed": (lambda x: _integer(x) and x >= 0, "a whole number of 0 or more"),
     "missing_sensitivity": (lambda x: isinstance(x, bool), "true or false"),
+    "age_confounded_distance": (
+        lambda x: _number(x) and 0 < x <= 1, "a distance above 0 and at most 1, e.g. 0.3"),
+    "census_distance_years": (lambda x: _number(x) and x > 0, "a number of years, e.g. 5"),
 }
 
 _NAMES = tuple(f.name for f in fields(Rules))
