@@ -741,3 +741,144 @@ def test_an_empty_comparator_file_is_a_clear_error_not_a_crash(cli, tmp_path):
     assert result.exit_code == 2
     assert "[unreadable-file]" in result.stderr and "Comparator file is not a readable CSV" \
         in result.stderr and "eligible.csv" in result.stderr
+
+
+# --- The population compared with -------------------------------------------------------
+
+MAIDSTONE = "E07000110"
+
+
+def maidstone_day_centre(tmp_path, n_older: int = 300) -> str:
+    """A day centre for people aged 65 and over: ages 67, 72, 81 and 88 in equal numbers;
+    77% disabled; mostly White British, some Indian; married or widowed; Christian."""
+    rows = []
+    for i in range(n_older):
+        age = (67, 72, 81, 88)[i % 4]
+        rows.append({
+            "Client ID": i, "Age": age, "Gender": "F" if i % 3 else "M",
+            "Ethnicity": "AIND" if i % 50 == 0 else "WBRI",
+            "Disability": "Yes" if i % 100 < 77 else "No",
+            "Marital Status": "Widowed" if age >= 81 else "Married",
+            "Religion": "Christian" if i % 5 else "No religion",
+        })
+    return write_extract(tmp_path / "day_centre.csv", rows)
+
+
+@pytest.fixture(scope="module")
+def day_centre(tmp_path_factory):
+    path = maidstone_day_centre(tmp_path_factory.mktemp("day"))
+    return compare(profile_file(path), "Maidstone", ages="65-")
+
+
+def test_a_65_plus_service_is_compared_for_ethnicity_with_maidstones_people_aged_65_plus(
+        day_centre):
+    # Maidstone aged 65 and over (SOURCES.md): Asian 627 of 33,536. The service: 300
+    # people, 6 Indian (every 50th), all aged 65 and over, so one census band (65+) and
+    # the age-adjusted expected count equals the crude one: 300 x 627 / 33,536 = 5.609.
+    r = day_centre.results["ethnicity"]
+    assert r.population == "Maidstone's population aged 65 and over"
+    head = day_centre.headline("ethnicity").set_index("category")
+    asian = head.loc["Asian, Asian British or Asian Welsh"]
+    assert asian["baseline_share"] == pytest.approx(627 / 33536, abs=1e-15)
+    assert asian["expected"] == pytest.approx(300 * 627 / 33536, abs=1e-9)
+    assert asian["service_count"] == 6 and asian["population"] == r.population
+    assert not asian["baseline_estimated"] and asian["age_confounded"] is None
+
+
+def test_a_65_plus_service_is_compared_for_disability_with_all_ages_and_says_so(day_centre):
+    r = day_centre.results["disability"]
+    assert r.population == "Maidstone's population of all ages (no age breakdown published)"
+    # Dissimilarity of the service's ages (all 65+, in the default bands 65-74: 150,
+    # 75-84: 75, 85+: 75) from Maidstone's whole population (TS007), by hand:
+    ages = single_years(MAIDSTONE)
+    total = ages.sum()
+    pop = {"65-74": ages.loc[65:74].sum() / total, "75-84": ages.loc[75:84].sum() / total,
+           "85+": ages.loc[85:].sum() / total}
+    service = {"65-74": 0.5, "75-84": 0.25, "85+": 0.25}
+    under_65 = ages.loc[:64].sum() / total  # in the population, not in the service
+    d = 0.5 * (sum(abs(service[b] - pop[b]) for b in pop) + under_65)
+    assert r.age_mismatch == pytest.approx(d, abs=1e-12)
+    assert d > 0.75 and r.age_confounded
+    rows = day_centre.table[day_centre.table["characteristic"] == "disability"]
+    assert rows["age_confounded"].all()
+    assert any(n.startswith("Age-confounded") for n in r.notes)
+
+
+def test_partnership_of_older_people_is_age_adjusted_from_the_census_bands(day_centre):
+    # 75 people each aged 67 (band 65-69), 72 (70-74), 81 (80-84), 88 (85+); the 150 aged
+    # 81 or 88 are widowed. Expected widowed = sum of 75 x Maidstone's widowed share in
+    # each of the four bands (the partnership crossing, read here straight from the file).
+    p = pd.read_parquet(files("eqia").joinpath(
+        "reference_data/legal_partnership_by_age.parquet").open("rb")).astype(
+        {"geography_code": str, "age_band": str, "category": str})
+    p = p[p["geography_code"] == MAIDSTONE].pivot_table(
+        index="age_band", columns="category", values="count", aggfunc="sum")
+    widowed = p["Widowed or surviving civil partnership partner"] / p.sum(axis=1)
+    want = sum(75 * widowed[b] for b in ("65-69", "70-74", "80-84", "85+"))
+    head = day_centre.headline("marriage_civil_partnership").set_index("category")
+    assert head.loc["Widowed or surviving civil partnership partner", "expected"] == \
+        pytest.approx(want, abs=1e-9)
+    assert day_centre.results["marriage_civil_partnership"].age_adjusted
+    assert head.loc[SEPARATED_LABEL, "baseline_estimated"]
+    assert not head.loc["Married or in a registered civil partnership", "baseline_estimated"]
+
+
+SEPARATED_LABEL = "Separated, but still legally married or still legally in a civil partnership"
+
+
+def test_religion_of_older_people_is_estimated_and_labelled(day_centre):
+    r = day_centre.results["religion"]
+    assert r.population == "Maidstone's population aged 65 and over (estimated)"
+    rows = day_centre.table[day_centre.table["characteristic"] == "religion"]
+    assert rows["baseline_estimated"].all() and r.age_adjusted
+    assert any("iterative proportional fitting" in n for n in r.notes)
+
+
+def test_aggregated_counts_get_age_adjusted_sex_rows_from_the_age_mix():
+    # A published table of counts (tests/fixtures/older_people_counts.csv): ages 18-64 400,
+    # 65-74 360, 75-84 540, 85+ 700 (20%, 18%, 27%, 35%) and, apart from them, 1,276 women
+    # and 724 men. Kent's female shares (TS009) by band: 470,772 / 920,351 = 0.511514,
+    # 88,533 / 169,261 = 0.523056, 58,777 / 108,040 = 0.544030, 26,365 / 42,023 = 0.627395.
+    # Expected women = 2,000 x (0.20 x 0.511514 + 0.18 x 0.523056 + 0.27 x 0.544030
+    #                           + 0.35 x 0.627395) = 2,000 x 0.56290 = 1,125.8 (56.3%),
+    # against 2,000 x 644,447 / 1,239,675 = 1,039.7 (52.0%) crude.
+    from .conftest import FIXTURES
+
+    shares = [female_share(18, 64), female_share(65, 74), female_share(75, 84),
+              female_share(85, None)]
+    assert shares == pytest.approx([0.511514, 0.523056, 0.544030, 0.627395], abs=1e-6)
+    e_women = 2000 * (0.20 * shares[0] + 0.18 * shares[1] + 0.27 * shares[2]
+                      + 0.35 * shares[3])
+    assert e_women / 2000 == pytest.approx(0.563, abs=0.0005)
+    result = compare(profile_file(FIXTURES / "older_people_counts.csv"), "Kent", ages="18-")
+    sex = result.table[result.table["characteristic"] == "sex"]
+    crude = sex[~sex["age_adjusted"].astype(bool)].set_index("category")
+    adj = sex[sex["age_adjusted"].astype(bool)].set_index("category")
+    assert crude.loc["Male", "ratio"] == pytest.approx(724 / (2000 * 595228 / 1239675),
+                                                       abs=1e-12)
+    assert round(crude.loc["Male", "ratio"], 3) == 0.754
+    assert (crude.loc["Male", "flag"], crude.loc["Male", "strength"]) == ("under", "99.8%")
+    assert adj.loc["Female", "expected"] == pytest.approx(e_women, abs=1e-9)
+    assert adj.loc["Male", "expected"] == pytest.approx(2000 - e_women, abs=1e-9)
+    assert (round(adj.loc["Female", "ratio"], 2), round(adj.loc["Male", "ratio"], 2)) == (
+        1.13, 0.83)
+    assert adj["flag"].tolist() == ["none", "none"]  # the flag goes
+    assert adj["headline"].all()
+    r = result.results["sex"]
+    assert r.standardisation == "marginal"
+    assert any("separate counts" in n and "does not depend on their age" in n for n in r.notes)
+    # Ethnicity is given apart from age too: standardised the same way.
+    assert result.results["ethnicity"].standardisation == "marginal"
+
+
+def test_data_far_from_census_day_get_a_note():
+    from eqia.compare import census_distance_note, period_middle
+
+    # 2015-16: 1 April 2015 to 31 March 2016, middle 30 September 2015, 5.5 years before
+    # Census Day (21 March 2021).
+    assert period_middle("2015-16") == dt.date(2015, 9, 30)
+    note = census_distance_note(period_middle("2015-16"), RULES)
+    assert note and "5.5 years before Census Day" in note and "2011 Census" in note
+    assert census_distance_note(period_middle("2024-25"), RULES) is None  # 3.5 years after
+    assert census_distance_note(None, RULES) is None
+    assert "after Census Day" in census_distance_note(dt.date(2027, 6, 30), RULES)
