@@ -364,7 +364,13 @@ def test_adverse_direction_changes_the_suggestion(comparison):
     assert over["age"].rating == "HIGH"  # 25-34 and 35-44: more than expected
     assert any(r.startswith("25-34: more than expected") for r in over["age"].reasons)
     assert under["carers"].rating == "LOW"
-    assert over["carers"].rating == "HIGH"  # carers: more than expected
+    # Carers: more than expected, robustly; but the census has no unpaid care by age and
+    # this adult service's ages differ from those of Kent's people aged 5 and over by more
+    # than the rules' 0.25, so on its own the difference suggests MEDIUM, not HIGH.
+    assert comparison.results["carers"].age_confounded
+    assert over["carers"].rating == "MEDIUM"
+    assert any("age-confounded" in r and "Kent's population aged 5 and over" in r
+               for r in over["carers"].reasons)
 
 
 def test_officer_saying_no_impact_keeps_a_robust_flag_at_medium(comparison):
@@ -637,3 +643,18 @@ def test_published_eqia_under_the_nhs_rule_rounds_and_works_shares_out_from_roun
             assert religion[category][1] == f"{rounded[category]:,}"
             assert religion[category][2] == _pct(rounded[category] / n)
             assert religion[category][3] == _ci(rounded[category], n)
+
+
+def test_an_age_confounded_difference_alone_never_suggests_high(comparison):
+    from dataclasses import replace
+
+    from eqia.assess import load_assessment_rules, suggest
+
+    rules = load_assessment_rules(adverse_direction="over")
+    confounded = suggest(comparison, rules)["carers"]
+    # The same numbers, the age mix matched: the robust difference is HIGH.
+    matched = replace(comparison, results={
+        **comparison.results,
+        "carers": replace(comparison.results["carers"], age_confounded=False)})
+    assert suggest(matched, rules)["carers"].rating == "HIGH"
+    assert confounded.rating == "MEDIUM" and confounded.direction == "Negative"

@@ -129,6 +129,8 @@ def suggest(
       HIGH (Negative), or MEDIUM if the officer says the proposal does not affect the group;
     * a difference in the adverse direction that missing data could explain, or data
       known for under ``complete_from_known_share`` of people: MEDIUM;
+    * an age-confounded comparison (no census age breakdown, and the service's ages
+      differ markedly from the population's) suggests at most MEDIUM on its own;
     * otherwise LOW. Never NONE: only the officer can say there is no impact.
 
     Differences in the other direction, and in ``not_adverse_categories`` (people without
@@ -186,8 +188,8 @@ def suggest(
             item["adverse"] = True
             word = "fewer" if row["flag"] == "under" else "more"
             text = (f"{row['category']}: {word} than expected ({_share(row['service_share'])} "
-                    f"of service users vs {_share(row['baseline_share'])} of the population, "
-                    f"ratio {row['ratio']:.2f})")
+                    f"of service users vs {_share(row['baseline_share'])} of "
+                    f"{r.population or 'the population'}, ratio {row['ratio']:.2f})")
             if robust and (affects.get(key) or "").upper() != "NO":
                 rating, direction = "HIGH", "Negative"
                 reasons.append(text + "; this holds whatever the unrecorded values are.")
@@ -219,6 +221,13 @@ def suggest(
                            f"The service's {name.lower()} profile is in line with the "
                            "population for every category that could be tested, and "
                            f"{_pct(r.known_share)} of records are complete.")
+        if rating == "HIGH" and r.age_confounded:
+            # The census has no age breakdown for this characteristic and the service's ages
+            # differ markedly from the population's: age alone could explain the difference.
+            rating = "MEDIUM"
+            reasons.append(f"Suggested MEDIUM, not HIGH: the comparison is with "
+                           f"{r.population}, whose ages differ markedly from the service's "
+                           "(age-confounded), so the difference may come from age alone.")
         cap = rules.max_rating.get(key)
         if cap and _LEVEL.get(rating, 0) > _LEVEL[cap]:
             reasons.append(f"The data alone suggests at most {cap} for {name.lower()} (see the "

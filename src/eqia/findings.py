@@ -67,12 +67,18 @@ def completeness_sentence(r: CharacteristicResult, fmt: CountFormatter = _fmt_co
 
 
 def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str]:
+    """One sentence per flagged group, naming the exact population it was compared with
+    (``CharacteristicResult.population``) and whether that figure is an estimate or the
+    comparison could reflect age alone."""
     r = comparison.results[key]
     if r.status != "compared":
         return []
     rows = comparison.headline(key)
     flagged = rows[rows["flag"].isin(["under", "over"])]
     adjusted = " after allowing for the service's age profile" if r.age_adjusted else ""
+    population = r.population or f"{area_name}'s population"
+    confounded = (" The service's ages differ markedly from that population's, so this "
+                  "difference may come from age alone." if r.age_confounded else "")
     out = []
     for _, row in flagged.iterrows():
         word = "fewer" if row["flag"] == "under" else "more"
@@ -84,16 +90,18 @@ def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str
         else:
             tail = (f"This could be explained by the {missing:,} people whose "
                     f"{noun(r)} is not recorded.")
+        estimated = (" (estimated)" if bool(row.get("baseline_estimated"))
+                     and not population.endswith("(estimated)") else "")
         out.append(
             f"{row['category']}: {pct(row['service_share'])} of service users with a known "
             f"{noun(r)} (95% CI {pct(row['ci_low'])} to {pct(row['ci_high'])}), compared "
-            f"with {pct(row['baseline_share'])} of {area_name} residents{adjusted}: {word} than "
-            f"expected (ratio {row['ratio']:.2f}). {tail}".strip()
+            f"with {pct(row['baseline_share'])}{estimated} of {population}{adjusted}: {word} "
+            f"than expected (ratio {row['ratio']:.2f}). {tail}".strip() + confounded
         )
     testable = rows[rows["flag"].isin(["under", "over", "none"])]
     if not out and len(testable):
-        out.append(f"The service's {r.name.lower()} profile is in line with {area_name}'s "
-                   f"population{adjusted} for every category that could be tested.")
+        out.append(f"The service's {r.name.lower()} profile is in line with {population}"
+                   f"{adjusted} for every category that could be tested.{confounded}")
     too_few = rows[rows["flag"] == "too_few"]
     if len(too_few) and len(too_few) == len(rows[~rows["flag"].isin(STATUS_FLAGS)]):
         out.append(f"Too few people to compare any {r.name.lower()} category with the "

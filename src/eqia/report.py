@@ -109,6 +109,12 @@ class CharacteristicSection:
     table: ProtectedTable  # the counts as they may be shown
     changes: pd.DataFrame  # CHANGE_COLUMNS, latest vs previous period
     population: pd.DataFrame  # category, baseline_share, flag, ci_low, ci_high (latest)
+    #: The population compared with, e.g. "Kent's population aged 18 and over" (empty
+    #: when there is no comparison).
+    compared_with: str = ""
+    #: True when the census has no age breakdown for it and the service's ages differ
+    #: markedly from that population's (``CharacteristicResult.age_confounded``).
+    age_confounded: bool | None = None
     change_findings: list[str] = field(default_factory=list)
     population_findings: list[str] = field(default_factory=list)
 
@@ -383,7 +389,12 @@ def _service_report(
     if latest is not None:
         from eqia.compare import compare
 
-        comparison = compare(profiles[latest.label], config.area, ages=svc.ages)
+        middle = latest.start + (latest.end - latest.start) / 2
+        comparison = compare(profiles[latest.label], config.area, ages=svc.ages,
+                             data_date=middle)
+        for text in comparison.notes:
+            if "Census Day" in text:
+                note("census-distance", f"{svc.name}, {latest.label}: {text}")
     sections = []
     for key in chars.keys():
         section = _section(svc.name, key, periods, profiles, comparison, policy, previous,
@@ -476,8 +487,11 @@ def _section(
     else:
         changes = pd.DataFrame(columns=CHANGE_COLUMNS)
     population = _population(key, comparison, table, latest.label if latest else None)
+    result = comparison.results.get(key) if comparison is not None else None
     section = CharacteristicSection(key=key, name=name, periods=labels, counts=counts,
-                                    table=table, changes=changes, population=population)
+                                    table=table, changes=changes, population=population,
+                                    compared_with=result.population if result else "",
+                                    age_confounded=result.age_confounded if result else None)
     section.change_findings, section.population_findings = _findings(section, config, ages)
     return section
 
@@ -533,7 +547,7 @@ def _category_set_notes(service: str, name: str, table: ProtectedTable, labels: 
 def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
                 latest: str | None) -> pd.DataFrame:
     """Latest period vs the census: shares and flags; intervals from the published counts."""
-    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust"]
+    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust", "estimated"]
     if comparison is None or latest is None or latest not in table.values.columns:
         return pd.DataFrame(columns=cols)
     r = comparison.results.get(key)
@@ -558,7 +572,7 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
         robust = row.get("robust_to_missing")
         out.append((row["category"], row["baseline_share"], flag, lo, hi,
                     None if robust is None or pd.isna(robust) or flag == "hidden"
-                    else bool(robust)))
+                    else bool(robust), bool(row.get("baseline_estimated"))))
     return pd.DataFrame(out, columns=cols)
 
 
@@ -581,8 +595,14 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
     tables do; a category whose count is hidden is never named in a finding. Category
     names are quoted (‘...’): census labels have commas and read oddly as prose.
     """
-    where = _area_phrase(config, ages)
+    where = sec.compared_with or _area_phrase(config, ages)
     subject = _subject(sec.key)
+
+    def base_text(row) -> str:
+        """The baseline share, marked where it is an estimate the population does not say."""
+        mark = (" (estimated)" if bool(row.get("estimated"))
+                and not where.endswith("(estimated)") else "")
+        return pct(float(row["baseline_share"])) + mark
     pop = sec.population.set_index("category") if len(sec.population) else None
     latest = sec.periods[-1] if sec.periods else None
     changes, said = [], set()
@@ -603,7 +623,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
                 rel = "still below" if share_from < base else "now below"
             else:
                 rel = "still above" if share_from > base else "now above"
-            text += f", {rel} the {pct(base)} of {where}"
+            text += f", {rel} the {base_text(pop.loc[cat])} of {where}"
         changes.append(text + ".")
         said.add(cat)
     population: list[str] = []
@@ -620,7 +640,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
         if cat in said:
             continue
         share = sec.table.share_text(cat, latest)
-        parts[row["flag"]].append((cat, share, pct(row["baseline_share"])))
+        parts[row["flag"]].append((cat, share, base_text(row)))
         if row.get("robust") is False:
             shaky.append(f"‘{cat}’")
     lead = "under" if parts["under"] else "over"
@@ -645,6 +665,9 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
         elif shaky:
             text += (f" The difference{'s' if len(shaky) > 1 else ''} for {_and(shaky)} "
                      f"could be explained by {unknown}.")
+        if sec.age_confounded:
+            text += (" The service's ages differ markedly from that population's, so "
+                     "age alone could explain some or all of this.")
         population.append(text)
     return changes, population
 
@@ -952,7 +975,9 @@ def report_context(report: AnnualReport) -> dict:
                 "table": _characteristic_table(sec, area_name, latest),
                 "chart": _chart_spec(sec, area_name),
                 "findings": sec.findings,
-                "caption": f"{s.name}: {sec.name.lower()} of service users by period",
+                "caption": f"{s.name}: {sec.name.lower()} of service users by period"
+                           + (f", compared with {sec.compared_with}"
+                              if len(sec.population) and sec.compared_with else ""),
                 "figure": f"{sec.name}: share of service users whose {_subject(sec.key)} "
                           "is recorded, by period"
                           + (f", with {area_name}'s population share" if len(sec.population)
@@ -980,7 +1005,11 @@ def report_context(report: AnnualReport) -> dict:
         "and the completeness table shows how many people have each characteristic "
         "recorded.",
         f"Population shares: ONS Census 2021 ({', '.join(tables) or 'no tables'}), "
-        f"{area_name}, for each service's eligible ages.",
+        f"{area_name}. Each table names the population it is compared with: the service's "
+        "eligible ages where the census publishes the characteristic by age (sex, ethnic "
+        "group, religion, legal partnership status; religion by age and the detailed ethnic "
+        "groups by age are estimates), otherwise all ages or the census' own base (aged 16, "
+        "or 5, and over), said as 'no age breakdown published'.",
         "Compared with population: " + (report.services[0].comparison.method
                                         if report.services and report.services[0].comparison
                                         else "not available."),

@@ -87,7 +87,7 @@ def run_screening(
     ]
     profile = merge_profiles(profiles)
     comparison = compare(profile, area, ages=proposal.ages, rules=rules_path,
-                         comparators=comparators)
+                         comparators=comparators, data_date=proposal.as_of)
     log = pd.DataFrame()
     if publish:
         comparison, log = publish_comparison(comparison, policy)
@@ -121,6 +121,7 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> 
                 continue
             table_rows.append({
                 "category": row["category"],
+                "baseline_estimated": bool(row.get("baseline_estimated")),
                 "service_count": int(row["service_count"]),
                 "service_share": _num(row["service_share"]),
                 "ci_low": _num(row["ci_low"]),
@@ -169,8 +170,9 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> 
             "base": r.base,
             "table_id": r.table_id,
             # Census or the service's own comparator population (``data: comparators``).
-            "compared_with": (f"Compared with {r.base} in {area} (Census 2021 table {r.table_id})"
-                              if r.table_id else f"Compared with the {r.base}, not the census"),
+            "compared_with": _compared_with(r),
+            "population": r.population,
+            "age_confounded": r.age_confounded,
             "baseline_label": f"{area} share" if r.table_id else "Comparator share",
             "available": r.status == "compared",
             "status": r.status,
@@ -184,6 +186,20 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> 
             "age_adjusted": r.age_adjusted,
         })
     return out
+
+
+def _compared_with(r) -> str:
+    """"Compared with Maidstone's population aged 65 and over (Census 2021 ethnic group by
+    age)": the exact population, the census table, and whether age could explain a
+    difference."""
+    if not r.table_id:
+        return f"Compared with {r.population}, not the census"
+    table = f"table {r.table_id}" if r.table_id.startswith("TS") else r.table_id
+    text = f"Compared with {r.population} (Census 2021 {table})"
+    if r.age_confounded:
+        text += ("; age-confounded: the service's ages differ markedly from that "
+                 "population's, so a difference may come from age alone")
+    return text
 
 
 def _grid(proposal: Proposal, suggestions: dict[str, Suggestion]) -> list[dict]:
@@ -229,6 +245,7 @@ def build_context(
     arules = arules or load_assessment_rules()
     fmt = count_formatter(policy)
     part2, census_notes = _shared_caveats(_part2(comparison, fmt, policy))
+    census_notes = comparison.notes + census_notes
     option, option_reasons = suggest_option(
         suggestions, {k: v.get("rating") for k, v in proposal.officer.items()})
     area = comparison.area
@@ -306,7 +323,9 @@ def rating_rules(rules: AssessmentRules) -> list[str]:
         f"{100 * rules.unknown_below_known_share:.0f}% of people.",
         "HIGH (Negative) when a group is under- or over-represented in the adverse direction "
         "whatever the unrecorded values are, unless the officer says the proposal does not "
-        "affect the group.",
+        "affect the group, or the comparison is age-confounded (the census has no age "
+        "breakdown for the characteristic and the service's ages differ markedly from the "
+        "population's): then MEDIUM.",
         f"MEDIUM when the difference could be due to missing data, or when the "
         f"characteristic is recorded for fewer than "
         f"{100 * rules.complete_from_known_share:.0f}% of people.",

@@ -129,7 +129,10 @@ def write_xlsx(result: Comparison, path: Path) -> Path:
          "reason": r.reason or "", "rows": r.rows, "known": r.known, "unknown": r.unknown,
          "not_stated": r.not_stated, "not_known": r.not_known, "invalid": r.invalid,
          "base": r.base, "census_table": r.table_id, "census_not_answered": r.baseline_unknown,
-         "age_adjusted": r.age_adjusted,
+         "population": r.population, "age_adjusted": r.age_adjusted,
+         "standardisation": r.standardisation or "",
+         "baseline_estimated": "; ".join(r.estimated),
+         "age_mismatch": r.age_mismatch, "age_confounded": r.age_confounded,
          "chi_square": (r.gof or {}).get("statistic"), "dof": (r.gof or {}).get("dof"),
          "p_value": (r.gof or {}).get("p_value"), "cohen_w": (r.gof or {}).get("cohen_w"),
          "test": (r.gof or {}).get("method"),
@@ -263,8 +266,10 @@ def print_comparison(result: Comparison) -> None:
                                   FLAG_TEXT[row["flag"]], "")
                     continue
                 users += f"\n({_num(row['expected'], '{:,.1f}')})"
-                table.add_row(str(row["category"]), users, _share(row),
-                              pct(row["baseline_share"]), _ratio(row), _flag(row), _robust(row))
+                area_share = pct(row["baseline_share"]) + (
+                    "\nestimated" if row["baseline_estimated"] else "")
+                table.add_row(str(row["category"]), users, _share(row), area_share,
+                              _ratio(row), _flag(row), _robust(row))
             out.print(table)
             if r.age_adjusted:
                 crude = result.table[(result.table["characteristic"] == key)
@@ -286,8 +291,8 @@ def print_comparison(result: Comparison) -> None:
                       f"{r.gof['cohen_w']:.2f}.")
         elif r.gof:
             out.print(f"  Whole mix: {r.gof['method']}.")
-        census = (f"  Census base: {r.base} ({r.table_id})" if r.table_id
-                  else f"  Compared with: {r.base}")
+        census = (f"  Compared with {r.population}: Census 2021 {r.table_id}" if r.table_id
+                  else f"  Compared with {r.population}")
         if r.baseline_unknown:
             census += (f"; {r.baseline_unknown:,} of {r.baseline_total:,} did not answer and "
                        "are left out of the shares")

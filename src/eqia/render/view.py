@@ -83,6 +83,8 @@ def flag_text(row: dict) -> str:
             text += " (strong evidence)"
         if row.get("robust_to_missing") is False:
             text += "; could be due to missing data"
+    if row.get("baseline_estimated"):
+        text += "; population figure estimated"
     return text
 
 
