@@ -218,16 +218,20 @@ def suggest(
             reasons.insert(0, "No difference in the adverse direction, and "
                               f"{_pct(r.known_share)} of records are complete."
                            if other or complement else
-                           f"The service's {name.lower()} profile is in line with the "
-                           "population for every category that could be tested, and "
+                           f"The service's {name.lower()} profile is in line with "
+                           f"{r.population or 'the population'} for every category that "
+                           "could be tested, and "
                            f"{_pct(r.known_share)} of records are complete.")
-        if rating == "HIGH" and r.age_confounded:
+        if r.age_confounded:
             # The census has no age breakdown for this characteristic and the service's ages
-            # differ markedly from the population's: age alone could explain the difference.
-            rating = "MEDIUM"
-            reasons.append(f"Suggested MEDIUM, not HIGH: the comparison is with "
-                           f"{r.population}, whose ages differ markedly from the service's "
-                           "(age-confounded), so the difference may come from age alone.")
+            # differ markedly from the population's: age alone could explain a difference,
+            # so on its own it never suggests HIGH.
+            why = (f"The comparison is with {r.population}, whose ages differ markedly from "
+                   "the service's (age-confounded): a difference may come from age alone")
+            if rating == "HIGH":
+                rating = "MEDIUM"
+                why += ", so on its own it suggests MEDIUM, not HIGH"
+            reasons.append(why + ".")
         cap = rules.max_rating.get(key)
         if cap and _LEVEL.get(rating, 0) > _LEVEL[cap]:
             reasons.append(f"The data alone suggests at most {cap} for {name.lower()} (see the "

@@ -688,8 +688,11 @@ def _crossed_baseline(area: Area, ages: AgeBand, crossed, baseline_dir) -> Basel
     frame = pd.DataFrame({"category": labels, "count": np.round(values).astype("int64"),
                           "share": values / known if known else float("nan")})
     unknown = int(round(float(crossed.unknown[mask].sum())))
-    caveats = list(dict.fromkeys([*_caveats(info, area, source, baseline_dir),
-                                  *crossed.caveats]))
+    # The table's note on its own base ("The base is usual residents aged 16 and over...")
+    # is about a population this baseline replaces: left out.
+    caveats = [c for c in _caveats(info, area, source, baseline_dir)
+               if not c.startswith("The base is")]
+    caveats = list(dict.fromkeys([*caveats, *crossed.caveats]))
     return Baseline(
         area=area, characteristic=key, table=crossed.table,
         base=f"usual residents {_ages_text(eligible)}", counts=frame, unknown=unknown,

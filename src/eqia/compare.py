@@ -591,8 +591,9 @@ def _confounded_note(result: CharacteristicResult, rules: Rules) -> str | None:
         what = ("The detailed groups within each broad ethnic group are split by their shares "
                 "at all ages")
     else:
-        what = (f"The census publishes no {result.name.lower()} by age, so the comparison is "
-                f"with {result.population}")
+        title = bl.metadata().tables[str(result.table_id).lower()].title
+        what = (f"The census publishes no {title.lower()} by age, so the comparison is with "
+                f"{result.population}")
     if not result.age_confounded:
         return None
     return (f"Age-confounded: {what}, and the service's age mix differs markedly from that "

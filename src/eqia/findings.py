@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from eqia.characteristics import ETHNICITY_DETAILED
 from eqia.compare import STATUS_FLAGS, CharacteristicResult, Comparison
 
 CountFormatter = Callable[[int], str]
@@ -77,8 +78,14 @@ def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str
     flagged = rows[rows["flag"].isin(["under", "over"])]
     adjusted = " after allowing for the service's age profile" if r.age_adjusted else ""
     population = r.population or f"{area_name}'s population"
-    confounded = (" The service's ages differ markedly from that population's, so this "
-                  "difference may come from age alone." if r.age_confounded else "")
+    confounded = ""
+    if r.age_confounded and key == ETHNICITY_DETAILED:
+        confounded = (" Within each broad group the detailed groups are split by their shares "
+                      "at all ages, and the service's ages differ markedly from all ages, so "
+                      "this difference may come from age alone.")
+    elif r.age_confounded:
+        confounded = (" The service's ages differ markedly from that population's, so this "
+                      "difference may come from age alone.")
     out = []
     for _, row in flagged.iterrows():
         word = "fewer" if row["flag"] == "under" else "more"

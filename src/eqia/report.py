@@ -916,7 +916,8 @@ def _chart_spec(sec: CharacteristicSection, area: str) -> dict | None:
         f"{sec.periods[0]} to {sec.periods[-1]}"
     alt = (f"Bar chart of the share of service users whose {_subject(sec.key)} is recorded "
            f"in each category, {periods}"
-           + (f", with {area}'s population share marked" if any(baseline) else "")
+           + (f", with the share of {sec.compared_with or area + chr(39) + 's population'} "
+              "marked" if any(baseline) else "")
            + ". " + ". ".join(parts) + ".")
     return {"title": f"{sec.name}: share of service users by period", "categories": cats,
             "periods": sec.periods, "series": series, "baseline": baseline, "area": area,

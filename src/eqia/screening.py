@@ -143,6 +143,7 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> 
                 "ci_high": [t["ci_high"] for t in compared],
                 "baseline": [t["baseline_share"] for t in compared],
                 "area": area,
+                "population": r.population,
                 "title": r.name,
             }
         unknown_rows = []
@@ -189,13 +190,13 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> 
 
 
 def _compared_with(r) -> str:
-    """"Compared with Maidstone's population aged 65 and over (Census 2021 ethnic group by
-    age)": the exact population, the census table, and whether age could explain a
+    """"Compared with Maidstone's population aged 65 and over, Census 2021 ethnic group by
+    age": the exact population, the census table, and whether age could explain a
     difference."""
     if not r.table_id:
         return f"Compared with {r.population}, not the census"
     table = f"table {r.table_id}" if r.table_id.startswith("TS") else r.table_id
-    text = f"Compared with {r.population} (Census 2021 {table})"
+    text = f"Compared with {r.population}, Census 2021 {table}"
     if r.age_confounded:
         text += ("; age-confounded: the service's ages differ markedly from that "
                  "population's, so a difference may come from age alone")
