@@ -376,7 +376,7 @@ def test_an_unknown_characteristic_is_a_usage_error_with_a_suggestion():
 
 def test_the_profile_table_lists_not_answered_after_the_categories():
     frame = bl.profile_table(bl.area_profile("Kent", ["religion", "pregnancy_maternity"]))
-    assert list(frame.columns) == ["characteristic", "category", "count", "share"]
+    assert list(frame.columns) == ["characteristic", "category", "count", "share", "estimated"]
     assert frame["category"].iloc[-1] == "Not answered"
     assert pd.isna(frame["share"].iloc[-1])
     assert frame["count"].sum() == bl.baseline("Kent", "religion").total

@@ -151,3 +151,25 @@ def test_the_report_says_which_population_each_finding_is_against(folder, run):
     assert f"ethnicity of service users by period, compared with {AGES_65}" in html
     assert "Maidstone's population aged 65 and over, more service users than expected were " \
            "in the group ‘Disabled" not in html
+
+
+def test_a_table_of_counts_gets_age_adjusted_sex_rows_through_the_cli(run, tmp_path):
+    from .conftest import FIXTURES
+
+    counts = FIXTURES / "older_people_counts.csv"
+    res = run("compare", counts, "--area", "Kent", "--ages", "18-")
+    assert "Sex (age-adjusted)" in res.stdout
+    assert "gives ages and this characteristic as separate counts" in " ".join(
+        res.stdout.split())
+    # Through a proposal too: the grid no longer reports fewer men than expected.
+    (tmp_path / "counts.csv").write_bytes(counts.read_bytes())
+    (tmp_path / "p.yaml").write_text(
+        "name: Home care\ndata:\n  extracts: [counts.csv]\n  area: Kent\n  ages: 18-\n",
+        encoding="utf-8")
+    run("screen", tmp_path / "p.yaml", "--out", tmp_path / "out")
+    doc = Document(str(tmp_path / "out" / "home-care.docx"))
+    grid = _grid_reasons(doc)
+    assert "Male: fewer than expected" not in grid["Sex/Gender"]
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert ("Compared with Kent's population aged 18 and over, Census 2021 table TS009; "
+            "ratios allow for the service's age profile") in text

@@ -1059,7 +1059,7 @@ def _write_atomic_parquet(frame: pd.DataFrame, target: Path) -> None:
 
 # ------------------------------------------------------------------- whole profile
 
-PROFILE_COLUMNS = ["characteristic", "category", "count", "share"]
+PROFILE_COLUMNS = ["characteristic", "category", "count", "share", "estimated"]
 
 
 def area_profile(
@@ -1085,7 +1085,8 @@ def _all_keys() -> list[str]:
 
 
 def profile_table(baselines: Iterable[Baseline]) -> pd.DataFrame:
-    """``characteristic, category, count, share`` for baselines, one row per category.
+    """``characteristic, category, count, share, estimated`` for baselines, one row per
+    category (``estimated``: the count is an estimate, see ``Baseline.estimated``).
 
     A "Not answered" row (share empty) follows the categories of tables that have one,
     so each characteristic's counts add up to its table total. Characteristics with no
@@ -1095,11 +1096,13 @@ def profile_table(baselines: Iterable[Baseline]) -> pd.DataFrame:
     for b in baselines:
         if not b.available:
             continue
-        frame = b.counts.assign(characteristic=b.characteristic)
+        frame = b.counts.assign(characteristic=b.characteristic,
+                                estimated=b.counts["category"].isin(b.estimated))
         if b.unknown_label:
             frame = pd.concat([frame, pd.DataFrame([{
                 "characteristic": b.characteristic, "category": b.unknown_label,
-                "count": b.unknown, "share": float("nan")}])], ignore_index=True)
+                "count": b.unknown, "share": float("nan"),
+                "estimated": bool(b.estimated)}])], ignore_index=True)
         frames.append(frame[PROFILE_COLUMNS])
     if not frames:
         return pd.DataFrame(columns=PROFILE_COLUMNS)
