@@ -638,6 +638,13 @@ def test_cli_xlsx_has_the_csv_columns_and_a_method_sheet(cli, tmp_path, kent_adu
     assert method["Area"] == "Kent (E10000016)"
     chars = sheets["characteristics"].set_index("characteristic")
     assert chars.loc["ethnicity", "not_stated"] == 50
+    assert chars.loc["ethnicity", "population"] == "Kent's population aged 18 and over"
+    assert chars.loc["ethnicity", "standardisation"] == "joint"
+    assert chars.loc["religion", "baseline_estimated"].startswith("No religion; Christian")
+    assert chars.loc["disability", "age_confounded"] == True  # noqa: E712
+    assert 0.25 < chars.loc["disability", "age_mismatch"] < 1
+    for column in ("population", "baseline_estimated", "age_confounded"):
+        assert f"Column: {column}" in method.index
 
 
 def test_cli_rules_file_changes_the_threshold(cli, tmp_path, kent_adults):

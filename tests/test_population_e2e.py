@@ -173,3 +173,15 @@ def test_a_table_of_counts_gets_age_adjusted_sex_rows_through_the_cli(run, tmp_p
     text = "\n".join(p.text for p in doc.paragraphs)
     assert ("Compared with Kent's population aged 18 and over, Census 2021 table TS009; "
             "ratios allow for the service's age profile") in text
+
+
+def test_data_from_2015_16_compared_with_census_2021_get_a_note(folder, run):
+    res = run("compare", folder / "day_centre.csv", "--area", "Maidstone", "--ages", "65-",
+              "--as-of", "2015-09-30")
+    text = " ".join(res.stdout.split())
+    assert "5.5 years before Census Day (21 March 2021)" in text
+    assert "2011 Census is nearer in time" in text
+    (folder / "old.yaml").write_text(REPORT.replace("2024-25", "2015-16"), encoding="utf-8")
+    out = folder / "old_report"
+    report = run("report", folder / "old.yaml", "--out", out)
+    assert "5.5 years before Census Day" in " ".join(report.output.split())

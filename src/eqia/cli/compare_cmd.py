@@ -104,7 +104,9 @@ def compare_command(
         extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
         allow_duplicates=allow_duplicates,
     )
-    result = compare(profile, area_obj, ages=age_range, rules=rules_obj, comparators=comparators)
+    # An --as-of date says when the data are from (for the note on Census Day); today does not.
+    result = compare(profile, area_obj, ages=age_range, rules=rules_obj, comparators=comparators,
+                     data_date=parse_as_of(as_of) if as_of else None)
     if fmt is CompareFormat.csv:
         text = result.csv_table().to_csv(index=False, float_format="%.6g")
         path = out_dir / "compare.csv" if out_dir else None
