@@ -300,7 +300,8 @@ def test_override_beats_the_change(example):
     assert s["carers"].readings[1]["groups"] == ["Provides unpaid care"]
     closure = suggest(comparison, load_assessment_rules(), focus=focus_for(("closure",)))
     assert closure["carers"].rating == "HIGH" and closure["carers"].direction == "Negative"
-    assert "overrides the usual reading" in focus.explanation
+    assert ("An override is set (adverse_direction: under), replacing the usual reading of "
+            "the change.") in focus.explanation
 
 
 def test_a_proposal_that_does_not_say_what_changes_reads_both_ways(example):

@@ -149,8 +149,9 @@ class Focus:
             return ("The proposal does not say what is changing (add, for example, "
                     "'change: closure'), so " + both[0].lower() + both[1:])
         if self.source == "override":
-            lead += (f"The proposal sets data: adverse_direction: {self.override}, which "
-                     "overrides the usual reading of the change. ")
+            lead += (f"An override is set (adverse_direction: {self.override})"
+                     + (", replacing the usual reading of the change. " if self.changes
+                        else ". "))
         if len(self.primary) == 2:
             return lead + both
         if self.primary == ("over",):
