@@ -73,7 +73,7 @@ def _write_proposal(folder, change: str | list[str] | None, **extra) -> object:
 
 def _screen(cli, folder, change, **extra):
     proposal = _write_proposal(folder, change, **extra)
-    r = cli("screen", proposal, "--out", folder / "out", "--formats", "docx")
+    r = cli("screen", proposal, "--out", folder / "out")
     assert r.exit_code == 0, r.output
     return Document(str(folder / "out" / "older-people-s-day-centre.docx")), r
 
@@ -229,6 +229,20 @@ def test_part2_and_judgement_give_both_readings_the_main_concern_first(closure):
     assert any(r.startswith("Disproportionately affected (the main concern for the closure): "
                             "Age (people aged 85+); Disability (Disabled under the Equality "
                             "Act)") for r in reasons)
+
+
+@needs_census
+def test_html_and_markdown_say_the_same(closure):
+    doc, result = closure
+    out = next(p for p in result.stdout.split() if p.endswith(".html"))
+    html = open(out, encoding="utf-8").read()
+    md = open(out[:-5] + ".md", encoding="utf-8").read()
+    for text in ("What the differences mean for this proposal:",
+                 "Under-reached (secondary): people aged 65-74 (ratio ",
+                 "To be set: the officer chose Option 3, a full impact assessment",
+                 "Suggested from data: mitigation for a group disproportionately affected",
+                 "Reading the differences for this proposal:"):
+        assert text in html and text in md, text
 
 
 # --- a new service: the groups it does not reach are the concern -------------------------
