@@ -71,9 +71,9 @@ def _write_proposal(folder, change: str | list[str] | None, **extra) -> object:
     return path
 
 
-def _screen(cli, folder, change, **extra):
+def _screen(cli, folder, change, formats="docx,html,md", **extra):
     proposal = _write_proposal(folder, change, **extra)
-    r = cli("screen", proposal, "--out", folder / "out")
+    r = cli("screen", proposal, "--out", folder / "out", "--formats", formats)
     assert r.exit_code == 0, r.output
     return Document(str(folder / "out" / "older-people-s-day-centre.docx")), r
 
@@ -256,7 +256,7 @@ def new_service(tmp_path_factory):
     def cli(*args):
         return CliRunner().invoke(app, [str(a) for a in args])
 
-    return _screen(cli, tmp_path_factory.mktemp("new"), "new_service")
+    return _screen(cli, tmp_path_factory.mktemp("new"), "new_service", formats="docx")
 
 
 @needs_census
