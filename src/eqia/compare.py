@@ -117,13 +117,20 @@ COLUMN_TEXT = {
     "not_known": "Unknowns not asked or not recorded (incl. blank, broad group only).",
     "invalid": "Values that could not be read (treated as unknown in the missing-data test).",
     "headline": "true on the rows to read the flag from (age-adjusted where available).",
+    "expected_age_low": "Age-confounded rows: the fewest users age alone could give the "
+                        "group (its share by age unknown; the census total and the two age "
+                        "mixes fixed).",
+    "expected_age_high": "Age-confounded rows: the most users age alone could give the group.",
+    "robust_to_age": "Age-confounded flags: true when the flag holds even against the expected "
+                     "count age alone could most explain it with (expected_age_high for over, "
+                     "expected_age_low for under); false when age alone could explain it.",
 }
 
 #: Columns of ``Comparison.table`` after the csv ones (the xlsx sheet has them all).
 EXTRA_COLUMNS = [
     "expected_share", "ratio_low_strong", "ratio_high_strong", "ratio_method", "flag_reason",
     "flag_unknown_out", "flag_unknown_in", "unknown", "not_stated", "not_known", "invalid",
-    "headline",
+    "headline", "expected_age_low", "expected_age_high", "robust_to_age",
 ]
 
 
@@ -385,13 +392,17 @@ def _compare_one(
         result.notes.append(_standardised_note(area, name, how, crossing))
     if result.estimated:
         result.notes.append(_estimated_note(key, base, standardised, result.estimated))
-    if comparator is None and n > 0:
-        result.age_mismatch = _age_mismatch(profile, area, key, base, ages, result)
-        if result.age_mismatch is not None:
-            result.age_confounded = result.age_mismatch > rules.age_confounded_distance
-            note = _confounded_note(result, rules)
-            if note:
-                result.notes.append(note)
+    mixes = _age_mixes(profile, area, key, base, ages, result) if (
+        comparator is None and n > 0) else None
+    if mixes is not None:
+        result.age_mismatch = dissimilarity(*mixes)
+        result.age_confounded = result.age_mismatch > rules.age_confounded_distance
+        note = _confounded_note(result, rules)
+        if note:
+            result.notes.append(note)
+        if result.age_confounded:
+            for t in out:
+                _age_retest(t, mixes, rules, n)
     if comparator is None and result.estimated and set(result.estimated) >= set(comparable):
         result.population += " (estimated)"
     for t in out:
@@ -549,12 +560,14 @@ def population_text(area: bl.Area, base: bl.Baseline, ages: AgeBand | None) -> s
     return phrase
 
 
-def _age_mismatch(profile: Profile, area: bl.Area, key: str, base: bl.Baseline,
-                  ages: AgeBand | None, result: CharacteristicResult) -> float | None:
-    """Dissimilarity index between the service's ages and the compared population's, where
-    that population is not matched to the service's ages (``None`` where it is, or where
-    the service's ages are not known). Detailed ethnic groups are split by their shares
-    at all ages, so they are measured against the whole population."""
+def _age_mixes(profile: Profile, area: bl.Area, key: str, base: bl.Baseline,
+               ages: AgeBand | None, result: CharacteristicResult
+               ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(service, population): each one's shares over the extract's age bands, plus a last
+    cell for the population's ages in none of them, where the compared population is not
+    matched to the service's ages (``None`` where it is, or the service's ages are not
+    known). Detailed ethnic groups are split by their shares at all ages, so they are
+    measured against the whole population."""
     if key == "age" or base.area is None:
         return None
     if key != ETHNICITY_DETAILED and (result.age_adjusted or base.age_restricted):
@@ -576,7 +589,54 @@ def _age_mismatch(profile: Profile, area: bl.Area, key: str, base: bl.Baseline,
                              bands=bands)
     pop = _band_shares(population, bands)
     outside = max(0.0, 1.0 - pop.sum())  # the population's ages in none of the bands
-    return float(0.5 * (np.abs(service - pop).sum() + outside))
+    return np.append(service, 0.0), np.append(pop, outside)
+
+
+def dissimilarity(service: np.ndarray, population: np.ndarray) -> float:
+    """Half the sum of |service share - population share| over age bands: the share of the
+    service that would have to be in another band for the two age mixes to match."""
+    return float(0.5 * np.abs(np.asarray(service) - np.asarray(population)).sum())
+
+
+def age_explained_range(share: float, service: np.ndarray,
+                        population: np.ndarray) -> tuple[float, float]:
+    """The lowest and highest share of a group the service could expect from its ages alone,
+    when the group's share by age is unknown: of all prevalences by age p_b in [0, 1] with
+    sum_b population_b x p_b = ``share`` (the population's own share), the extremes of
+    sum_b service_b x p_b. A linear programme solved greedily: the highest puts the group
+    in the bands where the service is most over-represented first (a fractional knapsack),
+    the lowest in those where it is least."""
+    service = np.asarray(service, dtype=float)
+    population = np.asarray(population, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(population > 0, service / population, np.inf)
+
+    def fill(order: np.ndarray) -> float:
+        budget, got = float(share), 0.0
+        for i in order:
+            if budget <= 0 or population[i] <= 0:
+                continue
+            take = min(population[i], budget)
+            got += weight[i] * take
+            budget -= take
+        return got
+
+    ranked = np.argsort(-weight, kind="stable")
+    return fill(ranked[::-1]), min(1.0, fill(ranked))
+
+
+def _age_retest(t: pd.DataFrame, mixes: tuple[np.ndarray, np.ndarray], rules: Rules,
+                n: float) -> None:
+    """The expected counts age alone could give (``expected_age_low/high``, for ``n``
+    people with a known value) and whether each flag holds even against the one age could
+    most explain it with (``robust_to_age``)."""
+    ranges = [age_explained_range(share, *mixes) for share in t["baseline_share"]]
+    t["expected_age_low"] = [n * lo for lo, _ in ranges]
+    t["expected_age_high"] = [n * hi for _, hi in ranges]
+    worst = np.where(t["flag"] == "over", t["expected_age_high"], t["expected_age_low"])
+    again = stats.flag_counts(t["service_count"].to_numpy(dtype=float), worst, rules)[0]
+    t["robust_to_age"] = [bool(a == f) if f in ("under", "over") else None
+                          for a, f in zip(again, t["flag"], strict=True)]
 
 
 def _band_shares(base: bl.Baseline, bands: list[AgeBand]) -> np.ndarray:

@@ -547,7 +547,8 @@ def _category_set_notes(service: str, name: str, table: ProtectedTable, labels: 
 def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
                 latest: str | None) -> pd.DataFrame:
     """Latest period vs the census: shares and flags; intervals from the published counts."""
-    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust", "estimated"]
+    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust", "estimated",
+            "robust_to_age"]
     if comparison is None or latest is None or latest not in table.values.columns:
         return pd.DataFrame(columns=cols)
     r = comparison.results.get(key)
@@ -572,7 +573,8 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
         robust = row.get("robust_to_missing")
         out.append((row["category"], row["baseline_share"], flag, lo, hi,
                     None if robust is None or pd.isna(robust) or flag == "hidden"
-                    else bool(robust), bool(row.get("baseline_estimated"))))
+                    else bool(robust), bool(row.get("baseline_estimated")),
+                    row.get("robust_to_age") if flag != "hidden" else None))
     return pd.DataFrame(out, columns=cols)
 
 
@@ -666,8 +668,11 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
             text += (f" The difference{'s' if len(shaky) > 1 else ''} for {_and(shaky)} "
                      f"could be explained by {unknown}.")
         if sec.age_confounded:
-            text += (" The service's ages differ markedly from that population's, so "
-                     "age alone could explain some or all of this.")
+            explained = [row.get("robust_to_age") is not True for _, row in flagged.iterrows()]
+            text += (" The service's ages differ markedly from that population's, so age "
+                     "alone could explain some or all of this." if any(explained) else
+                     " The service's ages differ markedly from that population's, but age "
+                     "alone could not explain differences this large.")
         population.append(text)
     return changes, population
 
