@@ -889,3 +889,65 @@ def test_data_far_from_census_day_get_a_note():
     assert census_distance_note(period_middle("2024-25"), RULES) is None  # 3.5 years after
     assert census_distance_note(None, RULES) is None
     assert "after Census Day" in census_distance_note(dt.date(2027, 6, 30), RULES)
+
+
+def test_the_range_age_alone_could_explain_is_worked_out_by_hand():
+    from eqia.compare import age_explained_range, dissimilarity
+
+    # Three age bands holding 50%, 30% and 20% of the population and 0%, 20% and 80% of
+    # the service; the group is 25% of the population. At most, every person in the
+    # oldest band has it (20% of the population: 80% of the service) and a sixth of the
+    # middle band the rest (5%: 0.05 x 0.2 / 0.3 = 3.33% of the service): 83.33%. At
+    # least, the youngest band holds the whole 25%, and the service has no one there: 0%.
+    population, service = np.array([0.5, 0.3, 0.2]), np.array([0.0, 0.2, 0.8])
+    low, high = age_explained_range(0.25, service, population)
+    assert (low, high) == pytest.approx((0.0, 0.8 + 0.05 * 0.2 / 0.3), abs=1e-12)
+    assert dissimilarity(service, population) == pytest.approx(0.6, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_age_range_is_the_linear_programmes_optimum(seed):
+    from scipy.optimize import linprog
+
+    from eqia.compare import age_explained_range
+
+    rng = np.random.default_rng(seed)
+    population, service = rng.dirichlet(np.ones(8)), rng.dirichlet(np.ones(8))
+    share = float(rng.uniform(0.02, 0.6))
+    # max / min of service . p subject to population . p = share, 0 <= p <= 1
+    top = linprog(-service, A_eq=[population], b_eq=[share], bounds=[(0, 1)] * 8)
+    bottom = linprog(service, A_eq=[population], b_eq=[share], bounds=[(0, 1)] * 8)
+    assert age_explained_range(share, service, population) == pytest.approx(
+        (bottom.fun, -top.fun), abs=1e-9)
+
+
+def test_age_could_explain_the_day_centres_disabled_share_but_not_an_adult_services(
+        day_centre, kent_adults):
+    # Maidstone: 28,029 of 175,783 disabled (15.95%). Even if all of them were 65 or over,
+    # the most a day centre with these ages could expect: fill the bands where the service
+    # is most over-represented (service share / population share) first: 85+ (0.25 /
+    # 0.025), then 65-74 (0.5 / 0.101), then part of 75-84 (0.25 / 0.064).
+    ages = single_years(MAIDSTONE)
+    total = ages.sum()
+    q = {"85+": ages.loc[85:].sum() / total, "75-84": ages.loc[75:84].sum() / total,
+         "65-74": ages.loc[65:74].sum() / total}
+    s = {"85+": 0.25, "75-84": 0.25, "65-74": 0.5}
+    cells = census("ts038", MAIDSTONE)
+    budget = (cells["Disabled under the Equality Act"]
+              / cells["Total: All usual residents"])
+    most = 0.0
+    assert sorted(q, key=lambda b: -s[b] / q[b]) == ["85+", "65-74", "75-84"]
+    for band in ("85+", "65-74", "75-84"):
+        take = min(q[band], budget)
+        most += s[band] * take / q[band]
+        budget -= take
+    row = day_centre.headline("disability").set_index("category").loc[
+        "Disabled under the Equality Act"]
+    assert row["expected_age_high"] == pytest.approx(300 * most, abs=1e-6)
+    assert 0.77 < most  # the service's 77% could come from age alone
+    assert row["flag"] == "over" and row["robust_to_age"] is False
+    # The example adult service: 62.5% disabled, and age alone could give at most 30.8%.
+    adult = kent_adults.headline("disability").set_index("category").loc[
+        "Disabled under the Equality Act"]
+    assert adult["expected_age_high"] / 2696 == pytest.approx(0.308, abs=1e-3)
+    assert adult["robust_to_age"] is True
