@@ -658,5 +658,5 @@ def _confounded_note(result: CharacteristicResult, rules: Rules) -> str | None:
         return None
     return (f"Age-confounded: {what}, and the service's age mix differs markedly from that "
             f"population's (dissimilarity {d:.2f}, above {rules.age_confounded_distance:g}): a "
-            "difference may come from age alone, so on its own it does not suggest a HIGH "
-            "rating.")
+            "difference may come from age alone. Each difference says whether age alone could "
+            "explain it; one it could suggests at most MEDIUM, not HIGH.")
