@@ -888,7 +888,9 @@ def test_data_far_from_census_day_get_a_note():
     assert note and "5.5 years before Census Day" in note and "2011 Census" in note
     assert census_distance_note(period_middle("2024-25"), RULES) is None  # 3.5 years after
     assert census_distance_note(None, RULES) is None
-    assert "after Census Day" in census_distance_note(dt.date(2027, 6, 30), RULES)
+    assert "6.3 years after Census Day" in census_distance_note(dt.date(2027, 6, 30), RULES)
+    # 31 March 2026 is 5.03 years after: past the rule, but not "5.0 years".
+    assert "just over 5 years after" in census_distance_note(dt.date(2026, 3, 31), RULES)
 
 
 def test_the_range_age_alone_could_explain_is_worked_out_by_hand():

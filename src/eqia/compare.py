@@ -277,9 +277,12 @@ def census_distance_note(when: dt.date | None, rules: Rules) -> str | None:
     if abs(years) <= rules.census_distance_years:
         return None
     side = "before" if years < 0 else "after"
-    text = (f"The service data are from around {when.day} {when:%B %Y}, {abs(years):.1f} years "
-            f"{side} Census Day (21 March 2021) that every baseline here describes: the "
-            "area's population may have changed in between")
+    amount = f"{abs(years):.1f} years"
+    if round(abs(years), 1) <= rules.census_distance_years:  # e.g. 5.03: not "5.0 years"
+        amount = f"just over {rules.census_distance_years:g} years"
+    text = (f"The service data are from around {when.day} {when:%B %Y}, {amount} {side} "
+            "Census Day (21 March 2021) that every baseline here describes: the area's "
+            "population may have changed in between")
     if years < 0:
         text += ", and the 2011 Census is nearer in time"
     return text + "."
