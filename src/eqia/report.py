@@ -986,8 +986,8 @@ def report_context(report: AnnualReport) -> dict:
                               if len(sec.population) and sec.compared_with else ""),
                 "figure": f"{sec.name}: share of service users whose {_subject(sec.key)} "
                           "is recorded, by period"
-                          + (f", with {area_name}'s population share" if len(sec.population)
-                             else ""),
+                          + (f", with the share of {sec.compared_with or area_name}"
+                             if len(sec.population) else ""),
             })
         overview = [f"{p.label}: {s.totals.get(p.label, '-')} people" for p in s.periods]
         sources += [f"{s.name}, {p.label}: {', '.join(s.profiles[p.label].source.split(' + '))}"
