@@ -193,7 +193,8 @@ def once(doc: YamlDoc, seen: dict[tuple[int, int], str], at: tuple, path: Path,
     seen[(st.st_dev, st.st_ino)] = where
     if first is not None:
         raise ConfigError(
-            f"The same extract is named twice in {doc.what} ({first}, and {where}), so its "
+            f"The same extract is named twice in {doc.what} ("
+            + (f"{where}, twice" if first == where else f"{first}, and {where}") + "), so its "
             "people would be counted twice", code="duplicate-extract", file=doc.source,
             line=doc.line(at), setting=doc.label(at), value=path.name,
             hint="Name each extract once. The same file under two names, two periods or two "

@@ -26,8 +26,12 @@ SYNTAX_HINT = ("Check the indentation and the quoting near that line (text with 
                "needs quotes, or a | block).")
 ALIAS_HINT = ("eqia does not accept YAML aliases (*name) or anchors used through them: write "
               "the value out in full where it is needed.")
-#: A settings file is a few kilobytes; anything this big is an extract given by mistake.
-MAX_BYTES = 10 * 1024 * 1024
+#: A settings file is a few kilobytes; anything this big is an extract given by mistake
+#: (and would take the pure-Python parser minutes).
+MAX_BYTES = 2 * 1024 * 1024
+#: Nesting of [ ] and { } deeper than this is no settings file; PyYAML's scanner slows down
+#: with the square of the depth.
+MAX_FLOW_DEPTH = 100
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -45,7 +49,8 @@ class _AliasRefused(yaml.composer.ComposerError):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """``SafeLoader`` that refuses aliases and leaves timestamps as text."""
+    """``SafeLoader`` that refuses aliases and deep [ ] / { } nesting, and leaves
+    timestamps as text."""
 
     yaml_implicit_resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
@@ -58,6 +63,13 @@ class _StrictLoader(yaml.SafeLoader):
             raise _AliasRefused(None, None, f"an alias (*{event.anchor}) is not allowed",
                                 event.start_mark)
         return super().compose_node(parent, index)
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        if self.flow_level >= MAX_FLOW_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None, None, f"more than {MAX_FLOW_DEPTH} levels of [ ] or {{ }} inside each "
+                "other", self.get_mark())
+        super().fetch_flow_collection_start(token_class)
 
 
 _StrictLoader.add_constructor(_TIMESTAMP, yaml.SafeLoader.construct_yaml_str)
@@ -199,7 +211,7 @@ def read_yaml_doc(path: str | Path, what: str, code: str = "invalid-yaml",
         size = p.stat().st_size
         if size > MAX_BYTES:
             raise ConfigError(
-                f"{_title(what)} is {size / 1024 / 1024:.0f} MB, too large for a settings file "
+                f"{_title(what)} is {size / 1024 / 1024:.1f} MB, too large for a settings file "
                 f"(at most {MAX_BYTES // 1024 // 1024} MB)", code=code, file=src,
                 hint="Is this an extract? Give the YAML file you wrote (see eqia init).")
         data = p.read_bytes()

@@ -15,7 +15,15 @@ from rich.table import Table as RichTable
 
 from eqia import audit as au
 from eqia.cli.app import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, app, err, guarded, out
-from eqia.cli.common import AsOfOpt, DuplicatesOpt, MapOpt, parse_as_of, write_text
+from eqia.cli.common import (
+    AsOfOpt,
+    DuplicatesOpt,
+    MapOpt,
+    folder_option,
+    parse_as_of,
+    write_text,
+)
+from eqia.errors import UsageError
 
 #: Show a progress bar from this many files (or for any file big enough to stream).
 PROGRESS_FILES = 5
@@ -61,7 +69,8 @@ def audit_command(
         typer.Option("--out", "-o", file_okay=False, help="Write audit.xlsx, audit.html, "
                      "audit_narrative.docx/.html and audit.csv to this folder."),
     ] = None,
-    top: Annotated[int, typer.Option("--top", min=0, help="How many gaps to list.")] = 10,
+    top: Annotated[int | None, typer.Option(
+        "--top", min=0, help="How many gaps to list (table output only)  [default: 10]")] = None,
     allow_duplicates: DuplicatesOpt = False,
 ) -> None:
     """Audit how completely services record protected characteristics.
@@ -73,6 +82,13 @@ def audit_command(
     Example: eqia audit extracts/ --previous last-quarter/ --out audit/ --as-of 2026-03-31
     """
     date = parse_as_of(as_of)
+    if top is not None and fmt is AuditFormat.csv:
+        raise UsageError("--top applies to the table output only", code="missing-option",
+                         hint="--format csv writes every service and characteristic; leave "
+                              "out --top, or use the table output.")
+    folder_option(out_dir)
+    _each_file_once(paths)
+    _each_file_once(previous or [])
     with audit_progress([*paths, *(previous or [])]) as progress:
         result = au.audit_paths(
             paths, previous=previous or None, mapping=map_file, thresholds=thresholds,
@@ -85,7 +101,7 @@ def audit_command(
     if fmt is AuditFormat.csv:
         write_text(None, result.csv_table().to_csv(index=False, float_format="%.6f"))
     else:
-        print_audit(result, top)
+        print_audit(result, 10 if top is None else top)
     if out_dir is not None:
         written = au.write_outputs(result, out_dir)
         err.print("Wrote " + ", ".join(str(p) for p in written), markup=False)
@@ -103,6 +119,22 @@ def audit_command(
         _report_failures(result.failures)
         code = EXIT_INPUT
     raise typer.Exit(code)
+
+
+def _each_file_once(paths: list[Path]) -> None:
+    """The same extract twice (as a file and in its folder, or by a link) would count its
+    records twice."""
+    seen: dict[tuple[int, int], Path] = {}
+    for path in au.find_extracts(paths)[0]:
+        if not path.is_file():
+            continue  # reported as not read
+        st = path.stat()
+        first = seen.setdefault((st.st_dev, st.st_ino), path)
+        if first is not path:
+            raise UsageError("The same extract is given twice, so its records would be "
+                             f"counted twice: {first} and {path}", code="duplicate-extract",
+                             file=str(path), hint="Give each extract once (a folder "
+                             "includes every extract in it).")
 
 
 def _report_failures(failures: list[tuple[str, str]]) -> None:

@@ -13,6 +13,7 @@ from eqia import baselines as bl
 from eqia.agebands import parse_bands, parse_range
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import pct, write_text
+from eqia.errors import UsageError
 
 baselines_app = typer.Typer(
     name="baselines",
@@ -99,8 +100,12 @@ def show_command(
     """
     age_range = parse_range(ages)
     band_list = parse_bands(bands) if bands else None
-    area_obj = bl.find_area(area, baseline_dir=baseline_dir)
     keys = [characteristic.strip().lower().replace(" ", "_")] if characteristic else None
+    if band_list and keys and keys != ["age"]:
+        raise UsageError("--bands applies to age only", code="missing-option",
+                         hint=f"Leave out --bands for {characteristic}, or use "
+                              "--characteristic age.")
+    area_obj = bl.find_area(area, baseline_dir=baseline_dir)
     results = bl.area_profile(area_obj, keys, ages=age_range, bands=band_list,
                               baseline_dir=baseline_dir)
     if fmt is ShowFormat.csv:

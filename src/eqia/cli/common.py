@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from eqia.errors import UsageError
+from eqia.schema import read_date
 
 ExtractArg = Annotated[
     Path, typer.Argument(help="The service-user extract: CSV, XLSX or Parquet.", show_default=False)
@@ -45,13 +46,47 @@ def parse_as_of(text: str | None) -> dt.date:
     if text is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(text.strip())
+        return read_date(text)
     except ValueError as exc:
         raise UsageError(
-            f"'{text}' is not a date",
+            f"--as-of '{text}' {exc}",
             code="bad-date",
             hint="Give --as-of as YYYY-MM-DD, e.g. --as-of 2026-03-31.",
         ) from exc
+
+
+def _nearest_existing(path: Path) -> Path:
+    return next(p for p in (path, *path.parents) if p.exists() or p == Path(p.anchor or "."))
+
+
+def folder_option(path: Path | None, option: str = "--out") -> Path | None:
+    """A folder to write to: it may not exist yet (it is created), but neither it nor a
+    folder above it may be a file. Checked before any work is done."""
+    if path is None:
+        return None
+    found = _nearest_existing(path)
+    if found.exists() and not found.is_dir():
+        raise UsageError(f"{option} must be a folder, but "
+                         + ("this is a file" if found == path else f"{found} is a file"),
+                         code="not-a-folder", file=str(path),
+                         hint=f"Give a folder for {option}, e.g. {option} out/ (it is created "
+                              "if it does not exist).")
+    return path
+
+
+def file_option(path: Path | None, what: str, example: str) -> Path | None:
+    """A file to write to (``what``: "--output"): not a folder, and not inside a file."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise UsageError(f"{what} must be a file name, but this is a folder",
+                         code="not-a-file", file=str(path), hint=f"Give a file name, e.g. {example}.")
+    found = _nearest_existing(path.parent)
+    if found.exists() and not found.is_dir():
+        raise UsageError(f"{what} is inside {found}, which is a file, not a folder",
+                         code="not-a-folder", file=str(path),
+                         hint=f"Give a file name in a folder, e.g. {example}.")
+    return path
 
 
 def pct(x: float | None, digits: int = 1) -> str:

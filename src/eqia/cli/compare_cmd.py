@@ -22,6 +22,7 @@ from eqia.cli.common import (
     ExtractArg,
     MapOpt,
     SheetOpt,
+    folder_option,
     parse_as_of,
     pct,
     write_text,
@@ -100,6 +101,11 @@ def compare_command(
     if fmt is CompareFormat.xlsx and out_dir is None:
         raise UsageError("--format xlsx needs --out FOLDER", code="missing-option",
                          hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
+    if fmt is CompareFormat.table and out_dir is not None:
+        raise UsageError("--out needs --format csv or xlsx", code="missing-option",
+                         file=str(out_dir), hint="The table is printed on the screen; to save "
+                         "the figures, add e.g. --format xlsx --out out/.")
+    folder_option(out_dir)
     profile = profile_file(
         extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
         allow_duplicates=allow_duplicates,
@@ -220,6 +226,9 @@ def parse_comparators(items: list[str]) -> dict[str, Baseline]:
             raise UsageError(f"--comparator '{item}' is not CHARACTERISTIC=FILE",
                              code="bad-comparator", value=item,
                              hint="Example: --comparator ethnicity=eligible_population.csv")
+        if key.strip() in found:
+            raise UsageError(f"--comparator names {key.strip()} twice", code="bad-comparator",
+                             value=item, hint="Give one comparator file per characteristic.")
         found[key.strip()] = comparator_from_file(path.strip(), key.strip())
     return found
 

@@ -21,11 +21,13 @@ from eqia.cli.common import (
     MapOpt,
     SheetOpt,
     TableFormat,
+    file_option,
     parse_as_of,
     pct,
     write_text,
 )
 from eqia.counts import REASON_LABELS, Profile
+from eqia.errors import UsageError
 from eqia.profile import profile_file
 
 
@@ -49,6 +51,11 @@ def profile_command(
 
     Example: eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml
     """
+    if output is not None and fmt is TableFormat.table:
+        raise UsageError("--output needs --format csv or json", code="missing-option",
+                         file=str(output), hint="The table is printed on the screen; to save "
+                         "the figures, add e.g. --format csv --output profile.csv.")
+    file_option(output, "--output", "--output profile.csv")
     with read_progress(extract) as progress:
         profile = profile_file(
             extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from eqia.cli.app import app, guarded, out
+from eqia.cli.common import file_option, folder_option
 from eqia.errors import UsageError
 from eqia.proposal import load_proposal, template_text
 
@@ -27,6 +28,7 @@ def init_command(
 
     Example: eqia init my-proposal.yaml
     """
+    file_option(file, "The file to create", "eqia init my-proposal.yaml")
     if file.exists() and not force:
         raise UsageError("The file already exists", code="file-exists", file=str(file),
                          hint="Choose another name, or add --force to overwrite it.")
@@ -64,8 +66,9 @@ def screen_command(
     ] = False,
     policy: Annotated[
         Path | None,
-        typer.Option("--policy", help="Disclosure policy (YAML) for --publish; default: hide "
-                     "counts under 10 and whatever would reveal them."),
+        typer.Option("--policy", help="Disclosure policy (YAML) for --publish (only with "
+                     "--publish); default: hide counts under 10 and whatever would reveal "
+                     "them."),
     ] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Flag thresholds (YAML).")] = None,
     assessment_rules: Annotated[
@@ -87,9 +90,16 @@ def screen_command(
     if bad or not wanted:
         raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
                          hint="Use any of docx, html, md, e.g. --formats docx,html")
+    if policy is not None and not publish:
+        raise UsageError("--policy applies only with --publish", code="missing-option",
+                         file=str(policy), hint="Add --publish to protect small numbers under "
+                         "this policy, or leave out --policy for an internal document.")
     if templates is not None and not templates.is_dir():
-        raise UsageError("The templates folder does not exist", code="missing-file",
+        raise UsageError("The templates folder " + ("is a file, not a folder"
+                                                    if templates.exists() else "does not exist"),
+                         code="not-a-folder" if templates.exists() else "missing-file",
                          file=str(templates), hint="Give a folder holding your own templates.")
+    folder_option(out_dir)
     proposal = load_proposal(proposal_file)
     screening = run_screening(proposal, publish=publish, rules_path=rules,
                               assessment_path=assessment_rules, policy_path=policy)
