@@ -152,7 +152,7 @@ def load_thresholds(path: str | Path | None = None) -> Thresholds:
     source = "eqia defaults"
     doc = None
     if path is not None:
-        doc = read_yaml_doc(path, "the thresholds file", code="bad-thresholds",
+        doc = read_yaml_doc(path, "the thresholds file",
                             missing_hint="Check the path given to --thresholds.")
         raw = {**raw, **_thresholds_doc(doc)}
         source = doc.source
