@@ -12,17 +12,21 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from eqia import changes
 from eqia import characteristics as chars
 from eqia.assess import DIRECTIONS, RATINGS
 from eqia.assess import SCHEMA as ASSESSMENT_SCHEMA
 from eqia.schema import (
+    INVALID,
     AgeRange,
+    Checker,
     Choice,
     Date,
     DateText,
     Fields,
     ListOf,
     MapOf,
+    Spec,
     Text,
     named_file,
     once,
@@ -47,6 +51,25 @@ YES_NO = Choice(options=("YES", "NO"), synonyms={"true": "YES", "false": "NO", "
                                                  "n": "NO"})
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Changes(Spec):
+    """``change: closure``, ``change: [reduction, relocation]`` or ``reduction, relocation``
+    -> the keys of ``data/changes.yaml``, in order, once each."""
+
+    def convert(self, value: Any, path: tuple, ck: Checker) -> Any:
+        items = ListOf(item=Text(), single=True).convert(value, path, ck)
+        if items is INVALID or items is None:
+            return items
+        try:
+            return changes.parse([part for item in items for part in item.split(",")])
+        except ValueError as exc:
+            ck.add(path, f"{ck.subject(path)} must be one of "
+                   + ", ".join(changes.vocabulary()), str(exc), hint=(
+                       "Say what the proposal changes (several as a list, e.g. change: "
+                       "[reduction, relocation]):\n" + changes.help_text()))
+            return INVALID
+
+
 def _texts(names: tuple[str, ...]) -> dict[str, Text]:
     return {n: DateText() if n in DATE_FIELDS else Text() for n in names}
 
@@ -55,6 +78,11 @@ def _texts(names: tuple[str, ...]) -> dict[str, Text]:
 SCHEMA = Fields(
     fields={
         **_texts(TEXT_FIELDS),
+        "change": _Changes(),
+        "scope": Choice(options=changes.SCOPES, hint=(
+            "services: the proposal changes a service and the extract holds its users (the "
+            "default); employment: it changes staff's jobs and the extract holds staff; "
+            "both.")),
         "versions": ListOf(item=Fields(fields=_texts(("version", "author", "date", "comment")))),
         "data": Fields(
             fields={
@@ -64,8 +92,9 @@ SCHEMA = Fields(
                 "ages": AgeRange(),
                 "as_of": Date(hint="Give the date ages are worked out on, e.g. 2026-03-31."),
                 "adverse_direction": Choice(options=DIRECTIONS, hint=(
-                    "under: a beneficial service (fewer than expected is the concern); "
-                    "over: enforcement or sanctions; both: either.")),
+                    "It overrides the reading that 'change' gives: under: fewer users than "
+                    "expected is the concern; over: more than expected is; both: either. "
+                    "Leave it empty to follow 'change'.")),
                 "comparators": MapOf(key=Text(), value=Text(empty_ok=False), hint=(
                     "e.g.\ndata:\n  comparators:\n    ethnicity: eligible_population.csv")),
             },
@@ -117,6 +146,10 @@ class Proposal:
     action_plan: list[dict[str, str]]
     signoff: dict[str, str | None]
     assessment: dict[str, Any] = field(default_factory=dict)
+    #: What is changing (``data/changes.yaml`` keys), in the order given; empty if unsaid.
+    change: tuple[str, ...] = ()
+    #: services, employment or both; ``None``: follow the change (``changes.focus_for``).
+    scope: str | None = None
 
 
 def load_proposal(path: str | Path) -> Proposal:
@@ -160,4 +193,6 @@ def load_proposal(path: str | Path) -> Proposal:
         action_plan=actions,
         signoff={f: signoff.get(f) for f in SIGNOFF_FIELDS},
         assessment=raw.get("assessment", {}),
+        change=raw.get("change") or (),
+        scope=raw.get("scope"),
     )

@@ -40,7 +40,7 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 def safe_load(text: str) -> Any:
     """``yaml.safe_load`` with libyaml where PyYAML has it (several times faster: every
     command reads the characteristics vocabulary); the same values either way. For eqia's
-    own files only: users' files go through ``parse_yaml`` / ``read_yaml``."""
+    own files only: users' files go through ``read_yaml_doc``."""
     return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - a safe loader
 
 
@@ -141,7 +141,8 @@ def _title(what: str) -> str:
 
 def parse_yaml_doc(text: str, source: str | None, what: str,
                    code: str = "invalid-yaml") -> YamlDoc:
-    """Parse a user's YAML text strictly (see the module docstring)."""
+    """Parse a user's YAML text strictly (see the module docstring). ``what`` names the
+    file for people: "the mapping file", "the rules file"."""
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -165,11 +166,6 @@ def parse_yaml_doc(text: str, source: str | None, what: str,
                           code=code, file=source, hint=SYNTAX_HINT) from exc
     finally:
         loader.dispose()
-
-
-def parse_yaml(text: str, source: str | None, what: str, code: str = "invalid-yaml") -> Any:
-    """``what`` names the file for people: "the mapping file", "the rules file"."""
-    return parse_yaml_doc(text, source, what, code).data
 
 
 def _decode(data: bytes, source: str, what: str, code: str) -> str:
