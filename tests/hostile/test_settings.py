@@ -352,6 +352,8 @@ OPTIONS = [
      "--top applies to the table output only"),
     (["baselines", "show", "Kent", "-c", "sex", "--bands", "0-17,18+"], "missing-option",
      "--bands applies to age only"),
+    (["init", "report-file.yaml", "--report", "--change", "closure"], "missing-option",
+     "--change applies to a proposal file, not to --report"),
     (["compare", "ex.csv", "--area", "Kent", "--comparator", "sex=a.csv", "--comparator",
       "sex=b.csv"], "bad-comparator", "--comparator names sex twice"),
 ]
@@ -365,7 +367,7 @@ def test_an_option_that_would_be_ignored_is_a_usage_error(cli, work, args, code,
     r = cli(*args)
     assert (r.exit_code, code_of(r)) == (2, code), r.output
     assert words in r.stderr
-    assert not Path("out").exists() and not Path("profile.csv").exists()
+    assert not any(Path(p).exists() for p in ("out", "profile.csv", "report-file.yaml"))
 
 
 # --- 6. no "This is a bug" for bad input, and never data in that message ----------------------

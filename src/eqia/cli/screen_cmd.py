@@ -71,6 +71,10 @@ def init_command(
     if file.exists() and not force:
         raise UsageError("The file already exists", code="file-exists", file=str(file),
                          hint="Choose another name, or add --force to overwrite it.")
+    if report and change is not None:
+        raise UsageError("--change applies to a proposal file, not to --report",
+                         code="missing-option", hint="Leave out --change with --report: an "
+                         "annual report covers services, not one change.")
     if report:
         from eqia.report_config import report_template_text
 
