@@ -886,27 +886,11 @@ def write_workbook(result: AuditResult, path: str | Path) -> None:
 # -- HTML ---------------------------------------------------------------------
 
 
-def _environment() -> Any:
-    import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
-
-    def load(name: str):
-        t = files("eqia") / "templates" / name
-        return t.read_text(encoding="utf-8"), f"eqia/templates/{name}", lambda: False
-
-    return SandboxedEnvironment(loader=jinja2.FunctionLoader(load),
-                                undefined=jinja2.StrictUndefined, autoescape=True,
-                                trim_blocks=True, lstrip_blocks=True)
-
-
 def _render(name: str, ctx: dict) -> str:
-    from eqia.errors import TemplateError
+    """eqia's own template, in the same sandbox as every other document."""
+    from eqia.render import _jinja
 
-    try:
-        return _environment().get_template(name).render(ctx)
-    except Exception as exc:  # noqa: BLE001 - named, for a person to fix
-        raise TemplateError(f"Template {name} failed to render: {type(exc).__name__}: {exc}",
-                            code="template-failed", file=f"eqia/templates/{name}") from exc
+    return _jinja.render_text(_jinja.environment(None, autoescape=True), name, ctx)
 
 
 def page_context(result: AuditResult) -> dict:
