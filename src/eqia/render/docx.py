@@ -28,6 +28,7 @@ from docx.shared import Cm
 from docxtpl import DocxTemplate
 
 from eqia.errors import TemplateError
+from eqia.outputs import atomic_write
 from eqia.render import _jinja
 
 #: Width of a chart in the document.
@@ -71,8 +72,7 @@ def render_docx(ctx: dict, out: str | Path, charts: dict[str, tuple[Path, str]],
     insert_charts(doc, pictures, re.compile(rf"EQIA-CHART-{nonce}-\d+"))
     mark_header_rows(doc)
     set_properties(doc, ctx)
-    doc.save(str(out))
-    return Path(out)
+    return atomic_write(out, lambda p: doc.save(str(p)))
 
 
 def _story_parts(doc) -> list:
