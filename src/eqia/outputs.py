@@ -60,21 +60,22 @@ def _error(exc: OSError, path: Path) -> OutputError:
     reason, hint = _REASONS.get(exc.errno, (
         f"the system said: {exc.strerror or type(exc).__name__}",
         "Check the path, or choose another place to write to."))
-    return OutputError(f"Cannot write {path}: {reason}", code="output-not-writable",
+    return OutputError(f"Cannot write the output: {reason}", code="output-not-writable",
                        file=str(path), hint=hint)
 
 
 @contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """Turn a failure to write at or under ``path`` into an ``OutputError``. An OSError
-    about another file (a template being read, say) is not about the output: it passes."""
+def _writing(path: Path, within: Path | None = None) -> Iterator[None]:
+    """Turn a failure to write ``path`` (a file, or anything in the folder ``within``,
+    by default ``path`` itself) into an ``OutputError`` naming ``path``. An OSError about
+    another file (a template being read, say) is not about the output: it passes."""
     try:
         yield
     except OutputError:
         raise
     except OSError as exc:
         about = exc.filename
-        if about is not None and not _under(Path(os.fsdecode(about)), path):
+        if about is not None and not _under(Path(os.fsdecode(about)), within or path):
             raise
         raise _error(exc, path) from exc
 
@@ -84,12 +85,26 @@ def _under(p: Path, folder: Path) -> bool:
     return p == folder or folder in p.parents
 
 
+def check_folder(folder: str | Path) -> Path:
+    """Fail early, before any work, if ``folder`` could not hold outputs: it is a file,
+    lies under a file, or exists and may not be written. Creates nothing."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        output_folder(folder)  # raises, saying so
+    existing = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise _error(OSError(errno.ENOTDIR, "Not a directory", str(existing)), folder)
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise _error(OSError(errno.EACCES, "Permission denied", str(existing)), folder)
+    return folder
+
+
 def output_folder(folder: str | Path) -> Path:
     """``folder``, created (with its parents) if need be; an ``OutputError`` if it is a
     file or cannot be created."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise OutputError(f"Cannot write to {folder}: it is a file, not a folder",
+        raise OutputError("Cannot write the outputs into a file: a folder is needed",
                           code="output-not-writable", file=str(folder),
                           hint="Give the name of a folder for the outputs (it is created "
                                "if needed), not of a file.")
@@ -124,7 +139,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
     if path.is_dir():
         raise _error(OSError(errno.EISDIR, "Is a directory", str(path)), path)
     output_folder(path.parent)
-    with _writing(path):
+    with _writing(path, within=path.parent):
         tmp = _temporary(path)
         try:
             write(tmp)
@@ -196,6 +211,9 @@ class Staged:
             if kind is None:
                 with _writing(self.folder):
                     self._commit()
+            elif isinstance(exc, OSError) and not isinstance(exc, OutputError):
+                with _writing(self.folder):  # a file of the run could not be written
+                    raise exc
         finally:
             shutil.rmtree(self._work, ignore_errors=True)
 

@@ -23,6 +23,7 @@ from eqia.cli.common import (
     parse_as_of,
     write_text,
 )
+from eqia.outputs import check_folder
 
 #: Show a progress bar from this many files (or for any file big enough to stream).
 PROGRESS_FILES = 5
@@ -65,7 +66,7 @@ def audit_command(
     ),
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", "-o", file_okay=False, help="Write audit.xlsx, audit.html, "
+        typer.Option("--out", "-o", help="Write audit.xlsx, audit.html, "
                      "audit_narrative.docx/.html and audit.csv to this folder."),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="How many gaps to list.")] = 10,
@@ -83,6 +84,8 @@ def audit_command(
     Example: eqia audit extracts/ --previous last-quarter/ --out audit/ --as-of 2026-03-31
     """
     date = parse_as_of(as_of)
+    if out_dir is not None:
+        check_folder(out_dir)
     with audit_progress([*paths, *(previous or [])]) as progress:
         result = au.audit_paths(
             paths, previous=previous or None, mapping=map_file, thresholds=thresholds,

@@ -28,7 +28,7 @@ from eqia.cli.common import (
 )
 from eqia.compare import COLUMN_TEXT, STATUS_TEXT, Comparison, compare
 from eqia.errors import UsageError
-from eqia.outputs import atomic_write
+from eqia.outputs import atomic_write, check_folder
 from eqia.profile import profile_file
 from eqia.rules import load_rules
 from eqia.spreadsheet import save_workbook, to_csv, write_frame
@@ -102,6 +102,8 @@ def compare_command(
     if fmt is CompareFormat.xlsx and out_dir is None:
         raise UsageError("--format xlsx needs --out FOLDER", code="missing-option",
                          hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
+    if out_dir is not None:
+        check_folder(out_dir)
     profile = profile_file(
         extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
         allow_duplicates=allow_duplicates,

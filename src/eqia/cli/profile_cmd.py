@@ -28,6 +28,7 @@ from eqia.cli.common import (
     write_text,
 )
 from eqia.counts import REASON_LABELS, Profile
+from eqia.outputs import check_folder
 from eqia.profile import profile_file
 from eqia.spreadsheet import to_csv
 
@@ -57,6 +58,8 @@ def profile_command(
 
     Example: eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml
     """
+    if output is not None:
+        check_folder(output.parent)
     with read_progress(extract) as progress:
         profile = profile_file(
             extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,

@@ -10,7 +10,7 @@ import typer
 
 from eqia.cli.app import app, guarded, out
 from eqia.errors import UsageError
-from eqia.outputs import write_text
+from eqia.outputs import check_folder, write_text
 from eqia.proposal import load_proposal, template_text
 
 FORMATS = ("docx", "html", "md")
@@ -31,6 +31,7 @@ def init_command(
     if file.exists() and not force:
         raise UsageError("The file already exists", code="file-exists", file=str(file),
                          hint="Choose another name, or add --force to overwrite it.")
+    check_folder(file.parent)
     if report:
         from eqia.report_config import report_template_text
 
@@ -91,6 +92,7 @@ def screen_command(
     if templates is not None and not templates.is_dir():
         raise UsageError("The templates folder does not exist", code="missing-file",
                          file=str(templates), hint="Give a folder holding your own templates.")
+    check_folder(out_dir)
     proposal = load_proposal(proposal_file)
     screening = run_screening(proposal, publish=publish, rules_path=rules,
                               assessment_path=assessment_rules, policy_path=policy)
