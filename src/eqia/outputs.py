@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -34,7 +35,8 @@ from eqia.errors import OutputError
 #: What to say for the usual reasons a place cannot be written.
 _REASONS = {
     errno.EACCES: ("eqia may not write there (permission denied)",
-                   "Choose a folder you can write to, or ask for write access to this one."),
+                   "Close the file if another program (Word, Excel) has it open, or choose a "
+                   "folder you can write to, or ask for write access to this one."),
     errno.EPERM: ("eqia may not write there (operation not permitted)",
                   "Choose a folder you can write to, or ask for write access to this one."),
     errno.EROFS: ("the drive is read-only",
@@ -85,12 +87,19 @@ def _under(p: Path, folder: Path) -> bool:
     return p == folder or folder in p.parents
 
 
+def _not_a_folder(folder: Path) -> OutputError:
+    return OutputError("Cannot write the outputs into a file: a folder is needed",
+                       code="output-not-writable", file=str(folder),
+                       hint="Give the name of a folder for the outputs (it is created if "
+                            "needed), not of a file.")
+
+
 def check_folder(folder: str | Path) -> Path:
     """Fail early, before any work, if ``folder`` could not hold outputs: it is a file,
     lies under a file, or exists and may not be written. Creates nothing."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        output_folder(folder)  # raises, saying so
+        raise _not_a_folder(folder)
     existing = next((p for p in [folder, *folder.parents] if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise _error(OSError(errno.ENOTDIR, "Not a directory", str(existing)), folder)
@@ -104,10 +113,7 @@ def output_folder(folder: str | Path) -> Path:
     file or cannot be created."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise OutputError("Cannot write the outputs into a file: a folder is needed",
-                          code="output-not-writable", file=str(folder),
-                          hint="Give the name of a folder for the outputs (it is created "
-                               "if needed), not of a file.")
+        raise _not_a_folder(folder)
     with _writing(folder):
         folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -115,7 +121,7 @@ def output_folder(folder: str | Path) -> Path:
 
 def _sync(path: Path) -> None:
     """Flush a finished file to the disk before it takes the place of the old one."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))  # Windows syncs writers only
     try:
         os.fsync(fd)
     finally:
@@ -123,10 +129,9 @@ def _sync(path: Path) -> None:
 
 
 def _temporary(final: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part" + final.suffix,
-                                dir=final.parent)
-    os.close(fd)
-    return Path(name)
+    """A name no other run will pick (the writer creates the file, with the usual
+    permissions: a file ``tempfile.mkstemp`` made would be readable by its owner only)."""
+    return final.with_name(f".{final.name}.{secrets.token_hex(8)}.part{final.suffix}")
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
@@ -144,6 +149,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
         try:
             write(tmp)
             _sync(tmp)
+            if path.is_file():  # the new file is shared as the old one was
+                shutil.copymode(path, tmp)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

@@ -199,14 +199,26 @@ def test_a_read_only_folder_is_a_clear_error(cli, tmp_path):
         locked.chmod(0o755)
 
 
-def test_a_write_refused_by_the_system_is_a_clear_error(tmp_path, monkeypatch):
+def test_a_write_refused_by_the_system_is_a_clear_error(tmp_path):
     """As a read-only folder does for a user who is not root: the error from the system
     (here made to happen) is named, with what to do."""
-    def refuse(*args, **kwargs):
-        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "x"))
+    def refuse(path):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-    monkeypatch.setattr(outputs.tempfile, "mkstemp", refuse)
     with pytest.raises(OutputError) as info:
-        outputs.write_text(tmp_path / "x.csv", "a,b\n")
+        outputs.atomic_write(tmp_path / "x.csv", refuse)
     assert info.value.code == "output-not-writable"
     assert "permission denied" in str(info.value) and "write access" in str(info.value)
+    assert str(tmp_path / "x.csv") in str(info.value) and list(tmp_path.iterdir()) == []
+
+
+def test_outputs_are_shared_as_other_files_are(tmp_path):
+    """Written with the usual permissions, and keeping those of the file they replace."""
+    new = outputs.write_text(tmp_path / "new.csv", "a\n")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert new.stat().st_mode & 0o777 == 0o666 & ~mask
+    old = tmp_path / "old.csv"
+    old.write_text("a\n")
+    old.chmod(0o640)
+    assert outputs.write_text(old, "b\n").stat().st_mode & 0o777 == 0o640

@@ -4,13 +4,14 @@ Public entry: ``render_all(context, out_dir, basename, templates_dir=None,
 formats=("docx", "html", "md"))`` returns the paths written. Templates are found in
 ``templates_dir`` first (a council's own, ``eqia screen --templates DIR``), then in
 eqia's packaged ``templates/``: ``eqia_screening.docx`` (docxtpl),
-``eqia_screening.html.j2`` and ``eqia_screening.md.j2`` (Jinja2). All run in a Jinja2
-sandbox with ``StrictUndefined``: a missing value or an unsafe expression is a
-``TemplateError`` naming the template, never a blank or a crash.
+``eqia_screening.html.j2`` and ``eqia_screening.md.j2`` (Jinja2). All run in eqia's
+sandbox (``eqia.render._jinja``: plain data only, no file outside the templates folder)
+with ``StrictUndefined``: a missing value or an unsafe expression is a ``TemplateError``
+naming the template, never a blank or a crash.
 
 Every format is rendered to a temporary file first and moved into place only when all
-of them have rendered, so an error never leaves a half-written or mismatched set.
-Nothing here prints.
+of them have rendered (``eqia.outputs.Staged``), so an error never leaves a half-written
+or mismatched set. Nothing here prints.
 
 The context (built by ``eqia.screening``; shares are fractions 0-1)::
 
@@ -40,7 +41,9 @@ The context (built by ``eqia.screening``; shares are fractions 0-1)::
                   source "data"|"officer"}]
 
 Templates also get the derived fields described in ``eqia.render.view`` (``grid[i].show``,
-``judgement.option_list``, ``part2[i].chart_image`` and ``chart_alt``, ``meta.internal``)
+``judgement.option_list``, ``meta.internal``), ``part2[i].chart_alt`` (the chart's alt
+text) and ``part2[i].chart_image``, a string or None: a data URI in HTML, a relative path
+in Markdown, and in Word a marker that eqia replaces with the picture after rendering,
 and the filters ``pct``, ``count``, ``ci``, ``ratio``, ``flag_text``, ``paras``,
 ``or_text``, ``mdcell``.
 """

@@ -10,7 +10,7 @@ logic to tell the officer's answer from the data's suggestion:
   "Suggested from data – officer to confirm"), ``suggested`` ("MEDIUM (Negative)"),
   ``reasons``, ``internal_action``, ``further_assessment``, ``promotes``.
 * ``judgement.option_list``: ``[{number, text, suggested, chosen}]`` for Options 1-3.
-* ``part2[i].chart_alt`` / ``chart_image``: filled by the renderer.
+* ``part2[i].chart_alt`` / ``chart_image``: filled by the renderer (plain strings).
 
 Flags are always written in words (never carried by colour alone).
 """
