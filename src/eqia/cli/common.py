@@ -35,6 +35,13 @@ DuplicatesOpt = Annotated[
                  help="Count every row even when a person ID repeats."),
 ]
 
+ListInvalidOpt = Annotated[
+    bool,
+    typer.Option("--list-invalid-values",
+                 help="List each invalid value exactly as in the extract (personal data: "
+                 "for internal use only). Default: invalid values counted by reason."),
+]
+
 
 class TableFormat(str, Enum):
     table = "table"
@@ -55,40 +62,6 @@ def parse_as_of(text: str | None) -> dt.date:
         ) from exc
 
 
-def _nearest_existing(path: Path) -> Path:
-    return next(p for p in (path, *path.parents) if p.exists() or p == Path(p.anchor or "."))
-
-
-def folder_option(path: Path | None, option: str = "--out") -> Path | None:
-    """A folder to write to: it may not exist yet (it is created), but neither it nor a
-    folder above it may be a file. Checked before any work is done."""
-    if path is None:
-        return None
-    found = _nearest_existing(path)
-    if found.exists() and not found.is_dir():
-        raise UsageError(f"{option} must be a folder, but "
-                         + ("this is a file" if found == path else f"{found} is a file"),
-                         code="not-a-folder", file=str(path),
-                         hint=f"Give a folder for {option}, e.g. {option} out/ (it is created "
-                              "if it does not exist).")
-    return path
-
-
-def file_option(path: Path | None, what: str, example: str) -> Path | None:
-    """A file to write to (``what``: "--output"): not a folder, and not inside a file."""
-    if path is None:
-        return None
-    if path.is_dir():
-        raise UsageError(f"{what} must be a file name, but this is a folder",
-                         code="not-a-file", file=str(path), hint=f"Give a file name, e.g. {example}.")
-    found = _nearest_existing(path.parent)
-    if found.exists() and not found.is_dir():
-        raise UsageError(f"{what} is inside {found}, which is a file, not a folder",
-                         code="not-a-folder", file=str(path),
-                         hint=f"Give a file name in a folder, e.g. {example}.")
-    return path
-
-
 def pct(x: float | None, digits: int = 1) -> str:
     if x is None or x != x:  # NaN
         return ""
@@ -96,13 +69,12 @@ def pct(x: float | None, digits: int = 1) -> str:
 
 
 def write_text(path: Path | None, text: str) -> None:
-    """Write to a file (via a temporary name, so no half-written file is left) or stdout."""
+    """Write to a file (atomically: ``eqia.outputs``) or to stdout, unchanged."""
     from eqia.cli.app import out
+    from eqia.outputs import write_text as write_file
 
-    if path is None:
-        out.print(text, end="", markup=False)
+    if path is None:  # as it is: no tab expanded, no control character dropped
+        out.file.write(text)
+        out.file.flush()
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_file(path, text)

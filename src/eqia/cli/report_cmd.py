@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from eqia.cli.app import app, err, guarded, out
-from eqia.cli.common import folder_option
 from eqia.errors import UsageError
+from eqia.outputs import check_folder
 
 FORMATS = ("docx", "html", "xlsx")
 
@@ -50,10 +50,10 @@ def report_command(
         raise UsageError("--policy applies only with --publish", code="missing-option",
                          file=str(policy), hint="Add --publish to protect small numbers under "
                          "this policy, or leave out --policy for an internal report.")
-    folder_option(out_dir)
     if policy is not None and not policy.is_file():
         raise UsageError("The disclosure policy file does not exist", code="missing-file",
                          file=str(policy), hint="Give a YAML file like eqia/data/disclosure.yaml.")
+    check_folder(out_dir)
     config = load_report_config(report_file, policy=load_policy(policy) if policy else None)
     report = build_report(config, publish=publish)
     written = write_report(report, out_dir, formats=wanted)
