@@ -433,9 +433,9 @@ def test_unknown_change_names_file_line_field_and_allowed_values(cli, tmp_path):
     line = text.splitlines().index("change: shutdown") + 1
     r = cli("screen", proposal, "--out", tmp_path / "out")
     assert r.exit_code == 2
-    assert (f"'change' must be one of: closure, reduction, relocation, charging, eligibility, "
+    assert (f"change must be one of closure, reduction, relocation, charging, eligibility, "
             f"recommission, restructure, new_service, expansion, policy (file {proposal}, "
-            f"line {line}, value 'shutdown').") in r.stderr
+            f"line {line}, field 'change', value 'shutdown').") in r.stderr
     assert "closure: the service, a building or a part of the service closes" in r.stderr
     assert "Traceback" not in r.output and not (tmp_path / "out").exists()
 
@@ -458,7 +458,7 @@ def test_bad_scope_is_an_error(tmp_path):
     from eqia.proposal import load_proposal
 
     path = _write_proposal(tmp_path, "closure", scope="staff")
-    with pytest.raises(ConfigError, match="'scope' must be one of: services, employment, both"):
+    with pytest.raises(ConfigError, match="scope must be one of services, employment, both"):
         load_proposal(path)
 
 

@@ -11,7 +11,7 @@ groups it does not reach are. Both readings are always given, the main concern f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,8 +21,18 @@ import pandas as pd
 from eqia import characteristics as chars
 from eqia.agebands import AgeBand, parse_range
 from eqia.changes import READINGS, Focus, focus_for
-from eqia.errors import ConfigError, EqiaError
-from eqia.yamlfile import read_yaml, safe_load
+from eqia.schema import (
+    AgeRange,
+    Choice,
+    Fields,
+    ListOf,
+    MapOf,
+    Number,
+    Text,
+    python_values,
+    validate,
+)
+from eqia.yamlfile import parse_yaml_doc, read_yaml_doc
 
 if TYPE_CHECKING:
     from eqia.compare import Comparison
@@ -41,58 +51,38 @@ class AssessmentRules:
     childbearing_ages: str = "15-49"
 
 
+#: What each assessment rule accepts (a user's file, a proposal's ``assessment:``, or
+#: the values given from Python); the defaults are in ``data/assessment.yaml``.
+SCHEMA = Fields(noun="assessment rule", fields={
+    "adverse_direction": Choice(options=DIRECTIONS, hint=(
+        "under: fewer users than expected is the concern; over: more than expected is; both: "
+        "either. Leave it empty to follow the proposal's change.")),
+    "unknown_below_known_share": Number(min=0, max=1, empty_ok=False,
+                                        words="a share between 0 and 1, e.g. 0.5"),
+    "complete_from_known_share": Number(min=0, max=1, empty_ok=False,
+                                        words="a share between 0 and 1, e.g. 0.8"),
+    "not_adverse_categories": ListOf(item=Text(), single=True),
+    "max_rating": MapOf(key=Choice(options=tuple(chars.keys()),
+                                   noun="a characteristic eqia knows"),
+                        value=Choice(options=("HIGH", "MEDIUM", "LOW"))),
+    "childbearing_ages": AgeRange(empty_ok=False),
+})
+
+
 def load_assessment_rules(path: str | Path | None = None, **overrides) -> AssessmentRules:
-    """Packaged defaults, then a user's YAML file, then explicit overrides."""
+    """Packaged defaults, then a user's YAML file, then explicit overrides (None ignored)."""
     text = files("eqia").joinpath("data/assessment.yaml").read_text(encoding="utf-8")
-    values = dict(safe_load(text))
+    values = validate(parse_yaml_doc(text, "eqia/data/assessment.yaml",
+                                     "eqia's assessment rules"), SCHEMA, "bad-rules")
     if path is not None:
-        p = Path(path)
-        user = read_yaml(p, "the assessment rules file", code="bad-rules") or {}
-        values.update(user)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return _validated(values, str(path) if path else None)
-
-
-def _validated(values: dict, source: str | None) -> AssessmentRules:
-    names = {f.name for f in fields(AssessmentRules)}
-    for key in values:
-        if key not in names:
-            raise ConfigError(f"'{key}' is not an assessment rule", code="bad-rules", file=source,
-                              hint="Known rules: " + ", ".join(sorted(names)) + ".")
-    if values.get("adverse_direction") not in (None, *DIRECTIONS):
-        raise ConfigError("adverse_direction must be under, over or both, or left empty to "
-                          "follow the proposal's change", code="bad-rules",
-                          file=source, value=values.get("adverse_direction"))
-    ages = values.get("childbearing_ages")
-    try:
-        if parse_range(str(ages)) is None:
-            raise ValueError
-    except (EqiaError, ValueError):
-        raise ConfigError("childbearing_ages must be an age range like 15-49", code="bad-rules",
-                          file=source, value=ages) from None
-    for key in ("unknown_below_known_share", "complete_from_known_share"):
-        v = values.get(key)
-        if not isinstance(v, int | float) or not 0 <= v <= 1:
-            raise ConfigError(f"{key} must be a share between 0 and 1", code="bad-rules",
-                              file=source, value=v)
-    cats = values.get("not_adverse_categories") or []
-    if isinstance(cats, str) or not all(isinstance(c, str) for c in cats):
-        raise ConfigError("not_adverse_categories must be a list of category names",
-                          code="bad-rules", file=source, value=cats)
-    values["not_adverse_categories"] = tuple(cats)
-    caps = values.get("max_rating") or {}
-    if not isinstance(caps, dict):
-        raise ConfigError("max_rating must map characteristics to HIGH, MEDIUM or LOW",
-                          code="bad-rules", file=source, value=caps)
-    for key, cap in caps.items():
-        if key not in chars.keys():
-            raise ConfigError(f"'{key}' under max_rating is not a characteristic",
-                              code="bad-rules", file=source,
-                              hint="Use: " + ", ".join(chars.keys()))
-        if str(cap).upper() not in ("HIGH", "MEDIUM", "LOW"):
-            raise ConfigError(f"max_rating: {key} must be HIGH, MEDIUM or LOW", code="bad-rules",
-                              file=source, value=cap)
-    values["max_rating"] = {k: str(v).upper() for k, v in caps.items()}
+        doc = read_yaml_doc(path, "the assessment rules file", code="bad-rules",
+                            missing_hint="Check the path given with --assessment-rules.")
+        values.update(validate(doc, SCHEMA, "bad-rules"))
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(validate(python_values(given, "the assessment rules given"), SCHEMA,
+                           "bad-rules"))
+    values["not_adverse_categories"] = tuple(values["not_adverse_categories"] or ())
+    values["max_rating"] = values["max_rating"] or {}
     return replace(AssessmentRules(), **values)
 
 
