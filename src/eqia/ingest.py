@@ -597,18 +597,15 @@ def same_files(paths: Iterable[str | Path]) -> list[Path | None]:
     return out
 
 
-def same_extract_error(path: Path, first: Path) -> InputError:
-    """``path`` repeats ``first`` (``same_files``): its rows are already counted."""
-    if path.resolve() == first.resolve():
-        what = "This file is given more than once"
-    else:
-        what = (f"This is the same extract as {first} (the same file, or a copy with the same "
-                "contents)")
-    return InputError(
-        f"{what}: it was read once, so its people are counted once",
-        code="same-extract", file=str(path),
-        hint="Give each extract once. If both files should be there, check that the right "
-        "file was exported for each.",
+def same_extract_error(path: Path, first: Path) -> UsageError:
+    """``path`` repeats ``first`` (``same_files``): its records would be counted twice."""
+    same = path.resolve() == first.resolve() or path.samefile(first)
+    return UsageError(
+        "The same extract is given twice" + ("" if same else " (a copy with the same contents)")
+        + f", so its records would be counted twice: {first} and {path}",
+        code="duplicate-extract", file=str(path),
+        hint="Give each extract once (a folder includes every extract in it). If both files "
+        "should be there, check that the right file was exported for each.",
     )
 
 

@@ -31,8 +31,9 @@ from eqia.ingest import (
 from eqia.mapping import MappingFile, load_mapping, lookup_for, map_categories, text_matches
 
 #: Characteristics counted by age too: those the census crosses with age, so that
-#: expected counts can be age-standardised (Census 2021 TS009: sex by single year).
-AGE_CROSSED = ("sex",)
+#: expected counts can be age-standardised (``age_crossings``; detailed ethnic groups are
+#: counted with the ethnicity column).
+AGE_CROSSED = ("sex", "ethnicity", "religion", "marriage_civil_partnership")
 
 
 def profile_file(
@@ -44,11 +45,12 @@ def profile_file(
     allow_duplicates: bool = False,
     streaming: bool | None = None,
     progress: Callable[[float], None] | None = None,
+    by_age: bool = True,
 ) -> Profile:
     """Profile a whole extract (all services in it together)."""
     groups = profile_services(
         path, mapping, as_of, sheet, age_bands, allow_duplicates, split=False,
-        streaming=streaming, progress=progress,
+        streaming=streaming, progress=progress, by_age=by_age,
     )
     return next(iter(groups.values()))
 
@@ -63,21 +65,27 @@ def profile_services(
     split: bool = True,
     streaming: bool | None = None,
     progress: Callable[[float], None] | None = None,
+    by_age: bool = True,
 ) -> dict[tuple[str | None, str | None], Profile]:
     """Profiles keyed by (service, period); one key ``(None, None)`` when not split.
 
     ``streaming``: count a record-level CSV/Parquet file in one pass without loading it
     (``None``: only when it is large). ``progress`` is called with the fraction read.
+    ``by_age``: count the characteristics the census crosses with age by age too
+    (``AGE_CROSSED``, for age standardisation); the costliest part of a large count, so
+    callers that compare nothing with the census (profile, audit) leave it out.
     """
     mf = mapping if isinstance(mapping, MappingFile) else load_mapping(mapping)
     from eqia import streaming as st  # imports profile: not at module level
 
+    crossed = AGE_CROSSED if by_age else ()
     if sheet is None and st.wanted(path, streaming):
-        parts = st.stream_value_counts(path, mf, allow_duplicates, split, progress=progress)
+        parts = st.stream_value_counts(path, mf, allow_duplicates, split, progress=progress,
+                                       crossed=crossed)
         if parts is not None:  # None: aggregated, or unreadable (read_table says why)
             return profiles_from_counts(parts, mf, as_of, age_bands)
     table = read_table(path, sheet=sheet, mapping=mf)
-    return profiles_from_table(table, mf, as_of, age_bands, allow_duplicates, split)
+    return profiles_from_table(table, mf, as_of, age_bands, allow_duplicates, split, crossed)
 
 
 def profiles_from_counts(
@@ -101,6 +109,7 @@ def profiles_from_table(
     age_bands: str | None = None,
     allow_duplicates: bool = False,
     split: bool = True,
+    crossed: tuple[str, ...] = AGE_CROSSED,
 ) -> dict[tuple[str | None, str | None], Profile]:
     columns = list(table.data.columns)
     if is_aggregated(columns):
@@ -112,7 +121,7 @@ def profiles_from_table(
         wide = wide_counts_error(table, plan)
         if wide is not None:
             raise wide
-        parts = record_value_counts(table, plan, allow_duplicates, split=split)
+        parts = record_value_counts(table, plan, allow_duplicates, split=split, crossed=crossed)
     return profiles_from_counts(parts, mapping, as_of, age_bands)
 
 
@@ -121,7 +130,8 @@ def profiles_from_table(
 
 
 def record_value_counts(
-    table: Table, plan: ColumnPlan, allow_duplicates: bool = False, split: bool = True
+    table: Table, plan: ColumnPlan, allow_duplicates: bool = False, split: bool = True,
+    crossed: tuple[str, ...] = AGE_CROSSED,
 ) -> dict[tuple[str | None, str | None], ValueCounts]:
     df = table.data
     duplicates = check_duplicate_ids(df, plan.id_column, table.name, allow_duplicates,
@@ -136,22 +146,23 @@ def record_value_counts(
             period = str(values[-1]) if plan.period_column else None
             out[(service, period)] = _frame_counts(part, plan, table.name, duplicates=0,
                                                     service=service, period=period,
-                                                    reading=reading)
+                                                    crossed=crossed, reading=reading)
         return out
-    return {(None, None): _frame_counts(df, plan, table.name, duplicates, reading=reading,
-                                        set_aside=table.layout.set_aside())}
+    return {(None, None): _frame_counts(df, plan, table.name, duplicates, crossed=crossed,
+                                        reading=reading, set_aside=table.layout.set_aside())}
 
 
 def _frame_counts(
     df: pd.DataFrame, plan: ColumnPlan, source: str, duplicates: int,
-    service: str | None = None, period: str | None = None, reading: Sequence[str] = (),
+    service: str | None = None, period: str | None = None,
+    crossed: tuple[str, ...] = AGE_CROSSED, reading: Sequence[str] = (),
     set_aside: dict[str, int] | None = None,
 ) -> ValueCounts:
     values = {key: df[col].value_counts(sort=False, dropna=False) for key, col in plan.columns.items()}
     pairs = {}
     age_col = plan.columns.get("age")
     if age_col is not None:
-        for key in AGE_CROSSED:
+        for key in crossed:
             if key in plan.columns:
                 pairs[key] = df.groupby([age_col, plan.columns[key]], sort=False).size()
     notes = [*reading, *plan.notes]

@@ -40,6 +40,7 @@ from eqia.disclosure import (
     publish_count,
 )
 from eqia.findings import pct
+from eqia.outputs import atomic_write
 from eqia.profile import profile_file
 from eqia.report_config import PERIOD_HINT, Period, ReportConfig, ServiceConfig
 from eqia.stats import wilson_interval
@@ -109,6 +110,12 @@ class CharacteristicSection:
     table: ProtectedTable  # the counts as they may be shown
     changes: pd.DataFrame  # CHANGE_COLUMNS, latest vs previous period
     population: pd.DataFrame  # category, baseline_share, flag, ci_low, ci_high (latest)
+    #: The population compared with, e.g. "Kent's population aged 18 and over" (empty
+    #: when there is no comparison).
+    compared_with: str = ""
+    #: True when the census has no age breakdown for it and the service's ages differ
+    #: markedly from that population's (``CharacteristicResult.age_confounded``).
+    age_confounded: bool | None = None
     change_findings: list[str] = field(default_factory=list)
     population_findings: list[str] = field(default_factory=list)
 
@@ -383,7 +390,12 @@ def _service_report(
     if latest is not None:
         from eqia.compare import compare
 
-        comparison = compare(profiles[latest.label], config.area, ages=svc.ages)
+        middle = latest.start + (latest.end - latest.start) / 2
+        comparison = compare(profiles[latest.label], config.area, ages=svc.ages,
+                             data_date=middle)
+        for text in comparison.notes:
+            if "Census Day" in text:
+                note("census-distance", f"{svc.name}, {latest.label}: {text}")
     sections = []
     for key in chars.keys():
         section = _section(svc.name, key, periods, profiles, comparison, policy, previous,
@@ -476,8 +488,11 @@ def _section(
     else:
         changes = pd.DataFrame(columns=CHANGE_COLUMNS)
     population = _population(key, comparison, table, latest.label if latest else None)
+    result = comparison.results.get(key) if comparison is not None else None
     section = CharacteristicSection(key=key, name=name, periods=labels, counts=counts,
-                                    table=table, changes=changes, population=population)
+                                    table=table, changes=changes, population=population,
+                                    compared_with=result.population if result else "",
+                                    age_confounded=result.age_confounded if result else None)
     section.change_findings, section.population_findings = _findings(section, config, ages)
     return section
 
@@ -533,7 +548,8 @@ def _category_set_notes(service: str, name: str, table: ProtectedTable, labels: 
 def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
                 latest: str | None) -> pd.DataFrame:
     """Latest period vs the census: shares and flags; intervals from the published counts."""
-    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust"]
+    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust", "estimated",
+            "robust_to_age"]
     if comparison is None or latest is None or latest not in table.values.columns:
         return pd.DataFrame(columns=cols)
     r = comparison.results.get(key)
@@ -558,7 +574,8 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
         robust = row.get("robust_to_missing")
         out.append((row["category"], row["baseline_share"], flag, lo, hi,
                     None if robust is None or pd.isna(robust) or flag == "hidden"
-                    else bool(robust)))
+                    else bool(robust), bool(row.get("baseline_estimated")),
+                    row.get("robust_to_age") if flag != "hidden" else None))
     return pd.DataFrame(out, columns=cols)
 
 
@@ -581,8 +598,14 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
     tables do; a category whose count is hidden is never named in a finding. Category
     names are quoted (‘...’): census labels have commas and read oddly as prose.
     """
-    where = _area_phrase(config, ages)
+    where = sec.compared_with or _area_phrase(config, ages)
     subject = _subject(sec.key)
+
+    def base_text(row) -> str:
+        """The baseline share, marked where it is an estimate the population does not say."""
+        mark = (" (estimated)" if bool(row.get("estimated"))
+                and not where.endswith("(estimated)") else "")
+        return pct(float(row["baseline_share"])) + mark
     pop = sec.population.set_index("category") if len(sec.population) else None
     latest = sec.periods[-1] if sec.periods else None
     changes, said = [], set()
@@ -603,7 +626,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
                 rel = "still below" if share_from < base else "now below"
             else:
                 rel = "still above" if share_from > base else "now above"
-            text += f", {rel} the {pct(base)} of {where}"
+            text += f", {rel} the {base_text(pop.loc[cat])} of {where}"
         changes.append(text + ".")
         said.add(cat)
     population: list[str] = []
@@ -620,7 +643,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
         if cat in said:
             continue
         share = sec.table.share_text(cat, latest)
-        parts[row["flag"]].append((cat, share, pct(row["baseline_share"])))
+        parts[row["flag"]].append((cat, share, base_text(row)))
         if row.get("robust") is False:
             shaky.append(f"‘{cat}’")
     lead = "under" if parts["under"] else "over"
@@ -645,6 +668,12 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
         elif shaky:
             text += (f" The difference{'s' if len(shaky) > 1 else ''} for {_and(shaky)} "
                      f"could be explained by {unknown}.")
+        if sec.age_confounded:
+            explained = [row.get("robust_to_age") is not True for _, row in flagged.iterrows()]
+            text += (" The service's ages differ markedly from that population's, so age "
+                     "alone could explain some or all of this." if any(explained) else
+                     " The service's ages differ markedly from that population's, but age "
+                     "alone could not explain differences this large.")
         population.append(text)
     return changes, population
 
@@ -893,7 +922,8 @@ def _chart_spec(sec: CharacteristicSection, area: str) -> dict | None:
         f"{sec.periods[0]} to {sec.periods[-1]}"
     alt = (f"Bar chart of the share of service users whose {_subject(sec.key)} is recorded "
            f"in each category, {periods}"
-           + (f", with {area}'s population share marked" if any(baseline) else "")
+           + (f", with the share of {sec.compared_with or area + chr(39) + 's population'} "
+              "marked" if any(baseline) else "")
            + ". " + ". ".join(parts) + ".")
     return {"title": f"{sec.name}: share of service users by period", "categories": cats,
             "periods": sec.periods, "series": series, "baseline": baseline, "area": area,
@@ -952,11 +982,13 @@ def report_context(report: AnnualReport) -> dict:
                 "table": _characteristic_table(sec, area_name, latest),
                 "chart": _chart_spec(sec, area_name),
                 "findings": sec.findings,
-                "caption": f"{s.name}: {sec.name.lower()} of service users by period",
+                "caption": f"{s.name}: {sec.name.lower()} of service users by period"
+                           + (f", compared with {sec.compared_with}"
+                              if len(sec.population) and sec.compared_with else ""),
                 "figure": f"{sec.name}: share of service users whose {_subject(sec.key)} "
                           "is recorded, by period"
-                          + (f", with {area_name}'s population share" if len(sec.population)
-                             else ""),
+                          + (f", with the share of {sec.compared_with or area_name}"
+                             if len(sec.population) else ""),
             })
         overview = [f"{p.label}: {s.totals.get(p.label, '-')} people" for p in s.periods]
         sources += [f"{s.name}, {p.label}: {', '.join(s.profiles[p.label].source.split(' + '))}"
@@ -980,7 +1012,11 @@ def report_context(report: AnnualReport) -> dict:
         "and the completeness table shows how many people have each characteristic "
         "recorded.",
         f"Population shares: ONS Census 2021 ({', '.join(tables) or 'no tables'}), "
-        f"{area_name}, for each service's eligible ages.",
+        f"{area_name}. Each table names the population it is compared with: the service's "
+        "eligible ages where the census publishes the characteristic by age (sex, ethnic "
+        "group, religion, legal partnership status; religion by age and the detailed ethnic "
+        "groups by age are estimates), otherwise all ages or the census' own base (aged 16, "
+        "or 5, and over), said as 'no age breakdown published'.",
         "Compared with population: " + (report.services[0].comparison.method
                                         if report.services and report.services[0].comparison
                                         else "not available."),
@@ -1049,28 +1085,34 @@ def _slug(text: str) -> str:
 
 
 def write_report(report: AnnualReport, out_dir, formats=("docx", "html", "xlsx")) -> Written:
-    """Write the report's files; the suppression log only ever goes under ``internal/``."""
+    """Write the report's files; the suppression log only ever goes under ``internal/``.
+
+    All are written first and then moved into place together (``eqia.outputs.Staged``):
+    a run that fails leaves the previous report as it was.
+    """
     from pathlib import Path
 
+    from eqia.outputs import Staged
+    from eqia.spreadsheet import to_csv
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     context = report_context(report)
     stem = _slug(report.config.title)
     charts = render_charts(context) if {"docx", "html"} & set(formats) else {}
-    public = []
-    if "docx" in formats:
-        public.append(write_docx(context, charts, out / f"{stem}.docx"))
-    if "html" in formats:
-        public.append(write_html(context, charts, out / f"{stem}.html"))
-    if "xlsx" in formats:
-        public.append(write_xlsx(report, context, out / f"{stem}.xlsx"))
-    internal = []
-    if report.publish:
-        folder = out / "internal"
-        folder.mkdir(exist_ok=True)
-        path = folder / "suppression_log.csv"
-        report.suppression_log().to_csv(path, index=False)
-        internal.append(path)
+    public, internal = [], []
+    with Staged(out) as stage:
+        if "docx" in formats:
+            write_docx(context, charts, stage.path(f"{stem}.docx"))
+            public.append(out / f"{stem}.docx")
+        if "html" in formats:
+            write_html(context, charts, stage.path(f"{stem}.html"))
+            public.append(out / f"{stem}.html")
+        if "xlsx" in formats:
+            write_xlsx(report, context, stage.path(f"{stem}.xlsx"))
+            public.append(out / f"{stem}.xlsx")
+        if report.publish:
+            stage.write_text("internal/suppression_log.csv", to_csv(report.suppression_log()))
+            internal.append(out / "internal" / "suppression_log.csv")
     return Written(public=public, internal=internal)
 
 
@@ -1332,7 +1374,7 @@ def write_docx(context: dict, charts: dict[str, bytes], path):
     props.keywords = "equality; diversity; Public Sector Equality Duty; annual report"
     props.comments = f"Produced with {meta['tool']} on {meta['generated']}"
     _set_language(doc, meta["language"])
-    doc.save(path)
+    atomic_write(path, lambda p: doc.save(str(p)))
     return path
 
 
@@ -1450,7 +1492,7 @@ def write_html(context: dict, charts: dict[str, bytes], path):
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii")
               for k, v in charts.items()}
     html = _jinja.render_text(env, "report.html.j2", {**context, "charts": images})
-    path.write_text(html, encoding="utf-8")
+    atomic_write(path, lambda p: p.write_text(html, encoding="utf-8"))
     return path
 
 
@@ -1536,6 +1578,8 @@ def write_xlsx(report: AnnualReport, context: dict, path):
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    from eqia.spreadsheet import save_workbook, write_frame
+
     meta = context["meta"]
     tables = publishable_tables(report)
     wb = Workbook()
@@ -1550,21 +1594,16 @@ def write_xlsx(report: AnnualReport, context: dict, path):
     lines += [f"{name}" for name in tables]
     lines.append("")
     lines += context["method"]
-    for i, line in enumerate(lines, start=1):
-        ws.cell(row=i, column=1, value=line)
+    write_frame(ws, pd.DataFrame({"": lines}), header=False)
     ws["A1"].font = Font(bold=True, size=14)
     ws.column_dimensions["A"].width = 110
     for name, frame in tables.items():
         sheet = wb.create_sheet(name)
+        write_frame(sheet, frame)
         for j, col in enumerate(frame.columns, start=1):
-            c = sheet.cell(row=1, column=j, value=str(col))
-            c.font = Font(bold=True)
+            sheet.cell(row=1, column=j).font = Font(bold=True)
             width = max([len(str(col))] + [len(str(v)) for v in frame[col]])
             sheet.column_dimensions[get_column_letter(j)].width = min(60, max(10, width + 2))
-        for i, row in enumerate(frame.itertuples(index=False), start=2):
-            for j, v in enumerate(row, start=1):
-                sheet.cell(row=i, column=j, value=None if (v is None or (isinstance(v, float)
-                                                                          and v != v)) else v)
         sheet.freeze_panes = "A2"
     for sheet in wb.worksheets:
         label = meta["banner"] or meta["title"]
@@ -1572,5 +1611,5 @@ def write_xlsx(report: AnnualReport, context: dict, path):
         sheet.oddFooter.center.text = label
     wb.properties.title = meta["title"]
     wb.properties.language = meta["language"]
-    wb.save(path)
+    atomic_write(path, lambda p: save_workbook(wb, p))
     return path
