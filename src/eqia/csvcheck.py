@@ -102,19 +102,18 @@ def _check_plain(text: str, delimiter: str, width: int, source: str,
     if "\r" in text:
         lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     separators = [line.count(delimiter) for line in lines]
-    empty = blanks = 0
+    blanks = 0
     trailing: list[int] = []
     for i in [i for i, n in enumerate(separators) if n != width - 1]:
         line, n = lines[i], separators[i] + 1
         if n == 1 and not line.strip():
-            empty += line == ""
             blanks += line != ""
         elif n == width + 1 and not line.rsplit(delimiter, 1)[1].strip():
             trailing.append(first_line + i)
         else:
             raise ragged_error(source, first_line + i, n, width, delimiter)
-    return _with_trailing(Records(len(lines), empty), trailing, blanks, width, delimiter,
-                          source)
+    return _with_trailing(Records(len(lines), lines.count("")), trailing, blanks, width,
+                          delimiter, source)
 
 
 def check_lines(lines: Iterable[str], delimiter: str, width: int, source: str,

@@ -518,8 +518,10 @@ def test_same_files_finds_links_copies_and_repeats(tmp_path):
 @settings(max_examples=60, deadline=None)
 @given(lines=st.lists(st.lists(st.sampled_from(["a", "", " ", "Total", "é"]), min_size=1,
                                max_size=5).map(",".join), min_size=1, max_size=8),
-       newline=st.sampled_from(["\n", "\r\n"]), end=st.sampled_from(["", "\n", "\n\n"]))
-def test_the_quick_check_of_text_without_quotes_is_the_csv_modules(lines, newline, end):
+       newline=st.sampled_from(["\n", "\r\n"]), end=st.sampled_from(["", "\n", "\n\n"]),
+       width=st.integers(1, 4))
+def test_the_quick_check_of_text_without_quotes_is_the_csv_modules(lines, newline, end,
+                                                                    width):
     """Without quotes a record is a line: the split-and-count check must say what the
     csv module's row-by-row check says (the same records, or the same error and row)."""
     from eqia.csvcheck import check_lines, check_text
@@ -528,7 +530,7 @@ def test_the_quick_check_of_text_without_quotes_is_the_csv_modules(lines, newlin
 
     def outcome(check):
         try:
-            return check(text, ",", 3, "x.csv", 2)
+            return check(text, ",", width, "x.csv", 2)
         except InputError as exc:
             return (exc.code, exc.row, exc.message)
 
