@@ -247,7 +247,9 @@ def stream_value_counts(
     job = _Job(src, plan, split, crossed, mapping)
     parts: Parts | None = None
     if src.kind == "parquet" or src.encoding in ("utf-8", "utf-8-sig", "cp1252"):
-        parts = _duckdb_counts(job, allow_duplicates, progress, memory_limit, threads)
+        # The file's own count of lines, worked out while DuckDB starts and scans.
+        lines = _InBackground(count_lines, src.path) if src.kind == "csv" else None
+        parts = _duckdb_counts(job, allow_duplicates, progress, memory_limit, threads, lines)
     if parts is None:  # an encoding DuckDB cannot read (or a file it misreads): pandas
         parts = job.assemble(*_pandas_counts(job, allow_duplicates, progress))
     if progress is not None:
@@ -519,7 +521,8 @@ _ENCODING_ERROR = re.compile(r"not (utf-8|latin-1) encoded|invalid unicode", re.
 
 
 def _duckdb_counts(
-    job: _Job, allow: bool, progress: Progress | None, memory_limit: str, threads: int
+    job: _Job, allow: bool, progress: Progress | None, memory_limit: str, threads: int,
+    lines: Callable[[], tuple[int, int]] | None = None,
 ) -> Parts | None:
     """Count with DuckDB; ``None`` when it cannot decode the file, or its count of rows
     is not the file's own (then pandas reads it)."""
@@ -535,7 +538,7 @@ def _duckdb_counts(
         con.execute("SET enable_progress_bar_print = false")  # library code never prints
         con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
         ids = _IdHashes.register(con) if job.plan.id_column is not None else None
-        read = _duckdb_read(con, job, encoding, allow, progress, ids)
+        read = _duckdb_read(con, job, encoding, allow, progress, ids, lines)
         # Assembled while the connection is open: a repeated ID hash is checked on the IDs.
         return None if read is None else job.assemble(*read)
     finally:
@@ -545,12 +548,13 @@ def _duckdb_counts(
 
 def _duckdb_read(
     con: Any, job: _Job, encoding: str, allow: bool, progress: Progress | None,
-    ids: _IdHashes | None,
+    ids: _IdHashes | None, lines: Callable[[], tuple[int, int]] | None = None,
 ) -> tuple[_Grouped, Layout] | None:
     """The counting query, and its rows reconciled with the file's own count of them.
 
-    A CSV's lines are counted from its bytes (``csvcheck.count_lines``, in a thread while
-    DuckDB scans): when every row is one line, as in nearly every extract, that is the
+    A CSV's lines are counted from its bytes (``csvcheck.count_lines``; ``lines`` waits for
+    the count, begun in a thread before DuckDB): when every row is one line, as in nearly
+    every extract, that is the
     file's count of rows. When it is not (a blank line, a value holding a line break,
     rows of the wrong length) or DuckDB refuses the file, the file is read again row by
     row (``csvcheck``), which names a malformed row, and DuckDB's count must equal that
@@ -560,7 +564,8 @@ def _duckdb_read(
     import duckdb
 
     src = job.src
-    lines = _InBackground(count_lines, src.path) if src.kind == "csv" else None
+    if lines is None and src.kind == "csv":
+        lines = _InBackground(count_lines, src.path)
     try:
         grouped = _duckdb_query(con, _Reader(job, encoding), job, allow, progress, ids)
     except duckdb.Error as exc:
