@@ -255,30 +255,38 @@ _DATE_CHOICE = ("Say how they are written: --dayfirst (31/12/1960) or --monthfir
                 "(12/31/1960), or 'dayfirst: true' (or false) in the mapping file.")
 
 
-def read_dates_as(parts: Iterable[ValueCounts], dayfirst: bool | None = None) -> DateReading:
+def read_dates_as(parts: Iterable[ValueCounts], dayfirst: bool | None = None,
+                  as_of: dt.date | None = None) -> DateReading:
     """Day or month first for a file's dates of birth (all its parts together): the
-    user's choice, else what the dates themselves show.
+    user's choice, else what the dates themselves show; and what to say about them.
 
     A date whose first number is over 12 is day first; whose second is, month first.
     Raises InputError when the dates show both, or neither while some would read as two
-    different days (``01/02/1990``): then only the user can say.
+    different days (``01/02/1990``): then only the user can say. Two-digit years are
+    said too (``mapping.parse_dates`` reads them as the latest year not after ``as_of``).
     """
     dob = [vc for vc in parts if _age_source(vc) == "dob"]
     if not dob:
         return DateReading(True if dayfirst is None else dayfirst)
     ev = [date_evidence(vc.values["age"]) for vc in dob]
-    day, month, either = (sum(getattr(e, k) for e in ev) for k in ("day_first", "month_first",
-                                                                   "either"))
+    day, month, either, short = (sum(getattr(e, k) for e in ev) for k in (
+        "day_first", "month_first", "either", "short_year"))
     ex_day = next((e.examples[0] for e in ev if e.examples[0]), "")
     ex_month = next((e.examples[1] for e in ev if e.examples[1]), "")
     source, column = dob[0].source, dob[0].columns.get("age")
+    notes: tuple[str, ...] = ()
+    if short:
+        notes = (f"{short:,} date{'s' if short != 1 else ''} of birth ha"
+                 f"{'ve' if short != 1 else 's'} a two-digit year: each was read as the "
+                 f"latest year not after {(as_of or dt.date.today()).isoformat()} (e.g. 92 as "
+                 "1992, not 2092), so nobody is read as 100 or older.",)
     if dayfirst is not None:
         against = month if dayfirst else day
         if not against:
-            return DateReading(dayfirst)
+            return DateReading(dayfirst, notes)
         return DateReading(dayfirst, (
             f"{against:,} date{'s' if against != 1 else ''} of birth cannot be read "
-            f"{'day' if dayfirst else 'month'} first as set: counted as invalid.",))
+            f"{'day' if dayfirst else 'month'} first as set: counted as invalid.", *notes))
     if day and month:
         raise InputError(
             "The dates of birth are not all written the same way",
@@ -293,7 +301,7 @@ def read_dates_as(parts: Iterable[ValueCounts], dayfirst: bool | None = None) ->
         return DateReading(False, (
             f"Dates of birth are written month first (mm/dd/yyyy): {month:,} have a second "
             "number over 12 and none a first. Read that way; set 'dayfirst: true' in the "
-            "mapping file (or --dayfirst) if that is wrong.",))
+            "mapping file (or --dayfirst) if that is wrong.", *notes))
     if either and not day:
         raise InputError(
             "The dates of birth could be written day first or month first: in every one "
@@ -303,7 +311,7 @@ def read_dates_as(parts: Iterable[ValueCounts], dayfirst: bool | None = None) ->
                      "other (e.g. 01/02/1990: 1 February or 2 January)"],
             hint=_DATE_CHOICE,
         )
-    return DateReading(True)
+    return DateReading(True, notes)
 
 
 def _band_of_age(ages: pd.Series, bands: tuple[AgeBand, ...]) -> pd.Series:
@@ -340,16 +348,9 @@ def build_profile(
         counts = vc.values["age"]
         dayfirst = True
         if source == "dob":
-            dates = dates or read_dates_as([vc])
+            dates = dates or read_dates_as([vc], as_of=as_of)
             dayfirst = dates.dayfirst
             notes.extend(dates.notes)
-            short = date_evidence(counts).short_year
-            if short:
-                notes.append(
-                    f"{short:,} date{'s' if short != 1 else ''} of birth ha"
-                    f"{'ve' if short != 1 else 's'} a two-digit year: each was read as the "
-                    f"latest year not after {as_of.isoformat()} (e.g. 92 as 1992, not 2092), "
-                    "so nobody is read as 100 or older.")
         age_map = map_ages(counts.index, source, as_of, dayfirst)
         age_map["count"] = counts.to_numpy()
         if source == "band":

@@ -244,8 +244,8 @@ def parse_dates(values: pd.Series, dayfirst: bool = True,
     overflow of nanosecond timestamps."""
     as_of = as_of or dt.date.today()
     text = _stripped(values)
-    result = _numeric_dates(text, dayfirst, as_of)
-    remaining = np.isnat(result) & (text != "") & ~text_matches(text, NUMERIC_DATE)
+    result, numeric = _numeric_dates(text, dayfirst, as_of)
+    remaining = np.isnat(result) & (text != "") & ~numeric
     for fmt in (*DATE_FORMATS, *SHORT_YEAR_FORMATS):
         todo = np.flatnonzero(remaining)
         if not len(todo):
@@ -280,19 +280,28 @@ def text_matches(text: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
 
 def _date_parts(text: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(rows, first number, second number, year as written) of the numeric dates in
-    ``text``, read with Arrow: many times faster than ``strptime`` on the ~30,000
-    distinct dates of birth of a large extract."""
+    ``text``. Those written exactly ``nn/nn/nnnn`` (nearly every extract's) are read from
+    their digits with numpy, the rest with Arrow: either way many times faster than
+    ``strptime`` on the ~30,000 distinct dates of birth of a large extract."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    rows = np.flatnonzero(text_matches(text, NUMERIC_DATE))
-    if not len(rows):
-        empty = np.empty(0, dtype=np.int64)
-        return rows, empty, empty, empty
-    parts = pc.extract_regex(pa.array(text[rows], type=pa.string()), NUMERIC_DATE)
-    a, b, y = (pc.cast(parts.field(k), pa.int64()).to_numpy() for k in ("a", "b", "y"))
+    usual = text_matches(text, "^[0-9]{2}/[0-9]{2}/[0-9]{4}$")
+    rows = np.flatnonzero(usual)
+    digits = text[rows].astype("S10").view(np.uint8).reshape(-1, 10).astype(np.int64) - 48
+    a = digits[:, 0] * 10 + digits[:, 1]
+    b = digits[:, 3] * 10 + digits[:, 4]
+    y = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
+    others = np.flatnonzero(~usual)
+    others = others[text_matches(text[others], NUMERIC_DATE)]
+    if not len(others):
+        return rows, a, b, y
+    parts = pc.extract_regex(pa.array(text[others], type=pa.string()), NUMERIC_DATE)
+    oa, ob, oy = (pc.cast(parts.field(k), pa.int64()).to_numpy() for k in ("a", "b", "y"))
     short = pc.utf8_length(parts.field("y")).to_numpy() == 2
-    return rows, a, b, np.where(short, -1 - y, y)  # -1 - yy marks a two-digit year
+    oy = np.where(short, -1 - oy, oy)  # -1 - yy marks a two-digit year
+    return (np.concatenate([rows, others]), np.concatenate([a, oa]),
+            np.concatenate([b, ob]), np.concatenate([y, oy]))
 
 
 def _ymd(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -315,17 +324,21 @@ def _resolve_century(yy: np.ndarray, month: np.ndarray, day: np.ndarray,
     return np.where((year == as_of.year) & later, year - 100, year)
 
 
-def _numeric_dates(text: np.ndarray, dayfirst: bool, as_of: dt.date) -> np.ndarray:
-    """Numeric dates (``NUMERIC_DATE``) read day or month first; NaT for the rest."""
+def _numeric_dates(text: np.ndarray, dayfirst: bool,
+                   as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric dates (``NUMERIC_DATE``) read day or month first, NaT for the rest; and
+    which rows are numeric dates (possible or not)."""
     result = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    numeric = np.zeros(len(text), dtype=bool)
     rows, a, b, year = _date_parts(text)
     if not len(rows):
-        return result
+        return result, numeric
     day, month = (a, b) if dayfirst else (b, a)
     short = year < 0
     year = np.where(short, _resolve_century(-1 - year, month, day, as_of), year)
     result[rows] = _ymd(year, month, day)
-    return result
+    numeric[rows] = True
+    return result, numeric
 
 
 @dataclass(frozen=True)

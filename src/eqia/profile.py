@@ -95,7 +95,7 @@ def profiles_from_counts(
     age_bands: str | None = None,
 ) -> dict[tuple[str | None, str | None], Profile]:
     """One file's parts -> profiles, its dates of birth read one way for them all."""
-    dates = read_dates_as(parts.values(), mapping.dayfirst)
+    dates = read_dates_as(parts.values(), mapping.dayfirst, as_of)
     return {
         key: build_profile(vc, mapping.values, as_of=as_of, age_bands=age_bands, dates=dates)
         for key, vc in parts.items()
