@@ -37,8 +37,15 @@ def _pct(x: float) -> str:
 
 
 def _ci(k: int, n: int) -> str:
-    low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    low, high = proportion_confint(k, n, alpha=0.05, method="wilson" if min(k, n - k) >= 10
+                                   else "beta")
     return f"{_pct(low)} to {_pct(high)}"
+
+
+def _byar_ci(o: int, n: int, z: float = 1.959963984540054) -> str:
+    low = o * (1 - 1 / (9 * o) - z / (3 * o ** 0.5)) ** 3
+    high = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * (o + 1) ** 0.5)) ** 3
+    return f"{_pct(low / n)} to {_pct(high / n)}"
 
 
 def expected_counts(csv: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -152,14 +159,20 @@ def test_grid_has_ten_rows_with_the_expected_ratings_and_the_officer_winning(doc
     assert "Pregnancy and maternity" not in " ".join(csv.columns)
     assert cells["Pregnancy and maternity"].startswith(
         "Suggested from data – officer to confirm: UNKNOWN")
-    suggested = {"Sex/Gender": "LOW", "Race": "MEDIUM (Negative)",
+    # Race: Asian people are 2.5% of users against 4.4% of Kent, and the flag would go only
+    # if 1 in 7 of the 274 people with no recorded ethnicity were Asian: HIGH.
+    suggested = {"Sex/Gender": "LOW", "Race": "HIGH (Negative)",
                  "Marriage and civil partnership": "MEDIUM (Negative)",
                  "Carer's responsibilities": "LOW"}
     for label, rating in suggested.items():
         assert cells[label].startswith(f"Suggested from data – officer to confirm: {rating}")
     # Each suggestion lists its reasons, with the numbers.
     assert "65-74: fewer than expected" in cells["Age"]
-    assert "this holds whatever the unrecorded values are" in cells["Age"]
+    assert "This holds whatever the 61 unrecorded values are." in cells["Age"]
+    assert ("The difference would go only if 1 in 7 of the 274 people whose ethnicity is not "
+            "recorded were in this group, against 1 in 40 of those recorded and 1 in 23 of the "
+            "population: missing data is unlikely to explain it.") in cells["Race"]
+    assert "allowing for the 5 groups compared (Holm's method), p < 0.001" in cells["Race"]
     assert "Not counted towards the rating" in cells["Disability"]
     assert "at most MEDIUM" in cells["Marriage and civil partnership"]
 
@@ -178,8 +191,8 @@ def test_grid_shows_the_officers_other_answers(doc):
 def test_cli_summary_names_whose_rating_each_row_shows(screened):
     out = screened[0].stdout
     assert re.search(r"Age\s+MEDIUM\s+\(officer; the data suggests HIGH\)", out)
-    assert re.search(r"Race\s+MEDIUM\s+\(suggested from data\)", out)
-    assert "Suggested judgement: Option 2 – Internal action required." in out
+    assert re.search(r"Race\s+HIGH\s+\(suggested from data\)", out)
+    assert "Suggested judgement: Option 3 – Full impact assessment." in out
 
 
 def test_part2_tables_hold_the_counts_shares_and_intervals_counted_from_the_csv(doc, csv):
@@ -196,7 +209,10 @@ def test_part2_tables_hold_the_counts_shares_and_intervals_counted_from_the_csv(
             row = rows[category]
             assert row[1] == f"{int(k):,}", (name, category)
             assert row[2] == _pct(k / total), (name, category)
-            assert row[3] == _ci(int(k), total), (name, category)
+            if name == "Sex":  # age-adjusted: the count's Byar limits over N (as the ratio's)
+                assert row[3] == _byar_ci(int(k), total), (name, category)
+            else:
+                assert row[3] == _ci(int(k), total), (name, category)
             assert row[4].endswith("%")
             assert row[6]  # a flag in words
         if name not in ("Sex", "Age"):  # crude comparisons: ratio = service / area share
@@ -231,7 +247,7 @@ def test_pregnancy_and_gender_reassignment_get_guidance_on_other_evidence(doc):
 
 def test_judgement_and_action_plan(doc):
     text = _text(doc)
-    assert "Option 2 – Internal action required – SUGGESTED FROM DATA" in text
+    assert "Option 3 – Full impact assessment – SUGGESTED FROM DATA" in text
     assert "Officer's judgement: The officer has not yet chosen an option." in text
     (actions,) = _tables_starting(doc, "Issue")
     issues = [r[0] for r in _rows(actions)[1:]]
@@ -243,6 +259,8 @@ def test_judgement_and_action_plan(doc):
     # ... and per difference in the adverse direction that missing data cannot explain
     assert any(i.startswith("Age: fewer people aged 65-74") for i in data_rows)
     assert any(i.startswith("Age: fewer people aged 75-84") for i in data_rows)
+    assert any(i.startswith("Ethnicity: fewer people in the group 'Asian, Asian British")
+               for i in data_rows)
     assert not any("25-34" in i for i in data_rows)  # more than expected: not adverse here
     assert not any("Not disabled" in i for i in data_rows)
     assert issues[-1].endswith("Added by the officer")
@@ -333,7 +351,7 @@ def test_html_parses_and_says_the_same(screened, csv):
 def test_markdown_has_the_grid_and_part2(screened):
     md = (screened[1] / f"{BASENAME}.md").read_text(encoding="utf-8")
     assert "| **Race** | Officer to complete | Suggested from data – officer to confirm: " \
-           "MEDIUM (Negative)" in md
+           "HIGH (Negative)" in md
     assert f"]({BASENAME}_charts/ethnicity.png)" in md
     assert md.index("## Screening Grid") < md.index("## Part 1") < md.index("## Part 2") \
         < md.index("## Part 3") < md.index("## Part 4") < md.index("## Judgement") \
@@ -365,7 +383,7 @@ def test_adverse_direction_changes_the_suggestion(comparison):
     assert over["carers"].rating == "HIGH"  # carers: more than expected
 
 
-def test_officer_saying_no_impact_keeps_a_robust_flag_at_medium(comparison):
+def test_officer_saying_no_impact_keeps_a_firm_flag_at_medium(comparison):
     from eqia.assess import suggest
 
     s = suggest(comparison, affects={"age": "NO"})

@@ -16,6 +16,7 @@ import pandas as pd
 
 from eqia import characteristics as chars
 from eqia.errors import ConfigError
+from eqia.findings import family_phrase, missing_data_text
 from eqia.yamlfile import read_yaml, safe_load
 
 if TYPE_CHECKING:
@@ -103,6 +104,10 @@ def _share(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _pc(level: float) -> str:
+    return f"{100 * level:.10g}%"
+
+
 def _adverse(flag: str, rules: AssessmentRules) -> bool:
     return rules.adverse_direction == "both" or flag == rules.adverse_direction
 
@@ -119,15 +124,20 @@ def suggest(
     """A suggested rating per screening-grid characteristic, with its reasons.
 
     ``affects`` holds the officer's YES/NO to "could the proposal affect this group
-    less favourably?"; a robust adverse flag only suggests HIGH where it is not NO.
+    less favourably?"; an adverse flag only suggests HIGH where it is not NO.
+
+    Only the headline ``flag`` counts, which allows for the number of groups compared
+    (``family_wise`` in the representation rules); a group's own 95% screening signal is
+    listed in the reasons but never raises the rating.
 
     The rules, in order (each documented in ``data/assessment.yaml``):
 
     * not collected, no census figure, or under ``unknown_below_known_share`` known:
       UNKNOWN (the data cannot show the impact);
-    * a difference in the adverse direction that holds whatever the unknown values are:
-      HIGH (Negative), or MEDIUM if the officer says the proposal does not affect the group;
-    * a difference in the adverse direction that missing data could explain, or data
+    * a flag in the adverse direction that missing data could not plausibly explain (its
+      tipping point, ``missing_could_explain`` false): HIGH (Negative), or MEDIUM if the
+      officer says the proposal does not affect the group;
+    * a flag in the adverse direction that missing data could explain, or data
       known for under ``complete_from_known_share`` of people: MEDIUM;
     * otherwise LOW. Never NONE: only the officer can say there is no impact.
 
@@ -172,9 +182,8 @@ def suggest(
         incomplete = r.known_share < rules.complete_from_known_share
         for _, row in rows.iterrows():
             item = row.to_dict()
-            robust = (bool(row["robust_to_missing"]) if pd.notna(row["robust_to_missing"])
-                      else False)
-            item["robust"] = robust
+            explained = item.get("missing_could_explain")
+            item["robust"] = not (explained is not None and pd.notna(explained) and explained)
             item["adverse"] = False
             flagged.append(item)
             if row["category"] in rules.not_adverse_categories:
@@ -185,18 +194,33 @@ def suggest(
                 continue
             item["adverse"] = True
             word = "fewer" if row["flag"] == "under" else "more"
+            family = family_phrase(headline, item, comparison.rules)
             text = (f"{row['category']}: {word} than expected ({_share(row['service_share'])} "
                     f"of service users vs {_share(row['baseline_share'])} of the population, "
-                    f"ratio {row['ratio']:.2f})")
-            if robust and (affects.get(key) or "").upper() != "NO":
+                    f"ratio {row['ratio']:.2f}{'; ' + family if family else ''})")
+            missing = missing_data_text(item, r, "the population")
+            if item["robust"] and (affects.get(key) or "").upper() != "NO":
                 rating, direction = "HIGH", "Negative"
-                reasons.append(text + "; this holds whatever the unrecorded values are.")
+                reasons.append(f"{text}. {missing}".strip())
             else:
                 if rating != "HIGH":
                     rating, direction = "MEDIUM", "Negative"
-                why = ("but the missing data could explain it" if not robust
-                       else "but the officer says the proposal does not affect this group")
-                reasons.append(f"{text}, {why}.")
+                if item["robust"]:
+                    reasons.append(f"{text}, but the officer says the proposal does not "
+                                   "affect this group.")
+                else:
+                    reasons.append(f"{text}. {missing}")
+        signals = headline[headline["flag"].isin(["none"])
+                           & headline["signal_95"].isin(["under", "over"])
+                           & ~headline["category"].isin(rules.not_adverse_categories)]
+        signals = [row for _, row in signals.iterrows() if _adverse(row["signal_95"], rules)]
+        if signals:
+            reasons.append(
+                f"Screening signal only, not counted towards the rating: "
+                f"{_listing(signals)} differ{'s' if len(signals) == 1 else ''} at "
+                f"{_pc(comparison.rules.level)} on {'its' if len(signals) == 1 else 'their'} "
+                f"own, but not once the {int(headline['p_value'].notna().sum())} groups "
+                "compared are allowed for.")
         if other:
             if rules.adverse_direction == "under":
                 head, tail = "More than expected", "fewer than expected is the concern"

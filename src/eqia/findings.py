@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from eqia.compare import STATUS_FLAGS, CharacteristicResult, Comparison
+from eqia.stats import p_text
 
 CountFormatter = Callable[[int], str]
 
@@ -66,6 +67,75 @@ def completeness_sentence(r: CharacteristicResult, fmt: CountFormatter = _fmt_co
             f"the service{detail}.")
 
 
+def one_in(share: float) -> str:
+    """A share as people say it: 0.2 -> "1 in 5", 0.0143 -> "1 in 70", 0.62 -> "6 in 10"."""
+    if share is None or share != share:
+        return "-"
+    if share <= 0:
+        return "none"
+    if share < 0.5:
+        return f"1 in {round(1 / share):,}"
+    if share > 0.99:
+        return "more than 99 in 100"
+    tenths = round(10 * share)
+    return f"{round(100 * share)} in 100" if tenths == 10 else f"{tenths} in 10"
+
+
+def _given(x) -> bool:
+    return x is not None and not (isinstance(x, float) and x != x) and x is not pd.NA
+
+
+def missing_data_text(row, r: CharacteristicResult, population: str,
+                      fmt: CountFormatter = _fmt_count) -> str:
+    """What the unrecorded values could do to a flag, in plain English, from its tipping
+    point: "The difference would go only if 1 in 5 of the 360 people whose ethnicity is
+    not recorded were in this group, against 1 in 70 of those recorded and 1 in 23 of
+    Kent residents: missing data is unlikely to explain it." Empty for a row with no
+    flag or when the check was not made."""
+    explain = row.get("missing_could_explain")
+    if row.get("flag") not in ("under", "over") or not _given(explain):
+        return ""
+    missing = r.unknown + r.invalid
+    if not missing:
+        return ""
+    tip = row.get("tipping_share")
+    people = "person" if missing == 1 else "people"
+    whose = f"{fmt(missing)} {people} whose {noun(r)} is not recorded"
+    if not _given(tip):
+        return f"This holds whatever the {fmt(missing)} unrecorded values are."
+    if (row["flag"] == "under" and tip <= 0) or (row["flag"] == "over" and tip >= 1):
+        return (f"The difference would go whichever groups the {whose} are in: missing data "
+                "could explain it.")
+    verdict = ("missing data could explain it" if bool(explain)
+               else "missing data is unlikely to explain it")
+    expected = row.get("expected_share", row.get("baseline_share"))
+    against = (f"against {one_in(row.get('service_share'))} of those recorded and "
+               f"{one_in(expected)} of {population}")
+    only = "" if explain else "only "
+    share = one_in(tip) if row["flag"] == "under" else f"at most {one_in(tip)}"
+    return (f"The difference would go {only}if {share} of the {whose} were in this group, "
+            f"{against}: {verdict}.")
+
+
+#: Short names of the family-wise rules, for sentences.
+FAMILY_NAMES = {"holm": "Holm's method", "bonferroni": "Bonferroni's correction"}
+
+
+def family_phrase(rows: pd.DataFrame, row, rules) -> str:
+    """How a flag allowed for the other groups, with its p-value: "allowing for the 5
+    groups compared (Holm's method), p < 0.001"."""
+    m = int(rows["p_value"].notna().sum()) if "p_value" in rows else 0
+    p, p_adj = row.get("p_value"), row.get("p_adjusted")
+    if not _given(p):
+        return ""
+    if rules.family_wise in FAMILY_NAMES and m > 1 and _given(p_adj):
+        return (f"allowing for the {m} groups compared ({FAMILY_NAMES[rules.family_wise]}), "
+                f"{p_text(p_adj)}")
+    if rules.family_wise == "strong_level":
+        return f"{p_text(p)}, at the stricter {100 * rules.strong_level:.10g}% level"
+    return p_text(p)
+
+
 def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str]:
     r = comparison.results[key]
     if r.status != "compared":
@@ -74,21 +144,16 @@ def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str
     flagged = rows[rows["flag"].isin(["under", "over"])]
     adjusted = " after allowing for the service's age profile" if r.age_adjusted else ""
     out = []
+    population = f"{area_name} residents" + (" of the same ages" if r.age_adjusted else "")
     for _, row in flagged.iterrows():
         word = "fewer" if row["flag"] == "under" else "more"
-        robust = row["robust_to_missing"]
-        missing = r.unknown + r.invalid
-        if pd.notna(robust) and bool(robust):
-            tail = (f"This holds whatever the {missing:,} unrecorded values are." if missing
-                    else "")
-        else:
-            tail = (f"This could be explained by the {missing:,} people whose "
-                    f"{noun(r)} is not recorded.")
+        family = family_phrase(rows, row, comparison.rules)
+        tail = missing_data_text(row, r, population)
         out.append(
             f"{row['category']}: {pct(row['service_share'])} of service users with a known "
             f"{noun(r)} (95% CI {pct(row['ci_low'])} to {pct(row['ci_high'])}), compared "
             f"with {pct(row['baseline_share'])} of {area_name} residents{adjusted}: {word} than "
-            f"expected (ratio {row['ratio']:.2f}). {tail}".strip()
+            f"expected (ratio {row['ratio']:.2f}{'; ' + family if family else ''}). {tail}".strip()
         )
     testable = rows[rows["flag"].isin(["under", "over", "none"])]
     if not out and len(testable):

@@ -26,16 +26,19 @@ import pandas as pd
 
 from eqia.compare import STATUS_FLAGS, CharacteristicResult, Comparison
 from eqia.disclosure import DisclosurePolicy, protect_table
-from eqia.stats import wilson_interval
+from eqia.rules import Rules
+from eqia.stats import share_interval
 
 HIDDEN = "hidden"
 #: Columns blanked for a hidden count.
-_BLANKED = ["service_count", "service_share", "ci_low", "ci_high", "expected", "ratio",
-            "ratio_low", "ratio_high", "difference_pp", "ratio_low_strong", "ratio_high_strong",
-            "flag_unknown_out", "flag_unknown_in", "robust_to_missing"]
+_BLANKED = ["service_count", "service_share", "ci_low", "ci_high", "ci_low_strong",
+            "ci_high_strong", "expected", "ratio", "ratio_low", "ratio_high", "difference_pp",
+            "ratio_low_strong", "ratio_high_strong", "p_value", "p_adjusted", "tipping_share",
+            "missing_could_explain"]
 #: Columns that would give the true count back under rounding: recomputed or blanked.
+#: (A p-value, like an interval's limit, is a monotone function of the count it tests.)
 _FROM_TRUE_COUNTS = ["expected", "ratio_low", "ratio_high", "ratio_low_strong",
-                     "ratio_high_strong"]
+                     "ratio_high_strong", "p_value", "p_adjusted"]
 _COUNTS = ("rows", "known", "unknown", "not_stated", "not_known", "invalid")
 _NOT_COMPARED = ("no_census_category", "outside_ages")
 
@@ -70,14 +73,15 @@ def publish_comparison(comparison: Comparison, policy: DisclosurePolicy
         logs.append(protected.log)
         hidden[key] = hidden.get(key, set()) | set(
             protected.suppressed.index[protected.suppressed["service"]])
-        _apply(table, rows, protected, policy)
+        _apply(table, rows, protected, policy, comparison.rules)
     results = {k: _published_result(r, policy, hidden.get(k, set()), folded.get(k, 0))
                for k, r in comparison.results.items()}
     log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame()
     return dataclasses.replace(comparison, table=table, results=results), log
 
 
-def _apply(table: pd.DataFrame, rows: pd.Index, protected, policy: DisclosurePolicy) -> None:
+def _apply(table: pd.DataFrame, rows: pd.Index, protected, policy: DisclosurePolicy,
+           rules: Rules) -> None:
     values = protected.values["service"]
     hidden = protected.suppressed["service"]
     compared = [i for i in rows if table.at[i, "flag"] not in STATUS_FLAGS]
@@ -89,6 +93,7 @@ def _apply(table: pd.DataFrame, rows: pd.Index, protected, policy: DisclosurePol
             table.loc[i, _BLANKED] = np.nan
             table.at[i, "flag"] = HIDDEN
             table.at[i, "strength"] = ""
+            table.at[i, "signal_95"] = ""
             continue
         if policy.method != "nhs":
             continue  # the threshold rule publishes true counts where it shows them
@@ -101,9 +106,13 @@ def _apply(table: pd.DataFrame, rows: pd.Index, protected, policy: DisclosurePol
     for i in shown:
         o = table.at[i, "service_count"]
         share = o / n if n else np.nan
-        low, high = wilson_interval(o, n) if n else (np.nan, np.nan)
+        limits = [np.nan] * 4
+        if n:
+            limits = [x for level in (rules.level, rules.strong_level)
+                      for x in share_interval(o, n, level, rules.exact_binomial_below)[:2]]
         expected_share = table.at[i, "expected_share"]
-        table.loc[i, ["service_share", "ci_low", "ci_high"]] = [share, low, high]
+        table.loc[i, ["service_share", "ci_low", "ci_high", "ci_low_strong",
+                      "ci_high_strong"]] = [share, *limits]
         table.at[i, "ratio"] = share / expected_share if expected_share else np.nan
         table.at[i, "difference_pp"] = 100 * (share - table.at[i, "baseline_share"])
         table.loc[i, _FROM_TRUE_COUNTS] = np.nan

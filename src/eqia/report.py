@@ -42,7 +42,7 @@ from eqia.disclosure import (
 from eqia.findings import pct
 from eqia.profile import profile_file
 from eqia.report_config import PERIOD_HINT, Period, ReportConfig, ServiceConfig
-from eqia.stats import wilson_interval
+from eqia.stats import holm, p_text, share_interval
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
     from eqia.compare import Comparison
@@ -190,14 +190,6 @@ def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, str]
         return float(st.fisher_exact(table.astype(int)).pvalue), "Fisher's exact test"
     res = st.chi2_contingency(table, correction=False)
     return float(res.pvalue), "chi-squared test"
-
-
-def holm(p_values: pd.Series) -> pd.Series:
-    """Holm's step-down adjustment (NaN left out and kept as NaN)."""
-    p = p_values.dropna().sort_values()
-    m = len(p)
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p.to_numpy()))
-    return pd.Series(adjusted, index=p.index).reindex(p_values.index)
 
 
 def possible_counts(shown: int, policy: DisclosurePolicy) -> tuple[int, int]:
@@ -533,7 +525,7 @@ def _category_set_notes(service: str, name: str, table: ProtectedTable, labels: 
 def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
                 latest: str | None) -> pd.DataFrame:
     """Latest period vs the census: shares and flags; intervals from the published counts."""
-    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust"]
+    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "missing_could_explain"]
     if comparison is None or latest is None or latest not in table.values.columns:
         return pd.DataFrame(columns=cols)
     r = comparison.results.get(key)
@@ -554,11 +546,13 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
                 # The count is hidden: its comparison would narrow down what it is.
                 flag = "hidden"
         else:
-            lo, hi = wilson_interval(float(k), float(n))
-        robust = row.get("robust_to_missing")
+            rules = comparison.rules
+            lo, hi, _ = share_interval(float(k), float(n), rules.level,
+                                       rules.exact_binomial_below)
+        explain = row.get("missing_could_explain")
         out.append((row["category"], row["baseline_share"], flag, lo, hi,
-                    None if robust is None or pd.isna(robust) or flag == "hidden"
-                    else bool(robust)))
+                    None if explain is None or pd.isna(explain) or flag == "hidden"
+                    else bool(explain)))
     return pd.DataFrame(out, columns=cols)
 
 
@@ -593,7 +587,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
         after = sec.table.share_text(cat, ch["period_to"])
         text = (f"Of service users whose {subject} is recorded, the share in the group "
                 f"‘{cat}’ {word} from {before} in {ch['period_from']} to {after} in "
-                f"{ch['period_to']} (a significant change, {_p(ch['p_adjusted'])})")
+                f"{ch['period_to']} (a significant change, {p_text(ch['p_adjusted'])})")
         if pop is not None and cat in pop.index and pd.notna(pop.at[cat, "baseline_share"]):
             base = float(pop.at[cat, "baseline_share"])
             share_to, share_from = float(ch["share_to"]), float(ch["share_from"])
@@ -621,7 +615,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
             continue
         share = sec.table.share_text(cat, latest)
         parts[row["flag"]].append((cat, share, pct(row["baseline_share"])))
-        if row.get("robust") is False:
+        if row.get("missing_could_explain") is True:
             shaky.append(f"‘{cat}’")
     lead = "under" if parts["under"] else "over"
     for flag, items in parts.items():
@@ -651,15 +645,6 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
 
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _p(p: float) -> str:
-    """"p = 0.012", "p < 0.001"."""
-    if p != p:
-        return "p not worked out"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}"
 
 
 # --- completeness -------------------------------------------------------------------------
@@ -857,7 +842,7 @@ def _characteristic_table(sec: CharacteristicSection, area: str, latest: str | N
                     row += [_signed(ch["change_pp"]), "Not tested"]
                 else:
                     row += [_signed(ch["change_pp"]),
-                            ("Yes" if ch["significant"] else "No") + f" ({_p(ch['p_adjusted'])})"]
+                            ("Yes" if ch["significant"] else "No") + f" ({p_text(ch['p_adjusted'])})"]
         if has_pop:
             if is_total or cat not in pop.index:
                 row += ["", "" if is_total else FLAG_TEXT["no_census_category"]]

@@ -16,6 +16,9 @@ from typing import Any
 from eqia.errors import ConfigError
 from eqia.yamlfile import parse_yaml
 
+#: How a characteristic's categories are judged together (``family_wise`` in rules.yaml).
+FAMILY_WISE = ("holm", "bonferroni", "strong_level", "none")
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -31,6 +34,9 @@ class Rules:
     gof_draws: int
     gof_seed: int
     missing_sensitivity: bool
+    family_wise: str
+    exact_binomial_below: int
+    tipping_plausible_factor: float
 
 
 def _number(x: Any) -> bool:
@@ -56,6 +62,13 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "gof_draws": (lambda x: _integer(x) and x >= 100, "a whole number of at least 100, e.g. 20000"),
     "gof_seed": (lambda x: _integer(x) and x >= 0, "a whole number of 0 or more"),
     "missing_sensitivity": (lambda x: isinstance(x, bool), "true or false"),
+    "family_wise": (
+        lambda x: x in FAMILY_WISE, "one of " + ", ".join(FAMILY_WISE) + ", e.g. holm"
+    ),
+    "exact_binomial_below": (
+        lambda x: _integer(x) and x >= 0, "a whole number of 0 or more, e.g. 10"
+    ),
+    "tipping_plausible_factor": (lambda x: _number(x) and x >= 1, "a number of at least 1, e.g. 2"),
 }
 
 _NAMES = tuple(f.name for f in fields(Rules))
@@ -155,4 +168,4 @@ def with_changes(rules: Rules, **changes: Any) -> Rules:
     return _validated(values, None)
 
 
-__all__ = ["Rules", "default_rules", "load_rules", "with_changes"]
+__all__ = ["FAMILY_WISE", "Rules", "default_rules", "load_rules", "with_changes"]

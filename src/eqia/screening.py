@@ -32,6 +32,7 @@ from eqia.findings import completeness_sentence, flag_sentences
 from eqia.profile import profile_file
 from eqia.proposal import Proposal
 from eqia.published import HIDDEN, publish_comparison
+from eqia.stats import family_text
 from eqia.yamlfile import safe_load
 
 OPTION_TEXT = {
@@ -117,7 +118,7 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> 
                                    "service_share": policy.marker, "ci_low": None,
                                    "ci_high": None, "baseline_share": _num(row["baseline_share"]),
                                    "ratio": None, "flag": HIDDEN, "strength": "",
-                                   "robust_to_missing": None})
+                                   "signal_95": "", "missing_could_explain": None})
                 continue
             table_rows.append({
                 "category": row["category"],
@@ -129,8 +130,9 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> 
                 "ratio": _num(row["ratio"]),
                 "flag": row["flag"],
                 "strength": row["strength"] or "",
-                "robust_to_missing": None if pd.isna(row["robust_to_missing"])
-                else bool(row["robust_to_missing"]),
+                "signal_95": row["signal_95"] if isinstance(row["signal_95"], str) else "",
+                "missing_could_explain": None if pd.isna(row["missing_could_explain"])
+                else bool(row["missing_could_explain"]),
             })
         compared = [t for t in table_rows
                     if t["baseline_share"] is not None and t["flag"] != HIDDEN]
@@ -281,16 +283,27 @@ def _pc(x: float) -> str:
 def method_summary(comparison: Comparison) -> str:
     """The statistical method in plain English, from the rules actually used."""
     r = comparison.rules
+    if r.family_wise == "none":
+        chance = f"at {_pc(r.level)} confidence for that group on its own"
+        signal = ""
+    else:
+        chance = (f"allowing for the number of groups compared at once ({family_text(r)}; "
+                  f"{_pc(r.level)} confidence overall)")
+        signal = (f" A \u201cscreening signal\u201d is a group that passes its own "
+                  f"{_pc(r.level)} test but not the test that allows for the other groups: "
+                  "worth a look, not a finding.")
     text = (f"A group is marked fewer (or more) than expected only when its share of service "
             f"users is well below (or above) its share of the area's population (a ratio "
             f"below {r.under_ratio:g} or above {r.over_ratio:g}) and the difference is too "
-            f"large to be chance ({_pc(r.level)} confidence). \u201cStrong evidence\u201d means "
-            f"it also passes a stricter {_pc(r.strong_level)} test. Groups where fewer than "
-            f"{r.min_expected:g} people would be expected are not tested.")
+            f"large to be chance, {chance}.{signal} \u201cStrong evidence\u201d means the "
+            f"difference also passes a stricter {_pc(r.strong_level)} test. Groups where fewer "
+            f"than {r.min_expected:g} people would be expected are not tested.")
     if r.missing_sensitivity:
-        text += (" \u201cCould be due to missing data\u201d means the difference could "
-                 "disappear if the people with no recorded value were all in, or all "
-                 "outside, the group.")
+        text += (" \u201cCould be due to missing data\u201d means the difference would go if "
+                 "the people with no recorded value were in the group at a rate no more than "
+                 f"{r.tipping_plausible_factor:g} times its share among those recorded or in "
+                 "the area (for more than expected: at a rate no less than that share divided "
+                 f"by {r.tipping_plausible_factor:g}).")
     return text
 
 
@@ -304,9 +317,10 @@ def rating_rules(rules: AssessmentRules) -> list[str]:
         f"UNKNOWN when the service does not record the characteristic, when there is no "
         f"census figure, or when it is recorded for fewer than "
         f"{100 * rules.unknown_below_known_share:.0f}% of people.",
-        "HIGH (Negative) when a group is under- or over-represented in the adverse direction "
-        "whatever the unrecorded values are, unless the officer says the proposal does not "
-        "affect the group.",
+        "HIGH (Negative) when a group is flagged in the adverse direction, allowing for the "
+        "number of groups compared, and missing data could not plausibly explain it, unless "
+        "the officer says the proposal does not affect the group. A screening signal alone "
+        "(one group's own 95% test) never raises a rating.",
         f"MEDIUM when the difference could be due to missing data, or when the "
         f"characteristic is recorded for fewer than "
         f"{100 * rules.complete_from_known_share:.0f}% of people.",
