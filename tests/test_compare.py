@@ -92,8 +92,8 @@ def count_limits(o: float, level: float) -> tuple[float, float]:
 
 def crude_p(o: int, n: int, share: float) -> float:
     """statsmodels: the score test, or the exact test (twice the smaller tail) when fewer
-    than 10 are in the group or outside it."""
-    if min(o, n - o) < 10:
+    than 50 are in the group or outside it."""
+    if min(o, n - o) < 50:
         return min(1, 2 * min(binom_test(o, n, share, alternative="smaller"),
                               binom_test(o, n, share, alternative="larger")))
     return proportions_ztest(o, n, share, prop_var=share)[1]
@@ -222,7 +222,8 @@ def test_ethnicity_rows_equal_an_independent_recount_of_the_extract(kent_adults,
         o = observed[group]
         row = got.loc[group]
         e = n * share
-        lo, hi = proportion_confint(o, n, alpha=0.05, method="wilson")
+        lo, hi = proportion_confint(o, n, alpha=0.05,
+                                    method="beta" if min(o, n - o) < 50 else "wilson")
         assert row["service_count"] == o
         assert row[["service_share", "ci_low", "ci_high", "baseline_share", "expected",
                     "ratio", "ratio_low", "ratio_high", "difference_pp", "p_value"]].astype(
@@ -238,13 +239,17 @@ def test_ethnicity_rows_equal_an_independent_recount_of_the_extract(kent_adults,
             not_stated + not_known, not_stated, not_known, invalid)
         assert row["age_adjusted"] == False  # noqa: E712 - numpy bool
     # Spelled out for one row: Other ethnic group, O = 16 (OOTH 10 + OARA 6), N = 2,738.
-    # Kent 19,326 / 1,576,077 = 1.2262%, E = 33.57, ratio 0.477. Score test:
-    # z = (16 - 33.57) / sqrt(33.57 x 0.98774) = -3.051, p = 0.0023; it is the third
-    # smallest of the five, so Holm asks for p < 0.05 / 3 = 0.0167 (after Asian's and
-    # Black's... smaller ones passed): under.
+    # Kent 19,326 / 1,576,077 = 1.2262%, E = 33.57, ratio 0.477. Fewer than 50 in the
+    # group, so the exact test: p = 2 P(X <= 16) = 0.0011 for X ~ Binomial(2738, 1.2262%)
+    # (the score test's z = (16 - 33.57) / sqrt(33.57 x 0.98774) = -3.051 would give
+    # 0.0023). The second smallest of the five, so Holm asks for p < 0.05 / 4: under.
     other = got.loc["Other ethnic group"]
     z = (16 - 2738 * 19326 / 1576077) / math.sqrt(2738 * 19326 / 1576077 * (1 - 19326 / 1576077))
     assert z == pytest.approx(-3.051, abs=1e-3)
+    lower = sum(math.comb(2738, j) * (19326 / 1576077) ** j * (1 - 19326 / 1576077) ** (2738 - j)
+                for j in range(17))
+    assert other["p_value"] == pytest.approx(2 * lower, rel=1e-9)
+    assert other["p_adjusted"] == pytest.approx(4 * 2 * lower, rel=1e-9)
     assert (other["service_count"], other["flag"]) == (16, "under")
     assert other["expected"] == pytest.approx(2738 * 19326 / 1576077, abs=1e-9)
     # With 274 unknowns, 1 in 39 (7) of them Other would remove the flag, against 0.58% of

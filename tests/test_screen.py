@@ -37,7 +37,7 @@ def _pct(x: float) -> str:
 
 
 def _ci(k: int, n: int) -> str:
-    low, high = proportion_confint(k, n, alpha=0.05, method="wilson" if min(k, n - k) >= 10
+    low, high = proportion_confint(k, n, alpha=0.05, method="wilson" if min(k, n - k) >= 50
                                    else "beta")
     return f"{_pct(low)} to {_pct(high)}"
 

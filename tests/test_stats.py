@@ -159,14 +159,16 @@ def test_clopper_pearson_by_hand_for_no_one_in_the_group():
     assert (lo, hi) == pytest.approx((0.0, 1 - 0.025 ** (1 / 20)), abs=1e-12)
 
 
-def test_share_interval_is_exact_for_fewer_than_ten_in_or_outside_the_group():
-    lo, hi, method = stats.share_interval([9, 10, 885, 886], [895] * 4, 0.95)
+def test_share_interval_is_exact_for_fewer_than_fifty_in_or_outside_the_group():
+    lo, hi, method = stats.share_interval([49, 50, 845, 846], [895] * 4, 0.95, 50)
     assert list(method) == ["exact binomial", "Wilson score", "Wilson score", "exact binomial"]
-    assert (lo[0], hi[0]) == pytest.approx(proportion_confint(9, 895, method="beta"), abs=1e-12)
-    assert (lo[1], hi[1]) == pytest.approx(proportion_confint(10, 895, method="wilson"),
+    assert (lo[0], hi[0]) == pytest.approx(proportion_confint(49, 895, method="beta"),
+                                           abs=1e-12)
+    assert (lo[1], hi[1]) == pytest.approx(proportion_confint(50, 895, method="wilson"),
                                            abs=1e-12)
     # The switch is a rule: exact_binomial_below = 0 means Wilson everywhere.
     assert list(stats.share_interval([9, 1], [895, 2], 0.95, 0)[2]) == ["Wilson score"] * 2
+    assert RULES.exact_binomial_below == 50
 
 
 def test_score_test_by_hand_and_against_statsmodels():
@@ -401,8 +403,8 @@ def test_expected_just_under_five_is_too_few_and_not_in_the_family():
 
 
 def binomial_p_by_statsmodels(o, n, share):
-    """Score test, or exact (twice the smaller tail) below 10 in or outside the group."""
-    if min(o, n - o) < 10:
+    """Score test, or exact (twice the smaller tail) below 50 in or outside the group."""
+    if min(o, n - o) < 50:
         return min(1, 2 * min(binom_test(o, n, share, alternative="smaller"),
                               binom_test(o, n, share, alternative="larger")))
     return proportions_ztest(o, n, share, prop_var=share)[1]
@@ -565,8 +567,8 @@ def test_compare_table_whole_result_against_independent_computations():
 
     e = [895 * s for s in shares]
 
-    def interval(o, level):  # statsmodels: Wilson, or Clopper-Pearson below 10
-        method = "beta" if min(o, 895 - o) < 10 else "wilson"
+    def interval(o, level):  # statsmodels: Wilson, or Clopper-Pearson below 50
+        method = "beta" if min(o, 895 - o) < 50 else "wilson"
         return proportion_confint(o, 895, alpha=1 - level, method=method)
 
     ci95 = [interval(o, 0.95) for o in counts]
@@ -591,7 +593,7 @@ def test_compare_table_whole_result_against_independent_computations():
             "ratio_high": [c[1] / s for c, s in zip(ci95, shares, strict=True)],
             "ratio_low_strong": [c[0] / s for c, s in zip(ci998, shares, strict=True)],
             "ratio_high_strong": [c[1] / s for c, s in zip(ci998, shares, strict=True)],
-            "ratio_method": ["Wilson score"] * 4 + ["exact binomial"] * 2,
+            "ratio_method": ["Wilson score"] + ["exact binomial"] * 5,
             "difference_pp": [100 * (c / 895 - s) for c, s in zip(counts, shares, strict=True)],
             "p_value": p,
             "p_adjusted": p_adj,
@@ -716,7 +718,7 @@ def test_packaged_rules():
         gof_seed=20210321,
         missing_sensitivity=True,
         family_wise="holm",
-        exact_binomial_below=10,
+        exact_binomial_below=50,
         tipping_plausible_factor=2,
     )
 
