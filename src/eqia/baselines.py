@@ -29,8 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,9 @@ from eqia.agebands import DEFAULT_BANDS, AgeBand, parse_band, parse_bands
 from eqia.characteristics import ETHNICITY_DETAILED, normalise
 from eqia.errors import AreaError, InputError, UsageError
 from eqia.yamlfile import safe_load
+
+if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+; importlib.abc has it on 3.10
+    from importlib.abc import Traversable
 
 ENV_BASELINE_DIR = "EQIA_BASELINE_DIR"
 SHIPPED_SOURCE = "Census 2021 reference data shipped with eqia (ONS, Open Government Licence)"

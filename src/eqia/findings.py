@@ -125,10 +125,12 @@ def family_phrase(rows: pd.DataFrame, row, rules) -> str:
     """How a flag allowed for the other groups, with its p-value: "allowing for the 5
     groups compared (Holm's method), p < 0.001"."""
     m = int(rows["p_value"].notna().sum()) if "p_value" in rows else 0
+    compared = int(rows["flag"].isin(["under", "over", "none", "too_few"]).sum())
     p, p_adj = row.get("p_value"), row.get("p_adjusted")
     if not _given(p):
         return ""
-    if rules.family_wise in FAMILY_NAMES and m > 1 and _given(p_adj):
+    one_question = m == 2 and compared == 2  # e.g. female / male: no allowance needed
+    if rules.family_wise in FAMILY_NAMES and m > 1 and not one_question and _given(p_adj):
         return (f"allowing for the {m} groups compared ({FAMILY_NAMES[rules.family_wise]}), "
                 f"{p_text(p_adj)}")
     if rules.family_wise == "strong_level":

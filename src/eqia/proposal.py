@@ -12,10 +12,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from eqia import changes
 from eqia import characteristics as chars
 from eqia.assess import DIRECTIONS, RATINGS, load_assessment_rules
 from eqia.errors import ConfigError
-from eqia.yamlfile import read_yaml
+from eqia.yamlfile import key_line, read_yaml
 
 TEXT_FIELDS = (
     "directorate", "name", "assessed", "owner", "date_initial_screening", "date_full_eqia",
@@ -30,7 +31,7 @@ SIGNOFF_FIELDS = (
 )
 ACTION_FIELDS = ("issue", "action", "expected_outcome", "owner", "timescale", "cost")
 TOP_LEVEL = set(TEXT_FIELDS) | {"versions", "data", "characteristics", "judgement", "action_plan",
-                                "signoff", "assessment"}
+                                "signoff", "assessment", "change", "scope"}
 DATA_FIELDS = ("extracts", "mapping", "area", "ages", "as_of", "adverse_direction", "comparators")
 
 
@@ -75,6 +76,10 @@ class Proposal:
     action_plan: list[dict[str, str]]
     signoff: dict[str, str | None]
     assessment: dict[str, Any] = field(default_factory=dict)
+    #: What is changing (``data/changes.yaml`` keys), in the order given; empty if unsaid.
+    change: tuple[str, ...] = ()
+    #: services, employment or both; ``None``: follow the change (``changes.focus_for``).
+    scope: str | None = None
 
 
 def _text(value: Any) -> str | None:
@@ -117,6 +122,14 @@ def load_proposal(path: str | Path) -> Proposal:
         raise _error(src, "The required field 'name' is missing",
                      hint="Add the name of the policy, procedure, project or service, e.g.\n"
                           "name: Community mental health support service")
+    change = _change(raw.get("change"), src)
+    scope = _text(raw.get("scope"))
+    if scope is not None and scope.lower() not in changes.SCOPES:
+        raise ConfigError("'scope' must be one of: " + ", ".join(changes.SCOPES),
+                          code="bad-proposal", file=src, line=key_line(p, "scope"), value=scope,
+                          hint="services: the proposal changes a service and the extract holds "
+                               "its users (the default); employment: it changes staff's jobs and "
+                               "the extract holds staff; both.")
     data = raw.get("data") or {}
     if not isinstance(data, dict):
         raise _error(src, "'data' must hold extracts, area and the other data settings")
@@ -150,9 +163,12 @@ def load_proposal(path: str | Path) -> Proposal:
     comparators = _comparators(data.get("comparators"), base, p.name, src)
     adverse = _text(data.get("adverse_direction"))
     if adverse is not None and adverse.lower() not in DIRECTIONS:
-        raise _error(src, "data: adverse_direction must be under, over or both", value=adverse,
-                     hint="under: a beneficial service (fewer than expected is the concern); "
-                          "over: enforcement or sanctions; both: either.")
+        raise ConfigError("data: adverse_direction must be under, over or both",
+                          code="bad-proposal", file=src, value=adverse,
+                          line=key_line(p, "data", "adverse_direction"),
+                          hint="It overrides the reading that 'change' gives: under: fewer "
+                               "users than expected is the concern; over: more than expected "
+                               "is; both: either. Leave it empty to follow 'change'.")
     assessment = raw.get("assessment") or {}
     if not isinstance(assessment, dict):
         raise _error(src, "'assessment' must hold assessment rules, e.g.\n"
@@ -226,4 +242,19 @@ def load_proposal(path: str | Path) -> Proposal:
         action_plan=actions,
         signoff={f: _text((raw.get("signoff") or {}).get(f)) for f in SIGNOFF_FIELDS},
         assessment=dict(assessment),
+        change=change,
+        scope=scope.lower() if scope else None,
     )
+
+
+def _change(raw: Any, src: str) -> tuple[str, ...]:
+    """``change: closure`` or ``change: [reduction, relocation]``, checked."""
+    try:
+        return changes.parse(raw)
+    except ValueError as exc:
+        raise ConfigError("'change' must be one of: " + ", ".join(changes.vocabulary()),
+                          code="bad-proposal", file=src, line=key_line(src, "change"),
+                          value=str(exc),
+                          hint="Say what the proposal changes (several as a list, e.g. "
+                               "change: [reduction, relocation]):\n" + changes.help_text()
+                          ) from None

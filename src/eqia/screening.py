@@ -25,6 +25,7 @@ from eqia.assess import (
     suggest_option,
 )
 from eqia.baselines import comparator_from_file, find_area
+from eqia.changes import Focus, focus_for, vocabulary
 from eqia.compare import Comparison, compare
 from eqia.counts import Profile, merge_profiles
 from eqia.disclosure import INTERNAL, DisclosurePolicy, count_formatter, load_policy
@@ -52,6 +53,8 @@ class Screening:
     #: INTERNAL ONLY, never publish: the true values of the figures a published
     #: document hides (empty for an internal document).
     suppression_log: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Which reading of the data is the main concern (from the proposal's ``change``).
+    focus: Focus = field(default_factory=focus_for)
 
 
 def guidance() -> dict[str, str]:
@@ -93,18 +96,21 @@ def run_screening(
     if publish:
         comparison, log = publish_comparison(comparison, policy)
     affects = {k: v.get("affects") for k, v in proposal.officer.items()}
-    suggestions = suggest(comparison, arules, affects)
+    focus = focus_for(proposal.change, proposal.scope, arules.adverse_direction)
+    suggestions = suggest(comparison, arules, affects, focus)
     context = build_context(proposal, profiles, profile, comparison, suggestions, publish,
-                            today or dt.date.today(), arules=arules, policy=policy)
-    return Screening(proposal, profile, comparison, suggestions, context, log)
+                            today or dt.date.today(), arules=arules, policy=policy, focus=focus)
+    return Screening(proposal, profile, comparison, suggestions, context, log, focus)
 
 
 def _num(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
-def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> list[dict]:
+def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
+           suggestions: dict[str, Suggestion] | None = None) -> list[dict]:
     notes = guidance()
+    suggestions = suggestions or {}
     area = comparison.area.name
     out = []
     for key in chars.keys():
@@ -184,6 +190,9 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL) -> 
             "unknown_rows": unknown_rows,
             "chart": chart,
             "age_adjusted": r.age_adjusted,
+            # The flags read for the proposal: the main concern first (``assess._readings``).
+            "readings": [x["text"] for x in suggestions[key].readings]
+            if key in suggestions else [],
         })
     return out
 
@@ -208,7 +217,8 @@ def _grid(proposal: Proposal, suggestions: dict[str, Suggestion]) -> list[dict]:
                 "direction": (o.get("direction") if officer_rating else s.direction),
                 "source": "officer" if officer_rating else "data",
             },
-            "suggested": {"rating": s.rating, "direction": s.direction, "reasons": s.reasons},
+            "suggested": {"rating": s.rating, "direction": s.direction, "reasons": s.reasons,
+                          "readings": s.readings},
             "officer": {"rating": officer_rating, "direction": o.get("direction")},
             "internal_action": o.get("internal_action"),
             "further_assessment": o.get("further_assessment"),
@@ -227,12 +237,15 @@ def build_context(
     today: dt.date,
     arules: AssessmentRules | None = None,
     policy: DisclosurePolicy = INTERNAL,
+    focus: Focus | None = None,
 ) -> dict:
     arules = arules or load_assessment_rules()
+    focus = focus or focus_for(proposal.change, proposal.scope, arules.adverse_direction)
     fmt = count_formatter(policy)
-    part2, census_notes = _shared_caveats(_part2(comparison, fmt, policy))
+    part2, census_notes = _shared_caveats(_part2(comparison, fmt, policy, suggestions))
     option, option_reasons = suggest_option(
-        suggestions, {k: v.get("rating") for k, v in proposal.officer.items()})
+        suggestions, {k: v.get("rating") for k, v in proposal.officer.items()}, focus)
+    vocab = vocabulary()
     area = comparison.area
     tables = sorted({r.table_id for r in comparison.results.values() if r.table_id})
     ages = f"{comparison.ages}" if comparison.ages else None
@@ -252,7 +265,9 @@ def build_context(
             "method_summary": method_summary(comparison) + (
                 f" Small numbers are protected for publication: {policy.footnote}"
                 if policy.publishable else ""),
-            "rating_rules": rating_rules(arules),
+            "rating_rules": rating_rules(arules, focus),
+            "focus": {"primary": list(focus.primary), "source": focus.source,
+                      "scope": focus.scope, "explanation": focus.explanation},
             "eligible_ages": ages,
             "reconciliation": _reconciliation(profile, fmt if policy.publishable else None),
             "census_notes": census_notes,
@@ -261,6 +276,11 @@ def build_context(
             **{k: v for k, v in proposal.text.items()},
             "versions": proposal.versions,
             "signoff": proposal.signoff,
+            "change": [{"value": c, "label": vocab[c].label, "means": vocab[c].means}
+                       for c in proposal.change],
+            "change_text": "; ".join(f"{vocab[c].label[:1].upper()}{vocab[c].label[1:]} – "
+                                     f"{vocab[c].means}" for c in proposal.change) or None,
+            "scope": focus.scope,
         },
         "grid": _grid(proposal, suggestions),
         "part2": part2,
@@ -272,7 +292,8 @@ def build_context(
             "officer_text": proposal.option_text,
             "options": OPTION_TEXT,
         },
-        "action_plan": action_rows(comparison, suggestions) + proposal.action_plan,
+        "action_plan": action_rows(comparison, suggestions, focus)
+        + [{**a, "kind": "officer"} for a in proposal.action_plan],
     }
 
 
@@ -307,30 +328,38 @@ def method_summary(comparison: Comparison) -> str:
     return text
 
 
-def rating_rules(rules: AssessmentRules) -> list[str]:
+def rating_rules(rules: AssessmentRules, focus: Focus | None = None) -> list[str]:
     """How the suggested ratings were worked out, in words, from the rules used."""
-    concern = {"under": "fewer people than expected use the service (a beneficial service)",
-               "over": "more people than expected are affected (for example enforcement)",
-               "both": "a group is over- or under-represented"}[rules.adverse_direction]
+    focus = focus or focus_for(adverse_direction=rules.adverse_direction)
+    concern = " or ".join(focus.label(x).lower() for x in focus.primary)
     out = [
-        f"The adverse direction for this service: {concern}.",
+        focus.explanation,
         f"UNKNOWN when the service does not record the characteristic, when there is no "
         f"census figure, or when it is recorded for fewer than "
         f"{100 * rules.unknown_below_known_share:.0f}% of people.",
-        "HIGH (Negative) when a group is flagged in the adverse direction, allowing for the "
-        "number of groups compared, and missing data could not plausibly explain it, unless "
-        "the officer says the proposal does not affect the group. A screening signal alone "
-        "(one group's own 95% test) never raises a rating.",
+        f"HIGH (Negative) when a group is {concern}, allowing for the number of groups "
+        "compared, and missing data could not plausibly explain it, unless the officer says "
+        "the proposal does not affect the group. A screening signal alone (one group's own "
+        "95% test) never raises a rating; the secondary reading is shown but does not raise "
+        "it either.",
         f"MEDIUM when the difference could be due to missing data, or when the "
         f"characteristic is recorded for fewer than "
         f"{100 * rules.complete_from_known_share:.0f}% of people.",
-        "LOW otherwise. The data never suggests NONE: only the officer can say there is no "
+        "LOW otherwise. Data alone never suggests NONE: only the officer can say there is no "
         "impact.",
     ]
+    if not focus.covers_employment:
+        out.append("Marriage and civil partnership: NONE, as a matter of law rather than data: "
+                   "the Equality Act's provisions on services do not cover it (it is protected "
+                   "at work), so no service action is proposed.")
+    out.append(f"Pregnancy and maternity: LOW, with no action to record it, where the eligible "
+               f"ages include none of the child-bearing ages ({rules.childbearing_ages}).")
     if rules.not_adverse_categories:
         out.append("Not counted towards a rating: " + "; ".join(rules.not_adverse_categories)
                    + " (people without the protected characteristic).")
     for key, cap in rules.max_rating.items():
+        if key == "marriage_civil_partnership" and not focus.covers_employment:
+            continue
         out.append(f"The data alone suggests at most {cap} for {chars.display_name(key).lower()}.")
     out.append("Any rating the officer gives replaces the suggestion in the grid.")
     return out

@@ -57,3 +57,21 @@ def read_yaml(path: str | Path, what: str, code: str = "invalid-yaml",
                           hint="Check that the file is not open elsewhere and that you may "
                                "read it.") from exc
     return parse_yaml(text, str(p), what, code)
+
+
+def key_line(path: str | Path, *keys: str) -> int | None:
+    """The line (from 1) where ``keys`` (a path of mapping keys, ``"data", "area"``) is
+    written in a YAML file, so that an error can point at it; ``None`` if not found."""
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        found = next(((k, v) for k, v in node.value if k.value == key), None)
+        if found is None:
+            return None
+        line, node = found[0].start_mark.line + 1, found[1]
+    return line

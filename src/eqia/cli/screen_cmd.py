@@ -3,16 +3,49 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from eqia import changes
 from eqia.cli.app import app, guarded, out
 from eqia.errors import UsageError
 from eqia.proposal import load_proposal, template_text
 
 FORMATS = ("docx", "html", "md")
+
+
+def _interactive() -> bool:
+    """Whether a person is at the terminal to answer a question."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _ask_change() -> tuple[str, ...]:
+    """Ask what the proposal changes, until the answer is one (or more) of the values."""
+    vocab = list(changes.vocabulary().values())
+    out.print("What does the proposal change? It decides how eqia reads the data.")
+    for i, c in enumerate(vocab, 1):
+        out.print(f"  {i:>2}. {c.key}: {c.means}")
+    while True:
+        answer = typer.prompt("Number(s) or name(s), separated by commas (Enter to leave "
+                              "it blank)", default="", show_default=False)
+        words = [w.strip() for w in answer.split(",") if w.strip()]
+        words = [vocab[int(w) - 1].key if w.isdigit() and 0 < int(w) <= len(vocab) else w
+                 for w in words]
+        try:
+            return changes.parse(words)
+        except ValueError as exc:
+            out.print(f"'{exc}' is not one of them; try again.")
+
+
+def _with_change(text: str, chosen: tuple[str, ...]) -> str:
+    """The template with ``change:`` filled in."""
+    if not chosen:
+        return text
+    value = chosen[0] if len(chosen) == 1 else "[" + ", ".join(chosen) + "]"
+    return re.sub(r"(?m)^change:$", f"change: {value}", text, count=1)
 
 
 @app.command("init")
@@ -21,11 +54,17 @@ def init_command(
     file: Annotated[Path, typer.Argument(help="The proposal file to create (YAML).")],
     report: Annotated[bool, typer.Option("--report", help="Write an annual report file instead.")]
     = False,
+    change: Annotated[
+        str | None,
+        typer.Option("--change", help="What the proposal changes: "
+                     + ", ".join(changes.vocabulary())
+                     + " (several separated by commas). Asked for at a terminal if not given."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,
 ) -> None:
     """Write a commented proposal file to fill in (or, with --report, a report file).
 
-    Example: eqia init my-proposal.yaml
+    Example: eqia init my-proposal.yaml --change closure
     """
     if file.exists() and not force:
         raise UsageError("The file already exists", code="file-exists", file=str(file),
@@ -36,8 +75,19 @@ def init_command(
         text = report_template_text()
         then = f"eqia report {file} --out report/"
     else:
-        text = template_text()
+        try:
+            chosen = changes.parse(change)
+        except ValueError as exc:
+            raise UsageError("--change must be one of: " + ", ".join(changes.vocabulary()),
+                             code="bad-change", value=str(exc),
+                             hint="What each means:\n" + changes.help_text()) from None
+        if change is None and _interactive():
+            chosen = _ask_change()
+        text = _with_change(template_text(), chosen)
         then = f"eqia screen {file} --out out/"
+        if not chosen:
+            then += (" (first say what is changing under 'change:'; the file lists the "
+                     "choices)")
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(text, encoding="utf-8")
     out.print(f"Wrote {file}. Fill it in, then run: {then}")
@@ -106,6 +156,16 @@ def screen_command(
         out.print(f"  {row['label']:<32} {row['rating']['value']:<8} ({src})")
     j = screening.context["judgement"]
     out.print(f"Suggested judgement: {j['suggested_text']}.")
+    focus = screening.focus
+    if focus.source == "unstated":
+        out.print("[bold]Note:[/] the proposal does not say what is changing, so groups using "
+                  "the service more and less than expected are both treated as the main "
+                  "concern. Add 'change:' to the proposal file (e.g. change: closure).")
+    else:
+        out.print("Main concern for " + focus.what + ": "
+                  + " and ".join(focus.label(x).lower() for x in focus.primary) + " groups"
+                  + (" (data: adverse_direction override)." if focus.source == "override"
+                     else "."))
     for p in paths:
         out.print(f"Wrote {p}")
     if publish and len(screening.suppression_log):

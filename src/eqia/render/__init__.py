@@ -16,15 +16,20 @@ The context (built by ``eqia.screening``; shares are fractions 0-1)::
 
     meta       tool, generated, mode ("internal"|"publish"), not_for_publication, area,
                baseline_source, extracts [{name, rows}], method, eligible_ages (str|None)
-               [optional: area_code, rows, reconciliation]
+               [optional: area_code, rows, reconciliation, rating_rules [str],
+               focus {primary ["over"|"under"], source "change"|"override"|"unstated",
+               scope "services"|"employment"|"both", explanation}]
     proposal   directorate, name, assessed, owner, date_initial_screening, date_full_eqia,
                context, aims, beneficiaries, involvement, potential_impact, monitoring
                (str|None; blank lines separate paragraphs), versions [{version, author,
                date, comment}], signoff {senior_officer, senior_job_title, senior_date,
                dmt_member, dmt_job_title, dmt_date}
+               [optional: change [{value, label, means}], change_text (str|None), scope]
     grid       ten rows in grid order: {key, label,
                affects {answer YES|NO|None, how, source}, rating {value, direction, source},
-               suggested {rating, direction, reasons [str]}, officer {rating, direction},
+               suggested {rating, direction, reasons [str], readings [{reading
+               "over"|"under"|None, label, primary, groups [str], text}]},
+               officer {rating, direction},
                internal_action, further_assessment, promotes {answer, how}}
     part2      per characteristic: {key, name, base, table_id, available, status,
                completeness, sentences [str], guidance, caveats [str],
@@ -35,14 +40,17 @@ The context (built by ``eqia.screening``; shares are fractions 0-1)::
                       signal), missing_could_explain True|False|None}],
                unknown_rows [{label, count}],
                chart {categories, service, ci_low, ci_high, baseline, area, title} | None,
-               age_adjusted}
+               age_adjusted, readings [str] (both readings of the flags for the proposal,
+               the main concern first)}
     judgement  suggested_option 1-3, suggested_text, suggested_reasons [str],
                officer_option 1-3|None, officer_text, options {n: text}
     action_plan [{issue, action, expected_outcome, owner, timescale, cost,
-                  source "data"|"officer"}]
+                  source "data"|"officer",
+                  kind "mitigation"|"outreach"|"data_gap"|"officer"}]
 
 Templates also get the derived fields described in ``eqia.render.view`` (``grid[i].show``,
-``judgement.option_list``, ``part2[i].chart_image`` and ``chart_alt``, ``meta.internal``)
+``judgement.option_list``, ``part2[i].chart_image`` and ``chart_alt``, ``meta.internal``,
+``proposal.date_full_eqia_text``, ``action_plan[i].source_text``)
 and the filters ``pct``, ``count``, ``ci``, ``ratio``, ``flag_text``, ``paras``,
 ``or_text``, ``mdcell``.
 """
