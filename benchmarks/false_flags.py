@@ -13,8 +13,10 @@ reading it: ``counts.build_profile`` (the step both readers hand their value cou
 mapping every value), ``compare.compare`` and ``assess.suggest``. Reported:
 
 * the share of services with any HIGH suggested rating (target: at most 5% at each n),
-  with the packaged assessment rules (``adverse_direction: under``) and, as an upper
-  bound, with ``adverse_direction: both``;
+  with the packaged assessment rules, read for a proposal that closes the service (groups
+  using it more than expected are the concern), one that opens a new service (groups
+  using it less are the concern), and one that says neither (both readings count: the
+  most demanding case);
 * per characteristic, the share of services with any flag (family-wise) and with any
   95% screening signal (per group, no allowance for the number of groups);
 * power: services from an area with a broad ethnic group of about 5% (Brentwood: Asian,
@@ -41,7 +43,8 @@ import pandas as pd
 
 from eqia import baselines as bl
 from eqia.agebands import AgeBand
-from eqia.assess import load_assessment_rules, suggest
+from eqia.assess import suggest
+from eqia.changes import focus_for
 from eqia.characteristics import ETHNICITY_DETAILED
 from eqia.compare import COMPARED, compare
 from eqia.counts import Profile, ValueCounts, build_profile
@@ -159,8 +162,7 @@ class Tally:
     """What one case's services got."""
 
     services: int = 0
-    high: int = 0
-    high_both: int = 0
+    high: dict[str, int] = field(default_factory=dict)  # by reading, see READINGS
     flagged: dict[str, int] = field(default_factory=dict)
     signal: dict[str, int] = field(default_factory=dict)
     group_flagged: int = 0
@@ -170,13 +172,16 @@ class Tally:
         return count / self.services if self.services else float("nan")
 
     def add(self, other: Tally) -> None:
-        for name in ("services", "high", "high_both", "group_flagged", "race_high"):
+        for name in ("services", "group_flagged", "race_high"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("flagged", "signal"):
+        for name in ("high", "flagged", "signal"):
             mine = getattr(self, name)
             for key, count in getattr(other, name).items():
                 mine[key] = mine.get(key, 0) + count
 
+
+#: The proposals the ratings are read for: what each changes (``change:``).
+READINGS = {"closure": ("closure",), "new service": ("new_service",), "not stated": ()}
 
 #: The whole-mix test's Monte Carlo p-value (20,000 draws where expected counts are small)
 #: is read by no rating, flag or sentence this benchmark measures; 100 draws save time.
@@ -195,15 +200,17 @@ def run_chunk(case: tuple[str, int, int, int, float | None]) -> Tally:
     pop = population(area, shift=(POWER_GROUP, factor) if factor else None)
     rng = np.random.default_rng([SEED, n, chunk, int(100 * (factor or 0))])
     rules = load_rules(**RULES)
-    under, both = load_assessment_rules(), load_assessment_rules(adverse_direction="both")
+    focus = {name: focus_for(change) for name, change in READINGS.items()}
     tally = Tally()
     for _ in range(draws):
         comparison = compare(draw_profile(pop, n, rng), pop.area, rules=rules)
-        suggested = suggest(comparison, under)
         tally.services += 1
-        tally.high += any(s.rating == "HIGH" for s in suggested.values())
-        tally.high_both += any(s.rating == "HIGH" for s in suggest(comparison, both).values())
-        tally.race_high += suggested["ethnicity"].rating == "HIGH"
+        for name, f in focus.items():
+            suggested = suggest(comparison, focus=f)
+            tally.high[name] = tally.high.get(name, 0) + any(
+                s.rating == "HIGH" for s in suggested.values())
+            if name == "new service":  # fewer than expected is the concern
+                tally.race_high += suggested["ethnicity"].rating == "HIGH"
         head = comparison.headline("ethnicity").set_index("category")
         if POWER_GROUP in head.index:
             tally.group_flagged += head.at[POWER_GROUP, "flag"] == "under"
@@ -281,15 +288,19 @@ def main(argv: list[str] | None = None) -> int:
           f"(seed {SEED}), through build_profile -> compare -> suggest.\n")
     missed = False
     tallies = {}
-    print("| n | any HIGH (adverse: under) | any HIGH (adverse: both) | seconds |")
-    print("|---|---|---|---|")
+    print("Share of services with any HIGH suggested rating, by what the proposal changes:\n")
+    print("| n | " + " | ".join(f"{name}" for name in READINGS) + " | seconds |")
+    print("|---|" + "---|" * len(READINGS) + "---|")
     for n in SIZES:
         start = time.perf_counter()
         t = tallies[n] = run(AREA, n, args.draws, args.jobs)
-        ok = t.rate(t.high) <= 0.05
-        missed |= not ok
-        print(f"| {n:,} | {_pc(t.rate(t.high))} {'PASS' if ok else 'FAIL'} | "
-              f"{_pc(t.rate(t.high_both))} | {time.perf_counter() - start:.0f} |", flush=True)
+        cells = []
+        for name in READINGS:
+            rate = t.rate(t.high.get(name, 0))
+            missed |= rate > 0.05
+            cells.append(f"{_pc(rate)} {'PASS' if rate <= 0.05 else 'FAIL'}")
+        print(f"| {n:,} | " + " | ".join(cells) + f" | {time.perf_counter() - start:.0f} |",
+              flush=True)
     print("\nPer characteristic, share of services with any flag (family-wise) / any 95% "
           "screening signal:\n")
     print("| characteristic | " + " | ".join(f"n = {n:,}" for n in SIZES) + " |")
@@ -302,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                   .loc[POWER_GROUP, "share"])
     print(f"\nPower: {POWER_AREA}, '{POWER_GROUP}' ({_pc(share)} of the area) using the "
           "service at 0.7 times its share:\n")
-    print("| n | flagged under | Race rated HIGH |")
+    print("| n | flagged under | Race rated HIGH (new service) |")
     print("|---|---|---|")
     for n in POWER_SIZES:
         t = run(POWER_AREA, n, args.draws, args.jobs, factor=0.7)
