@@ -23,6 +23,7 @@ from eqia.agebands import AgeBand, parse_range
 from eqia.changes import READINGS, Focus, focus_for
 from eqia.errors import ConfigError, EqiaError
 from eqia.findings import family_phrase, missing_data_text
+from eqia.stats import flag_alpha
 from eqia.yamlfile import read_yaml, safe_load
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class AssessmentRules:
     not_adverse_categories: tuple[str, ...] = ()
     max_rating: dict[str, str] = field(default_factory=dict, hash=False)
     childbearing_ages: str = "15-49"
+    high_across_grid: bool = True
 
 
 def load_assessment_rules(path: str | Path | None = None, **overrides) -> AssessmentRules:
@@ -71,6 +73,9 @@ def _validated(values: dict, source: str | None) -> AssessmentRules:
     except (EqiaError, ValueError):
         raise ConfigError("childbearing_ages must be an age range like 15-49", code="bad-rules",
                           file=source, value=ages) from None
+    if not isinstance(values.get("high_across_grid", True), bool):
+        raise ConfigError("high_across_grid must be true or false", code="bad-rules",
+                          file=source, value=values.get("high_across_grid"))
     for key in ("unknown_below_known_share", "complete_from_known_share"):
         v = values.get(key)
         if not isinstance(v, int | float) or not 0 <= v <= 1:
@@ -233,8 +238,10 @@ def suggest(
     * not collected, no census figure, or under ``unknown_below_known_share`` known:
       UNKNOWN (the data cannot show the impact);
     * a flag of concern (the main reading) that missing data could not plausibly explain
-      (its tipping point, ``missing_could_explain`` false): HIGH (Negative), or MEDIUM if
-      the officer says the proposal does not affect the group;
+      (its tipping point, ``missing_could_explain`` false) and, with ``high_across_grid``,
+      that also holds allowing for every characteristic screened (``holds_across_grid``):
+      HIGH (Negative), or MEDIUM if the officer says the proposal does not affect the
+      group;
     * a flag of concern that missing data could explain, or data known for under
       ``complete_from_known_share`` of people: MEDIUM;
     * otherwise LOW. Never NONE from data: only the officer can say there is no impact.
@@ -310,17 +317,26 @@ def suggest(
                     f"expected, {_versus(comparison, key, item, focus.people)}"
                     + (f"; {family}" if family else ""))
             missing = missing_data_text(item, r, "the population")
-            if robust and (affects.get(key) or "").upper() != "NO":
+            strong = not rules.high_across_grid or item.get("holds_across_grid") is True
+            if robust and strong and (affects.get(key) or "").upper() != "NO":
                 rating, direction = "HIGH", "Negative"
                 reasons.append(f"{text}. {missing}".strip())
             else:
                 if rating != "HIGH":
                     rating, direction = "MEDIUM", "Negative"
-                if robust:
+                if not robust:
+                    reasons.append(f"{text}. {missing}")
+                elif not strong:
+                    grid = flag_alpha(comparison.rules) / max(comparison.screened, 1)
+                    reasons.append(" ".join(x for x in (
+                        f"{text}.", missing,
+                        f"Not strong enough for HIGH: with {comparison.screened} "
+                        f"characteristics screened, HIGH needs p below {grid:.2g}, so that "
+                        "a service like its population is rarely rated HIGH by chance.")
+                        if x))
+                else:
                     reasons.append(f"{text}, but the officer says the proposal does not "
                                    "affect this group.")
-                else:
-                    reasons.append(f"{text}. {missing}")
         signals = headline[(headline["flag"] == "none")
                            & headline["signal_95"].isin(["under", "over"])
                            & ~headline["category"].isin(rules.not_adverse_categories)]

@@ -115,12 +115,15 @@ COLUMN_TEXT = {
     "not_known": "Unknowns not asked or not recorded (incl. blank, broad group only).",
     "invalid": "Values that could not be read (treated as unknown in the missing-data test).",
     "headline": "true on the rows to read the flag from (age-adjusted where available).",
+    "holds_across_grid": "For a flag: true when p_adjusted is also below 0.05 divided by the "
+                         "number of screening-grid characteristics with a tested category "
+                         "(the evidence a HIGH suggested rating needs).",
 }
 
 #: Columns of ``Comparison.table`` after the csv ones (the xlsx sheet has them all).
 EXTRA_COLUMNS = [
     "expected_share", "ratio_low_strong", "ratio_high_strong", "ratio_method", "flag_reason",
-    "unknown", "not_stated", "not_known", "invalid", "headline",
+    "unknown", "not_stated", "not_known", "invalid", "headline", "holds_across_grid",
 ]
 
 
@@ -164,6 +167,9 @@ class Comparison:
     source: str
     rows: int
     notes: list[str] = field(default_factory=list)
+    #: How many screening-grid characteristics had a category tested: the flags'
+    #: ``holds_across_grid`` allows for them all.
+    screened: int = 0
 
     def csv_table(self) -> pd.DataFrame:
         return self.table[CSV_COLUMNS]
@@ -210,6 +216,7 @@ def compare(
              else pd.DataFrame(columns=CSV_COLUMNS + EXTRA_COLUMNS))
     table = table.reindex(columns=CSV_COLUMNS + EXTRA_COLUMNS + [
         c for c in table.columns if c not in CSV_COLUMNS + EXTRA_COLUMNS])
+    screened = _across_grid(table, rules_obj)
     notes = []
     outside = results["age"].outside_ages if "age" in results else {}
     if outside:
@@ -224,7 +231,27 @@ def compare(
     return Comparison(
         area=area_obj, ages=age_range, table=table.reset_index(drop=True), results=results,
         rules=rules_obj, source=profile.source, rows=profile.rows, notes=notes,
+        screened=screened,
     )
+
+
+def _across_grid(table: pd.DataFrame, rules: Rules) -> int:
+    """Set ``holds_across_grid`` on flagged rows: does the flag also hold when every
+    screening-grid characteristic with a tested category is allowed for, its adjusted
+    p-value below the flag's level divided by their number (Bonferroni across the grid,
+    on top of the family-wise control within each)? Returns that number.
+
+    The flag allows for a characteristic's own categories; a screening grid asks about
+    nine or ten characteristics at once, so "any flag anywhere in the grid" needs this
+    second allowance to be held to 5% (benchmarks/README.md).
+    """
+    grid = table["characteristic"].isin(chars.keys()) & table["headline"].astype(bool)
+    screened = int(table.loc[grid & table["p_value"].notna(), "characteristic"].nunique())
+    flagged = table["flag"].isin(["under", "over"])
+    holds = table["p_adjusted"] < stats.flag_alpha(rules) / max(screened, 1)
+    table["holds_across_grid"] = pd.array(
+        [bool(h) if f else None for h, f in zip(holds, flagged, strict=True)], dtype=object)
+    return screened
 
 
 def _overlap(band: AgeBand, ages: AgeBand | None) -> str:

@@ -39,7 +39,7 @@ from eqia.disclosure import (
     protect_table,
     publish_count,
 )
-from eqia.findings import pct
+from eqia.findings import one_in, pct
 from eqia.profile import profile_file
 from eqia.report_config import PERIOD_HINT, Period, ReportConfig, ServiceConfig
 from eqia.stats import holm, p_text, share_interval
@@ -525,7 +525,8 @@ def _category_set_notes(service: str, name: str, table: ProtectedTable, labels: 
 def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
                 latest: str | None) -> pd.DataFrame:
     """Latest period vs the census: shares and flags; intervals from the published counts."""
-    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "missing_could_explain"]
+    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "missing_could_explain",
+            "tipping_share"]
     if comparison is None or latest is None or latest not in table.values.columns:
         return pd.DataFrame(columns=cols)
     r = comparison.results.get(key)
@@ -550,9 +551,10 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
             lo, hi, _ = share_interval(float(k), float(n), rules.level,
                                        rules.exact_binomial_below)
         explain = row.get("missing_could_explain")
+        hidden = explain is None or pd.isna(explain) or flag == "hidden"
         out.append((row["category"], row["baseline_share"], flag, lo, hi,
-                    None if explain is None or pd.isna(explain) or flag == "hidden"
-                    else bool(explain)))
+                    None if hidden else bool(explain),
+                    np.nan if hidden else row.get("tipping_share", np.nan)))
     return pd.DataFrame(out, columns=cols)
 
 
@@ -616,7 +618,11 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
         share = sec.table.share_text(cat, latest)
         parts[row["flag"]].append((cat, share, pct(row["baseline_share"])))
         if row.get("missing_could_explain") is True:
-            shaky.append(f"‘{cat}’")
+            tip = row.get("tipping_share")
+            shaky.append(f"‘{cat}’" + (
+                f" (it would go if {one_in(tip)} of them were in the group, against "
+                f"{one_in(row['baseline_share'])} of {where})" if pd.notna(tip) and tip > 0
+                else ""))
     lead = "under" if parts["under"] else "over"
     for flag, items in parts.items():
         parts[flag] = [
@@ -634,9 +640,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
     if clauses:
         text = f"{sec.name}, {latest}: compared with {where}, " + "; ".join(clauses) + "."
         unknown = f"the people whose {subject} is not recorded"
-        if shaky and len(shaky) == sum(map(len, parts.values())) and len(shaky) > 1:
-            text += f" All of these differences could be explained by {unknown}."
-        elif shaky:
+        if shaky:
             text += (f" The difference{'s' if len(shaky) > 1 else ''} for {_and(shaky)} "
                      f"could be explained by {unknown}.")
         population.append(text)

@@ -338,10 +338,13 @@ def rating_rules(rules: AssessmentRules, focus: Focus | None = None) -> list[str
         f"census figure, or when it is recorded for fewer than "
         f"{100 * rules.unknown_below_known_share:.0f}% of people.",
         f"HIGH (Negative) when a group is {concern}, allowing for the number of groups "
-        "compared, and missing data could not plausibly explain it, unless the officer says "
-        "the proposal does not affect the group. A screening signal alone (one group's own "
-        "95% test) never raises a rating; the secondary reading is shown but does not raise "
-        "it either.",
+        "compared" + (" and for the number of characteristics screened (its adjusted p-value "
+                      "below the flag's level divided by that number)"
+                      if rules.high_across_grid else "")
+        + ", and missing data could not plausibly explain it, unless the officer says the "
+        "proposal does not affect the group. A screening signal alone (one group's own 95% "
+        "test) never raises a rating; the secondary reading is shown but does not raise it "
+        "either.",
         f"MEDIUM when the difference could be due to missing data, or when the "
         f"characteristic is recorded for fewer than "
         f"{100 * rules.complete_from_known_share:.0f}% of people.",
