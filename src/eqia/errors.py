@@ -74,3 +74,8 @@ class UsageError(EqiaError):
 
 class TemplateError(EqiaError):
     """A document template that fails to render."""
+
+
+class OutputError(EqiaError):
+    """A place eqia cannot write its outputs to (a file where a folder should be, no
+    permission, a full disk)."""

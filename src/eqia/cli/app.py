@@ -72,9 +72,11 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # noqa: BLE001 - the last line of defence for users
             if _state["debug"]:
                 raise
+            # Only the error's type: its text may quote a value from an extract (an ID).
             err.print("[bold red]Unexpected error[/]: ", end="")
-            err.print(f"{type(exc).__name__}: {exc}\nThis is a bug in eqia. Run again with "
-                      "--debug for the details and report it.", markup=False)
+            err.print(f"{type(exc).__name__}.\nThis is a bug in eqia. Run again with --debug "
+                      "for the details (they may show data from your files) and report it.",
+                      markup=False)
             raise typer.Exit(EXIT_INPUT) from exc
 
     return wrapper

@@ -15,7 +15,15 @@ from rich.table import Table as RichTable
 
 from eqia import audit as au
 from eqia.cli.app import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, app, err, guarded, out
-from eqia.cli.common import AsOfOpt, DuplicatesOpt, MapOpt, parse_as_of, write_text
+from eqia.cli.common import (
+    AsOfOpt,
+    DuplicatesOpt,
+    ListInvalidOpt,
+    MapOpt,
+    parse_as_of,
+    write_text,
+)
+from eqia.outputs import check_folder
 
 #: Show a progress bar from this many files (or for any file big enough to stream).
 PROGRESS_FILES = 5
@@ -58,21 +66,26 @@ def audit_command(
     ),
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", "-o", file_okay=False, help="Write audit.xlsx, audit.html, "
+        typer.Option("--out", "-o", help="Write audit.xlsx, audit.html, "
                      "audit_narrative.docx/.html and audit.csv to this folder."),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="How many gaps to list.")] = 10,
     allow_duplicates: DuplicatesOpt = False,
+    list_invalid: ListInvalidOpt = False,
 ) -> None:
     """Audit how completely services record protected characteristics.
 
     For each service and characteristic: records known, unknown (and why) and invalid,
     rated green/amber/red, with the change since --previous and the worst gaps to chase.
     A file that cannot be read is reported and the rest are audited (exit code 2).
+    audit.xlsx counts invalid values by reason; --list-invalid-values lists them (personal
+    data, for internal use only).
 
     Example: eqia audit extracts/ --previous last-quarter/ --out audit/ --as-of 2026-03-31
     """
     date = parse_as_of(as_of)
+    if out_dir is not None:
+        check_folder(out_dir)
     with audit_progress([*paths, *(previous or [])]) as progress:
         result = au.audit_paths(
             paths, previous=previous or None, mapping=map_file, thresholds=thresholds,
@@ -83,12 +96,17 @@ def audit_command(
         _report_failures(result.failures)
         raise typer.Exit(EXIT_INPUT)
     if fmt is AuditFormat.csv:
-        write_text(None, result.csv_table().to_csv(index=False, float_format="%.6f"))
+        write_text(None, au.csv_text(result))
     else:
         print_audit(result, top)
     if out_dir is not None:
-        written = au.write_outputs(result, out_dir)
+        written = au.write_outputs(result, out_dir, list_invalid_values=list_invalid)
         err.print("Wrote " + ", ".join(str(p) for p in written), markup=False)
+        if list_invalid:
+            err.print(f"[bold]{escape(str(out_dir / au.WORKBOOK))} lists invalid values exactly "
+                      "as they appear in the extracts: personal data, for internal use only.[/]")
+    elif list_invalid:
+        err.print("--list-invalid-values lists them in audit.xlsx: add --out FOLDER.")
     code = EXIT_OK
     if fail_under is not None:
         low = au.below(result, fail_under)

@@ -13,6 +13,7 @@ from eqia import baselines as bl
 from eqia.agebands import parse_bands, parse_range
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import pct, write_text
+from eqia.spreadsheet import to_csv
 
 baselines_app = typer.Typer(
     name="baselines",
@@ -61,7 +62,7 @@ def list_command(
     """
     areas = bl.list_areas(area_type.value if area_type else None, baseline_dir=baseline_dir)
     if fmt is ShowFormat.csv:
-        write_text(None, areas.to_csv(index=False))
+        write_text(None, to_csv(areas))
         return
     table = RichTable(title=f"{len(areas)} areas", title_justify="left")
     for col in ("code", "name", "type", "county", "region", "country"):
@@ -106,7 +107,7 @@ def show_command(
     if fmt is ShowFormat.csv:
         frame = bl.profile_table(results)
         frame["share"] = frame["share"].astype(float).round(6)
-        write_text(None, frame.to_csv(index=False))
+        write_text(None, to_csv(frame))
         return
     _print_area(area_obj)
     for b in results:

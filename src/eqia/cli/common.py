@@ -34,6 +34,13 @@ DuplicatesOpt = Annotated[
                  help="Count every row even when a person ID repeats."),
 ]
 
+ListInvalidOpt = Annotated[
+    bool,
+    typer.Option("--list-invalid-values",
+                 help="List each invalid value exactly as in the extract (personal data: "
+                 "for internal use only). Default: invalid values counted by reason."),
+]
+
 
 class TableFormat(str, Enum):
     table = "table"
@@ -61,13 +68,12 @@ def pct(x: float | None, digits: int = 1) -> str:
 
 
 def write_text(path: Path | None, text: str) -> None:
-    """Write to a file (via a temporary name, so no half-written file is left) or stdout."""
+    """Write to a file (atomically: ``eqia.outputs``) or to stdout, unchanged."""
     from eqia.cli.app import out
+    from eqia.outputs import write_text as write_file
 
-    if path is None:
-        out.print(text, end="", markup=False)
+    if path is None:  # as it is: no tab expanded, no control character dropped
+        out.file.write(text)
+        out.file.flush()
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_file(path, text)

@@ -9,6 +9,7 @@ import typer
 
 from eqia.cli.app import app, err, guarded, out
 from eqia.errors import UsageError
+from eqia.outputs import check_folder
 
 FORMATS = ("docx", "html", "xlsx")
 
@@ -47,6 +48,7 @@ def report_command(
     if policy is not None and not policy.is_file():
         raise UsageError("The disclosure policy file does not exist", code="missing-file",
                          file=str(policy), hint="Give a YAML file like eqia/data/disclosure.yaml.")
+    check_folder(out_dir)
     config = load_report_config(report_file, policy=load_policy(policy) if policy else None)
     report = build_report(config, publish=publish)
     written = write_report(report, out_dir, formats=wanted)

@@ -12,6 +12,7 @@ import typer
 from eqia import changes
 from eqia.cli.app import app, guarded, out
 from eqia.errors import UsageError
+from eqia.outputs import check_folder, write_text
 from eqia.proposal import load_proposal, template_text
 
 FORMATS = ("docx", "html", "md")
@@ -69,6 +70,7 @@ def init_command(
     if file.exists() and not force:
         raise UsageError("The file already exists", code="file-exists", file=str(file),
                          hint="Choose another name, or add --force to overwrite it.")
+    check_folder(file.parent)
     if report:
         from eqia.report_config import report_template_text
 
@@ -88,8 +90,7 @@ def init_command(
         if not chosen:
             then += (" (first say what is changing under 'change:'; the file lists the "
                      "choices)")
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(text, encoding="utf-8")
+    write_text(file, text)
     out.print(f"Wrote {file}. Fill it in, then run: {then}")
 
 
@@ -131,6 +132,7 @@ def screen_command(
     """
     from eqia.render import render_all
     from eqia.screening import run_screening
+    from eqia.spreadsheet import to_csv
 
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     bad = [f for f in wanted if f not in FORMATS]
@@ -140,11 +142,17 @@ def screen_command(
     if templates is not None and not templates.is_dir():
         raise UsageError("The templates folder does not exist", code="missing-file",
                          file=str(templates), hint="Give a folder holding your own templates.")
+    check_folder(out_dir)
     proposal = load_proposal(proposal_file)
     screening = run_screening(proposal, publish=publish, rules_path=rules,
                               assessment_path=assessment_rules, policy_path=policy)
+    log = Path("internal") / "suppression_log.csv"
+    extra = {}
+    if publish and len(screening.suppression_log):
+        extra[log.as_posix()] = lambda p: p.write_text(
+            to_csv(screening.suppression_log), encoding="utf-8", newline="")
     paths = render_all(screening.context, out_dir, _slug(proposal.text["name"] or "eqia"),
-                       templates_dir=templates, formats=wanted)
+                       templates_dir=templates, formats=wanted, extra=extra)
     grid = screening.context["grid"]
     out.print(f"[bold]{proposal.text['name']}[/]: screening drafted from "
               f"{screening.profile.rows:,} records, compared with {screening.comparison.area.name}.")
@@ -167,12 +175,10 @@ def screen_command(
                   + (" (data: adverse_direction override)." if focus.source == "override"
                      else "."))
     for p in paths:
-        out.print(f"Wrote {p}")
-    if publish and len(screening.suppression_log):
-        log = out_dir / "internal" / "suppression_log.csv"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        screening.suppression_log.to_csv(log, index=False)
-        out.print(f"Wrote {log} [bold](internal: never publish this file)[/]")
+        if p != out_dir / log:
+            out.print(f"Wrote {p}", markup=False)
+    if extra:
+        out.print(f"Wrote {out_dir / log} [bold](internal: never publish this file)[/]")
         out.print(f"Small numbers are protected. Publish only the files directly in {out_dir}, "
                   "not the 'internal' folder.")
     if not publish:

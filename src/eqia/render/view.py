@@ -14,7 +14,7 @@ logic to tell the officer's answer from the data's suggestion:
   what for (mitigation, outreach, a gap in the data), from the row's ``kind``.
 * ``proposal.date_full_eqia_text``: the date of the full EqIA, or what the judgement says
   about one ("Not required: the officer chose Option 1 ...", "To be set: ... Option 3").
-* ``part2[i].chart_alt`` / ``chart_image``: filled by the renderer.
+* ``part2[i].chart_alt`` / ``chart_image``: filled by the renderer (plain strings).
 
 Flags are always written in words (never carried by colour alone).
 """
