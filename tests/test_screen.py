@@ -596,7 +596,7 @@ def test_published_eqia_hides_every_count_under_10_and_names_no_hidden_group(pub
     for category, n in counts.items():
         if n < 10:  # Buddhist 4, Hindu 8, Jewish 5 in the example
             assert religion[category][1:3] == ["*", "*"]
-            assert religion[category][-1] == "Not shown (small number)"
+            assert religion[category][-1].endswith("; figures not shown, to protect privacy")
         else:
             assert religion[category][1] == f"{n:,}"
     for rows in tables.values():
@@ -615,7 +615,7 @@ def test_published_eqia_hides_every_count_under_10_and_names_no_hidden_group(pub
     not_recorded = (csv["Gender"].isin(["Unknown", "Other"])).sum()  # 23 + 4
     assert f"Not recorded, or in a small group not compared: {not_recorded}" in md
     log = pd.read_csv(out / "internal" / "suppression_log.csv")
-    hidden = log[log["table"] == "EqIA | religion"].set_index("row")["value"].to_dict()
+    hidden = log[log["table"] == "religion"].set_index("row")["value"].to_dict()
     assert {k: hidden[k] for k in ("Buddhist", "Hindu", "Jewish")} == {
         k: counts[k] for k in ("Buddhist", "Hindu", "Jewish")}
     assert "never publish" in r.stdout

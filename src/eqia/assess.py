@@ -16,10 +16,12 @@ import pandas as pd
 
 from eqia import characteristics as chars
 from eqia.errors import ConfigError
+from eqia.published import NOT_RECORDED, PEOPLE
 from eqia.yamlfile import read_yaml, safe_load
 
 if TYPE_CHECKING:
     from eqia.compare import Comparison
+    from eqia.published import Published
 
 RATINGS = ("HIGH", "MEDIUM", "LOW", "NONE", "UNKNOWN")
 DIRECTIONS = ("under", "over", "both")
@@ -95,28 +97,37 @@ class Suggestion:
 _LEVEL = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
-
-
-def _share(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
 def _adverse(flag: str, rules: AssessmentRules) -> bool:
     return rules.adverse_direction == "both" or flag == rules.adverse_direction
 
 
-def _listing(rows: list[dict]) -> str:
-    return "; ".join(f"{r['category']} (ratio {r['ratio']:.2f})" for r in rows)
+def _listing(rows: list[dict], shown: Published, key: str) -> str:
+    """"Group (ratio 1.38); ...", leaving out groups whose finding may not be said."""
+    return "; ".join(f"{r['category']} ({shown.ratio_text(key, r['category'])})" for r in rows
+                     if shown.says_finding(key, r["category"]))
+
+
+def _words(comparison: Comparison, shown: Published | None) -> Published:
+    """The figures the words quote: as published, or (internal) all of them."""
+    if shown is not None:
+        return shown
+    from eqia.published import publish
+
+    return publish(comparison)
 
 
 def suggest(
     comparison: Comparison,
     rules: AssessmentRules | None = None,
     affects: dict[str, str | None] | None = None,
+    shown: Published | None = None,
 ) -> dict[str, Suggestion]:
     """A suggested rating per screening-grid characteristic, with its reasons.
+
+    Ratings are worked out from ``comparison``, the true figures; the reasons quote
+    ``shown`` (``published.publish``), the figures as the document may show them, so a
+    published document's ratings are the internal one's and its words hide what its
+    tables hide. Without ``shown`` the reasons quote every figure.
 
     ``affects`` holds the officer's YES/NO to "could the proposal affect this group
     less favourably?"; a robust adverse flag only suggests HIGH where it is not NO.
@@ -137,6 +148,7 @@ def suggest(
     """
     rules = rules or load_assessment_rules()
     affects = affects or {}
+    shown = _words(comparison, shown)
     out = {}
     for key in chars.keys():
         r = comparison.results[key]
@@ -154,10 +166,13 @@ def suggest(
             out[key] = s
             continue
         if r.known_share < rules.unknown_below_known_share:
+            recorded = shown.recorded_share(key)
             out[key] = Suggestion(key, "UNKNOWN", None, [
-                f"{name} is not recorded for {_pct(1 - r.known_share)} of people using the "
-                f"service ({r.rows - r.known:,} of {r.rows:,}), so any difference could come "
-                "from who happens to be recorded."], data_gap=True)
+                f"{name} is not recorded for "
+                f"{shown.share_text(None if recorded is None else 1 - recorded)} of people "
+                f"using the service ({shown.count(key, NOT_RECORDED)} of "
+                f"{shown.count(key, PEOPLE)}), so any difference could come from who happens "
+                "to be recorded."], data_gap=True)
             continue
         headline = comparison.headline(key)
         rows = headline[headline["flag"].isin(["under", "over"])]
@@ -185,40 +200,46 @@ def suggest(
                 continue
             item["adverse"] = True
             word = "fewer" if row["flag"] == "under" else "more"
-            text = (f"{row['category']}: {word} than expected ({_share(row['service_share'])} "
-                    f"of service users vs {_share(row['baseline_share'])} of the population, "
-                    f"ratio {row['ratio']:.2f})")
+            text = shown.finding_text(key, row["category"], word)
+            # Whether missing data could explain a hidden group's difference is not said:
+            # it would narrow down its count.
+            hidden = shown.is_hidden(key, row["category"])
             if robust and (affects.get(key) or "").upper() != "NO":
                 rating, direction = "HIGH", "Negative"
-                reasons.append(text + "; this holds whatever the unrecorded values are.")
+                reasons.append(text + ("." if hidden else
+                                       "; this holds whatever the unrecorded values are."))
             else:
                 if rating != "HIGH":
                     rating, direction = "MEDIUM", "Negative"
                 why = ("but the missing data could explain it" if not robust
                        else "but the officer says the proposal does not affect this group")
-                reasons.append(f"{text}, {why}.")
+                reasons.append(f"{text}." if hidden and not robust else f"{text}, {why}.")
+        other = [f for f in other if shown.says_finding(key, f["category"])]
+        complement = [f for f in complement if shown.says_finding(key, f["category"])]
         if other:
             if rules.adverse_direction == "under":
                 head, tail = "More than expected", "fewer than expected is the concern"
             else:
                 head, tail = "Fewer than expected", "more than expected is the concern"
             reasons.append(f"{head} (not a concern for a service where {tail}): "
-                           f"{_listing(other)}.")
+                           f"{_listing(other, shown, key)}.")
         if complement:
             reasons.append(f"Not counted towards the rating, because these people do not have "
-                           f"the characteristic the Equality Act protects: {_listing(complement)}.")
+                           "the characteristic the Equality Act protects: "
+                           f"{_listing(complement, shown, key)}.")
+        complete = shown.share_text(shown.recorded_share(key))
         if incomplete:
             if rating == "LOW":
                 rating = "MEDIUM"
-            reasons.append(f"{name} is recorded for only {_pct(r.known_share)} of people "
+            reasons.append(f"{name} is recorded for only {complete} of people "
                            "using the service.")
         if rating == "LOW":
             reasons.insert(0, "No difference in the adverse direction, and "
-                              f"{_pct(r.known_share)} of records are complete."
+                              f"{complete} of records are complete."
                            if other or complement else
                            f"The service's {name.lower()} profile is in line with the "
                            "population for every category that could be tested, and "
-                           f"{_pct(r.known_share)} of records are complete.")
+                           f"{complete} of records are complete.")
         cap = rules.max_rating.get(key)
         if cap and _LEVEL.get(rating, 0) > _LEVEL[cap]:
             reasons.append(f"The data alone suggests at most {cap} for {name.lower()} (see the "
@@ -261,8 +282,11 @@ def suggest_option(
     return 1, ["No characteristic is rated HIGH, MEDIUM or UNKNOWN."]
 
 
-def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion]) -> list[dict]:
-    """Pre-filled action plan: one row per data gap and per robust adverse flag."""
+def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
+                shown: Published | None = None) -> list[dict]:
+    """Pre-filled action plan: one row per data gap and per robust adverse flag (the
+    figures quoted from ``shown``, as for ``suggest``)."""
+    shown = _words(comparison, shown)
     rows = []
     for key, s in suggestions.items():
         r = comparison.results[key]
@@ -270,7 +294,8 @@ def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion]) -> l
             if r.status == "not_collected":
                 issue = f"{r.name} is not recorded by the service."
             else:
-                issue = (f"{r.name} is recorded for only {_pct(r.known_share)} of people using "
+                issue = (f"{r.name} is recorded for only "
+                         f"{shown.share_text(shown.recorded_share(key))} of people using "
                          "the service.")
             rows.append({
                 "issue": issue,
@@ -283,12 +308,15 @@ def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion]) -> l
             if f.get("adverse") and f.get("robust"):
                 word = "Fewer" if f["flag"] == "under" else "More"
                 rows.append({
-                    "issue": (f"{r.name}: {word.lower()} people aged {f['category']} use "
-                              f"the service than expected (ratio {f['ratio']:.2f})."
+                    "issue": (f"{r.name}: {shown.finding_text(key, f['category'], 'different')}"
+                              "." if not shown.says_finding(key, f["category"]) else
+                              f"{r.name}: {word.lower()} people aged {f['category']} use "
+                              f"the service than expected "
+                              f"({shown.ratio_text(key, f['category'])})."
                               if key == "age" else
                               f"{r.name}: {word.lower()} people in the group "
                               f"'{f['category']}' use the service than expected "
-                              f"(ratio {f['ratio']:.2f})."),
+                              f"({shown.ratio_text(key, f['category'])})."),
                     "action": "Find out why (referral routes, access, awareness); talk to "
                               "people in this group and organisations that represent them.",
                     "expected_outcome": "Reasons understood; actions agreed to remove any "

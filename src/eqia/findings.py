@@ -1,23 +1,18 @@
 """Plain-English sentences generated from the numbers, for documents and reports.
 
 Each sentence states the figures behind it. Wording is neutral ("fewer than
-expected", not "worse"). Counts pass through the publication policy's formatter so
-that a publishable document never shows a small number in prose either.
+expected", not "worse"). Every figure is quoted from ``published.Published``, the
+figures as the document may show them (all of them in an internal document), and every
+finding from the true comparison: a finding about a group whose figures are hidden
+still stands, and says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 
 from eqia.compare import STATUS_FLAGS, CharacteristicResult, Comparison
-
-CountFormatter = Callable[[int], str]
-
-
-def _fmt_count(n: int) -> str:
-    return f"{n:,}"
+from eqia.published import HIDDEN_FIGURES, NOT_RECORDED, PEOPLE, UNSAID, Published, publish
 
 
 def pct(x: float, digits: int = 1) -> str:
@@ -43,47 +38,69 @@ def noun(r: CharacteristicResult) -> str:
     return RECORDED_NOUN.get(r.key, r.name.lower())
 
 
-def completeness_sentence(r: CharacteristicResult, fmt: CountFormatter = _fmt_count,
+def _view(source: Published | Comparison) -> Published:
+    return source if isinstance(source, Published) else publish(source)
+
+
+def completeness_sentence(source: Published | Comparison, key: str,
                           threshold: float = 0.5) -> str:
+    """How completely a characteristic is recorded. Whether it is too incomplete to
+    assess is decided on the true figures; the figures quoted are ``source``'s."""
+    shown = _view(source)
+    r = shown.comparison.results[key]
     name = noun(r)[:1].upper() + noun(r)[1:]
     if r.status == "not_collected":
         return f"{name} is not recorded in the service's data, so the impact on this group " \
                "cannot be assessed from service data."
-    missing = r.rows - r.known
+    people = shown.count(key, PEOPLE)
     parts = []
-    if r.not_stated:
-        parts.append(f"{fmt(r.not_stated)} not stated")
-    if r.not_known:
-        parts.append(f"{fmt(r.not_known)} not known")
-    if r.invalid:
-        parts.append(f"{fmt(r.invalid)} invalid")
+    if shown.policy.publishable:
+        # One figure: the split could give a small count back by subtraction.
+        if shown.value(key, NOT_RECORDED) != 0:
+            parts.append(f"{shown.count(key, NOT_RECORDED)} not recorded")
+    else:
+        for n, what in ((r.not_stated, "not stated"), (r.not_known, "not known"),
+                        (r.invalid, "invalid")):
+            if n:
+                parts.append(f"{n:,} {what}")
     detail = f" ({', '.join(parts)})" if parts else ""
+    recorded = shown.recorded_share(key)
     if r.rows and r.known / r.rows < threshold:
-        return (f"{name} is not recorded for {pct(missing / r.rows, 0)} of the {fmt(r.rows)} "
-                f"people using the service{detail}, so the impact on this group cannot be "
-                "assessed from service data.")
-    return (f"{name} is recorded for {pct(r.known_share, 0)} of the {fmt(r.rows)} people using "
-            f"the service{detail}.")
+        missing = shown.share_text(None if recorded is None else 1 - recorded)
+        return (f"{name} is not recorded for {missing} of the {people} people using the "
+                f"service{detail}, so the impact on this group cannot be assessed from "
+                "service data.")
+    return (f"{name} is recorded for {shown.share_text(recorded)} of the {people} people "
+            f"using the service{detail}.")
 
 
-def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str]:
-    r = comparison.results[key]
+def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> list[str]:
+    """The flags of a characteristic in words, with the figures behind them."""
+    shown = _view(source)
+    r = shown.comparison.results[key]
     if r.status != "compared":
         return []
-    rows = comparison.headline(key)
+    rows = shown.headline(key)
     flagged = rows[rows["flag"].isin(["under", "over"])]
     adjusted = " after allowing for the service's age profile" if r.age_adjusted else ""
+    missing = shown.value(key, NOT_RECORDED)
+    unrecorded = "" if missing is None else f"{shown.count(key, NOT_RECORDED)} "
     out = []
     for _, row in flagged.iterrows():
         word = "fewer" if row["flag"] == "under" else "more"
         robust = row["robust_to_missing"]
-        missing = r.unknown + r.invalid
         if pd.notna(robust) and bool(robust):
-            tail = (f"This holds whatever the {missing:,} unrecorded values are." if missing
-                    else "")
+            tail = (f"This holds whatever the {unrecorded}unrecorded values are."
+                    if missing != 0 else "")
         else:
-            tail = (f"This could be explained by the {missing:,} people whose "
+            tail = (f"This could be explained by the {unrecorded}people whose "
                     f"{noun(r)} is not recorded.")
+        if row["hidden"]:
+            out.append(
+                f"{row['category']}: {word} than expected, compared with "
+                f"{pct(row['baseline_share'])} of {area_name} residents{adjusted}; "
+                f"{HIDDEN_FIGURES}. {tail}".strip())
+            continue
         out.append(
             f"{row['category']}: {pct(row['service_share'])} of service users with a known "
             f"{noun(r)} (95% CI {pct(row['ci_low'])} to {pct(row['ci_high'])}), compared "
@@ -91,7 +108,12 @@ def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str
             f"expected (ratio {row['ratio']:.2f}). {tail}".strip()
         )
     testable = rows[rows["flag"].isin(["under", "over", "none"])]
-    if not out and len(testable):
+    unsaid = int((rows["flag"] == UNSAID).sum())
+    if unsaid:
+        out.append(f"The findings for {unsaid} group{'s' if unsaid > 1 else ''} whose figures "
+                   "are not shown are not said either, to protect people's privacy; the "
+                   "suggested rating takes them into account.")
+    elif not out and len(testable):
         out.append(f"The service's {r.name.lower()} profile is in line with {area_name}'s "
                    f"population{adjusted} for every category that could be tested.")
     too_few = rows[rows["flag"] == "too_few"]
@@ -101,12 +123,15 @@ def flag_sentences(comparison: Comparison, key: str, area_name: str) -> list[str
     elif len(too_few):
         out.append(f"{len(too_few)} categor{'y' if len(too_few) == 1 else 'ies'} had too few "
                    "people to compare (expected count under 5).")
-    for cat, n in r.no_census_categories.items():
-        out.append(f"{n:,} people are recorded as '{cat}', which has no census counterpart; "
+    for cat, n in shown.not_compared(key, "no_census_category").items():
+        out.append(f"{n} people are recorded as '{cat}', which has no census counterpart; "
                    "they are counted but not compared.")
-    if r.outside_ages:
-        n = sum(r.outside_ages.values())
-        out.append(f"{n:,} {'person is' if n == 1 else 'people are'} outside the ages the "
-                   f"comparison covers ({', '.join(r.outside_ages)}); they are counted but "
-                   "not compared.")
+    outside = shown.not_compared(key, "outside_ages")
+    if outside:
+        values = [shown.value(key, c) for c in outside]
+        n = sum(values) if None not in values else None
+        who = (f"{n:,} {'person is' if n == 1 else 'people are'}" if n is not None
+               else "Some people are")
+        out.append(f"{who} outside the ages the comparison covers ({', '.join(outside)}); "
+                   "they are counted but not compared.")
     return out

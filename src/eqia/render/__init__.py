@@ -30,7 +30,9 @@ The context (built by ``eqia.screening``; shares are fractions 0-1)::
                completeness, sentences [str], guidance, caveats [str],
                rows [{category, service_count, service_share, ci_low, ci_high,
                       baseline_share, ratio, flag under|over|none|too_few|
-                      no_census_category, strength "95%"|"99.8%"|"", robust_to_missing}],
+                      no_census_category, hidden (True: the figures are protected and
+                      shown as the marker; the flag still stands), strength
+                      "95%"|"99.8%"|"", robust_to_missing}],
                unknown_rows [{label, count}],
                chart {categories, service, ci_low, ci_high, baseline, area, title} | None,
                age_adjusted}

@@ -23,6 +23,7 @@ from typing import Any
 
 from eqia.compare import FLAG_WORDS
 from eqia.disclosure import HIDDEN_FLAG_TEXT
+from eqia.published import UNSAID
 
 OPTION_TEXT = {
     1: "Option 1 – Screening sufficient",
@@ -30,7 +31,7 @@ OPTION_TEXT = {
     3: "Option 3 – Full impact assessment",
 }
 
-FLAG_TEXT = {**FLAG_WORDS, "hidden": HIDDEN_FLAG_TEXT}
+FLAG_TEXT = {**FLAG_WORDS, UNSAID: "Not shown"}
 
 TO_COMPLETE = "Officer to complete"
 
@@ -75,7 +76,8 @@ def ratio(x: Any) -> str:
 
 
 def flag_text(row: dict) -> str:
-    """The flag in words, with its strength and whether missing data could explain it."""
+    """The flag in words, with its strength, whether missing data could explain it, and
+    whether the group's figures are hidden (the finding stands without them)."""
     flag = row.get("flag") or "none"
     text = FLAG_TEXT.get(flag, str(flag))
     if flag in ("under", "over"):
@@ -83,6 +85,9 @@ def flag_text(row: dict) -> str:
             text += " (strong evidence)"
         if row.get("robust_to_missing") is False:
             text += "; could be due to missing data"
+    if row.get("hidden"):
+        text = (HIDDEN_FLAG_TEXT[:1].upper() + HIDDEN_FLAG_TEXT[1:] if flag == UNSAID
+                else f"{text}; {HIDDEN_FLAG_TEXT}")
     return text
 
 
