@@ -123,7 +123,7 @@ class DisclosurePolicy:
                     f"{self.threshold}{zero}, or hidden so that a smaller number cannot be "
                     "worked out from other figures.")
         if self.method == "nhs":
-            return (f"{self.marker} = 1 to {self.nhs_small_max}; {self.secondary_marker} (rare) "
+            return (f"{self.marker} = 1 to {self.nhs_small_max}. {self.secondary_marker} (rare) "
                     f"= a larger number hidden so that a {self.marker} cannot be worked out. "
                     f"Other figures are rounded to the nearest {self.rounding_base}, and totals "
                     "are rounded on their own, so figures may not add up to the totals. "
