@@ -388,8 +388,9 @@ class Line:
     """One figure of a table protected with ``protect_lines``: the sum of some parts.
 
     ``level`` orders what is hidden first to protect another figure: 0 for a category,
-    1 for a subtotal (a broad group, the number recorded), 2 for a grand total (the
-    number of people); higher levels are hidden only when nothing lower will do.
+    1 for a subtotal (a broad group), 2 for a total (the number of people, and the
+    number recorded: every share is a share of it); higher levels are hidden only when
+    nothing lower will do.
     ``share_of`` names the line whose figure is this line's share's denominator.
     """
 
@@ -433,16 +434,11 @@ def protect_lines(
                 levels.append(line.level)
                 keys.append((n, line.label))
         parts_m = np.array(parts, dtype=bool).reshape(len(parts), offsets[-1])
-        same: dict[object, list[int]] = {}
-        for k, (n, label) in enumerate(keys):
-            key = label if label in shared else (n, parts_m[k].tobytes())
-            same.setdefault(key, []).append(k)
-        links = []
-        for at in same.values():
-            if len({values[k] for k in at}) > 1:
-                raise ValueError(f"'{keys[at[0]][1]}' differs between tables: "
-                                 f"{[values[k] for k in at]}")
-            links += [(at[0], k) for k in at[1:]]
+        links = _same_figures(keys, parts_m, shared)
+        for a, b in links:
+            if values[a] != values[b]:
+                raise ValueError(f"'{keys[b][1]}' differs between tables: "
+                                 f"{values[a]} and {values[b]}")
         hidden, reasons, protects, bounds = _Protector(
             parts_m, np.array(values, dtype=np.int64), np.array(levels), policy,
             links=links, labels=[label for _, label in keys]).run()
@@ -466,6 +462,25 @@ def protect_lines(
             cells, share_of, pd.Index([line.label for line in lines], name=frame.index.name),
             pd.Index(cols, name=frame.columns.name))
     return out
+
+
+def _same_figures(keys: list[tuple[str, Hashable]], parts: np.ndarray,
+                  shared: Sequence[Hashable]) -> list[tuple[int, int]]:
+    """Pairs of lines that are one published figure: a shared label in every table, and
+    lines of one table adding up the same parts (a table's only category and its total)."""
+    first: dict[object, int] = {}
+    root = list(range(len(keys)))
+
+    def find(k: int) -> int:
+        while root[k] != k:
+            k = root[k]
+        return k
+
+    for k, (n, label) in enumerate(keys):
+        for key in ((n, parts[k].tobytes()), ("shared", label) if label in shared else None):
+            if key is not None:
+                root[find(k)] = find(first.setdefault(key, k))
+    return [(find(k), k) for k in range(len(keys)) if find(k) != k]
 
 
 def _table(name: str, policy: DisclosurePolicy, true: np.ndarray, hidden: np.ndarray,
@@ -624,8 +639,31 @@ class _Protector:
         return (np.where(hidden, lower, self.true).astype(float),
                 np.where(hidden, np.inf, self.true).astype(float))
 
+    def component(self, hidden: np.ndarray, t: int) -> np.ndarray:
+        """The parts a reader can link to figure ``t`` through what is published (when
+        the number of people is shown, one characteristic's table)."""
+        lo, hi = self.known(hidden)
+        exact = lo == hi
+        says = exact | np.isfinite(hi) | (lo > 0)  # a hidden figure >= 0 says nothing
+        touches = np.vstack([self.parts[says]] + [
+            self.parts[[x]] | self.parts[[y]]
+            for x, y in self.links if not (exact[x] and exact[y])])
+        near = self.parts[t].copy()
+        while True:
+            grown = touches[touches[:, near].any(axis=1)].any(axis=0) | near
+            if (grown == near).all():
+                return near
+            near = grown
+
     def range_of(self, hidden: np.ndarray, t: int) -> tuple[float, float]:
-        """Smallest and largest value of figure ``t``, given all that is published.
+        """Smallest and largest value of figure ``t``, given all that is published."""
+        lo, hi, _ = self.solve(hidden, t)
+        return lo, hi
+
+    def solve(self, hidden: np.ndarray, t: int) -> tuple[float, float, set[int]]:
+        """(smallest, largest) value of figure ``t`` given all that is published, and
+        the published figures that bind them (those with a non-zero dual value: hiding
+        one of them is what can widen the range).
 
         Only the parts connected to ``t`` through what a reader knows are in the linear
         program (a characteristic's table, when the number of people is shown).
@@ -635,39 +673,37 @@ class _Protector:
         lo, hi = self.known(hidden)
         exact = lo == hi
         says = exact | np.isfinite(hi) | (lo > 0)  # a hidden figure >= 0 says nothing
-        rows = [self.parts[says]] + [self.parts[[x]] ^ self.parts[[y]]
-                                     for x, y in self.links if not (exact[x] and exact[y])]
-        touches = np.vstack(rows)
-        near = self.parts[t].copy()
-        while True:
-            grown = touches[touches[:, near].any(axis=1)].any(axis=0) | near
-            if (grown == near).all():
-                break
-            near = grown
+        near = self.component(hidden, t)
         a = self.parts[:, near].astype(float)
         keep = says & self.parts[:, near].any(axis=1)
-        eq = keep & exact
-        ub, lb = keep & ~exact & np.isfinite(hi), keep & ~exact & (lo > 0)
-        a_eq = [a[eq]] + [a[[x]] - a[[y]] for x, y in self.links
-                          if not (exact[x] and exact[y]) and self.parts[[x, y]][:, near].any()]
-        b_eq = np.concatenate([lo[eq], np.zeros(len(a_eq) - 1)])
-        a_eq_m = np.vstack(a_eq)
-        a_ub_m = np.vstack([a[ub], -a[lb]])
+        eq = np.nonzero(keep & exact)[0]
+        ub = np.nonzero(keep & ~exact & np.isfinite(hi))[0]
+        lb = np.nonzero(keep & ~exact & (lo > 0))[0]
+        links = [(x, y) for x, y in self.links
+                 if not (exact[x] and exact[y]) and self.parts[[x, y]][:, near].any()]
+        a_eq = np.vstack([a[eq]] + [a[[x]] - a[[y]] for x, y in links])
+        b_eq = np.concatenate([lo[eq], np.zeros(len(links))])
+        a_ub = np.vstack([a[ub], -a[lb]])
         b_ub = np.concatenate([hi[ub], -lo[lb]])
-        out = []
+        out, binding = [], set()
         for sign in (1.0, -1.0):
-            res = linprog(sign * a[t], A_eq=a_eq_m if len(a_eq_m) else None,
-                          b_eq=b_eq if len(a_eq_m) else None,
-                          A_ub=a_ub_m if len(a_ub_m) else None,
-                          b_ub=b_ub if len(a_ub_m) else None,
+            res = linprog(sign * a[t], A_eq=a_eq if len(a_eq) else None,
+                          b_eq=b_eq if len(a_eq) else None,
+                          A_ub=a_ub if len(a_ub) else None,
+                          b_ub=b_ub if len(a_ub) else None,
                           bounds=(0, None), method="highs")
             if res.status == 3:
                 out.append(np.inf)
-            elif res.status != 0:
+                continue
+            if res.status != 0:
                 raise RuntimeError(f"suppression check failed: {res.message}")
-            else:
-                out.append(round(sign * res.fun, 6))
-        return out[0], out[1]
+            out.append(round(sign * res.fun, 6))
+            duals = np.concatenate([
+                np.abs(res.eqlin.marginals[:len(eq)]) if len(a_eq) else [],
+                np.abs(res.ineqlin.marginals) if len(a_ub) else []])
+            rows = np.concatenate([eq, ub, lb]).astype(int)
+            binding |= {int(k) for k, d in zip(rows, duals, strict=True) if d > _TOL}
+        return out[0], out[1], binding - {t}
 
     def can_hide(self, hidden: np.ndarray) -> np.ndarray:
         """Figures that may be hidden to protect another: shown, and not a zero (a
@@ -677,36 +713,38 @@ class _Protector:
                                                and self.policy.suppress_zero) else ~hidden
         return ok
 
-    def related(self, t: int) -> np.ndarray:
-        """Figures that share a part with a figure sharing a part with ``t``."""
-        touching = (self.parts & self.parts[t]).any(axis=1)
-        for x, y in self.links:
-            touching[x] |= touching[y]
-            touching[y] |= touching[x]
-        support = self.parts[touching].any(axis=0)
-        return (self.parts & support).any(axis=1)
+    def related(self, hidden: np.ndarray, t: int) -> np.ndarray:
+        """Figures a reader can link to ``t``: hiding any other cannot protect it."""
+        return (self.parts & self.component(hidden, t)).any(axis=1)
 
 
 def _choose_cheapest(pr: _Protector, hidden: np.ndarray, t: int) -> list[tuple[int, str]]:
-    """The cheapest related figure, or pair of figures among the cheapest few, that,
-    hidden, protects ``t`` (a pair: a count and the subtotal that would give it back);
-    failing that, the cheapest related figure (and the loop asks again)."""
+    """The cheapest figure, or pair, among those that bind ``t``'s range (or, when none
+    can be hidden, those a reader can link to it) that, hidden, protects ``t``; failing
+    that, the cheapest of them (and the loop asks again, with what binds it then)."""
     can = pr.can_hide(hidden)
-    related = sorted(np.nonzero(pr.related(t) & can)[0], key=lambda k: (pr.cost[k], k))
-    options = [(pr.cost[k], (k,)) for k in related]
-    few = related[:_PAIRS_AMONG]
+    _, _, binding = pr.solve(hidden, t)
+
+    def cheapest(ks) -> list[int]:
+        return sorted((int(k) for k in ks if can[k]), key=lambda k: (pr.cost[k], k))
+
+    related = cheapest(np.nonzero(pr.related(hidden, t))[0])
+    pool = cheapest(binding) or related
+    few = list(dict.fromkeys(pool[:_PAIRS_AMONG] + related[:_PAIRS_AMONG]))
+    options = [(pr.cost[k], (k,)) for k in pool]
     options += [(pr.cost[a] + pr.cost[b], (a, b)) for n, a in enumerate(few) for b in few[n + 1:]]
     for _, ks in sorted(options, key=lambda o: (o[0], o[1])):
         trial = hidden.copy()
         trial[[j for k in ks for j in pr.same[k]]] = True
         if pr.safe(trial, t):
             return [(int(k), "totals") for k in ks]
-    pool = related or sorted(np.nonzero(can)[0], key=lambda k: (pr.cost[k], k))
+    pool = pool or sorted(np.nonzero(can)[0], key=lambda k: (pr.cost[k], k))
     return [(int(pool[0]), "totals")] if pool else []
 
 
-#: Pairs of figures to hide are looked for among this many of the cheapest.
-_PAIRS_AMONG = 6
+#: Pairs of figures to hide are looked for among this many of the cheapest that bind,
+#: and this many of the cheapest a reader can link.
+_PAIRS_AMONG = 4
 
 
 def _choose_in_line(pr: _Protector, hidden: np.ndarray, t: int, *, shape: tuple[int, int],

@@ -52,11 +52,12 @@ def completeness_sentence(source: Published | Comparison, key: str,
     if r.status == "not_collected":
         return f"{name} is not recorded in the service's data, so the impact on this group " \
                "cannot be assessed from service data."
-    people = shown.count(key, PEOPLE)
+    people = (f"the {shown.count(key, PEOPLE)} people" if shown.value(key, PEOPLE) is not None
+              else "the people")
     parts = []
     if shown.policy.publishable:
         # One figure: the split could give a small count back by subtraction.
-        if shown.value(key, NOT_RECORDED) != 0:
+        if shown.value(key, NOT_RECORDED):
             parts.append(f"{shown.count(key, NOT_RECORDED)} not recorded")
     else:
         for n, what in ((r.not_stated, "not stated"), (r.not_known, "not known"),
@@ -65,13 +66,19 @@ def completeness_sentence(source: Published | Comparison, key: str,
                 parts.append(f"{n:,} {what}")
     detail = f" ({', '.join(parts)})" if parts else ""
     recorded = shown.recorded_share(key)
+    # Whether it is too incomplete to assess is the true figures' (as for the rating);
+    # where the share is hidden, only that is said.
     if r.rows and r.known / r.rows < threshold:
-        missing = shown.share_text(None if recorded is None else 1 - recorded)
-        return (f"{name} is not recorded for {missing} of the {people} people using the "
-                f"service{detail}, so the impact on this group cannot be assessed from "
-                "service data.")
-    return (f"{name} is recorded for {shown.share_text(recorded)} of the {people} people "
-            f"using the service{detail}.")
+        missing = "most" if recorded is None else shown.share_text(1 - recorded)
+        text = (f"{name} is not recorded for {missing} of {people} using the service{detail}, "
+                "so the impact on this group cannot be assessed from service data")
+    else:
+        text = (f"{name} is recorded for "
+                f"{'most' if recorded is None else shown.share_text(recorded)} of {people} "
+                f"using the service{detail}")
+    if recorded is None:
+        text += " (the exact share is not shown, to protect people's privacy)"
+    return text + "."
 
 
 def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> list[str]:
@@ -95,7 +102,7 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
         else:
             tail = (f"This could be explained by the {unrecorded}people whose "
                     f"{noun(r)} is not recorded.")
-        if row["hidden"]:
+        if row["hidden"] or pd.isna(row["service_share"]):
             out.append(
                 f"{row['category']}: {word} than expected, compared with "
                 f"{pct(row['baseline_share'])} of {area_name} residents{adjusted}; "

@@ -127,12 +127,13 @@ class Published:
         return f"{100 * share:.{digits}f}%"
 
     def people(self) -> str:
-        return self.count(EXTRACTS, PEOPLE)
+        """The number of people as a table shows it ("3,012", or the marker)."""
+        return self.tables[EXTRACTS].display.at[PEOPLE, SERVICE]
 
     def extracts(self) -> list[tuple[str, str]]:
-        """(name, number of rows as it may be shown) per extract."""
+        """(name, number of rows as a table shows it) per extract."""
         t = self.tables[EXTRACTS]
-        return [(str(n), t.count_text(n, SERVICE)) for n in t.display.index if n != PEOPLE]
+        return [(str(n), t.display.at[n, SERVICE]) for n in t.display.index if n != PEOPLE]
 
     def not_compared(self, key: str, flag: str) -> dict[str, str]:
         """Groups shown but not compared (no census category, outside the ages), with
@@ -251,11 +252,11 @@ def _block(comparison: Comparison, key: str, policy: DisclosurePolicy
     lines += [Line(c, (c,)) for c in other]
     lines.append(Line(NOT_RECORDED, (NOT_RECORDED,)))
     if other:
-        lines.append(Line(COMPARED, tuple(compared), level=1))
+        lines.append(Line(COMPARED, tuple(compared), level=2))
     if RECORDED not in parts:
-        lines.append(Line(RECORDED, known, level=1))
+        lines.append(Line(RECORDED, known, level=2))
     else:
-        lines.append(Line(RECORDED, (RECORDED,), level=1))
+        lines.append(Line(RECORDED, (RECORDED,), level=2))
     lines.append(Line(PEOPLE, tuple(parts), level=2))
     frame = pd.DataFrame({SERVICE: list(parts.values())}, index=list(parts))
     return frame, lines, small
@@ -302,7 +303,7 @@ def _with_detail(comparison: Comparison, frame: pd.DataFrame, lines: list[Line],
     compared = [c for c in cats if flags.get(c) not in STATUS_FLAGS]
     out = [expanded(ln) for ln in lines]
     out += [Line(c, (c,), share_of=DETAIL_RECORDED if c in compared else None) for c in cats]
-    out += [Line(DETAIL_RECORDED, tuple(compared), level=1),
+    out += [Line(DETAIL_RECORDED, tuple(compared), level=2),
             Line(DETAIL_NOT_RECORDED, (NOT_RECORDED, *only_parts), level=1)]
     return pd.DataFrame({SERVICE: list(parts.values())}, index=list(parts)), out, small
 

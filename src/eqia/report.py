@@ -517,7 +517,7 @@ def _protect(service: str, periods: list[Period], profiles: dict[str, Profile],
         frame.index.name, frame.columns.name = counts.index.name, counts.columns.name
         cats = tuple(counts.index)
         blocks[key] = (frame, [*(Line(c, (c,), share_of=total) for c in cats),
-                               Line(total, cats, level=1), Line(NOT_RECORDED, (NOT_RECORDED,)),
+                               Line(total, cats, level=2), Line(NOT_RECORDED, (NOT_RECORDED,)),
                                Line(PEOPLE, (*cats, NOT_RECORDED), level=2)])
         names[key] = f"{service} | {counts.index.name}"
         for p in periods:
@@ -526,7 +526,7 @@ def _protect(service: str, periods: list[Period], profiles: dict[str, Profile],
                 frame = pd.DataFrame({p.label: [prof.known(key), prof.rows - prof.known(key)]},
                                      index=[total, NOT_RECORDED])
                 blocks[(key, p.label)] = (frame, [
-                    Line(total, (total,), level=1), Line(NOT_RECORDED, (NOT_RECORDED,)),
+                    Line(total, (total,), level=2), Line(NOT_RECORDED, (NOT_RECORDED,)),
                     Line(PEOPLE, (total, NOT_RECORDED), level=2)])
                 names[(key, p.label)] = f"{service} | {counts.index.name} {p.label}"
     blocks[PEOPLE_TABLE] = (pd.DataFrame({p.label: [profiles[p.label].rows] for p in periods},

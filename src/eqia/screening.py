@@ -252,8 +252,10 @@ def build_context(
             "rows": shown.people(),
             "method": comparison.method,
             "method_summary": method_summary(comparison) + (
-                f" Small numbers are protected for publication: {policy.footnote}"
-                if policy.publishable else ""),
+                f" Small numbers are protected for publication: {policy.footnote} Flags "
+                "and suggested ratings are worked out from the true figures before any is "
+                "hidden or rounded, so publishing changes none of them; where a group's "
+                "figures are hidden, its finding says so." if policy.publishable else ""),
             "rating_rules": rating_rules(arules),
             "eligible_ages": ages,
             "reconciliation": _reconciliation(shown),
