@@ -24,6 +24,7 @@ from eqia.disclosure import (
     NOT_FOR_PUBLICATION,
     DisclosurePolicy,
     Line,
+    direction_is_safe,
     load_policy,
     protect_lines,
     protect_table,
@@ -461,6 +462,20 @@ def test_a_shared_total_is_hidden_in_every_table_or_none():
     tables = protect_lines(blocks, THRESHOLD, shared=["People"])
     assert tables["sex"].display["n"].tolist() == ["*", "*", "0", "*"]
     assert tables["disability"].display["n"].tolist() == ["*", "0", "*"]
-    with pytest.raises(ValueError, match="differs"):
-        blocks["disability"][0].loc["Disabled", "n"] = 8
-        protect_lines(blocks, THRESHOLD, shared=["People"])
+
+
+@pytest.mark.parametrize(("flag", "true", "lower", "upper", "expected", "safe"), [
+    # "Fewer than expected" tells a reader the count is at most some value, which the
+    # true count is: one below it is possible too unless the reader's range starts at it.
+    ("under", 3, 1, 20, 14.0, True), ("under", 3, 3, 20, 14.0, False),
+    # "More than expected": one above must be possible.
+    ("over", 12, 1, np.inf, 6.0, True), ("over", 12, 1, 12, 6.0, False),
+    # "In line": the values between the count and the expected count are in line too.
+    ("none", 4, 1, 20, 6.2, True), ("none", 4, 1, 4, 6.2, False),
+    ("none", 6, 6, 6, 6.2, False), ("none", 6, 5, 6, 6.2, True),
+    # Too few to test says nothing about the count.
+    ("too_few", 2, 2, 2, 1.5, True),
+])
+def test_a_hidden_groups_direction_is_said_only_where_it_leaves_two_values(
+        flag, true, lower, upper, expected, safe):
+    assert direction_is_safe(flag, true, lower, upper, expected) is safe

@@ -410,9 +410,10 @@ def protect_lines(
 
     ``blocks`` maps a table's name to (true counts of its parts, one row per part and a
     column per period or service; its lines). Lines whose label is in ``shared`` are the
-    same published figure in every table of a column that has them (the number of
-    people, in every characteristic's table), as are two lines of one table adding up
-    the same parts: they must be equal, and are hidden or shown together. Columns are
+    same published figure in every table of a column where they are equal (the number
+    of people, in every characteristic's table; a table of counts can give different
+    numbers per characteristic), as are two lines of one table adding up the same
+    parts: they are hidden or shown together. Columns are
     protected one at a time: no figure adds up across columns.
     """
     columns = list(dict.fromkeys(c for frame, _ in blocks.values() for c in frame.columns))

@@ -311,52 +311,64 @@ def _with_detail(comparison: Comparison, frame: pd.DataFrame, lines: list[Line],
 def _shown_rows(comparison: Comparison, tables: dict[str, ProtectedTable],
                 folded: dict[str, set[str]], policy: DisclosurePolicy) -> pd.DataFrame:
     """``comparison.table`` with every figure as published."""
-    table = comparison.table.copy()
-    table["flag"] = table["flag"].astype(object)
-    table["hidden"] = False
-    drop = []
-    for key in table["characteristic"].unique():
+    table = comparison.table.reset_index(drop=True)
+    # Worked on as plain lists, row by row, and put back once: quicker than pandas
+    # setting cells one at a time.
+    cols = {c: table[c].astype(object).tolist() for c in table.columns}
+    cols["hidden"] = [False] * len(table)
+    blank = [c for c in _FROM_COUNTS + _INTERVALS if c in cols]
+    keep = [True] * len(table)
+    for key in dict.fromkeys(cols["characteristic"]):
         t = tables.get("ethnicity" if key == chars.ETHNICITY_DETAILED else key)
         if t is None:
             continue
-        own = table.index[table["characteristic"] == key]
+        own = [i for i, k in enumerate(cols["characteristic"]) if k == key]
         denominator = COMPARED if COMPARED in t.values.index and \
             key != chars.ETHNICITY_DETAILED else _line(key, RECORDED)
         n = t.value(denominator, SERVICE) if denominator in t.values.index else None
         ranges = t.log.set_index("row")[["lower", "upper"]]
         for i in own:
-            cat = table.at[i, "category"]
+            if policy.publishable:
+                for c in _REPEATED:
+                    cols[c][i] = np.nan
+            cat = cols["category"][i]
             if cat == "":
                 continue
             if cat in folded.get(key, set()):
-                drop.append(i)
+                keep[i] = False
                 continue
             k = t.value(cat, SERVICE)
             if k is None:
                 # The finding stands without its figures; only its direction may be said.
                 lower, upper = ranges.loc[cat]
-                if not direction_is_safe(table.at[i, "flag"], int(table.at[i, "service_count"]),
-                                         lower, upper, table.at[i, "expected"]):
-                    table.at[i, "flag"] = UNSAID
-                table.loc[i, _FROM_COUNTS + _INTERVALS] = np.nan
-                table.loc[i, ["strength", "robust_to_missing"]] = ["", np.nan]
-                table.at[i, "hidden"] = True
+                if not direction_is_safe(cols["flag"][i], int(cols["service_count"][i]),
+                                         lower, upper, cols["expected"][i]):
+                    cols["flag"][i] = UNSAID
+                for c in blank:
+                    cols[c][i] = np.nan
+                cols["strength"][i], cols["robust_to_missing"][i] = "", np.nan
+                cols["hidden"][i] = True
                 continue
-            table.at[i, "service_count"] = float(k)
-            if table.at[i, "flag"] in STATUS_FLAGS:
+            cols["service_count"][i] = float(k)
+            if cols["flag"][i] in STATUS_FLAGS:
                 continue
             if n is None or n == 0:
-                table.loc[i, _FROM_COUNTS[1:] + _INTERVALS] = np.nan
+                for c in blank[1:]:
+                    cols[c][i] = np.nan
                 continue
             if policy.method != "nhs":
                 continue  # true counts are shown: everything worked out from them holds
             share = k / n
-            low, high = wilson_interval(k, n)
-            expected_share = table.at[i, "expected_share"]
-            table.loc[i, ["service_share", "ci_low", "ci_high"]] = [share, low, high]
-            table.at[i, "ratio"] = share / expected_share if expected_share else np.nan
-            table.at[i, "difference_pp"] = 100 * (share - expected_share)
-            table.loc[i, _INTERVALS] = np.nan
-        if policy.publishable:
-            table.loc[own, _REPEATED] = np.nan
-    return table.drop(index=drop).reset_index(drop=True)
+            expected_share = cols["expected_share"][i]
+            cols["service_share"][i] = share
+            cols["ci_low"][i], cols["ci_high"][i] = wilson_interval(k, n)
+            cols["ratio"][i] = share / expected_share if expected_share else np.nan
+            cols["difference_pp"][i] = 100 * (share - expected_share)
+            for c in _INTERVALS:
+                cols[c][i] = np.nan
+    out = pd.DataFrame(cols)
+    for c in table.columns:  # numbers stay numbers
+        if c not in ("flag", "strength", "robust_to_missing") and \
+                pd.api.types.is_numeric_dtype(table[c].dtype):
+            out[c] = pd.to_numeric(out[c])
+    return out[keep].reset_index(drop=True)
