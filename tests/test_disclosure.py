@@ -479,3 +479,91 @@ def test_a_shared_total_is_hidden_in_every_table_or_none():
 def test_a_hidden_groups_direction_is_said_only_where_it_leaves_two_values(
         flag, true, lower, upper, expected, safe):
     assert direction_is_safe(flag, true, lower, upper, expected) is safe
+
+
+# --- the property, for hierarchies: broad and detailed groups, not recorded, people ------------
+
+
+def hierarchy_ranges(table, lines: list[Line], parts: list[str], method: str
+                     ) -> dict[str, tuple[float, float]]:
+    """Each line's smallest and largest value as a reader works it out from the display
+    alone (whole numbers, ``milp``): each shown line adds up its parts (to within the
+    rounding under the NHS rule), a hidden line is at least 1 (1 to 7 for the NHS
+    marker), every part at least 0."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    idx = {p: i for i, p in enumerate(parts)}
+    a, lo, hi = [], [], []
+    for line in lines:
+        row = np.zeros(len(parts))
+        row[[idx[p] for p in line.parts]] = 1
+        shown = table.display.at[line.label, "n"]
+        a.append(row)
+        if shown == "*":
+            lo.append(1)
+            hi.append(7 if method == "nhs" else np.inf)
+        elif shown == "[c]":
+            lo.append(8)
+            hi.append(np.inf)
+        else:
+            v = int(shown.replace(",", ""))
+            lo.append(max(v - 2, 8) if method == "nhs" and v else v)
+            hi.append(v + 2 if method == "nhs" and v else v)
+    out = {}
+    for line, c in zip(lines, a, strict=True):
+        got = []
+        for sign in (1, -1):
+            res = milp(sign * c, constraints=LinearConstraint(np.array(a), lo, hi),
+                       integrality=np.ones(len(parts)), bounds=Bounds(0, np.inf))
+            got.append(sign * res.fun if res.status == 0 else np.inf)
+        out[line.label] = (got[0], got[1])
+    return out
+
+
+hierarchies = st.lists(st.tuples(st.lists(small_ints, min_size=1, max_size=3),
+                                 st.one_of(st.just(0), st.integers(1, 3))),
+                       min_size=2, max_size=3)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(groups=hierarchies, unknown=small_ints, method=st.sampled_from(["threshold", "nhs"]))
+def test_no_hidden_figure_can_be_worked_out_across_a_hierarchy(groups, unknown, method):
+    # Broad groups adding up detailed categories and people recorded with the group only;
+    # not recorded; recorded; the detailed "recorded" and "not recorded"; people.
+    counts, lines, detail, only = {}, [], [], []
+    for g, (cats, rest) in enumerate(groups):
+        names = [f"g{g}c{k}" for k in range(len(cats))]
+        counts.update(zip(names, cats, strict=True))
+        counts[f"g{g} only"] = rest
+        detail += names
+        only.append(f"g{g} only")
+        lines += [Line(n, (n,)) for n in names]
+        lines.append(Line(f"g{g}", (*names, f"g{g} only"), level=1))
+    counts["unknown"] = unknown
+    parts = list(counts)
+    lines += [Line("Not recorded", ("unknown",)),
+              Line("Recorded", tuple(p for p in parts if p != "unknown"), level=2),
+              Line("Recorded (detailed)", tuple(detail), level=2),
+              Line("Not recorded (detailed)", ("unknown", *only), level=1),
+              Line("People", tuple(parts), level=2)]
+    policy = load_policy(method=method)
+    table = lines_table(counts, lines, policy)
+    true = {ln.label: sum(counts[p] for p in ln.parts) for ln in lines}
+    hidden = table.suppressed["n"]
+    # What is published is true (or its rounding), and every small figure is hidden.
+    for label, v in true.items():
+        assert hidden[label] == (table.display.at[label, "n"] in ("*", "[c]"))
+        if policy.is_small(v):
+            assert table.display.at[label, "n"] == "*", (label, v)
+        elif not hidden[label]:
+            assert int(table.display.at[label, "n"].replace(",", "")) == policy.rounded(v)
+    # The promise, for every figure: hidden and small, a reader cannot pin it down, nor
+    # (threshold) show that it is small.
+    ranges = hierarchy_ranges(table, lines, parts, method)
+    for label, v in true.items():
+        lo, hi = ranges[label]
+        assert lo <= v <= hi, (label, v, lo, hi)
+        if policy.is_small(v):
+            assert hi - lo >= 1, (label, v, lo, hi)
+            if method == "threshold":
+                assert hi >= 10, (label, v, lo, hi)
