@@ -567,3 +567,12 @@ def test_no_hidden_figure_can_be_worked_out_across_a_hierarchy(groups, unknown, 
             assert hi - lo >= 1, (label, v, lo, hi)
             if method == "threshold":
                 assert hi >= 10, (label, v, lo, hi)
+
+
+def test_the_nhs_note_explains_the_second_marker_only_where_it_is_shown():
+    plain = pd.DataFrame({"n": ["10", "*"]})
+    assert NHS.note([plain]) == NHS.footnote
+    assert "[c]" not in NHS.footnote
+    assert NHS.note([plain, pd.DataFrame({"n": ["[c]"]})]) == (
+        NHS.footnote + " [c] = a larger number hidden so that a * cannot be worked out.")
+    assert THRESHOLD.note([pd.DataFrame({"n": ["[c]"]})]) == THRESHOLD.footnote

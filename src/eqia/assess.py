@@ -101,6 +101,14 @@ def _adverse(flag: str, rules: AssessmentRules) -> bool:
     return rules.adverse_direction == "both" or flag == rules.adverse_direction
 
 
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+#: Said where the share recorded is hidden (it would give a small number back).
+HIDDEN_SHARE = "the exact share is not shown, to protect people's privacy"
+
+
 def _listing(rows: list[dict], shown: Published, key: str) -> str:
     """"Group (ratio 1.38); ...", leaving out groups whose finding may not be said."""
     return "; ".join(f"{r['category']} ({shown.ratio_text(key, r['category'])})" for r in rows
@@ -167,12 +175,13 @@ def suggest(
             continue
         if r.known_share < rules.unknown_below_known_share:
             recorded = shown.recorded_share(key)
+            share = (f"more than {_pct(1 - rules.unknown_below_known_share)} of people using "
+                     f"the service ({HIDDEN_SHARE})" if recorded is None else
+                     f"{shown.share_text(1 - recorded)} of people using the service "
+                     f"({shown.count(key, NOT_RECORDED)} of {shown.count(key, PEOPLE)})")
             out[key] = Suggestion(key, "UNKNOWN", None, [
-                f"{name} is not recorded for "
-                f"{shown.share_text(None if recorded is None else 1 - recorded)} of people "
-                f"using the service ({shown.count(key, NOT_RECORDED)} of "
-                f"{shown.count(key, PEOPLE)}), so any difference could come from who happens "
-                "to be recorded."], data_gap=True)
+                f"{name} is not recorded for {share}, so any difference could come from who "
+                "happens to be recorded."], data_gap=True)
             continue
         headline = comparison.headline(key)
         rows = headline[headline["flag"].isin(["under", "over"])]
@@ -227,19 +236,24 @@ def suggest(
             reasons.append(f"Not counted towards the rating, because these people do not have "
                            "the characteristic the Equality Act protects: "
                            f"{_listing(complement, shown, key)}.")
-        complete = shown.share_text(shown.recorded_share(key))
+        recorded = shown.recorded_share(key)
         if incomplete:
             if rating == "LOW":
                 rating = "MEDIUM"
-            reasons.append(f"{name} is recorded for only {complete} of people "
-                           "using the service.")
+            reasons.append(f"{name} is recorded for only {shown.share_text(recorded)} of "
+                           "people using the service." if recorded is not None else
+                           f"{name} is recorded for fewer than "
+                           f"{_pct(rules.complete_from_known_share)} of people using the "
+                           f"service ({HIDDEN_SHARE}).")
         if rating == "LOW":
-            reasons.insert(0, "No difference in the adverse direction, and "
-                              f"{complete} of records are complete."
+            complete = (f"{shown.share_text(recorded)} of records are complete"
+                        if recorded is not None else
+                        f"most records are complete ({HIDDEN_SHARE})")
+            reasons.insert(0, f"No difference in the adverse direction, and {complete}."
                            if other or complement else
                            f"The service's {name.lower()} profile is in line with the "
                            "population for every category that could be tested, and "
-                           f"{complete} of records are complete.")
+                           f"{complete}.")
         cap = rules.max_rating.get(key)
         if cap and _LEVEL.get(rating, 0) > _LEVEL[cap]:
             reasons.append(f"The data alone suggests at most {cap} for {name.lower()} (see the "
@@ -294,9 +308,11 @@ def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
             if r.status == "not_collected":
                 issue = f"{r.name} is not recorded by the service."
             else:
-                issue = (f"{r.name} is recorded for only "
-                         f"{shown.share_text(shown.recorded_share(key))} of people using "
-                         "the service.")
+                recorded = shown.recorded_share(key)
+                issue = (f"{r.name} is recorded for only {shown.share_text(recorded)} of "
+                         "people using the service." if recorded is not None else
+                         f"{r.name} is not recorded for everyone who should have it "
+                         f"({HIDDEN_SHARE}).")
             rows.append({
                 "issue": issue,
                 "action": f"Ask about and record {r.name.lower()} at assessment and review; "

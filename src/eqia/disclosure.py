@@ -114,17 +114,25 @@ class DisclosurePolicy:
             return self.nhs_small_max + 1
         return 1
 
+    def note(self, shown: Sequence[pd.DataFrame]) -> str:
+        """``footnote``, and what ``secondary_marker`` means where one of the ``shown``
+        tables (as printed) has it."""
+        used = any((t == self.secondary_marker).any().any() for t in shown)
+        if self.method != "nhs" or not used:
+            return self.footnote
+        return (f"{self.footnote} {self.secondary_marker} = a larger number hidden so that a "
+                f"{self.marker} cannot be worked out.")
+
     @property
     def footnote(self) -> str:
-        """One sentence for under a published table, saying what the markers mean."""
+        """One sentence for under a published table, saying what the marker means."""
         if self.method == "threshold":
             zero = " (including 0)" if self.suppress_zero else ""
             return (f"{self.marker} = a number hidden to protect privacy: fewer than "
                     f"{self.threshold}{zero}, or hidden so that a smaller number cannot be "
                     "worked out from other figures.")
         if self.method == "nhs":
-            return (f"{self.marker} = 1 to {self.nhs_small_max}. {self.secondary_marker} (rare) "
-                    f"= a larger number hidden so that a {self.marker} cannot be worked out. "
+            return (f"{self.marker} = 1 to {self.nhs_small_max}. "
                     f"Other figures are rounded to the nearest {self.rounding_base}, and totals "
                     "are rounded on their own, so figures may not add up to the totals. "
                     "Percentages are worked out from the rounded figures.")

@@ -103,10 +103,12 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
             tail = (f"This could be explained by the {unrecorded}people whose "
                     f"{noun(r)} is not recorded.")
         if row["hidden"] or pd.isna(row["service_share"]):
+            # Whether missing data could explain it is not said either: it would narrow
+            # the count down (``disclosure.direction_is_safe``).
             out.append(
                 f"{row['category']}: {word} than expected, compared with "
                 f"{pct(row['baseline_share'])} of {area_name} residents{adjusted}; "
-                f"{HIDDEN_FIGURES}. {tail}".strip())
+                f"{HIDDEN_FIGURES}.")
             continue
         out.append(
             f"{row['category']}: {pct(row['service_share'])} of service users with a known "

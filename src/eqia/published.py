@@ -157,8 +157,10 @@ class Published:
         return rows[rows["category"] == category].iloc[0]
 
     def is_hidden(self, key: str, category: str) -> bool:
-        """Whether a group's figures are hidden (its finding may still be said)."""
-        return bool(self._row(key, category)["hidden"])
+        """Whether a group's figures are hidden (its count, or its share because the
+        number it is a share of is hidden); its finding may still be said."""
+        row = self._row(key, category)
+        return bool(row["hidden"]) or pd.isna(row["service_share"])
 
     def says_finding(self, key: str, category: str) -> bool:
         """Whether a group's finding may be said (see ``UNSAID``)."""

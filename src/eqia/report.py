@@ -1066,8 +1066,10 @@ def report_context(report: AnnualReport) -> dict:
         "Ages are worked out at the end of each period (31 March for a financial year).",
         "Extracts used: " + "; ".join(sources) + "." if sources else "Extracts used: none.",
     ]
+    footnote = policy.note([sec.table.display for s in report.services for sec in s.sections]
+                           + [s.completeness[["people", "recorded"]] for s in report.services])
     if report.publish:
-        method += [f"Small numbers: {policy.footnote}", PUBLISH_METHOD]
+        method += [f"Small numbers: {footnote}", PUBLISH_METHOD]
     sections_before = [k for k in ("summary", "introduction", "policy_context", "achievements")
                        if k in cfg.narrative]
     sections_after = [k for k in ("priorities", "challenges", "governance", "conclusion")
@@ -1088,7 +1090,7 @@ def report_context(report: AnnualReport) -> dict:
             "mode": "publish" if report.publish else "internal",
             "not_for_publication": not report.publish,
             "banner": INTERNAL_BANNER if not report.publish else None,
-            "footnote": policy.footnote if report.publish else INTERNAL_BANNER,
+            "footnote": footnote if report.publish else INTERNAL_BANNER,
             "language": "en-GB",
         },
         "narrative_before": narrative(sections_before),

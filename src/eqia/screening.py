@@ -252,7 +252,8 @@ def build_context(
             "rows": shown.people(),
             "method": comparison.method,
             "method_summary": method_summary(comparison) + (
-                f" Small numbers are protected for publication: {policy.footnote} Flags "
+                f" Small numbers are protected for publication: "
+                f"{policy.note([t.display for t in shown.tables.values()])} Flags "
                 "and suggested ratings are worked out from the true figures before any is "
                 "hidden or rounded, so publishing changes none of them; where a group's "
                 "figures are hidden, its finding says so." if policy.publishable else ""),
