@@ -218,11 +218,7 @@ def possible_counts(shown: int, policy: DisclosurePolicy) -> tuple[int, int]:
     """The true counts a published figure can stand for: itself, or under the NHS rule
     every count that rounds to it (nearest ``rounding_base``, halves up, never 1 to
     ``nhs_small_max``, which are shown as the marker)."""
-    shown = int(shown)
-    if policy.method != "nhs" or shown == 0:
-        return shown, shown
-    b = policy.rounding_base
-    return max(shown - b // 2, policy.nhs_small_max + 1), shown + (b - 1) // 2
+    return policy.possible(int(shown))
 
 
 def published_change_test(k1: int, n1: int, k2: int, n2: int, policy: DisclosurePolicy
