@@ -278,9 +278,11 @@ def build() -> Document:
         ("Directorate: ", "{{ proposal.directorate|or_text }}"),
         ("Name of policy, procedure, project or service: ", "{{ proposal.name }}"),
         ("What is being assessed? ", "{{ proposal.assessed|or_text }}"),
+        ("What is changing: ",
+         "{{ proposal.change_text|or_text('Not stated in the proposal file') }}"),
         ("Responsible owner / senior officer: ", "{{ proposal.owner|or_text }}"),
         ("Date of initial screening: ", "{{ proposal.date_initial_screening|or_text }}"),
-        ("Date of full EqIA: ", "{{ proposal.date_full_eqia|or_text('Not applicable') }}"),
+        ("Date of full EqIA: ", "{{ proposal.date_full_eqia_text }}"),
     ):
         para(doc, expr, label=label)
 
@@ -342,6 +344,10 @@ def build() -> Document:
               "{{ meta.eligible_ages }} where the census allows{% endif %}. Shares are of "
               "people whose value is recorded; people with no recorded value are counted "
               "separately. The flag says in words whether a group is represented as expected.")
+    tag(doc, "{%p if meta.focus %}")
+    para(doc, "{{ meta.focus.explanation }}",
+         label="Reading the differences for this proposal: ")
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p if meta.method_summary %}")
     para(doc, "{{ meta.method_summary }}", style="Note")
     tag(doc, "{%p endif %}")
@@ -385,6 +391,13 @@ def build() -> Document:
     tag(doc, "{%p for s in c.sentences %}")
     para(doc, "{{ s }}", style="List Bullet")
     tag(doc, "{%p endfor %}")
+    tag(doc, "{%p if c.readings %}")
+    para(doc, "", label="What the differences mean for this proposal:"
+         ).paragraph_format.keep_with_next = True
+    tag(doc, "{%p for s in c.readings %}")
+    para(doc, "{{ s }}", style="List Bullet")
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p if c.guidance %}")
     para(doc, "{{ c.guidance }}", label="Guidance: ")
     tag(doc, "{%p endif %}")
@@ -425,8 +438,7 @@ def build() -> Document:
               [4.2, 4.2, 3.0, 1.8, 2.0, 1.8], rows=3)
     row = loop_rows(t, "{%tr for a in action_plan %}")
     cell_text(row.cells[0], "{{ a.issue }}")
-    cell_text(row.cells[0], '{% if a.source == "data" %}Suggested from data'
-                            "{% else %}Added by the officer{% endif %}", italic=True, first=False)
+    cell_text(row.cells[0], "{{ a.source_text }}", italic=True, first=False)
     for cell, key in zip(row.cells[1:], ["action", "expected_outcome", "owner", "timescale",
                                          "cost"], strict=True):
         cell_text(cell, f"{{{{ a.{key}|or_text('To agree') }}}}")

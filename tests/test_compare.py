@@ -570,9 +570,9 @@ def test_cli_rules_file_changes_the_threshold(cli, tmp_path, kent_adults):
         (["--area", "Kent", "--rules", "RULES:under_ratio: 1.5"], "bad-rule-value",
          "under_ratio"),
         (["--area", "Kent", "--rules", "RULES:under_ration: 0.7"], "unknown-rule",
-         "'under_ration' is not a representation rule"),
+         "Unknown rule 'under_ration' (did you mean 'under_ratio'?)"),
         (["--area", "Kent", "--rules", "RULES:under_ratio: [1"], "bad-rules", "not valid YAML"),
-        (["--area", "Kent", "--rules", "MISSING"], "bad-rules", "could not be read"),
+        (["--area", "Kent", "--rules", "MISSING"], "missing-file", "does not exist"),
         (["--area", "Kent", "--format", "xlsx"], "missing-option", "needs --out"),
     ],
 )

@@ -27,8 +27,9 @@ def raw_column(name: str) -> Counter:
 
 
 def test_example_profile_matches_golden_file():
-    """Regenerate on purpose only: eqia profile ... -f csv > tests/golden/example_profile.csv"""
-    got = example().tidy()
+    """Regenerate on purpose only:
+    eqia profile ... -f csv --list-invalid-values > tests/golden/example_profile.csv"""
+    got = example().tidy(list_invalid_values=True)
     want = pd.read_csv(GOLDEN / "example_profile.csv", keep_default_na=False)
     want["share_of_known"] = pd.to_numeric(want["share_of_known"].replace("", None))
     pd.testing.assert_frame_equal(

@@ -113,7 +113,8 @@ def test_a_bad_as_of_date_is_a_usage_error(cli):
 
 def test_mapping_to_an_unknown_code_makes_it_unknown_not_invalid(cli, tmp_path):
     m = write(tmp_path, "map.yaml", "values:\n  ethnicity:\n    W9: not_stated\n")
-    r = cli("profile", EXAMPLE_EXTRACT, "--map", m, "-f", "json", "--as-of", "2026-03-31")
+    r = cli("profile", EXAMPLE_EXTRACT, "--map", m, "-f", "json", "--as-of", "2026-03-31",
+            "--list-invalid-values")
     eth = json.loads(r.stdout)["characteristics"]["ethnicity"]
     # W9 is now "not stated"; XX stays invalid because this mapping does not mention it.
     assert [i["value"] for i in eth["invalid"]] == ["XX"]

@@ -152,7 +152,9 @@ def test_document_keeps_the_kent_order_of_sections(doc):
 def test_header_block_versions_judgement_actions_and_about(doc):
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "Directorate: Adult Social Care and Health" in text
-    assert "Date of full EqIA: Not applicable" in text
+    # no date and no option chosen yet: the header says it follows the judgement
+    assert "Date of full EqIA: Not yet decided: it follows the officer's judgement" in text
+    assert "What is changing: Not stated in the proposal file" in text
     (versions,) = _table_starting(doc, "Version")
     assert _row_texts(versions)[2] == ["V2", "Jane Okafor", "24 November 2026",
                                        "Officer ratings added after review & engagement"]

@@ -136,7 +136,7 @@ def test_grid_has_ten_rows_with_the_expected_ratings_and_the_officer_winning(doc
     # Where the proposal gives a rating, the officer's comes first and the data's beside it.
     assert cells["Age"].startswith("Officer: MEDIUM (Negative)\nSuggested from data: HIGH")
     assert cells["Disability"].startswith("Officer: MEDIUM (Negative)\n"
-                                          "Suggested from data: LOW")
+                                          "Suggested from data: HIGH (Negative)")
     # Everywhere else the suggestion stands, for the officer to confirm.
     n = len(csv)
     known = {
@@ -152,16 +152,26 @@ def test_grid_has_ten_rows_with_the_expected_ratings_and_the_officer_winning(doc
     assert "Pregnancy and maternity" not in " ".join(csv.columns)
     assert cells["Pregnancy and maternity"].startswith(
         "Suggested from data – officer to confirm: UNKNOWN")
+    # A reduction and relocation: groups who use the service more than expected lose most.
     suggested = {"Sex/Gender": "LOW", "Race": "MEDIUM (Negative)",
-                 "Marriage and civil partnership": "MEDIUM (Negative)",
-                 "Carer's responsibilities": "LOW"}
+                 "Marriage and civil partnership": "NONE",
+                 "Carer's responsibilities": "HIGH (Negative)"}
     for label, rating in suggested.items():
-        assert cells[label].startswith(f"Suggested from data – officer to confirm: {rating}")
-    # Each suggestion lists its reasons, with the numbers.
-    assert "65-74: fewer than expected" in cells["Age"]
+        assert cells[label].startswith(f"Suggested from data – officer to confirm: {rating}\n")
+    # Each suggestion lists its reasons, with the numbers: the main concern first ...
+    ages = expected_counts(csv)["Age"]
+    share = ages["25-34"] / sum(ages.values())
+    assert (f"Disproportionately affected – people aged 25-34: more than expected, "
+            f"{_pct(share)} of service users against") in cells["Age"]
     assert "this holds whatever the unrecorded values are" in cells["Age"]
+    # ... then the secondary reading: fewer older people, shown but not rated
+    assert "Under-reached (secondary): people aged 65-74 (ratio " in cells["Age"]
+    carers = expected_counts(csv)["Carers"]
+    share = carers["Provides unpaid care"] / sum(carers.values())
+    assert (f"Disproportionately affected – Provides unpaid care: more than expected, "
+            f"{_pct(share)} of service users") in cells["Carer's responsibilities"]
     assert "Not counted towards the rating" in cells["Disability"]
-    assert "at most MEDIUM" in cells["Marriage and civil partnership"]
+    assert "Not covered for a change to a service" in cells["Marriage and civil partnership"]
 
 
 def test_grid_shows_the_officers_other_answers(doc):
@@ -179,7 +189,8 @@ def test_cli_summary_names_whose_rating_each_row_shows(screened):
     out = screened[0].stdout
     assert re.search(r"Age\s+MEDIUM\s+\(officer; the data suggests HIGH\)", out)
     assert re.search(r"Race\s+MEDIUM\s+\(suggested from data\)", out)
-    assert "Suggested judgement: Option 2 – Internal action required." in out
+    assert "Suggested judgement: Option 3 – Full impact assessment." in out
+    assert "Main concern for the proposed changes: disproportionately affected groups." in out
 
 
 def test_part2_tables_hold_the_counts_shares_and_intervals_counted_from_the_csv(doc, csv):
@@ -231,20 +242,30 @@ def test_pregnancy_and_gender_reassignment_get_guidance_on_other_evidence(doc):
 
 def test_judgement_and_action_plan(doc):
     text = _text(doc)
-    assert "Option 2 – Internal action required – SUGGESTED FROM DATA" in text
+    assert "Option 3 – Full impact assessment – SUGGESTED FROM DATA" in text
     assert "Officer's judgement: The officer has not yet chosen an option." in text
+    assert ("Date of full EqIA: Not yet decided: the data suggests Option 3, a full impact "
+            "assessment; the officer decides") in text
     (actions,) = _tables_starting(doc, "Issue")
     issues = [r[0] for r in _rows(actions)[1:]]
-    data_rows = [i for i in issues if i.endswith("Suggested from data")]
+    data_rows = [i for i in issues if "\nSuggested from data" in i]
     # one row per data gap ...
     for name in ("Gender identity", "Religion or belief", "Sexual orientation"):
-        assert any(i.startswith(f"{name} is recorded for only") for i in data_rows)
+        assert any(i.startswith(f"{name} is recorded for only") and
+                   i.endswith("Suggested from data: a gap in the data") for i in data_rows)
     assert any(i.startswith("Pregnancy and maternity is not recorded") for i in data_rows)
-    # ... and per difference in the adverse direction that missing data cannot explain
-    assert any(i.startswith("Age: fewer people aged 65-74") for i in data_rows)
-    assert any(i.startswith("Age: fewer people aged 75-84") for i in data_rows)
-    assert not any("25-34" in i for i in data_rows)  # more than expected: not adverse here
+    # ... and a mitigation row per group disproportionately affected by the reduction,
+    # where missing data cannot explain the difference
+    mitigation = [i for i in data_rows
+                  if i.endswith("Suggested from data: mitigation for a group "
+                                "disproportionately affected")]
+    assert [i.split(":")[0] for i in mitigation] == [
+        "Age – people aged 25-34", "Age – people aged 35-44",
+        "Disability – Disabled under the Equality Act", "Carers – Provides unpaid care"]
+    assert all("They would lose most from the proposed changes." in i for i in mitigation)
+    assert not any("65-74" in i for i in data_rows)  # fewer than expected: secondary here
     assert not any("Not disabled" in i for i in data_rows)
+    assert not any("arriage" in i for i in data_rows)  # not covered for services
     assert issues[-1].endswith("Added by the officer")
     assert _rows(actions)[-1][3:] == ["Service manager", "March 2027", "Within budget"]
 
@@ -356,11 +377,14 @@ def comparison():
 def test_adverse_direction_changes_the_suggestion(comparison):
     from eqia.assess import load_assessment_rules, suggest
 
-    under = suggest(comparison, load_assessment_rules())
+    under = suggest(comparison, load_assessment_rules(adverse_direction="under"))
     over = suggest(comparison, load_assessment_rules(adverse_direction="over"))
-    assert under["age"].rating == "HIGH"
+    assert under["age"].rating == "HIGH"  # 65-74 and 75-84: fewer than expected
+    assert any(r.startswith("Under-reached – people aged 65-74: fewer than expected")
+               for r in under["age"].reasons)
     assert over["age"].rating == "HIGH"  # 25-34 and 35-44: more than expected
-    assert any(r.startswith("25-34: more than expected") for r in over["age"].reasons)
+    assert any(r.startswith("Disproportionately affected – people aged 25-34: more than "
+                            "expected") for r in over["age"].reasons)
     assert under["carers"].rating == "LOW"
     assert over["carers"].rating == "HIGH"  # carers: more than expected
 
@@ -376,12 +400,15 @@ def test_officer_saying_no_impact_keeps_a_robust_flag_at_medium(comparison):
 
 def test_rules_file_overrides_the_defaults(comparison, tmp_path):
     from eqia.assess import load_assessment_rules, suggest
+    from eqia.changes import focus_for
 
     rules = tmp_path / "rules.yaml"
-    rules.write_text("complete_from_known_share: 0.95\nmax_rating: {}\n", encoding="utf-8")
-    s = suggest(comparison, load_assessment_rules(rules))
+    rules.write_text("adverse_direction: under\ncomplete_from_known_share: 0.95\n"
+                     "max_rating: {}\n", encoding="utf-8")
+    loaded = load_assessment_rules(rules)
+    s = suggest(comparison, loaded, focus=focus_for(("restructure",), None, "under"))
     assert s["carers"].rating == "MEDIUM"  # 83% recorded is now incomplete
-    assert s["marriage_civil_partnership"].rating == "HIGH"  # no cap
+    assert s["marriage_civil_partnership"].rating == "HIGH"  # no cap (an employment proposal)
 
 
 # --- eqia init ---------------------------------------------------------------------------
@@ -400,6 +427,8 @@ def test_init_writes_a_commented_file_with_every_field(cli, tmp_path):
         assert key in raw, key
     assert set(raw["data"]) == {"extracts", "mapping", "area", "ages", "as_of",
                                 "adverse_direction", "comparators"}
+    assert raw["data"]["adverse_direction"] is None  # an override, not a default
+    assert "change" in raw and "scope" in raw
     assert list(raw["characteristics"]) == [
         "age", "disability", "sex", "gender_identity", "ethnicity", "religion",
         "sexual_orientation", "pregnancy_maternity", "marriage_civil_partnership", "carers"]
@@ -479,12 +508,20 @@ BAD = {
     "bad-yes-no": (lambda t: t.replace("affects: YES", "affects: maybe", 1),
                    ["characteristics: age: affects must be one of YES, NO", "'maybe'"]),
     "unknown-characteristic": (lambda t: t.replace("  carers:\n", "  carer:\n"),
-                               ["'carer' under characteristics is not a characteristic"]),
-    "unknown-field": (lambda t: t + "\nbudget: 12\n", ["Unknown field(s): budget"]),
-    "bad-direction": (lambda t: t.replace("adverse_direction: under", "adverse_direction: up"),
-                      ["adverse_direction must be under, over or both"]),
+                               ["'carer' under characteristics is not a characteristic eqia knows",
+                                "did you mean 'carers'?"]),
+    "unknown-field": (lambda t: t + "\nbudget: 12\n", ["Unknown field 'budget'",
+                                                       "The fields are: directorate"]),
+    "bad-direction": (lambda t: t.replace("  as_of: 2026-03-31\n",
+                                          "  as_of: 2026-03-31\n  adverse_direction: up\n"),
+                      ["data: adverse_direction must be one of under, over, both", "line 41",
+                       "Leave it empty to follow 'change'"]),
+    "bad-change": (lambda t: t.replace("change: [reduction, relocation]",
+                                       "change: [reduction, downsizing]"),
+                   ["[bad-proposal]", "change must be one of closure, reduction,",
+                    "line 7", "value 'downsizing'", "relocation: the service moves"]),
     "bad-option": (lambda t: t.replace("  option:\n", "  option: 4\n"),
-                   ["judgement: option must be 1, 2 or 3"]),
+                   ["judgement: option must be one of 1, 2, 3", "field 'judgement: option'"]),
     "comparator-not-found": (lambda t: t.replace("  area: Kent\n", "  area: Kent\n  comparators:"
                                                  "\n    ethnicity: eligible.csv\n"),
                              ["[missing-file]", "eligible.csv", "comparators: ethnicity"]),

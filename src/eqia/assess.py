@@ -3,11 +3,15 @@
 The rules are data (``data/assessment.yaml``), transparent and overridable. Every
 suggestion carries its reasons in words. Nothing here decides: the document shows
 the suggestion beside the officer's answer, and the officer's answer wins.
+
+Which difference is a concern follows the proposal (``eqia.changes``): for a closure the
+groups who use the service most are disproportionately affected; for a new service the
+groups it does not reach are. Both readings are always given, the main concern first.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,9 +19,21 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from eqia import characteristics as chars
-from eqia.errors import ConfigError
-from eqia.published import NOT_RECORDED, PEOPLE
-from eqia.yamlfile import read_yaml, safe_load
+from eqia.agebands import AgeBand, parse_range
+from eqia.changes import READINGS, Focus, focus_for
+from eqia.published import HIDDEN_FIGURES, NOT_RECORDED, PEOPLE
+from eqia.schema import (
+    AgeRange,
+    Choice,
+    Fields,
+    ListOf,
+    MapOf,
+    Number,
+    Text,
+    python_values,
+    validate,
+)
+from eqia.yamlfile import parse_yaml_doc, read_yaml_doc
 
 if TYPE_CHECKING:
     from eqia.compare import Comparison
@@ -29,57 +45,46 @@ DIRECTIONS = ("under", "over", "both")
 
 @dataclass(frozen=True)
 class AssessmentRules:
-    adverse_direction: str = "under"
+    adverse_direction: str | None = None  # None: follow the proposal's ``change``
     unknown_below_known_share: float = 0.5
     complete_from_known_share: float = 0.8
     not_adverse_categories: tuple[str, ...] = ()
     max_rating: dict[str, str] = field(default_factory=dict, hash=False)
+    childbearing_ages: str = "15-49"
+
+
+#: What each assessment rule accepts (a user's file, a proposal's ``assessment:``, or
+#: the values given from Python); the defaults are in ``data/assessment.yaml``.
+SCHEMA = Fields(noun="assessment rule", fields={
+    "adverse_direction": Choice(options=DIRECTIONS, hint=(
+        "under: fewer users than expected is the concern; over: more than expected is; both: "
+        "either. Leave it empty to follow the proposal's change.")),
+    "unknown_below_known_share": Number(min=0, max=1, empty_ok=False,
+                                        words="a share between 0 and 1, e.g. 0.5"),
+    "complete_from_known_share": Number(min=0, max=1, empty_ok=False,
+                                        words="a share between 0 and 1, e.g. 0.8"),
+    "not_adverse_categories": ListOf(item=Text(), single=True),
+    "max_rating": MapOf(key=Choice(options=tuple(chars.keys()),
+                                   noun="a characteristic eqia knows"),
+                        value=Choice(options=("HIGH", "MEDIUM", "LOW"))),
+    "childbearing_ages": AgeRange(empty_ok=False),
+})
 
 
 def load_assessment_rules(path: str | Path | None = None, **overrides) -> AssessmentRules:
-    """Packaged defaults, then a user's YAML file, then explicit overrides."""
+    """Packaged defaults, then a user's YAML file, then explicit overrides (None ignored)."""
     text = files("eqia").joinpath("data/assessment.yaml").read_text(encoding="utf-8")
-    values = dict(safe_load(text))
+    values = validate(parse_yaml_doc(text, "eqia/data/assessment.yaml",
+                                     "eqia's assessment rules"), SCHEMA, "bad-rules")
     if path is not None:
-        p = Path(path)
-        user = read_yaml(p, "the assessment rules file", code="bad-rules") or {}
-        values.update(user)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return _validated(values, str(path) if path else None)
-
-
-def _validated(values: dict, source: str | None) -> AssessmentRules:
-    names = {f.name for f in fields(AssessmentRules)}
-    for key in values:
-        if key not in names:
-            raise ConfigError(f"'{key}' is not an assessment rule", code="bad-rules", file=source,
-                              hint="Known rules: " + ", ".join(sorted(names)) + ".")
-    if values.get("adverse_direction") not in DIRECTIONS:
-        raise ConfigError("adverse_direction must be under, over or both", code="bad-rules",
-                          file=source, value=values.get("adverse_direction"))
-    for key in ("unknown_below_known_share", "complete_from_known_share"):
-        v = values.get(key)
-        if not isinstance(v, int | float) or not 0 <= v <= 1:
-            raise ConfigError(f"{key} must be a share between 0 and 1", code="bad-rules",
-                              file=source, value=v)
-    cats = values.get("not_adverse_categories") or []
-    if isinstance(cats, str) or not all(isinstance(c, str) for c in cats):
-        raise ConfigError("not_adverse_categories must be a list of category names",
-                          code="bad-rules", file=source, value=cats)
-    values["not_adverse_categories"] = tuple(cats)
-    caps = values.get("max_rating") or {}
-    if not isinstance(caps, dict):
-        raise ConfigError("max_rating must map characteristics to HIGH, MEDIUM or LOW",
-                          code="bad-rules", file=source, value=caps)
-    for key, cap in caps.items():
-        if key not in chars.keys():
-            raise ConfigError(f"'{key}' under max_rating is not a characteristic",
-                              code="bad-rules", file=source,
-                              hint="Use: " + ", ".join(chars.keys()))
-        if str(cap).upper() not in ("HIGH", "MEDIUM", "LOW"):
-            raise ConfigError(f"max_rating: {key} must be HIGH, MEDIUM or LOW", code="bad-rules",
-                              file=source, value=cap)
-    values["max_rating"] = {k: str(v).upper() for k, v in caps.items()}
+        doc = read_yaml_doc(path, "the assessment rules file", code="bad-rules",
+                            missing_hint="Check the path given with --assessment-rules.")
+        values.update(validate(doc, SCHEMA, "bad-rules"))
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(validate(python_values(given, "the assessment rules given"), SCHEMA,
+                           "bad-rules"))
+    values["not_adverse_categories"] = tuple(values["not_adverse_categories"] or ())
+    values["max_rating"] = values["max_rating"] or {}
     return replace(AssessmentRules(), **values)
 
 
@@ -91,28 +96,38 @@ class Suggestion:
     reasons: list[str] = field(default_factory=list)
     flagged: list[dict] = field(default_factory=list)  # rows behind the rating
     data_gap: bool = False
+    #: Both readings of the flags, the main concern first: ``[{reading, label, primary,
+    #: groups, text}]`` (empty where nothing was compared).
+    readings: list[dict] = field(default_factory=list)
 
 
 #: How strongly each rating speaks, to apply a ``max_rating`` cap.
 _LEVEL = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
 
+MARRIAGE = "marriage_civil_partnership"
+PREGNANCY = "pregnancy_maternity"
 
-def _adverse(flag: str, rules: AssessmentRules) -> bool:
-    return rules.adverse_direction == "both" or flag == rules.adverse_direction
+#: Why a services proposal proposes nothing for marriage and civil partnership.
+NOT_COVERED = ("Not covered for a change to a service: the Equality Act's provisions on "
+               "services and public functions (Part 3, section 28) do not cover marriage and "
+               "civil partnership, and the equality duty covers it only in employment "
+               "(eliminating discrimination at work). No service action is needed. If the "
+               "proposal affects staff, set 'scope: employment' (or both) in the proposal.")
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _share(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
 #: Said where the share recorded is hidden (it would give a small number back).
 HIDDEN_SHARE = "the exact share is not shown, to protect people's privacy"
-
-
-def _listing(rows: list[dict], shown: Published, key: str) -> str:
-    """"Group (ratio 1.38); ...", leaving out groups whose finding may not be said."""
-    return "; ".join(f"{r['category']} ({shown.ratio_text(key, r['category'])})" for r in rows
-                     if shown.says_finding(key, r["category"]))
+#: Said for a hidden group whose finding may not be said (``published.UNSAID``).
+UNSAID_TEXT = ("a group whose figures are not shown, to protect people's privacy, is "
+               "taken into account")
 
 
 def _words(comparison: Comparison, shown: Published | None) -> Published:
@@ -124,10 +139,100 @@ def _words(comparison: Comparison, shown: Published | None) -> Published:
     return publish(comparison)
 
 
+def _group(key: str, category: str) -> str:
+    """A category as people: "people aged 65-74"; other categories as they are."""
+    return f"people aged {category}" if key == "age" else category
+
+
+def _listing(key: str, rows: list[dict], shown: Published) -> str:
+    """"people aged 25-34 (ratio 1.38); ...", the ratios as published."""
+    return "; ".join(f"{_group(key, r['category'])} ({shown.ratio_text(key, r['category'])})"
+                     for r in rows)
+
+
+def _versus(shown: Published, key: str, row: dict, people: str) -> str:
+    """"77.0% of service users against 15.9% of Maidstone's usual residents of all ages
+    (ratio 4.84)": the figures behind a flag, as published (``shown``), and the
+    population they were compared with; where the group's figures are hidden, the
+    population's share and that they are hidden.
+
+    For an age-adjusted row the comparison is with the share expected for the service's
+    age profile, which is what its ratio compares with.
+    """
+    comparison = shown.comparison
+    r = comparison.results[key]
+    area = comparison.area.name
+    if row.get("age_adjusted") and pd.notna(row.get("expected_share")):
+        base = (f"{_share(row['expected_share'])} expected from {area}'s population for the "
+                "service's age profile")
+    elif r.table_id is None:  # the officer's own comparator population
+        base = f"{_share(row['baseline_share'])} of the {r.base}"
+    else:
+        pop = r.base or "population"
+        pop = f"{pop[4:]} of all ages" if pop.startswith("all ") else pop
+        base = f"{_share(row['baseline_share'])} of {area}'s {pop}"
+    if shown.is_hidden(key, row["category"]):
+        return f"against {base}; {HIDDEN_FIGURES}"
+    figures = shown.row(key, row["category"])
+    return (f"{_share(figures['service_share'])} of {people} against {base} "
+            f"({shown.ratio_text(key, row['category'])})")
+
+
+def childbearing(ages: AgeBand | None, rules: AssessmentRules) -> bool:
+    """Whether the eligible ages include any of the child-bearing ages in the rules."""
+    fertile = parse_range(rules.childbearing_ages)
+    if ages is None or fertile is None:
+        return True
+    top = float("inf")
+    return (ages.lo <= (top if fertile.hi is None else fertile.hi)
+            and fertile.lo <= (top if ages.hi is None else ages.hi))
+
+
+def _settled(key: str, rating: str, label: str, text: str) -> Suggestion:
+    """A suggestion settled by law or eligibility, not data: its one reading says why."""
+    return Suggestion(key, rating, None, [text], readings=[
+        {"reading": None, "label": label, "primary": True, "groups": [], "text": text}])
+
+
+def _readings(key: str, by_reading: dict[str, list[dict]], focus: Focus,
+              complement: list[dict], shown: Published) -> list[dict]:
+    """Both readings of a characteristic's flags, the main concern first, in words.
+
+    ``complement``: flagged rows of people without the protected characteristic, named
+    where a reading has no one else, so that "no group" never contradicts the table.
+    A hidden group whose finding may not be said (``published.UNSAID``) is in neither
+    reading: its direction would narrow its count down.
+    """
+    out = []
+    unsaid = [r for rows in by_reading.values() for r in rows
+              if not shown.says_finding(key, r["category"])]
+    complement = [r for r in complement if shown.says_finding(key, r["category"])]
+    for reading in sorted(READINGS, key=lambda x: not focus.is_primary(x)):
+        rows = [r for r in by_reading[reading] if shown.says_finding(key, r["category"])]
+        label, primary = focus.label(reading), focus.is_primary(reading)
+        role = f"the main concern for {focus.what}" if primary else "secondary"
+        if rows:
+            why = focus.why(reading)
+            text = f"{label} ({role}): {_listing(key, rows, shown)}. {why[0].upper()}{why[1:]}."
+        else:
+            text = (f"{label} ({role}): no group {focus.uses} "
+                    f"{'more' if reading == 'over' else 'less'} than expected")
+            others = [r["category"] for r in complement if r["flag"] == reading]
+            text += (f", other than people without the protected characteristic "
+                     f"({'; '.join(others)})." if others else ".")
+        if unsaid and not out:  # said once, with the main concern
+            text += (f" The finding for {len(unsaid)} group{'s' if len(unsaid) > 1 else ''} "
+                     "whose figures are not shown is not said, to protect people's privacy.")
+        out.append({"reading": reading, "label": label, "primary": primary,
+                    "groups": [_group(key, r["category"]) for r in rows], "text": text})
+    return out
+
+
 def suggest(
     comparison: Comparison,
     rules: AssessmentRules | None = None,
     affects: dict[str, str | None] | None = None,
+    focus: Focus | None = None,
     shown: Published | None = None,
 ) -> dict[str, Suggestion]:
     """A suggested rating per screening-grid characteristic, with its reasons.
@@ -138,29 +243,46 @@ def suggest(
     tables hide. Without ``shown`` the reasons quote every figure.
 
     ``affects`` holds the officer's YES/NO to "could the proposal affect this group
-    less favourably?"; a robust adverse flag only suggests HIGH where it is not NO.
+    less favourably?"; a robust flag of concern only suggests HIGH where it is not NO.
+    ``focus`` says which reading is the main concern (``eqia.changes.focus_for``; by
+    default from ``rules.adverse_direction``, or both readings when that is empty).
 
     The rules, in order (each documented in ``data/assessment.yaml``):
 
+    * marriage and civil partnership in a proposal about services: NONE (the Act's
+      services provisions do not cover it); pregnancy and maternity where the eligible
+      ages include none of ``childbearing_ages``: LOW;
     * not collected, no census figure, or under ``unknown_below_known_share`` known:
       UNKNOWN (the data cannot show the impact);
-    * a difference in the adverse direction that holds whatever the unknown values are:
-      HIGH (Negative), or MEDIUM if the officer says the proposal does not affect the group;
-    * a difference in the adverse direction that missing data could explain, or data
-      known for under ``complete_from_known_share`` of people: MEDIUM;
-    * otherwise LOW. Never NONE: only the officer can say there is no impact.
+    * a difference of concern (the main reading) that holds whatever the unknown values
+      are: HIGH (Negative), or MEDIUM if the officer says the proposal does not affect
+      the group;
+    * a difference of concern that missing data could explain, or data known for under
+      ``complete_from_known_share`` of people: MEDIUM;
+    * otherwise LOW. Never NONE from data: only the officer can say there is no impact.
 
-    Differences in the other direction, and in ``not_adverse_categories`` (people without
-    the protected characteristic), are listed but do not raise the rating. ``max_rating``
-    caps the suggestion for a characteristic.
+    Differences in the secondary reading, and in ``not_adverse_categories`` (people
+    without the protected characteristic), are listed but do not raise the rating.
+    ``max_rating`` caps the suggestion for a characteristic.
     """
     rules = rules or load_assessment_rules()
     affects = affects or {}
+    focus = focus or focus_for(adverse_direction=rules.adverse_direction)
     shown = _words(comparison, shown)
     out = {}
     for key in chars.keys():
         r = comparison.results[key]
         name = r.name
+        if key == MARRIAGE and not focus.covers_employment:
+            out[key] = _settled(key, "NONE", "Not covered", NOT_COVERED)
+            continue
+        if key == PREGNANCY and not childbearing(comparison.ages, rules):
+            out[key] = _settled(key, "LOW", "Outside child-bearing ages", (
+                f"The service is for people aged {comparison.ages}, outside the child-bearing "
+                f"ages ({rules.childbearing_ages} in the assessment rules), so the data gives "
+                "no reason to expect an impact on the people who use it. Think about staff, "
+                "carers or visitors who may be pregnant or on maternity leave."))
+            continue
         if r.status == "not_collected":
             out[key] = Suggestion(key, "UNKNOWN", None, [
                 f"The service does not record {name.lower()}, so the impact on this group "
@@ -192,7 +314,8 @@ def suggest(
                 "(every expected count is under 5)."])
             continue
         reasons, rating, direction = [], "LOW", None
-        flagged, other, complement = [], [], []
+        flagged, complement = [], []
+        by_reading: dict[str, list[dict]] = {reading: [] for reading in READINGS}
         incomplete = r.known_share < rules.complete_from_known_share
         for _, row in rows.iterrows():
             item = row.to_dict()
@@ -204,12 +327,15 @@ def suggest(
             if row["category"] in rules.not_adverse_categories:
                 complement.append(item)
                 continue
-            if not _adverse(row["flag"], rules):
-                other.append(item)
+            by_reading[row["flag"]].append(item)
+            if not focus.is_primary(row["flag"]):
                 continue
             item["adverse"] = True
             word = "fewer" if row["flag"] == "under" else "more"
-            text = shown.finding_text(key, row["category"], word)
+            text = (f"{focus.label(row['flag'])} – {_group(key, row['category'])}: {word} than "
+                    f"expected, {_versus(shown, key, item, focus.people)}")
+            if not shown.says_finding(key, row["category"]):
+                text = UNSAID_TEXT
             # Whether missing data could explain a hidden group's difference is not said:
             # it would narrow down its count.
             hidden = shown.is_hidden(key, row["category"])
@@ -223,19 +349,15 @@ def suggest(
                 why = ("but the missing data could explain it" if not robust
                        else "but the officer says the proposal does not affect this group")
                 reasons.append(f"{text}." if hidden and not robust else f"{text}, {why}.")
-        other = [f for f in other if shown.says_finding(key, f["category"])]
+        readings = _readings(key, by_reading, focus, complement, shown)
+        for reading in readings:
+            if reading["groups"] and not reading["primary"]:
+                reasons.append(reading["text"])
         complement = [f for f in complement if shown.says_finding(key, f["category"])]
-        if other:
-            if rules.adverse_direction == "under":
-                head, tail = "More than expected", "fewer than expected is the concern"
-            else:
-                head, tail = "Fewer than expected", "more than expected is the concern"
-            reasons.append(f"{head} (not a concern for a service where {tail}): "
-                           f"{_listing(other, shown, key)}.")
         if complement:
             reasons.append(f"Not counted towards the rating, because these people do not have "
-                           "the characteristic the Equality Act protects: "
-                           f"{_listing(complement, shown, key)}.")
+                           f"the characteristic the Equality Act protects: "
+                           f"{_listing(key, complement, shown)}.")
         recorded = shown.recorded_share(key)
         if incomplete:
             if rating == "LOW":
@@ -246,31 +368,34 @@ def suggest(
                            f"{_pct(rules.complete_from_known_share)} of people using the "
                            f"service ({HIDDEN_SHARE}).")
         if rating == "LOW":
+            concern = " or ".join(focus.label(x).lower() for x in focus.primary)
             complete = (f"{shown.share_text(recorded)} of records are complete"
                         if recorded is not None else
                         f"most records are complete ({HIDDEN_SHARE})")
-            reasons.insert(0, f"No difference in the adverse direction, and {complete}."
-                           if other or complement else
+            reasons.insert(0, f"No group is {concern}, and {complete}."
+                           if flagged else
                            f"The service's {name.lower()} profile is in line with the "
-                           "population for every category that could be tested, and "
-                           f"{complete}.")
+                           f"population for every category that could be tested, and {complete}.")
         cap = rules.max_rating.get(key)
         if cap and _LEVEL.get(rating, 0) > _LEVEL[cap]:
             reasons.append(f"The data alone suggests at most {cap} for {name.lower()} (see the "
                            f"assessment rules); it would otherwise suggest {rating}.")
             rating = cap
-        out[key] = Suggestion(key, rating, direction, reasons, flagged, data_gap=incomplete)
+        out[key] = Suggestion(key, rating, direction, reasons, flagged, data_gap=incomplete,
+                              readings=readings)
     return out
 
 
 def suggest_option(
     suggestions: dict[str, Suggestion],
     officer_ratings: dict[str, str | None] | None = None,
+    focus: Focus | None = None,
 ) -> tuple[int, list[str]]:
     """Suggested judgement option (1, 2 or 3) and why, from the grid's ratings.
 
     The grid's rating is the officer's where given (``officer_ratings``), otherwise the
-    data's suggestion; the reasons say which.
+    data's suggestion; the reasons say which, and (with ``focus``) which groups each
+    reading of the data points to, the main concern first.
     """
     officer_ratings = officer_ratings or {}
     by: dict[str, list[str]] = {r: [] for r in RATINGS}
@@ -282,9 +407,9 @@ def suggest_option(
         else:
             by[s.rating].append(f"{label} (suggested from data)")
     if by["HIGH"]:
-        return 3, ["Rated HIGH: " + ", ".join(by["HIGH"]) + ".",
-                   "A full impact assessment is suggested."]
-    if by["MEDIUM"] or by["UNKNOWN"]:
+        option, reasons = 3, ["Rated HIGH: " + ", ".join(by["HIGH"]) + ".",
+                              "A full impact assessment is suggested."]
+    elif by["MEDIUM"] or by["UNKNOWN"]:
         reasons = []
         if by["MEDIUM"]:
             reasons.append("Rated MEDIUM (a possible adverse impact, or incomplete data): "
@@ -292,16 +417,35 @@ def suggest_option(
         if by["UNKNOWN"]:
             reasons.append("Rated UNKNOWN (the impact cannot be assessed from service data): "
                            + ", ".join(by["UNKNOWN"]) + ".")
-        return 2, reasons + ["Internal action (see the action plan) is suggested."]
-    return 1, ["No characteristic is rated HIGH, MEDIUM or UNKNOWN."]
+        option, reasons = 2, reasons + ["Internal action (see the action plan) is suggested."]
+    else:
+        option, reasons = 1, ["No characteristic is rated HIGH, MEDIUM or UNKNOWN."]
+    if focus is None:
+        return option, reasons
+    found: dict[tuple[str, bool], list[str]] = {}
+    for key, s in suggestions.items():
+        for reading in s.readings:
+            if reading["groups"]:
+                found.setdefault((reading["label"], reading["primary"]), []).append(
+                    f"{chars.get(key).grid_label} ({', '.join(reading['groups'])})")
+    said = [f"{label} ({f'the main concern for {focus.what}' if primary else 'secondary'}): "
+            + "; ".join(items) + "."
+            for (label, primary), items in sorted(found.items(), key=lambda kv: not kv[0][1])]
+    return option, [focus.explanation, *reasons, *said]
 
 
 def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
-                shown: Published | None = None) -> list[dict]:
-    """Pre-filled action plan: one row per data gap and per robust adverse flag (the
-    figures quoted from ``shown``, as for ``suggest``)."""
+                focus: Focus | None = None, shown: Published | None = None) -> list[dict]:
+    """Pre-filled action plan: a row per data gap and per robust difference of concern.
+
+    A group disproportionately affected gets a mitigation row; an under-reached group an
+    outreach row. ``kind`` says which (``data_gap``, ``mitigation``, ``outreach``; and
+    ``review`` for a group whose finding may not be said, see ``published.UNSAID``). The
+    figures are quoted from ``shown``, as for ``suggest``.
+    """
+    focus = focus or focus_for()
     shown = _words(comparison, shown)
-    rows = []
+    rows: list[dict] = []
     for key, s in suggestions.items():
         r = comparison.results[key]
         if s.data_gap:
@@ -318,25 +462,54 @@ def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
                 "action": f"Ask about and record {r.name.lower()} at assessment and review; "
                           "report completeness to the equality lead each quarter.",
                 "expected_outcome": f"{r.name} known for at least 90% of people.",
-                "owner": "", "timescale": "", "cost": "", "source": "data",
+                "owner": "", "timescale": "", "cost": "", "source": "data", "kind": "data_gap",
             })
         for f in s.flagged:
-            if f.get("adverse") and f.get("robust"):
-                word = "Fewer" if f["flag"] == "under" else "More"
+            if not (f.get("adverse") and f.get("robust")):
+                continue
+            if not shown.says_finding(key, f["category"]):
                 rows.append({
-                    "issue": (f"{r.name}: {shown.finding_text(key, f['category'], 'different')}"
-                              "." if not shown.says_finding(key, f["category"]) else
-                              f"{r.name}: {word.lower()} people aged {f['category']} use "
-                              f"the service than expected "
-                              f"({shown.ratio_text(key, f['category'])})."
-                              if key == "age" else
-                              f"{r.name}: {word.lower()} people in the group "
-                              f"'{f['category']}' use the service than expected "
-                              f"({shown.ratio_text(key, f['category'])})."),
-                    "action": "Find out why (referral routes, access, awareness); talk to "
-                              "people in this group and organisations that represent them.",
-                    "expected_outcome": "Reasons understood; actions agreed to remove any "
-                                        "barrier.",
+                    "issue": f"{r.name}: {UNSAID_TEXT}.",
+                    "action": (f"Find out how {focus.what} affects this group, with people in "
+                               "it and organisations that represent them, using the figures "
+                               "in the internal version of this assessment."),
+                    "expected_outcome": "Effect on the group understood; mitigation or "
+                                        "outreach agreed.",
                     "owner": "", "timescale": "", "cost": "", "source": "data",
+                    "kind": "review",
                 })
-    return rows
+                continue
+            head = (f"{r.name} – {_group(key, f['category'])}: "
+                    f"{_versus(shown, key, f, focus.people)}.")
+            if f["flag"] == "over":
+                rows.append({
+                    "issue": f"{head} They would lose most from {focus.what}.",
+                    "action": (f"Plan mitigation for them before {focus.what}: find out what "
+                               "they rely on the service for, agree alternatives (and any travel "
+                               "or transition support) with them, their carers and organisations "
+                               "that represent them, and check that no one is left without "
+                               "support." if focus.covers_services else
+                               f"Plan mitigation for them before {focus.what}: check that the "
+                               "selection criteria and process do not put them at a "
+                               "disadvantage, and agree support (redeployment, reasonable "
+                               "adjustments) with them and their representatives."),
+                    "expected_outcome": "Mitigation agreed and recorded before the decision; "
+                                        "the effect on this group monitored after the change.",
+                    "owner": "", "timescale": "", "cost": "", "source": "data",
+                    "kind": "mitigation",
+                })
+            else:
+                rows.append({
+                    "issue": f"{head} Fewer use the service than expected.",
+                    "action": ("Plan outreach: find out why fewer use the service (referral "
+                               f"routes, access, awareness) and how {focus.what} will reach "
+                               "them, with people in this group and organisations that "
+                               "represent them."),
+                    "expected_outcome": "Reasons understood; outreach agreed; their share of "
+                                        "users monitored.",
+                    "owner": "", "timescale": "", "cost": "", "source": "data",
+                    "kind": "outreach",
+                })
+    # The people who lose most first, then those not reached, then the gaps in the data.
+    order = {"mitigation": 0, "outreach": 1, "review": 1, "data_gap": 2}
+    return sorted(rows, key=lambda row: order[row["kind"]])

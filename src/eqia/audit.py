@@ -20,8 +20,11 @@ Rules this module keeps:
   characteristic adds its records to ``unknown`` (reason ``not_collected``);
 * a file that cannot be read is never counted as empty or skipped silently: it is listed
   in ``AuditResult.failures`` with the reason, and the other files are still audited;
-* outputs hold aggregate counts only, never a record; raw invalid codes appear only in
-  ``invalid_values`` (the workbook's internal sheet), never in the narrative;
+* outputs hold aggregate counts only, never a record: invalid values are counted by
+  service, characteristic and reason (``invalid_summary``); the values themselves
+  (``invalid_values``, in full, never cut short or merged) reach the workbook only when
+  asked for (``eqia audit --list-invalid-values``), which marks it as personal data,
+  and never the narrative;
 * nothing here prints or exits.
 """
 
@@ -31,7 +34,7 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from importlib.resources import files
 from pathlib import Path
@@ -44,8 +47,11 @@ from eqia import characteristics as chars
 from eqia.errors import ConfigError, EqiaError, UsageError
 from eqia.ingest import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
 from eqia.mapping import MappingFile, load_mapping
+from eqia.outputs import atomic_write
 from eqia.profile import profile_services
-from eqia.yamlfile import parse_yaml
+from eqia.schema import Choice, Fields, ListOf, MapOf, Number, validate
+from eqia.spreadsheet import cell_value, save_workbook, write_frame
+from eqia.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc
 
 #: The columns of ``eqia audit --format csv``, in this order.
 CSV_COLUMNS = [
@@ -59,6 +65,9 @@ SUMMARY_COLUMNS = [
     "status", "required", "previous_known_share", "previous_rag", "previous_status", "change_pp",
 ]
 INVALID_COLUMNS = ["service", "characteristic", "value", "reason", "count"]
+INVALID_SUMMARY_COLUMNS = ["service", "characteristic", "reason", "count", "distinct_values"]
+#: On every sheet of a workbook that lists invalid values (``--list-invalid-values``).
+PERSONAL_DATA = "INTERNAL – lists invalid values from the extracts: personal data"
 FILE_COLUMNS = ["audit", "file", "status", "services", "records", "shape", "code", "reason",
                 "message"]
 GAP_COLUMNS = ["service", "characteristic", "status", "records", "known", "known_share", "rag",
@@ -120,95 +129,60 @@ class Thresholds:
 
 
 THRESHOLD_KEYS = ("green", "amber", "characteristics", "audited", "required")
+_PERCENT = Number(min=0, max=100, words="a percentage from 0 to 100, e.g. 90", empty_ok=False)
+_KEYS = ListOf(item=Choice(options=tuple(chars.keys()), noun="a characteristic eqia knows"),
+               single=True,
+               hint="e.g. [age, sex, ethnicity]. Use: " + ", ".join(chars.keys()) + ".")
+#: Everything a thresholds file may hold (the defaults are in ``data/thresholds.yaml``).
+THRESHOLD_SCHEMA = Fields(noun="setting", fields={
+    "green": _PERCENT,
+    "amber": _PERCENT,
+    "characteristics": MapOf(
+        key=Choice(options=tuple(chars.keys()), noun="a characteristic eqia knows"),
+        value=Fields(noun="setting", fields={"green": _PERCENT, "amber": _PERCENT}),
+        hint="e.g.\ncharacteristics:\n  religion: {green: 80, amber: 60}"),
+    "audited": replace(_KEYS, empty_ok=False),
+    "required": _KEYS,
+})
+assert set(THRESHOLD_KEYS) == set(THRESHOLD_SCHEMA.fields)
 
 
-def _percent(value: Any, where: str, source: str) -> Fraction:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise ConfigError(
-            f"'{where}' must be a percentage from 0 to 100", code="bad-thresholds", file=source,
-            value=value, hint=f"Write e.g. '{where.split('.')[-1]}: 90' for 90% known.",
-        )
-    return Fraction(str(value))
-
-
-def _keys_list(value: Any, where: str, source: str) -> tuple[str, ...]:
-    known = chars.keys()
-    if not isinstance(value, list) or not value:
-        raise ConfigError(
-            f"'{where}' must be a list of characteristics", code="bad-thresholds", file=source,
-            hint="e.g. " + where + ": [age, sex, ethnicity]. Use: " + ", ".join(known) + ".",
-        )
-    out = []
-    for v in value:
-        if str(v) not in known:
-            raise ConfigError(
-                f"'{v}' under '{where}' is not a characteristic eqia knows",
-                code="bad-thresholds", file=source, value=v, hint="Use: " + ", ".join(known) + ".",
-            )
-        out.append(str(v))
-    return tuple(dict.fromkeys(out))
-
-
-def _read_threshold_yaml(text: str, source: str) -> dict:
-    raw = parse_yaml(text, source, "the thresholds file")
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError("The thresholds file must be a set of 'key: value' lines",
-                          code="bad-thresholds", file=source,
-                          hint="e.g.\ngreen: 90\namber: 70")
-    extra = sorted(str(k) for k in raw if k not in THRESHOLD_KEYS)
-    if extra:
-        raise ConfigError(
-            f"Unknown setting(s) {', '.join(extra)} in the thresholds file",
-            code="bad-thresholds", file=source,
-            hint="The settings are: " + ", ".join(THRESHOLD_KEYS)
-            + " (see eqia's data/thresholds.yaml).",
-        )
-    return raw
+def _thresholds_doc(doc: YamlDoc) -> dict:
+    return validate(doc, THRESHOLD_SCHEMA, "bad-thresholds",
+                    hint="The settings are explained in eqia's data/thresholds.yaml.")
 
 
 def load_thresholds(path: str | Path | None = None) -> Thresholds:
     """The packaged thresholds, with a council's file (only the keys it changes) on top."""
-    raw = _read_threshold_yaml(
+    raw = _thresholds_doc(parse_yaml_doc(
         files("eqia").joinpath("data/thresholds.yaml").read_text(encoding="utf-8"),
-        "eqia/data/thresholds.yaml",
-    )
+        "eqia/data/thresholds.yaml", "eqia's thresholds file"))
     source = "eqia defaults"
+    doc = None
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError("The thresholds file does not exist", code="missing-file",
-                              file=str(p), hint="Check the path given to --thresholds.")
-        raw = {**raw, **_read_threshold_yaml(p.read_text(encoding="utf-8-sig"), str(p))}
-        source = str(p)
-    green = _percent(raw.get("green"), "green", source)
-    amber = _percent(raw.get("amber"), "amber", source)
-    if amber > green:
-        raise ConfigError("amber must not be above green", code="bad-thresholds", file=source,
-                          hint="amber is the lowest share that is not red, e.g. green: 90, "
-                          "amber: 70.")
-    per: dict[str, tuple[Fraction, Fraction]] = {}
-    body = raw.get("characteristics") or {}
-    if not isinstance(body, dict):
-        raise ConfigError("'characteristics' must give green/amber under characteristic names",
-                          code="bad-thresholds", file=source,
-                          hint="e.g.\ncharacteristics:\n  religion: {green: 80, amber: 60}")
-    for key, cut in body.items():
-        _keys_list([key], "characteristics", source)
-        if not isinstance(cut, dict) or set(cut) - {"green", "amber"}:
-            raise ConfigError(f"Under characteristics: {key}, give green and/or amber",
-                              code="bad-thresholds", file=source,
-                              hint=f"e.g. {key}: {{green: 80, amber: 60}}")
-        g = _percent(cut.get("green", float(green)), f"characteristics.{key}.green", source)
-        a = _percent(cut.get("amber", float(amber)), f"characteristics.{key}.amber", source)
+        doc = read_yaml_doc(path, "the thresholds file",
+                            missing_hint="Check the path given to --thresholds.")
+        raw = {**raw, **_thresholds_doc(doc)}
+        source = doc.source
+
+    def order(green: Any, amber: Any, at: tuple, example: str) -> tuple[Fraction, Fraction]:
+        g, a = Fraction(str(green)), Fraction(str(amber))
         if a > g:
-            raise ConfigError(f"amber must not be above green for {key}", code="bad-thresholds",
-                              file=source, hint=f"e.g. {key}: {{green: 80, amber: 60}}")
-        per[str(key)] = (g, a)
-    audited = _keys_list(raw.get("audited"), "audited", source)
+            raise ConfigError(f"amber must not be above green{f' for {at[-1]}' if at else ''}",
+                              code="bad-thresholds", file=source,
+                              line=doc.line(at) if doc else None,
+                              setting=doc.label(at) if doc and at else None,
+                              hint="amber is the lowest share that is not red, e.g. "
+                                   f"{example}.")
+        return g, a
+
+    green, amber = order(raw["green"], raw["amber"], (), "green: 90, amber: 70")
+    per = {key: order(cut.get("green", green), cut.get("amber", amber),
+                      ("characteristics", key), f"{key}: {{green: 80, amber: 60}}")
+           for key, cut in (raw.get("characteristics") or {}).items()}
+    audited = tuple(dict.fromkeys(raw["audited"]))
     required = raw.get("required")
-    req = None if required is None else _keys_list(required, "required", source)
+    req = None if required is None else tuple(dict.fromkeys(required))
     if req is not None:
         audited = (*audited, *(k for k in req if k not in audited))
     return Thresholds(green=green, amber=amber, characteristics=per, audited=audited,
@@ -409,8 +383,9 @@ class AuditResult:
 
     ``summary``: one row per service x audited characteristic, ``SUMMARY_COLUMNS``
     (``known_share`` a fraction 0-1, ``change_pp`` in percentage points).
-    ``invalid_values``: raw invalid codes and their counts, ``INVALID_COLUMNS``
-    (internal use only: they are the extracts' own text). ``files``: every file looked
+    ``invalid_values``: raw invalid values and their counts, ``INVALID_COLUMNS``
+    (record-level data, for internal use only: they are the extracts' own text; see
+    ``invalid_summary`` for the counts by reason). ``files``: every file looked
     at, read or not (``FILE_COLUMNS``). ``failures``: (file, message) for each file not
     read, current or previous.
     """
@@ -442,6 +417,21 @@ class AuditResult:
 
     def csv_table(self) -> pd.DataFrame:
         return self.summary[CSV_COLUMNS]
+
+    def invalid_summary(self) -> pd.DataFrame:
+        """Invalid values counted by service, characteristic and reason (how many records,
+        how many distinct values): what outputs show unless the values are asked for."""
+        inv = self.invalid_values
+        if not len(inv):
+            return pd.DataFrame(columns=INVALID_SUMMARY_COLUMNS)
+        order = {k: i for i, k in enumerate(self.thresholds.audited)}
+        out = (inv.groupby(["service", "characteristic", "reason"], sort=False)
+               .agg(count=("count", "sum"), distinct_values=("value", "nunique"))
+               .reset_index())
+        out = (out.assign(_s=out["service"].str.casefold(), _o=out["characteristic"].map(order))
+               .sort_values(["_s", "_o", "count", "reason"], ascending=[True, True, False, True])
+               .drop(columns=["_s", "_o"]).reset_index(drop=True))
+        return out[INVALID_SUMMARY_COLUMNS].astype({"count": "int64", "distinct_values": "int64"})
 
     def changes(self) -> pd.DataFrame:
         """Known share now and last time, for services in both audits."""
@@ -663,9 +653,9 @@ def narrative(result: AuditResult) -> list[dict]:
       f"green when at least {_pct(th.green)} of records hold a known value, amber from "
       f"{_pct(th.amber)}, and red below that" + (" (some characteristics have their own "
                                                    "thresholds)." if th.characteristics else "."))
-    p("For internal use: the detailed workbook (audit.xlsx) lists invalid codes exactly as "
-      "they appear in the extracts and must not be published. This narrative gives shares "
-      "only.")
+    p("The detailed workbook (audit.xlsx) is for internal use: it counts invalid values by "
+      "service and reason, and lists the values themselves only when asked to, as personal "
+      "data. This narrative gives shares only.")
     counts = s["rag"].value_counts()
     collected = s[s["status"] == "collected"]
     h(2, "Summary")
@@ -756,30 +746,35 @@ FILLS = {"green": "C6EFCE", "amber": "FFEB9C", "red": "FFC7CE"}
 FONTS = {"green": "006100", "amber": "7A5500", "red": "9C0006"}
 
 
-def write_outputs(result: AuditResult, folder: str | Path) -> list[Path]:
-    """Write the workbook, the HTML heatmap, the narrative (.docx and .html) and the csv."""
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / CSV_FILE, out / WORKBOOK, out / PAGE, out / NARRATIVE_DOCX, out / NARRATIVE_HTML]
-    _atomic(paths[0], lambda p: result.csv_table().to_csv(p, index=False, float_format="%.6f"))
-    _atomic(paths[1], lambda p: write_workbook(result, p))
-    _atomic(paths[2], lambda p: p.write_text(render_page(result), encoding="utf-8"))
-    _atomic(paths[3], lambda p: write_narrative_docx(result, p))
-    _atomic(paths[4], lambda p: p.write_text(render_narrative_html(result), encoding="utf-8"))
-    return paths
+def write_outputs(result: AuditResult, folder: str | Path,
+                  list_invalid_values: bool = False) -> list[Path]:
+    """Write the csv, the workbook, the HTML heatmap and the narrative (.docx and .html),
+    all moved into place together (``eqia.outputs.Staged``). Only the workbook ever
+    lists invalid values, and only with ``list_invalid_values``."""
+    from eqia.outputs import Staged
+
+    names = [CSV_FILE, WORKBOOK, PAGE, NARRATIVE_DOCX, NARRATIVE_HTML]
+    with Staged(folder) as stage:
+        stage.write_text(CSV_FILE, csv_text(result))
+        write_workbook(result, stage.path(WORKBOOK), list_invalid_values)
+        stage.write_text(PAGE, render_page(result))
+        write_narrative_docx(result, stage.path(NARRATIVE_DOCX))
+        stage.write_text(NARRATIVE_HTML, render_narrative_html(result))
+    return [Path(folder) / n for n in names]
 
 
-def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    tmp = path.with_name(path.name + ".part" + path.suffix)
-    write(tmp)
-    tmp.replace(path)
+def csv_text(result: AuditResult) -> str:
+    """``audit.csv`` and ``eqia audit --format csv``: ``CSV_COLUMNS``."""
+    from eqia.spreadsheet import to_csv
+
+    return to_csv(result.csv_table(), float_format="%.6f")
 
 
 def _header(ws: Any, columns: list[str], widths: dict[str, int] | None = None) -> None:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    ws.append(columns)
+    ws.append([cell_value(c) for c in columns])
     for i, name in enumerate(columns, start=1):
         ws.cell(row=1, column=i).font = Font(bold=True)
         ws.column_dimensions[get_column_letter(i)].width = (widths or {}).get(
@@ -791,25 +786,24 @@ def _frame_sheet(wb: Any, title: str, frame: pd.DataFrame, pct_cols: Sequence[st
     ws = wb.create_sheet(title)
     cols = list(frame.columns)
     _header(ws, cols, widths)
-    for row in frame.itertuples(index=False):
-        ws.append([None if (isinstance(v, float) and v != v) else
-                   (bool(v) if hasattr(v, "dtype") and v.dtype == bool else
-                    v.item() if hasattr(v, "item") else v) for v in row])
+    write_frame(ws, frame, start_row=2, header=False)
     for name in pct_cols:
         j = cols.index(name) + 1
         for r in range(2, ws.max_row + 1):
             ws.cell(row=r, column=j).number_format = "0.0%"
     if not len(frame) and empty:
-        ws.append([empty])
+        ws.cell(row=2, column=1, value=empty)
     ws.freeze_panes = "A2"
     if len(frame):
         ws.auto_filter.ref = ws.dimensions
     return ws
 
 
-def write_workbook(result: AuditResult, path: str | Path) -> None:
+def write_workbook(result: AuditResult, path: str | Path,
+                   list_invalid_values: bool = False) -> None:
     """Summary grid (conditional formatting, frozen header row and column), detail,
-    invalid values (internal), change, and files."""
+    invalid values (counted by reason; listed one by one with ``list_invalid_values``,
+    which marks every sheet as personal data), change, and files."""
     from openpyxl import Workbook
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -823,7 +817,7 @@ def write_workbook(result: AuditResult, path: str | Path) -> None:
     _header(ws, ["Service", *(characteristic_name(k) for k in keys)], {"Service": 32})
     s = result.summary.set_index(["service", "characteristic"])
     for name in service_order(result):
-        values: list[Any] = [name]
+        values: list[Any] = [cell_value(name)]
         for k in keys:
             r = s.loc[(name, k)]
             values.append(NOT_COLLECTED if r["status"] == NOT_COLLECTED else float(r["known_share"]))
@@ -860,8 +854,10 @@ def write_workbook(result: AuditResult, path: str | Path) -> None:
         f"Thresholds: {th.source}. Rounded down to 0.1%."))
     _frame_sheet(wb, "Detail", result.summary, pct_cols=["known_share", "previous_known_share"],
                  widths={"service": 32, "characteristic": 28})
-    inv = _frame_sheet(wb, "Invalid values", result.invalid_values,
-                       widths={"service": 32, "characteristic": 28, "value": 24, "reason": 36},
+    invalid = result.invalid_values if list_invalid_values else result.invalid_summary()
+    inv = _frame_sheet(wb, "Invalid values", invalid,
+                       widths={"service": 32, "characteristic": 28, "value": 40, "reason": 36,
+                               "distinct_values": 16},
                        empty="No invalid values.")
     inv.sheet_properties.tabColor = "9C0006"
     changes = result.changes()
@@ -878,35 +874,24 @@ def write_workbook(result: AuditResult, path: str | Path) -> None:
         if len(bad) else "Files not read: none. Every file was read."))
     for p in result.skipped:
         row += 1
-        files_ws.cell(row=row, column=1, value=f"Skipped (not an extract format): {p}")
+        files_ws.cell(row=row, column=1,
+                      value=cell_value(f"Skipped (not an extract format): {p}"))
     wb.properties.title = "Equality data completeness audit"
-    wb.save(path)
+    if list_invalid_values:
+        wb.properties.keywords = PERSONAL_DATA
+        for sheet in wb.worksheets:
+            sheet.oddHeader.center.text = sheet.oddFooter.center.text = PERSONAL_DATA
+    atomic_write(path, lambda p: save_workbook(wb, p))
 
 
 # -- HTML ---------------------------------------------------------------------
 
 
-def _environment() -> Any:
-    import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
-
-    def load(name: str):
-        t = files("eqia") / "templates" / name
-        return t.read_text(encoding="utf-8"), f"eqia/templates/{name}", lambda: False
-
-    return SandboxedEnvironment(loader=jinja2.FunctionLoader(load),
-                                undefined=jinja2.StrictUndefined, autoescape=True,
-                                trim_blocks=True, lstrip_blocks=True)
-
-
 def _render(name: str, ctx: dict) -> str:
-    from eqia.errors import TemplateError
+    """eqia's own template, in the same sandbox as every other document."""
+    from eqia.render import _jinja
 
-    try:
-        return _environment().get_template(name).render(ctx)
-    except Exception as exc:  # noqa: BLE001 - named, for a person to fix
-        raise TemplateError(f"Template {name} failed to render: {type(exc).__name__}: {exc}",
-                            code="template-failed", file=f"eqia/templates/{name}") from exc
+    return _jinja.render_text(_jinja.environment(None, autoescape=True), name, ctx)
 
 
 def page_context(result: AuditResult) -> dict:
@@ -1012,7 +997,7 @@ def write_narrative_docx(result: AuditResult, path: str | Path) -> None:
             doc.styles[name].font.color.rgb = RGBColor(0x08, 0x30, 0x6B)
     footer = section.footer.paragraphs[0]
     footer.text = (f"Equality data completeness, as at {_date_text(result.as_of)} – "
-                   "internal: shares only, the workbook holds raw codes")
+                   "shares only")
     _page_number(section.footer.add_paragraph(), Pt(9))
     for block in narrative(result):
         kind = block["kind"]
@@ -1023,4 +1008,4 @@ def write_narrative_docx(result: AuditResult, path: str | Path) -> None:
         else:
             for item in block["items"]:
                 doc.add_paragraph(item, style="List Bullet")
-    doc.save(str(path))
+    atomic_write(path, lambda p: doc.save(str(p)))

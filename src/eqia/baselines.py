@@ -29,8 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,11 @@ from eqia import characteristics as chars
 from eqia.agebands import DEFAULT_BANDS, AgeBand, parse_band, parse_bands
 from eqia.characteristics import ETHNICITY_DETAILED, normalise
 from eqia.errors import AreaError, InputError, UsageError
+from eqia.outputs import atomic_write, output_folder, write_text
 from eqia.yamlfile import safe_load
+
+if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+; importlib.abc has it on 3.10
+    from importlib.abc import Traversable
 
 ENV_BASELINE_DIR = "EQIA_BASELINE_DIR"
 SHIPPED_SOURCE = "Census 2021 reference data shipped with eqia (ONS, Open Government Licence)"
@@ -993,7 +997,7 @@ def import_nomis(
     """
     user_dir = _user_dir(baseline_dir)
     parsed = [(Path(p), *read_nomis(p)) for p in paths]
-    user_dir.mkdir(parents=True, exist_ok=True)
+    output_folder(user_dir)
     meta_path = user_dir / "metadata.yaml"
     meta = {}
     if meta_path.is_file():
@@ -1008,7 +1012,8 @@ def import_nomis(
             old = old[~old["geography_code"].astype(str).isin(set(long["geography_code"]))]
             long = pd.concat([old.astype({"geography_code": str, "category": str}), long],
                              ignore_index=True)
-        _write_atomic_parquet(long[TABLE_COLUMNS], target)
+        table = long[TABLE_COLUMNS]
+        atomic_write(target, lambda p, table=table: table.to_parquet(p, index=False))
         new = _new_area_rows(areas)
         areas_path = user_dir / "areas.csv"
         if areas_path.is_file():
@@ -1016,7 +1021,7 @@ def import_nomis(
             new = pd.concat([existing, new], ignore_index=True).drop_duplicates(
                 ["code", "type"], keep="last")
         if len(new):
-            new[AREA_COLUMNS].to_csv(areas_path, index=False)
+            atomic_write(areas_path, lambda p, new=new: new[AREA_COLUMNS].to_csv(p, index=False))
         note = f"{path.name}, imported by you"
         sources.setdefault(info.key, {}).update(dict.fromkeys(areas["code"], note))
         results.append(ImportResult(
@@ -1024,16 +1029,10 @@ def import_nomis(
             new_areas=sorted(set(_new_area_rows(areas)["code"])),
             ignored_columns=ignored, directory=str(user_dir),
         ))
-    meta_path.write_text(
-        "# Census 2021 tables imported with `eqia baselines import`; area code -> file.\n"
-        + yaml.safe_dump(meta, sort_keys=True, allow_unicode=True), encoding="utf-8")
+    write_text(meta_path,
+               "# Census 2021 tables imported with `eqia baselines import`; area code -> file.\n"
+               + yaml.safe_dump(meta, sort_keys=True, allow_unicode=True))
     return results
-
-
-def _write_atomic_parquet(frame: pd.DataFrame, target: Path) -> None:
-    tmp = target.with_name(target.name + ".part")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(target)
 
 
 # ------------------------------------------------------------------- whole profile

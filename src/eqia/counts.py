@@ -36,7 +36,6 @@ REASON_LABELS = {
     "blank": "Blank",
     "group_only": "Broad group only (detail not recorded)",
 }
-MAX_VALUE_CHARS = 40
 
 
 @dataclass
@@ -101,8 +100,15 @@ class Profile:
         return {str(r): int(c) for r, c in rows.groupby("reason")["count"].sum().items()}
 
     def invalid_values(self, key: str) -> pd.DataFrame:
+        """Each invalid value exactly as in the extract (never cut short or merged), its
+        reason and count. Record-level data: for the officer's own use only."""
         rows = self._of_kind(key, "invalid")
         return rows[["value", "reason", "count"]].sort_values("count", ascending=False)
+
+    def invalid_by_reason(self, key: str) -> dict[str, int]:
+        """Invalid values counted by why they are invalid: what outputs show by default."""
+        rows = self._of_kind(key, "invalid")
+        return {str(r): int(c) for r, c in rows.groupby("reason")["count"].sum().items()}
 
     def reconciliation(self) -> pd.DataFrame:
         """Per characteristic: input rows = in categories + unknown + invalid."""
@@ -125,9 +131,11 @@ class Profile:
                      "balanced"],
         )
 
-    def tidy(self) -> pd.DataFrame:
-        """One row per characteristic x category / unknown reason / invalid value:
-        ``characteristic, category, kind, count, share_of_known``."""
+    def tidy(self, list_invalid_values: bool = False) -> pd.DataFrame:
+        """One row per characteristic x category / unknown reason / invalid reason:
+        ``characteristic, category, kind, count, share_of_known``. With
+        ``list_invalid_values`` one row per invalid value instead (the value in
+        ``category``): record-level data, for internal use only."""
         rows = []
         for key in self.collected():
             known = self.known(key)
@@ -135,8 +143,12 @@ class Profile:
                 rows.append((key, cat, "category", int(n), n / known if known else np.nan))
             for reason, n in sorted(self.unknown_by_reason(key).items()):
                 rows.append((key, REASON_LABELS.get(reason, reason), "unknown", n, np.nan))
-            for _, r in self.invalid_values(key).iterrows():
-                rows.append((key, str(r["value"]), "invalid", int(r["count"]), np.nan))
+            if list_invalid_values:
+                for _, r in self.invalid_values(key).iterrows():
+                    rows.append((key, str(r["value"]), "invalid", int(r["count"]), np.nan))
+            else:
+                for reason, n in sorted(self.invalid_by_reason(key).items()):
+                    rows.append((key, reason, "invalid", n, np.nan))
         return pd.DataFrame(
             rows, columns=["characteristic", "category", "kind", "count", "share_of_known"]
         )
@@ -334,14 +346,9 @@ def _records(key: str, kind: np.ndarray, category: np.ndarray, reason: np.ndarra
         if k == "category":
             record = (c, k, "", "")
         else:
-            record = ("", k, why, _short(v) if k == "invalid" else "")
+            record = ("", k, why, str(v) if k == "invalid" else "")
         summed[record] = summed.get(record, 0) + n
     return [(key, *record, n) for record, n in summed.items()]
-
-
-def _short(raw: object) -> str:
-    text = str(raw)
-    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 
 
 def _columns(frame: pd.DataFrame, *names: str) -> list[np.ndarray]:

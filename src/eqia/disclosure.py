@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from eqia.errors import ConfigError, InputError
-from eqia.yamlfile import read_yaml, safe_load
+from eqia.yamlfile import read_yaml_doc, safe_load
 
 METHODS = ("threshold", "nhs", "none")
 
@@ -209,18 +209,24 @@ def load_policy(path: str | Path | None = None, **overrides: object) -> Disclosu
     text = files("eqia").joinpath("data/disclosure.yaml").read_text(encoding="utf-8")
     values = dict(safe_load(text))
     source = str(path) if path is not None else None
+    doc, under = None, ()
     if path is not None:
-        p = Path(path)
-        user = read_yaml(p, "the disclosure policy file", code="bad-disclosure-policy") or {}
+        doc = read_yaml_doc(path, "the disclosure policy file", code="bad-disclosure-policy")
+        user = doc.data or {}
         if isinstance(user, dict) and set(user) == {"disclosure"}:
-            user = user["disclosure"] or {}
+            user, under = user["disclosure"] or {}, ("disclosure",)
         if not isinstance(user, dict):
             raise ConfigError("The disclosure policy file must hold settings as key: value",
                               code="bad-disclosure-policy", file=source,
                               hint="See eqia/data/disclosure.yaml for the settings.")
         values.update(user)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return _validated(values, source)
+    try:
+        return _validated(values, source)
+    except ConfigError as exc:  # name the line of a setting the file gave
+        if doc is not None and exc.column and exc.column not in overrides:
+            exc.line = doc.lines.get((*under, exc.column))
+        raise
 
 
 def _validated(values: dict, source: str | None) -> DisclosurePolicy:

@@ -142,42 +142,24 @@ class Published:
         rows = rows[rows["flag"] == flag]
         return {c: self.count(key, c) for c in rows["category"]}
 
-    def figures_text(self, key: str, category: str) -> str:
-        """A flagged group's figures in words, or that they are hidden: "2.5% of service
-        users vs 4.4% of the population, ratio 0.56"."""
-        row = self._row(key, category)
-        base = f"{100 * row['baseline_share']:.1f}% of the population"
-        if row["hidden"] or pd.isna(row["service_share"]):
-            return f"{base}; {HIDDEN_FIGURES}"
-        ratio = "" if pd.isna(row["ratio"]) else f", ratio {row['ratio']:.2f}"
-        return f"{100 * row['service_share']:.1f}% of service users vs {base}{ratio}"
-
-    def _row(self, key: str, category: str) -> pd.Series:
+    def row(self, key: str, category: str) -> pd.Series:
+        """A group's headline row as shown."""
         rows = self.headline(key)
         return rows[rows["category"] == category].iloc[0]
 
     def is_hidden(self, key: str, category: str) -> bool:
         """Whether a group's figures are hidden (its count, or its share because the
         number it is a share of is hidden); its finding may still be said."""
-        row = self._row(key, category)
+        row = self.row(key, category)
         return bool(row["hidden"]) or pd.isna(row["service_share"])
 
     def says_finding(self, key: str, category: str) -> bool:
         """Whether a group's finding may be said (see ``UNSAID``)."""
-        return self._row(key, category)["flag"] != UNSAID
-
-    def finding_text(self, key: str, category: str, word: str) -> str:
-        """"Asian...: fewer than expected (2.5% of service users vs 4.4% of the
-        population, ratio 0.56)", the same without the figures where they are hidden,
-        or, where not even the direction may be said, that a hidden group counts."""
-        if not self.says_finding(key, category):
-            return ("A group whose figures are not shown, to protect people's privacy, is "
-                    "taken into account")
-        return f"{category}: {word} than expected ({self.figures_text(key, category)})"
+        return self.row(key, category)["flag"] != UNSAID
 
     def ratio_text(self, key: str, category: str) -> str:
         """"ratio 0.56", or that the figures are hidden."""
-        row = self._row(key, category)
+        row = self.row(key, category)
         if row["hidden"] or pd.isna(row["ratio"]):
             return "figures not shown, to protect privacy"
         return f"ratio {row['ratio']:.2f}"

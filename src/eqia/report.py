@@ -45,6 +45,7 @@ from eqia.disclosure import (
     protect_lines,
 )
 from eqia.findings import pct
+from eqia.outputs import atomic_write
 from eqia.profile import profile_file
 from eqia.published import NOT_RECORDED, PEOPLE, UNSAID
 from eqia.report_config import PERIOD_HINT, Period, ReportConfig, ServiceConfig
@@ -1122,28 +1123,34 @@ def _slug(text: str) -> str:
 
 
 def write_report(report: AnnualReport, out_dir, formats=("docx", "html", "xlsx")) -> Written:
-    """Write the report's files; the suppression log only ever goes under ``internal/``."""
+    """Write the report's files; the suppression log only ever goes under ``internal/``.
+
+    All are written first and then moved into place together (``eqia.outputs.Staged``):
+    a run that fails leaves the previous report as it was.
+    """
     from pathlib import Path
 
+    from eqia.outputs import Staged
+    from eqia.spreadsheet import to_csv
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     context = report_context(report)
     stem = _slug(report.config.title)
     charts = render_charts(context) if {"docx", "html"} & set(formats) else {}
-    public = []
-    if "docx" in formats:
-        public.append(write_docx(context, charts, out / f"{stem}.docx"))
-    if "html" in formats:
-        public.append(write_html(context, charts, out / f"{stem}.html"))
-    if "xlsx" in formats:
-        public.append(write_xlsx(report, context, out / f"{stem}.xlsx"))
-    internal = []
-    if report.publish:
-        folder = out / "internal"
-        folder.mkdir(exist_ok=True)
-        path = folder / "suppression_log.csv"
-        report.suppression_log().to_csv(path, index=False)
-        internal.append(path)
+    public, internal = [], []
+    with Staged(out) as stage:
+        if "docx" in formats:
+            write_docx(context, charts, stage.path(f"{stem}.docx"))
+            public.append(out / f"{stem}.docx")
+        if "html" in formats:
+            write_html(context, charts, stage.path(f"{stem}.html"))
+            public.append(out / f"{stem}.html")
+        if "xlsx" in formats:
+            write_xlsx(report, context, stage.path(f"{stem}.xlsx"))
+            public.append(out / f"{stem}.xlsx")
+        if report.publish:
+            stage.write_text("internal/suppression_log.csv", to_csv(report.suppression_log()))
+            internal.append(out / "internal" / "suppression_log.csv")
     return Written(public=public, internal=internal)
 
 
@@ -1405,7 +1412,7 @@ def write_docx(context: dict, charts: dict[str, bytes], path):
     props.keywords = "equality; diversity; Public Sector Equality Duty; annual report"
     props.comments = f"Produced with {meta['tool']} on {meta['generated']}"
     _set_language(doc, meta["language"])
-    doc.save(path)
+    atomic_write(path, lambda p: doc.save(str(p)))
     return path
 
 
@@ -1523,7 +1530,7 @@ def write_html(context: dict, charts: dict[str, bytes], path):
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii")
               for k, v in charts.items()}
     html = _jinja.render_text(env, "report.html.j2", {**context, "charts": images})
-    path.write_text(html, encoding="utf-8")
+    atomic_write(path, lambda p: p.write_text(html, encoding="utf-8"))
     return path
 
 
@@ -1610,6 +1617,8 @@ def write_xlsx(report: AnnualReport, context: dict, path):
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    from eqia.spreadsheet import save_workbook, write_frame
+
     meta = context["meta"]
     tables = publishable_tables(report)
     wb = Workbook()
@@ -1624,21 +1633,16 @@ def write_xlsx(report: AnnualReport, context: dict, path):
     lines += [f"{name}" for name in tables]
     lines.append("")
     lines += context["method"]
-    for i, line in enumerate(lines, start=1):
-        ws.cell(row=i, column=1, value=line)
+    write_frame(ws, pd.DataFrame({"": lines}), header=False)
     ws["A1"].font = Font(bold=True, size=14)
     ws.column_dimensions["A"].width = 110
     for name, frame in tables.items():
         sheet = wb.create_sheet(name)
+        write_frame(sheet, frame)
         for j, col in enumerate(frame.columns, start=1):
-            c = sheet.cell(row=1, column=j, value=str(col))
-            c.font = Font(bold=True)
+            sheet.cell(row=1, column=j).font = Font(bold=True)
             width = max([len(str(col))] + [len(str(v)) for v in frame[col]])
             sheet.column_dimensions[get_column_letter(j)].width = min(60, max(10, width + 2))
-        for i, row in enumerate(frame.itertuples(index=False), start=2):
-            for j, v in enumerate(row, start=1):
-                sheet.cell(row=i, column=j, value=None if (v is None or (isinstance(v, float)
-                                                                          and v != v)) else v)
         sheet.freeze_panes = "A2"
     for sheet in wb.worksheets:
         label = meta["banner"] or meta["title"]
@@ -1646,5 +1650,5 @@ def write_xlsx(report: AnnualReport, context: dict, path):
         sheet.oddFooter.center.text = label
     wb.properties.title = meta["title"]
     wb.properties.language = meta["language"]
-    wb.save(path)
+    atomic_write(path, lambda p: save_workbook(wb, p))
     return path

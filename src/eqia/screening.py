@@ -2,9 +2,9 @@
 
 ``run_screening`` is the whole job behind ``eqia screen``: profile the extracts,
 compare with the area, suggest ratings, and assemble the context the renderers fill
-templates with. The context holds aggregate figures only, never a record, and every figure in it comes
-from ``published.publish``: the one protection step (under ``INTERNAL`` for an internal
-document). Ratings and findings are worked out from the true comparison first, so
+templates with. The context holds aggregate figures only, never a record, and every figure
+in it comes from ``published.publish``: the one protection step (under ``INTERNAL`` for an
+internal document). Ratings and findings are worked out from the true comparison first, so
 ``--publish`` changes which figures are shown, never a rating or a finding.
 """
 
@@ -28,6 +28,7 @@ from eqia.assess import (
     suggest_option,
 )
 from eqia.baselines import comparator_from_file, find_area
+from eqia.changes import Focus, focus_for, vocabulary
 from eqia.compare import Comparison, compare
 from eqia.counts import Profile, merge_profiles
 from eqia.disclosure import INTERNAL, load_policy
@@ -55,6 +56,8 @@ class Screening:
     #: INTERNAL ONLY, never publish: the true values of the figures a published
     #: document hides (empty for an internal document).
     suppression_log: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Which reading of the data is the main concern (from the proposal's ``change``).
+    focus: Focus = field(default_factory=focus_for)
 
 
 def guidance() -> dict[str, str]:
@@ -94,18 +97,20 @@ def run_screening(
                          comparators=comparators)
     shown = publish_figures(comparison, policy, extracts=[(p.source, p.rows) for p in profiles])
     affects = {k: v.get("affects") for k, v in proposal.officer.items()}
-    suggestions = suggest(comparison, arules, affects, shown)
+    focus = focus_for(proposal.change, proposal.scope, arules.adverse_direction)
+    suggestions = suggest(comparison, arules, affects, focus, shown)
     context = build_context(proposal, shown, suggestions, today or dt.date.today(),
-                            arules=arules)
-    return Screening(proposal, profile, comparison, suggestions, context, shown.log)
+                            arules=arules, focus=focus)
+    return Screening(proposal, profile, comparison, suggestions, context, shown.log, focus)
 
 
 def _num(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
-def _part2(shown: Published) -> list[dict]:
+def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -> list[dict]:
     notes = guidance()
+    suggestions = suggestions or {}
     comparison, policy = shown.comparison, shown.policy
     area = comparison.area.name
     out = []
@@ -115,14 +120,15 @@ def _part2(shown: Published) -> list[dict]:
         table_rows, chart = [], None
         data_rows = rows[rows["category"] != ""] if len(rows) else rows
         for _, row in data_rows.iterrows():
+            robust = (None if pd.isna(row["robust_to_missing"])
+                      else bool(row["robust_to_missing"]))
             if row["hidden"]:  # no figure, share, interval or ratio to show
                 table_rows.append({"category": row["category"], "service_count": policy.marker,
                                    "service_share": policy.marker, "ci_low": None,
                                    "ci_high": None, "baseline_share": _num(row["baseline_share"]),
                                    "ratio": None, "flag": row["flag"], "hidden": True,
                                    "strength": row["strength"] or "",
-                                   "robust_to_missing": None if pd.isna(row["robust_to_missing"])
-                                   else bool(row["robust_to_missing"])})
+                                   "robust_to_missing": robust})
                 continue
             table_rows.append({
                 "category": row["category"],
@@ -135,8 +141,7 @@ def _part2(shown: Published) -> list[dict]:
                 "flag": row["flag"],
                 "hidden": False,
                 "strength": row["strength"] or "",
-                "robust_to_missing": None if pd.isna(row["robust_to_missing"])
-                else bool(row["robust_to_missing"]),
+                "robust_to_missing": robust,
             })
         compared = [t for t in table_rows if t["baseline_share"] is not None
                     and not t["hidden"] and t["service_share"] is not None]
@@ -188,6 +193,9 @@ def _part2(shown: Published) -> list[dict]:
             "unknown_rows": unknown_rows,
             "chart": chart,
             "age_adjusted": r.age_adjusted,
+            # The flags read for the proposal: the main concern first (``assess._readings``).
+            "readings": [x["text"] for x in suggestions[key].readings]
+            if key in suggestions else [],
         })
     return out
 
@@ -212,7 +220,8 @@ def _grid(proposal: Proposal, suggestions: dict[str, Suggestion]) -> list[dict]:
                 "direction": (o.get("direction") if officer_rating else s.direction),
                 "source": "officer" if officer_rating else "data",
             },
-            "suggested": {"rating": s.rating, "direction": s.direction, "reasons": s.reasons},
+            "suggested": {"rating": s.rating, "direction": s.direction, "reasons": s.reasons,
+                          "readings": s.readings},
             "officer": {"rating": officer_rating, "direction": o.get("direction")},
             "internal_action": o.get("internal_action"),
             "further_assessment": o.get("further_assessment"),
@@ -227,14 +236,17 @@ def build_context(
     suggestions: dict[str, Suggestion],
     today: dt.date,
     arules: AssessmentRules | None = None,
+    focus: Focus | None = None,
 ) -> dict:
     """The document's content, every figure from ``shown`` (see ``published``)."""
     arules = arules or load_assessment_rules()
+    focus = focus or focus_for(proposal.change, proposal.scope, arules.adverse_direction)
     comparison, policy = shown.comparison, shown.policy
     publish = policy.publishable
-    part2, census_notes = _shared_caveats(_part2(shown))
+    part2, census_notes = _shared_caveats(_part2(shown, suggestions))
     option, option_reasons = suggest_option(
-        suggestions, {k: v.get("rating") for k, v in proposal.officer.items()})
+        suggestions, {k: v.get("rating") for k, v in proposal.officer.items()}, focus)
+    vocab = vocabulary()
     area = comparison.area
     tables = sorted({r.table_id for r in comparison.results.values() if r.table_id})
     ages = f"{comparison.ages}" if comparison.ages else None
@@ -257,7 +269,9 @@ def build_context(
                 "and suggested ratings are worked out from the true figures before any is "
                 "hidden or rounded, so publishing changes none of them; where a group's "
                 "figures are hidden, its finding says so." if policy.publishable else ""),
-            "rating_rules": rating_rules(arules),
+            "rating_rules": rating_rules(arules, focus),
+            "focus": {"primary": list(focus.primary), "source": focus.source,
+                      "scope": focus.scope, "explanation": focus.explanation},
             "eligible_ages": ages,
             "reconciliation": _reconciliation(shown),
             "census_notes": census_notes,
@@ -266,6 +280,11 @@ def build_context(
             **{k: v for k, v in proposal.text.items()},
             "versions": proposal.versions,
             "signoff": proposal.signoff,
+            "change": [{"value": c, "label": vocab[c].label, "means": vocab[c].means}
+                       for c in proposal.change],
+            "change_text": "; ".join(f"{vocab[c].label[:1].upper()}{vocab[c].label[1:]} – "
+                                     f"{vocab[c].means}" for c in proposal.change) or None,
+            "scope": focus.scope,
         },
         "grid": _grid(proposal, suggestions),
         "part2": part2,
@@ -277,7 +296,8 @@ def build_context(
             "officer_text": proposal.option_text,
             "options": OPTION_TEXT,
         },
-        "action_plan": action_rows(comparison, suggestions, shown) + proposal.action_plan,
+        "action_plan": action_rows(comparison, suggestions, focus, shown)
+        + [{**a, "kind": "officer"} for a in proposal.action_plan],
     }
 
 
@@ -301,29 +321,36 @@ def method_summary(comparison: Comparison) -> str:
     return text
 
 
-def rating_rules(rules: AssessmentRules) -> list[str]:
+def rating_rules(rules: AssessmentRules, focus: Focus | None = None) -> list[str]:
     """How the suggested ratings were worked out, in words, from the rules used."""
-    concern = {"under": "fewer people than expected use the service (a beneficial service)",
-               "over": "more people than expected are affected (for example enforcement)",
-               "both": "a group is over- or under-represented"}[rules.adverse_direction]
+    focus = focus or focus_for(adverse_direction=rules.adverse_direction)
+    concern = " or ".join(focus.label(x).lower() for x in focus.primary)
     out = [
-        f"The adverse direction for this service: {concern}.",
+        focus.explanation,
         f"UNKNOWN when the service does not record the characteristic, when there is no "
         f"census figure, or when it is recorded for fewer than "
         f"{100 * rules.unknown_below_known_share:.0f}% of people.",
-        "HIGH (Negative) when a group is under- or over-represented in the adverse direction "
-        "whatever the unrecorded values are, unless the officer says the proposal does not "
-        "affect the group.",
+        f"HIGH (Negative) when a group is {concern} whatever the unrecorded values are, "
+        "unless the officer says the proposal does not affect the group. The secondary "
+        "reading is shown but does not raise the rating.",
         f"MEDIUM when the difference could be due to missing data, or when the "
         f"characteristic is recorded for fewer than "
         f"{100 * rules.complete_from_known_share:.0f}% of people.",
-        "LOW otherwise. The data never suggests NONE: only the officer can say there is no "
+        "LOW otherwise. Data alone never suggests NONE: only the officer can say there is no "
         "impact.",
     ]
+    if not focus.covers_employment:
+        out.append("Marriage and civil partnership: NONE, as a matter of law rather than data: "
+                   "the Equality Act's provisions on services do not cover it (it is protected "
+                   "at work), so no service action is proposed.")
+    out.append(f"Pregnancy and maternity: LOW, with no action to record it, where the eligible "
+               f"ages include none of the child-bearing ages ({rules.childbearing_ages}).")
     if rules.not_adverse_categories:
         out.append("Not counted towards a rating: " + "; ".join(rules.not_adverse_categories)
                    + " (people without the protected characteristic).")
     for key, cap in rules.max_rating.items():
+        if key == "marriage_civil_partnership" and not focus.covers_employment:
+            continue
         out.append(f"The data alone suggests at most {cap} for {chars.display_name(key).lower()}.")
     out.append("Any rating the officer gives replaces the suggestion in the grid.")
     return out

@@ -68,7 +68,8 @@ NOT_COUNTS = re.compile("|".join([
     r"Census \d{4}", r"\bTS\d+\b", r"\b[EWKSN]\d{8}\b",
     rf"\d{{1,2}} (?:{MONTHS}) \d{{4}}", r"\d{4}-\d{2}(?:-\d{2})?\b", r"\b(?:19|20)\d{2}\b",
     r"\b\d+\s?(?:-|–|to)\s?\d+\b", r"\b\d+\+", r"aged (?:under )?\d+", r"\d+ and over",
-    r"\b(?:Option|Part|Page|Table|Figure|section|V)\s?\d+", r"\bof \d+ (?=\()",
+    r"\b(?:Option|Part|Page|Table|Figure|V)\s?\d+", r"\bof \d+ (?=\()",
+    r"\bsections? \d+(?:\(\d+\))?(?: and \d+(?:\(\d+\))?)*",  # of the Equality Act
     r"\d+ categor(?:y|ies)", r"\d+ groups?\b", r"under \d+", r"fewer than \d+",
     r"nearest \d+", r"\d+ draws", r"seed \d+", r"at least \d+", r"below \d+",
     r"(?:above|excludes) 1\b", r"the \d+ detailed", r"\d+ broad", r"about \d+ people",

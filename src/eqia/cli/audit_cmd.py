@@ -15,7 +15,16 @@ from rich.table import Table as RichTable
 
 from eqia import audit as au
 from eqia.cli.app import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, app, err, guarded, out
-from eqia.cli.common import AsOfOpt, DuplicatesOpt, MapOpt, parse_as_of, write_text
+from eqia.cli.common import (
+    AsOfOpt,
+    DuplicatesOpt,
+    ListInvalidOpt,
+    MapOpt,
+    parse_as_of,
+    write_text,
+)
+from eqia.errors import UsageError
+from eqia.outputs import check_folder
 
 #: Show a progress bar from this many files (or for any file big enough to stream).
 PROGRESS_FILES = 5
@@ -58,21 +67,33 @@ def audit_command(
     ),
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", "-o", file_okay=False, help="Write audit.xlsx, audit.html, "
+        typer.Option("--out", "-o", help="Write audit.xlsx, audit.html, "
                      "audit_narrative.docx/.html and audit.csv to this folder."),
     ] = None,
-    top: Annotated[int, typer.Option("--top", min=0, help="How many gaps to list.")] = 10,
+    top: Annotated[int | None, typer.Option(
+        "--top", min=0, help="How many gaps to list (table output only)  [default: 10]")] = None,
     allow_duplicates: DuplicatesOpt = False,
+    list_invalid: ListInvalidOpt = False,
 ) -> None:
     """Audit how completely services record protected characteristics.
 
     For each service and characteristic: records known, unknown (and why) and invalid,
     rated green/amber/red, with the change since --previous and the worst gaps to chase.
     A file that cannot be read is reported and the rest are audited (exit code 2).
+    audit.xlsx counts invalid values by reason; --list-invalid-values lists them (personal
+    data, for internal use only).
 
     Example: eqia audit extracts/ --previous last-quarter/ --out audit/ --as-of 2026-03-31
     """
     date = parse_as_of(as_of)
+    if top is not None and fmt is AuditFormat.csv:
+        raise UsageError("--top applies to the table output only", code="missing-option",
+                         hint="--format csv writes every service and characteristic; leave "
+                              "out --top, or use the table output.")
+    if out_dir is not None:
+        check_folder(out_dir)
+    _each_file_once(paths)
+    _each_file_once(previous or [])
     with audit_progress([*paths, *(previous or [])]) as progress:
         result = au.audit_paths(
             paths, previous=previous or None, mapping=map_file, thresholds=thresholds,
@@ -83,12 +104,17 @@ def audit_command(
         _report_failures(result.failures)
         raise typer.Exit(EXIT_INPUT)
     if fmt is AuditFormat.csv:
-        write_text(None, result.csv_table().to_csv(index=False, float_format="%.6f"))
+        write_text(None, au.csv_text(result))
     else:
-        print_audit(result, top)
+        print_audit(result, 10 if top is None else top)
     if out_dir is not None:
-        written = au.write_outputs(result, out_dir)
+        written = au.write_outputs(result, out_dir, list_invalid_values=list_invalid)
         err.print("Wrote " + ", ".join(str(p) for p in written), markup=False)
+        if list_invalid:
+            err.print(f"[bold]{escape(str(out_dir / au.WORKBOOK))} lists invalid values exactly "
+                      "as they appear in the extracts: personal data, for internal use only.[/]")
+    elif list_invalid:
+        err.print("--list-invalid-values lists them in audit.xlsx: add --out FOLDER.")
     code = EXIT_OK
     if fail_under is not None:
         low = au.below(result, fail_under)
@@ -103,6 +129,22 @@ def audit_command(
         _report_failures(result.failures)
         code = EXIT_INPUT
     raise typer.Exit(code)
+
+
+def _each_file_once(paths: list[Path]) -> None:
+    """The same extract twice (as a file and in its folder, or by a link) would count its
+    records twice."""
+    seen: dict[tuple[int, int], Path] = {}
+    for path in au.find_extracts(paths)[0]:
+        if not path.is_file():
+            continue  # reported as not read
+        st = path.stat()
+        first = seen.setdefault((st.st_dev, st.st_ino), path)
+        if first is not path:
+            raise UsageError("The same extract is given twice, so its records would be "
+                             f"counted twice: {first} and {path}", code="duplicate-extract",
+                             file=str(path), hint="Give each extract once (a folder "
+                             "includes every extract in it).")
 
 
 def _report_failures(failures: list[tuple[str, str]]) -> None:

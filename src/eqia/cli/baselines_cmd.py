@@ -13,6 +13,8 @@ from eqia import baselines as bl
 from eqia.agebands import parse_bands, parse_range
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import pct, write_text
+from eqia.errors import UsageError
+from eqia.spreadsheet import to_csv
 
 baselines_app = typer.Typer(
     name="baselines",
@@ -61,7 +63,7 @@ def list_command(
     """
     areas = bl.list_areas(area_type.value if area_type else None, baseline_dir=baseline_dir)
     if fmt is ShowFormat.csv:
-        write_text(None, areas.to_csv(index=False))
+        write_text(None, to_csv(areas))
         return
     table = RichTable(title=f"{len(areas)} areas", title_justify="left")
     for col in ("code", "name", "type", "county", "region", "country"):
@@ -99,14 +101,18 @@ def show_command(
     """
     age_range = parse_range(ages)
     band_list = parse_bands(bands) if bands else None
-    area_obj = bl.find_area(area, baseline_dir=baseline_dir)
     keys = [characteristic.strip().lower().replace(" ", "_")] if characteristic else None
+    if band_list and keys and keys != ["age"]:
+        raise UsageError("--bands applies to age only", code="missing-option",
+                         hint=f"Leave out --bands for {characteristic}, or use "
+                              "--characteristic age.")
+    area_obj = bl.find_area(area, baseline_dir=baseline_dir)
     results = bl.area_profile(area_obj, keys, ages=age_range, bands=band_list,
                               baseline_dir=baseline_dir)
     if fmt is ShowFormat.csv:
         frame = bl.profile_table(results)
         frame["share"] = frame["share"].astype(float).round(6)
-        write_text(None, frame.to_csv(index=False))
+        write_text(None, to_csv(frame))
         return
     _print_area(area_obj)
     for b in results:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from eqia.errors import UsageError
+from eqia.schema import read_date
 
 ExtractArg = Annotated[
     Path, typer.Argument(help="The service-user extract: CSV, XLSX or Parquet.", show_default=False)
@@ -34,6 +35,13 @@ DuplicatesOpt = Annotated[
                  help="Count every row even when a person ID repeats."),
 ]
 
+ListInvalidOpt = Annotated[
+    bool,
+    typer.Option("--list-invalid-values",
+                 help="List each invalid value exactly as in the extract (personal data: "
+                 "for internal use only). Default: invalid values counted by reason."),
+]
+
 
 class TableFormat(str, Enum):
     table = "table"
@@ -45,10 +53,10 @@ def parse_as_of(text: str | None) -> dt.date:
     if text is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(text.strip())
+        return read_date(text)
     except ValueError as exc:
         raise UsageError(
-            f"'{text}' is not a date",
+            f"--as-of '{text}' {exc}",
             code="bad-date",
             hint="Give --as-of as YYYY-MM-DD, e.g. --as-of 2026-03-31.",
         ) from exc
@@ -61,13 +69,12 @@ def pct(x: float | None, digits: int = 1) -> str:
 
 
 def write_text(path: Path | None, text: str) -> None:
-    """Write to a file (via a temporary name, so no half-written file is left) or stdout."""
+    """Write to a file (atomically: ``eqia.outputs``) or to stdout, unchanged."""
     from eqia.cli.app import out
+    from eqia.outputs import write_text as write_file
 
-    if path is None:
-        out.print(text, end="", markup=False)
+    if path is None:  # as it is: no tab expanded, no control character dropped
+        out.file.write(text)
+        out.file.flush()
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_file(path, text)

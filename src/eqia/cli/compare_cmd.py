@@ -28,8 +28,10 @@ from eqia.cli.common import (
 )
 from eqia.compare import COLUMN_TEXT, STATUS_TEXT, Comparison, compare
 from eqia.errors import UsageError
+from eqia.outputs import atomic_write, check_folder
 from eqia.profile import profile_file
 from eqia.rules import load_rules
+from eqia.spreadsheet import save_workbook, to_csv, write_frame
 
 #: Flags are coloured AND marked in words, so they survive a black-and-white printout.
 FLAG_TEXT = {
@@ -100,13 +102,19 @@ def compare_command(
     if fmt is CompareFormat.xlsx and out_dir is None:
         raise UsageError("--format xlsx needs --out FOLDER", code="missing-option",
                          hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
+    if fmt is CompareFormat.table and out_dir is not None:
+        raise UsageError("--out needs --format csv or xlsx", code="missing-option",
+                         file=str(out_dir), hint="The table is printed on the screen; to save "
+                         "the figures, add e.g. --format xlsx --out out/.")
+    if out_dir is not None:
+        check_folder(out_dir)
     profile = profile_file(
         extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
         allow_duplicates=allow_duplicates,
     )
     result = compare(profile, area_obj, ages=age_range, rules=rules_obj, comparators=comparators)
     if fmt is CompareFormat.csv:
-        text = result.csv_table().to_csv(index=False, float_format="%.6g")
+        text = to_csv(result.csv_table(), float_format="%.6g")
         path = out_dir / "compare.csv" if out_dir else None
         write_text(path, text)
         if path is not None:
@@ -120,10 +128,10 @@ def compare_command(
 
 def write_xlsx(result: Comparison, path: Path) -> Path:
     """Sheets: comparison (the csv columns, then the rest), characteristics, method."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part.xlsx")
     summary = pd.DataFrame([
         {"characteristic": r.key, "name": r.name, "status": STATUS_TEXT[r.status],
          "reason": r.reason or "", "rows": r.rows, "known": r.known, "unknown": r.unknown,
@@ -136,17 +144,18 @@ def write_xlsx(result: Comparison, path: Path) -> Path:
          "caveats": " ".join(r.caveats), "notes": " ".join(r.notes)}
         for r in result.results.values()
     ])
-    with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        result.table.to_excel(writer, sheet_name="comparison", index=False)
-        summary.to_excel(writer, sheet_name="characteristics", index=False)
-        method_sheet(result).to_excel(writer, sheet_name="method", index=False)
-        for ws in writer.book.worksheets:
-            ws.freeze_panes = "A2"
-            for i, col in enumerate(ws.iter_cols(min_row=1, max_row=1), start=1):
-                width = 100 if ws.title == "method" and i == 2 else len(str(col[0].value)) + 2
-                ws.column_dimensions[get_column_letter(i)].width = max(12, width)
-    tmp.replace(path)
-    return path
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, frame in (("comparison", result.table), ("characteristics", summary),
+                        ("method", method_sheet(result))):
+        ws = wb.create_sheet(name)
+        write_frame(ws, frame)
+        ws.freeze_panes = "A2"
+        for i, col in enumerate(frame.columns, start=1):
+            ws.cell(row=1, column=i).font = Font(bold=True)
+            width = 100 if name == "method" and i == 2 else len(str(col)) + 2
+            ws.column_dimensions[get_column_letter(i)].width = max(12, width)
+    return atomic_write(path, lambda p: save_workbook(wb, p))
 
 
 def method_sheet(result: Comparison) -> pd.DataFrame:
@@ -220,6 +229,9 @@ def parse_comparators(items: list[str]) -> dict[str, Baseline]:
             raise UsageError(f"--comparator '{item}' is not CHARACTERISTIC=FILE",
                              code="bad-comparator", value=item,
                              hint="Example: --comparator ethnicity=eligible_population.csv")
+        if key.strip() in found:
+            raise UsageError(f"--comparator names {key.strip()} twice", code="bad-comparator",
+                             value=item, hint="Give one comparator file per characteristic.")
         found[key.strip()] = comparator_from_file(path.strip(), key.strip())
     return found
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from eqia import characteristics as chars
 from eqia.cli.app import app, err, guarded, out
@@ -18,6 +19,7 @@ from eqia.cli.common import (
     AsOfOpt,
     DuplicatesOpt,
     ExtractArg,
+    ListInvalidOpt,
     MapOpt,
     SheetOpt,
     TableFormat,
@@ -26,7 +28,10 @@ from eqia.cli.common import (
     write_text,
 )
 from eqia.counts import REASON_LABELS, Profile
+from eqia.errors import UsageError
+from eqia.outputs import check_folder
 from eqia.profile import profile_file
+from eqia.spreadsheet import to_csv
 
 
 @app.command("profile")
@@ -44,22 +49,37 @@ def profile_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write csv/json to this file.")
     ] = None,
+    list_invalid: ListInvalidOpt = False,
 ) -> None:
     """Count each protected characteristic in an extract: categories, unknown, invalid.
 
+    The table shows each invalid code in full (to fix the mapping with); dates of birth
+    and ages, and the csv and json formats, count invalid values by reason unless
+    --list-invalid-values is given.
+
     Example: eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml
     """
+    if output is not None and fmt is TableFormat.table:
+        raise UsageError("--output needs --format csv or json", code="missing-option",
+                         file=str(output), hint="The table is printed on the screen; to save "
+                         "the figures, add e.g. --format csv --output profile.csv.")
+    if output is not None:
+        check_folder(output.parent)
     with read_progress(extract) as progress:
         profile = profile_file(
             extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
             allow_duplicates=allow_duplicates, progress=progress,
         )
     if fmt is TableFormat.csv:
-        write_text(output, profile.tidy().to_csv(index=False, float_format="%.6f"))
+        write_text(output, to_csv(profile.tidy(list_invalid), float_format="%.6f"))
     elif fmt is TableFormat.json:
-        write_text(output, json.dumps(profile_json(profile), indent=2) + "\n")
+        write_text(output, json.dumps(profile_json(profile, list_invalid), indent=2) + "\n")
     else:
-        print_profile(profile)
+        print_profile(profile, list_invalid)
+    if list_invalid and fmt is not TableFormat.table:
+        err.print(f"[bold]{'The output' if output is None else output} lists invalid values "
+                  "exactly as they appear in the extract: personal data, for internal use "
+                  "only.[/]")
 
 
 @contextmanager
@@ -78,7 +98,8 @@ def read_progress(path: Path) -> Iterator[Callable[[float], None] | None]:
         yield lambda done: bar.update(task, completed=done)
 
 
-def profile_json(profile: Profile) -> dict:
+def profile_json(profile: Profile, list_invalid: bool = False) -> dict:
+    """The profile as JSON; invalid values counted by reason unless ``list_invalid``."""
     rec = profile.reconciliation().set_index("characteristic")
     body = {}
     for key in [*chars.keys(), chars.ETHNICITY_DETAILED]:
@@ -101,6 +122,9 @@ def profile_json(profile: Profile) -> dict:
             "invalid": [
                 {"value": r.value, "reason": r.reason, "count": int(r.count)}
                 for r in profile.invalid_values(key).itertuples()
+            ] if list_invalid else [
+                {"reason": reason, "count": n}
+                for reason, n in sorted(profile.invalid_by_reason(key).items())
             ],
         }
     return {
@@ -113,12 +137,16 @@ def profile_json(profile: Profile) -> dict:
     }
 
 
-def print_profile(profile: Profile) -> None:
+def print_profile(profile: Profile, list_invalid: bool = False) -> None:
+    """The officer's own view. Invalid codes are shown in full, each apart, to fix the
+    mapping with; invalid dates of birth and ages (which no mapping fixes, and which are
+    a person's data) by reason, unless ``list_invalid``."""
     shape = "one row per person" if profile.shape == "records" else "aggregated counts"
     out.print(f"[bold]{profile.source}[/]: {profile.rows:,} rows ({shape})")
     if profile.age_source:
         out.print(f"Age worked out from {profile.age_source}.")
     rec = profile.reconciliation().set_index("characteristic")
+    hidden = False
     for key in [*chars.keys(), chars.ETHNICITY_DETAILED]:
         if key not in rec.index or not profile.is_collected(key):
             continue
@@ -135,8 +163,14 @@ def print_profile(profile: Profile) -> None:
             table.add_row(str(cat), f"{n:,}", pct(n / known) if known else "")
         for reason, n in sorted(profile.unknown_by_reason(key).items()):
             table.add_row(f"[italic]Unknown: {REASON_LABELS.get(reason, reason)}[/]", f"{n:,}", "")
-        for r in profile.invalid_values(key).itertuples():
-            table.add_row(f"[italic]Invalid: '{r.value}' ({r.reason})[/]", f"{r.count:,}", "")
+        if key == "age" and not list_invalid:
+            for reason, n in sorted(profile.invalid_by_reason(key).items()):
+                table.add_row(Text(f"Invalid: {reason}", style="italic"), f"{n:,}", "")
+                hidden = True
+        else:
+            for r in profile.invalid_values(key).itertuples():
+                table.add_row(Text(f"Invalid: '{r.value}' ({r.reason})", style="italic"),
+                              f"{r.count:,}", "")
         out.print(table)
         r = rec.loc[key]
         status = "reconciles" if bool(r["balanced"]) else "DOES NOT RECONCILE"
@@ -150,3 +184,6 @@ def print_profile(profile: Profile) -> None:
         out.print("[bold]Not collected[/] (no column in the extract): " + ", ".join(missing) + ".")
     for note in profile.notes:
         out.print(f"Note: {note}")
+    if hidden:
+        out.print(f"Invalid ages ({profile.age_source}) are counted by reason; add "
+                  "--list-invalid-values to see each value (personal data).")

@@ -3,16 +3,50 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from eqia import changes
 from eqia.cli.app import app, guarded, out
 from eqia.errors import UsageError
+from eqia.outputs import check_folder, write_text
 from eqia.proposal import load_proposal, template_text
 
 FORMATS = ("docx", "html", "md")
+
+
+def _interactive() -> bool:
+    """Whether a person is at the terminal to answer a question."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _ask_change() -> tuple[str, ...]:
+    """Ask what the proposal changes, until the answer is one (or more) of the values."""
+    vocab = list(changes.vocabulary().values())
+    out.print("What does the proposal change? It decides how eqia reads the data.")
+    for i, c in enumerate(vocab, 1):
+        out.print(f"  {i:>2}. {c.key}: {c.means}")
+    while True:
+        answer = typer.prompt("Number(s) or name(s), separated by commas (Enter to leave "
+                              "it blank)", default="", show_default=False)
+        words = [w.strip() for w in answer.split(",") if w.strip()]
+        words = [vocab[int(w) - 1].key if w.isdigit() and 0 < int(w) <= len(vocab) else w
+                 for w in words]
+        try:
+            return changes.parse(words)
+        except ValueError as exc:
+            out.print(f"'{exc}' is not one of them; try again.")
+
+
+def _with_change(text: str, chosen: tuple[str, ...]) -> str:
+    """The template with ``change:`` filled in."""
+    if not chosen:
+        return text
+    value = chosen[0] if len(chosen) == 1 else "[" + ", ".join(chosen) + "]"
+    return re.sub(r"(?m)^change:$", f"change: {value}", text, count=1)
 
 
 @app.command("init")
@@ -21,25 +55,46 @@ def init_command(
     file: Annotated[Path, typer.Argument(help="The proposal file to create (YAML).")],
     report: Annotated[bool, typer.Option("--report", help="Write an annual report file instead.")]
     = False,
+    change: Annotated[
+        str | None,
+        typer.Option("--change", help="What the proposal changes: "
+                     + ", ".join(changes.vocabulary())
+                     + " (several separated by commas). Asked for at a terminal if not given."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,
 ) -> None:
     """Write a commented proposal file to fill in (or, with --report, a report file).
 
-    Example: eqia init my-proposal.yaml
+    Example: eqia init my-proposal.yaml --change closure
     """
     if file.exists() and not force:
         raise UsageError("The file already exists", code="file-exists", file=str(file),
                          hint="Choose another name, or add --force to overwrite it.")
+    check_folder(file.parent)
+    if report and change is not None:
+        raise UsageError("--change applies to a proposal file, not to --report",
+                         code="missing-option", hint="Leave out --change with --report: an "
+                         "annual report covers services, not one change.")
     if report:
         from eqia.report_config import report_template_text
 
         text = report_template_text()
         then = f"eqia report {file} --out report/"
     else:
-        text = template_text()
+        try:
+            chosen = changes.parse(change)
+        except ValueError as exc:
+            raise UsageError("--change must be one of: " + ", ".join(changes.vocabulary()),
+                             code="bad-change", value=str(exc),
+                             hint="What each means:\n" + changes.help_text()) from None
+        if change is None and _interactive():
+            chosen = _ask_change()
+        text = _with_change(template_text(), chosen)
         then = f"eqia screen {file} --out out/"
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(text, encoding="utf-8")
+        if not chosen:
+            then += (" (first say what is changing under 'change:'; the file lists the "
+                     "choices)")
+    write_text(file, text)
     out.print(f"Wrote {file}. Fill it in, then run: {then}")
 
 
@@ -64,8 +119,9 @@ def screen_command(
     ] = False,
     policy: Annotated[
         Path | None,
-        typer.Option("--policy", help="Disclosure policy (YAML) for --publish; default: hide "
-                     "counts under 10 and whatever would reveal them."),
+        typer.Option("--policy", help="Disclosure policy (YAML) for --publish (only with "
+                     "--publish); default: hide counts under 10 and whatever would reveal "
+                     "them."),
     ] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Flag thresholds (YAML).")] = None,
     assessment_rules: Annotated[
@@ -81,20 +137,33 @@ def screen_command(
     """
     from eqia.render import render_all
     from eqia.screening import run_screening
+    from eqia.spreadsheet import to_csv
 
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     bad = [f for f in wanted if f not in FORMATS]
     if bad or not wanted:
         raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
                          hint="Use any of docx, html, md, e.g. --formats docx,html")
+    if policy is not None and not publish:
+        raise UsageError("--policy applies only with --publish", code="missing-option",
+                         file=str(policy), hint="Add --publish to protect small numbers under "
+                         "this policy, or leave out --policy for an internal document.")
     if templates is not None and not templates.is_dir():
-        raise UsageError("The templates folder does not exist", code="missing-file",
+        raise UsageError("The templates folder " + ("is a file, not a folder"
+                                                    if templates.exists() else "does not exist"),
+                         code="missing-file",
                          file=str(templates), hint="Give a folder holding your own templates.")
+    check_folder(out_dir)
     proposal = load_proposal(proposal_file)
     screening = run_screening(proposal, publish=publish, rules_path=rules,
                               assessment_path=assessment_rules, policy_path=policy)
+    log = Path("internal") / "suppression_log.csv"
+    extra = {}
+    if publish and len(screening.suppression_log):
+        extra[log.as_posix()] = lambda p: p.write_text(
+            to_csv(screening.suppression_log), encoding="utf-8", newline="")
     paths = render_all(screening.context, out_dir, _slug(proposal.text["name"] or "eqia"),
-                       templates_dir=templates, formats=wanted)
+                       templates_dir=templates, formats=wanted, extra=extra)
     grid = screening.context["grid"]
     out.print(f"[bold]{proposal.text['name']}[/]: screening drafted from "
               f"{screening.profile.rows:,} records, compared with {screening.comparison.area.name}.")
@@ -106,13 +175,21 @@ def screen_command(
         out.print(f"  {row['label']:<32} {row['rating']['value']:<8} ({src})")
     j = screening.context["judgement"]
     out.print(f"Suggested judgement: {j['suggested_text']}.")
+    focus = screening.focus
+    if focus.source == "unstated":
+        out.print("[bold]Note:[/] the proposal does not say what is changing, so groups using "
+                  "the service more and less than expected are both treated as the main "
+                  "concern. Add 'change:' to the proposal file (e.g. change: closure).")
+    else:
+        out.print("Main concern for " + focus.what + ": "
+                  + " and ".join(focus.label(x).lower() for x in focus.primary) + " groups"
+                  + (" (data: adverse_direction override)." if focus.source == "override"
+                     else "."))
     for p in paths:
-        out.print(f"Wrote {p}")
-    if publish and len(screening.suppression_log):
-        log = out_dir / "internal" / "suppression_log.csv"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        screening.suppression_log.to_csv(log, index=False)
-        out.print(f"Wrote {log} [bold](internal: never publish this file)[/]")
+        if p != out_dir / log:
+            out.print(f"Wrote {p}", markup=False)
+    if extra:
+        out.print(f"Wrote {out_dir / log} [bold](internal: never publish this file)[/]")
         out.print(f"Small numbers are protected. Publish only the files directly in {out_dir}, "
                   "not the 'internal' folder.")
     if not publish:

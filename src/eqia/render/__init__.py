@@ -4,27 +4,33 @@ Public entry: ``render_all(context, out_dir, basename, templates_dir=None,
 formats=("docx", "html", "md"))`` returns the paths written. Templates are found in
 ``templates_dir`` first (a council's own, ``eqia screen --templates DIR``), then in
 eqia's packaged ``templates/``: ``eqia_screening.docx`` (docxtpl),
-``eqia_screening.html.j2`` and ``eqia_screening.md.j2`` (Jinja2). All run in a Jinja2
-sandbox with ``StrictUndefined``: a missing value or an unsafe expression is a
-``TemplateError`` naming the template, never a blank or a crash.
+``eqia_screening.html.j2`` and ``eqia_screening.md.j2`` (Jinja2). All run in eqia's
+sandbox (``eqia.render._jinja``: plain data only, no file outside the templates folder)
+with ``StrictUndefined``: a missing value or an unsafe expression is a ``TemplateError``
+naming the template, never a blank or a crash.
 
 Every format is rendered to a temporary file first and moved into place only when all
-of them have rendered, so an error never leaves a half-written or mismatched set.
-Nothing here prints.
+of them have rendered (``eqia.outputs.Staged``), so an error never leaves a half-written
+or mismatched set. Nothing here prints.
 
 The context (built by ``eqia.screening``; shares are fractions 0-1)::
 
     meta       tool, generated, mode ("internal"|"publish"), not_for_publication, area,
                baseline_source, extracts [{name, rows}], method, eligible_ages (str|None)
-               [optional: area_code, rows, reconciliation]
+               [optional: area_code, rows, reconciliation, rating_rules [str],
+               focus {primary ["over"|"under"], source "change"|"override"|"unstated",
+               scope "services"|"employment"|"both", explanation}]
     proposal   directorate, name, assessed, owner, date_initial_screening, date_full_eqia,
                context, aims, beneficiaries, involvement, potential_impact, monitoring
                (str|None; blank lines separate paragraphs), versions [{version, author,
                date, comment}], signoff {senior_officer, senior_job_title, senior_date,
                dmt_member, dmt_job_title, dmt_date}
+               [optional: change [{value, label, means}], change_text (str|None), scope]
     grid       ten rows in grid order: {key, label,
                affects {answer YES|NO|None, how, source}, rating {value, direction, source},
-               suggested {rating, direction, reasons [str]}, officer {rating, direction},
+               suggested {rating, direction, reasons [str], readings [{reading
+               "over"|"under"|None, label, primary, groups [str], text}]},
+               officer {rating, direction},
                internal_action, further_assessment, promotes {answer, how}}
     part2      per characteristic: {key, name, base, table_id, available, status,
                completeness, sentences [str], guidance, caveats [str],
@@ -35,27 +41,31 @@ The context (built by ``eqia.screening``; shares are fractions 0-1)::
                       "95%"|"99.8%"|"", robust_to_missing}],
                unknown_rows [{label, count}],
                chart {categories, service, ci_low, ci_high, baseline, area, title} | None,
-               age_adjusted}
+               age_adjusted, readings [str] (both readings of the flags for the proposal,
+               the main concern first)}
     judgement  suggested_option 1-3, suggested_text, suggested_reasons [str],
                officer_option 1-3|None, officer_text, options {n: text}
     action_plan [{issue, action, expected_outcome, owner, timescale, cost,
-                  source "data"|"officer"}]
+                  source "data"|"officer",
+                  kind "mitigation"|"outreach"|"data_gap"|"officer"}]
 
 Templates also get the derived fields described in ``eqia.render.view`` (``grid[i].show``,
-``judgement.option_list``, ``part2[i].chart_image`` and ``chart_alt``, ``meta.internal``)
+``judgement.option_list``, ``meta.internal``, ``proposal.date_full_eqia_text``,
+``action_plan[i].source_text``), ``part2[i].chart_alt`` (the chart's alt text) and
+``part2[i].chart_image``, a string or None: a data URI in HTML, a relative path in
+Markdown, and in Word a marker that eqia replaces with the picture after rendering,
 and the filters ``pct``, ``count``, ``ci``, ``ratio``, ``flag_text``, ``paras``,
 ``or_text``, ``mdcell``.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from eqia.errors import TemplateError, UsageError
+from eqia.outputs import Staged
 from eqia.render import charts as _charts
 from eqia.render.view import prepare
 
@@ -80,10 +90,14 @@ def render_all(
     basename: str,
     templates_dir: str | Path | None = None,
     formats: Iterable[str] = FORMATS,
+    extra: dict[str, Callable[[Path], object]] | None = None,
 ) -> list[Path]:
     """Write ``out_dir/basename.{docx,html,md}`` (those asked for) and return their paths.
 
     The Markdown file's charts go in ``out_dir/basename_charts/`` (returned too).
+    ``extra`` maps more files of the same run (a name relative to ``out_dir``) to a
+    function writing one to the path it is given; they are moved into place with the
+    documents, or not at all.
     """
     from eqia.render.docx import render_docx
     from eqia.render.html import render_html
@@ -100,44 +114,33 @@ def render_all(
                             hint="Give a folder holding your own templates.")
     out_dir = Path(out_dir)
     created = [p for p in [out_dir, *out_dir.parents] if not p.exists()]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[Path, Path]] = []  # (temporary, final)
-    work = Path(tempfile.mkdtemp(prefix=f".{basename}-", dir=out_dir))
     done = False
     try:
-        charts = _make_charts(prepare(context), work / "charts")
-        for fmt in wanted:
-            ctx = prepare(context)
-            final = out_dir / f"{basename}.{fmt}"
-            tmp = work / final.name
-            if fmt == "docx":
-                render_docx(ctx, tmp, charts, templates_dir)
-            elif fmt == "html":
-                tmp.write_text(render_html(ctx, charts, templates_dir), encoding="utf-8")
-            else:
-                folder = f"{basename}_charts"
-                rel = {k: (f"{folder}/{Path(p).name}", alt) for k, (p, alt) in charts.items()}
-                tmp.write_text(render_markdown(ctx, rel, templates_dir), encoding="utf-8")
-                if charts:
-                    staged_dir = work / folder
-                    staged_dir.mkdir()
-                    for p, _alt in charts.values():
-                        shutil.copy2(p, staged_dir / Path(p).name)
-                    staged.append((staged_dir, out_dir / folder))
-            staged.append((tmp, final))
-        written = []
-        for tmp, final in staged:
-            if tmp.is_dir():
-                if final.is_dir():
-                    shutil.rmtree(final)
-                os.replace(tmp, final)
-            else:
-                os.replace(tmp, final)
-            written.append(final)
+        with Staged(out_dir) as stage:
+            charts = _make_charts(prepare(context), stage.scratch("charts"))
+            for fmt in wanted:
+                ctx = prepare(context)
+                name = f"{basename}.{fmt}"
+                if fmt == "docx":
+                    render_docx(ctx, stage.path(name), charts, templates_dir)
+                elif fmt == "html":
+                    stage.write_text(name, render_html(ctx, charts, templates_dir))
+                else:
+                    folder = f"{basename}_charts"
+                    rel = {k: (f"{folder}/{Path(p).name}", alt)
+                           for k, (p, alt) in charts.items()}
+                    stage.write_text(name, render_markdown(ctx, rel, templates_dir))
+                    if charts:
+                        staged_dir = stage.path(folder)
+                        staged_dir.mkdir()
+                        for p, _alt in charts.values():
+                            shutil.copy2(p, staged_dir / Path(p).name)
+            for name, write in (extra or {}).items():
+                write(stage.path(name))
         done = True
-        return [p for p in written if p.is_file()] + [p for p in written if p.is_dir()]
+        return ([p for p in stage.written if p.is_file()]
+                + [p for p in stage.written if p.is_dir()])
     finally:
-        shutil.rmtree(work, ignore_errors=True)
         if not done:  # leave no trace of a failed run: not even the folders it made
             for folder in created:
                 try:

@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from eqia.outputs import atomic_write
 from eqia.render.view import pct
 
 #: Dots per inch of the PNG: sharp in print at the width the documents use (15 cm).
@@ -106,6 +107,5 @@ def chart_png(chart: dict, path: str | Path, name: str | None = None,
         numbers.text(0.02, y, f"{pct(s)} / {pct(b)}", va="center", ha="left", fontsize=8.5)
     fig.legend([points, diamonds], [points.get_label(), diamonds.get_label()],
                loc="outside lower center", ncol=2, frameon=False, fontsize=8.5)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=dpi)
+    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=dpi))
     return path, alt_text(chart, name, area)

@@ -1,24 +1,34 @@
-"""The Word document: docxtpl fills ``eqia_screening.docx``, then python-docx makes sure
-of what the public sector accessibility regulations need whatever the template did.
+"""The Word document: docxtpl fills ``eqia_screening.docx``, then python-docx puts the
+charts in and makes sure of what the public sector accessibility regulations need
+whatever the template did.
+
+Charts never reach the template as objects (a docxtpl ``InlineImage`` carries the live
+template, which a template could render again outside the sandbox or save anywhere):
+``c.chart_image`` is an inert marker string, unique to this render, and
+``insert_charts`` replaces each marker left in the rendered document with the picture
+and its alt text, in the same place and with the same width.
 
 After rendering, every table's first row is a header row repeated on each page
-(``w:tblHeader``), every chart has alt text (``wp:docPr`` ``descr`` and ``title``, which
-docxtpl's InlineImage leaves empty), and the document's title and language (en-GB) are
-set in its properties and styles.
+(``w:tblHeader``), every chart has alt text (``wp:docPr`` ``descr`` and ``title``), and
+the document's title and language (en-GB) are set in its properties and styles.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
+import re
+import secrets
 from pathlib import Path
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm
-from docxtpl import DocxTemplate, InlineImage
+from docxtpl import DocxTemplate
 
 from eqia.errors import TemplateError
+from eqia.outputs import atomic_write
 from eqia.render import _jinja
 
 #: Width of a chart in the document.
@@ -41,26 +51,105 @@ def render_docx(ctx: dict, out: str | Path, charts: dict[str, tuple[Path, str]],
         raise TemplateError(f"Template {where} is not a Word document it can read: {exc}",
                             code="template-unreadable", file=where,
                             hint="Save it from Word as a .docx (Word Document).") from exc
-    alt_by_hash: dict[str, tuple[str, str]] = {}
-    for c in ctx["part2"]:
+    nonce = secrets.token_hex(8)
+    pictures: dict[str, tuple[bytes, str, str]] = {}
+    for i, c in enumerate(ctx["part2"]):
         found = charts.get(c["key"])
         if found:
             path, alt = found
-            png = Path(path).read_bytes()
-            alt_by_hash[hashlib.sha1(png).hexdigest()] = (alt, f"Chart: {c['name']}")
-            c["chart_image"] = InlineImage(tpl, io.BytesIO(png), width=CHART_WIDTH)
+            marker = f"EQIA-CHART-{nonce}-{i}"
+            pictures[marker] = (Path(path).read_bytes(), alt, f"Chart: {c['name']}")
+            c["chart_image"] = marker
             c["chart_alt"] = alt
     env = _jinja.environment(templates_dir, autoescape=True, text=False)
     try:
         tpl.render(ctx, jinja_env=env, autoescape=True)
+    except _jinja.NotPlainData:
+        raise
     except Exception as exc:
         raise _jinja.translate(exc, where, docx=True) from exc
     doc = tpl.docx
+    insert_charts(doc, pictures, re.compile(rf"EQIA-CHART-{nonce}-\d+"))
     mark_header_rows(doc)
-    describe_pictures(doc, alt_by_hash)
     set_properties(doc, ctx)
-    tpl.save(str(out))
-    return Path(out)
+    return atomic_write(out, lambda p: doc.save(str(p)))
+
+
+def _story_parts(doc) -> list:
+    """The body's part and each header's and footer's (each once)."""
+    parts = [doc.part]
+    for s in doc.sections:
+        for hf in (s.header, s.footer, s.first_page_header, s.first_page_footer,
+                   s.even_page_header, s.even_page_footer):
+            if not hf.is_linked_to_previous and hf.part not in parts:
+                parts.append(hf.part)
+    return parts
+
+
+def insert_charts(doc, pictures: dict[str, tuple[bytes, str, str]], marker: re.Pattern) -> None:
+    """Replace each chart marker in the rendered text with its picture (``pictures``:
+    marker -> (PNG bytes, alt text, title)), keeping the text around it and the run's
+    formatting. A marker found nowhere leaves its chart out, as the template asked."""
+    for part in _story_parts(doc):
+        for t in list(part.element.iter(qn("w:t"))):
+            text = t.text or ""
+            if not marker.search(text):
+                continue
+            run = t.getparent()
+            pieces: list = []
+            at = 0
+            for m in marker.finditer(text):
+                pieces.append(text[at:m.start()])
+                found = pictures.get(m.group(0))
+                if found:
+                    png, alt, title = found
+                    inline = part.new_pic_inline(io.BytesIO(png), width=CHART_WIDTH)
+                    describe(inline, alt, title)
+                    pieces.append(inline)
+                at = m.end()
+            pieces.append(text[at:])
+            _split_run(run, t, [p for p in pieces if not isinstance(p, str) or p])
+
+
+def _split_run(run, t, pieces: list) -> None:
+    """Put ``pieces`` (text, or a ``wp:inline`` picture) where ``t`` is in ``run``, each
+    in a run of its own with the same formatting."""
+    rpr = run.find(qn("w:rPr"))
+    children = [c for c in run if c is not rpr]
+    i = children.index(t)
+
+    def new_run(contents: list):
+        r = OxmlElement("w:r")
+        if rpr is not None:
+            r.append(copy.deepcopy(rpr))
+        for c in contents:
+            r.append(c)
+        return r
+
+    runs = [new_run(children[:i])] if children[:i] else []
+    for piece in pieces:
+        if isinstance(piece, str):
+            el = OxmlElement("w:t")
+            el.text = piece
+            el.set(qn("xml:space"), "preserve")
+        else:
+            el = OxmlElement("w:drawing")
+            el.append(piece)
+        runs.append(new_run([el]))
+    if children[i + 1:]:
+        runs.append(new_run(children[i + 1:]))
+    parent = run.getparent()
+    at = parent.index(run)
+    parent.remove(run)
+    for k, r in enumerate(runs):
+        parent.insert(at + k, r)
+
+
+def describe(drawing, descr: str, title: str) -> None:
+    """Alt text and title on a picture (its ``wp:docPr`` and ``pic:cNvPr``)."""
+    for el in [*drawing.iter(qn("wp:docPr")), *drawing.iter(f"{_PIC}cNvPr")]:
+        el.set("descr", descr)
+        el.set("title", title)
 
 
 def _all_tables(doc):
@@ -86,10 +175,7 @@ def mark_header_rows(doc) -> None:
 
 def describe_pictures(doc, alt_by_hash: dict[str, tuple[str, str]]) -> None:
     """Alt text on each picture, found by the image's bytes (its relationship target)."""
-    parts = [doc.part] + [s.header.part for s in doc.sections if s.header.is_linked_to_previous
-                          is False] + [s.footer.part for s in doc.sections
-                                       if s.footer.is_linked_to_previous is False]
-    for part in parts:
+    for part in _story_parts(doc):
         for docpr in part.element.iter(qn("wp:docPr")):
             drawing = docpr.getparent()
             blip = next(drawing.iter(qn("a:blip")), None)
@@ -101,14 +187,8 @@ def describe_pictures(doc, alt_by_hash: dict[str, tuple[str, str]]) -> None:
             except KeyError:
                 continue
             found = alt_by_hash.get(hashlib.sha1(blob).hexdigest())
-            if not found:
-                continue
-            descr, title = found
-            docpr.set("descr", descr)
-            docpr.set("title", title)
-            for cnv in drawing.iter(f"{_PIC}cNvPr"):
-                cnv.set("descr", descr)
-                cnv.set("title", title)
+            if found:
+                describe(drawing, *found)
 
 
 def set_properties(doc, ctx: dict) -> None:

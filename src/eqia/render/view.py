@@ -10,7 +10,11 @@ logic to tell the officer's answer from the data's suggestion:
   "Suggested from data – officer to confirm"), ``suggested`` ("MEDIUM (Negative)"),
   ``reasons``, ``internal_action``, ``further_assessment``, ``promotes``.
 * ``judgement.option_list``: ``[{number, text, suggested, chosen}]`` for Options 1-3.
-* ``part2[i].chart_alt`` / ``chart_image``: filled by the renderer.
+* ``action_plan[i].source_text``: "Added by the officer", or "Suggested from data" and
+  what for (mitigation, outreach, a gap in the data), from the row's ``kind``.
+* ``proposal.date_full_eqia_text``: the date of the full EqIA, or what the judgement says
+  about one ("Not required: the officer chose Option 1 ...", "To be set: ... Option 3").
+* ``part2[i].chart_alt`` / ``chart_image``: filled by the renderer (plain strings).
 
 Flags are always written in words (never carried by colour alone).
 """
@@ -34,6 +38,11 @@ OPTION_TEXT = {
 FLAG_TEXT = {**FLAG_WORDS, UNSAID: "Not shown"}
 
 TO_COMPLETE = "Officer to complete"
+
+#: What a suggested action row is for, after "Suggested from data".
+ACTION_KIND_TEXT = {"mitigation": ": mitigation for a group disproportionately affected",
+                    "outreach": ": outreach to a group under-reached",
+                    "data_gap": ": a gap in the data"}
 
 
 def _missing(x: Any) -> bool:
@@ -141,6 +150,22 @@ def _grid_show(row: dict) -> dict:
     }
 
 
+def full_eqia_text(date: Any, officer_option: Any, suggested_option: Any) -> str:
+    """What the header says under "Date of full EqIA": a full EqIA is Option 3's outcome,
+    so without a date it follows the officer's option (or says it is not yet decided)."""
+    if not _missing(date) and str(date).strip():
+        return str(date)
+    if officer_option == 3:
+        return "To be set: the officer chose Option 3, a full impact assessment"
+    if officer_option in (1, 2):
+        return (f"Not required: the officer chose {OPTION_TEXT[officer_option]}, not a full "
+                "impact assessment")
+    if suggested_option == 3:
+        return ("Not yet decided: the data suggests Option 3, a full impact assessment; the "
+                "officer decides")
+    return "Not yet decided: it follows the officer's judgement"
+
+
 def _option_list(j: dict) -> list[dict]:
     texts = {int(k): v for k, v in (j.get("options") or OPTION_TEXT).items()}
     return [{"number": n, "text": texts.get(n, OPTION_TEXT[n]),
@@ -162,19 +187,25 @@ def prepare(context: dict) -> dict:
     p = ctx.setdefault("proposal", {})
     p.setdefault("versions", [])
     p.setdefault("signoff", {})
+    p.setdefault("change", [])
+    p.setdefault("change_text", None)
+    p.setdefault("scope", "services")
+    meta.setdefault("focus", None)
     for row in ctx.get("grid", []):
         row.setdefault("affects", {"answer": None, "how": None, "source": None})
         row.setdefault("promotes", {"answer": None, "how": None})
         row.setdefault("officer", {"rating": None, "direction": None})
         row.setdefault("suggested", {"rating": None, "direction": None, "reasons": []})
         row["suggested"].setdefault("direction", None)
+        row["suggested"].setdefault("readings", [])
         row.setdefault("internal_action", None)
         row.setdefault("further_assessment", None)
         row["show"] = _grid_show(row)
     for c in ctx.get("part2", []):
         for key, default in (("guidance", None), ("caveats", []), ("rows", []),
                              ("unknown_rows", []), ("sentences", []), ("chart", None),
-                             ("age_adjusted", False), ("table_id", None), ("base", None)):
+                             ("age_adjusted", False), ("table_id", None), ("base", None),
+                             ("readings", [])):
             c.setdefault(key, default)
         c.setdefault("status", "compared" if c.get("available") else "not_compared")
         c["chart_alt"] = None
@@ -189,5 +220,10 @@ def prepare(context: dict) -> dict:
     if j.get("suggested_option") in OPTION_TEXT:
         j.setdefault("suggested_text", OPTION_TEXT[j["suggested_option"]])
     j["option_list"] = _option_list(j)
-    ctx.setdefault("action_plan", [])
+    p["date_full_eqia_text"] = full_eqia_text(p.get("date_full_eqia"), j.get("officer_option"),
+                                              j.get("suggested_option"))
+    for a in ctx.setdefault("action_plan", []):
+        a.setdefault("kind", "officer" if a.get("source") == "officer" else None)
+        a["source_text"] = ("Added by the officer" if a.get("source") == "officer" else
+                            "Suggested from data" + ACTION_KIND_TEXT.get(a["kind"], ""))
     return ctx
