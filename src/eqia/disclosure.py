@@ -578,10 +578,16 @@ class _Protector:
         self.labels = list(labels) if labels is not None else list(range(len(true)))
         self.primary = np.array([policy.is_small(int(v)) for v in true], dtype=bool)
         self.shown = np.array([policy.rounded(int(v)) for v in true], dtype=np.int64)
+        #: Under the NHS rule, the true values each shown figure can stand for.
+        self.rounding = tuple(np.array([policy.possible(int(v))[k] for v in self.shown],
+                                       dtype=float) for k in (0, 1))
         big = int(true.sum()) + 1
         # Hiding a total costs more than hiding every count (tau-argus does the same).
         self.cost = (true + big * level).astype(float)
         self.chooser = chooser or _choose_cheapest
+        #: Ranges already worked out, by (what is hidden, figure): hiding only grows, and
+        #: the same state is asked about again (the final check, trial choices).
+        self.solved: dict[tuple[bytes, int], tuple[float, float, set[int]]] = {}
         # Figures that are one published number (a shared figure in several tables).
         self.same = {i: {i} for i in range(len(true))}
         for a, b in self.links:
@@ -645,8 +651,7 @@ class _Protector:
         """What a reader knows of each figure: the smallest and largest it can be."""
         p = self.policy
         if p.method == "nhs":
-            lo = np.array([p.possible(int(v))[0] for v in self.shown], dtype=float)
-            hi = np.array([p.possible(int(v))[1] for v in self.shown], dtype=float)
+            lo, hi = self.rounding
             lo = np.where(hidden, np.where(self.primary, 1, p.nhs_small_max + 1), lo)
             hi = np.where(hidden, np.where(self.primary, p.nhs_small_max, np.inf), hi)
             return lo, hi
@@ -683,6 +688,12 @@ class _Protector:
         Only the parts connected to ``t`` through what a reader knows are in the linear
         program (a characteristic's table, when the number of people is shown).
         """
+        key = (hidden.tobytes(), t)
+        if key not in self.solved:
+            self.solved[key] = self._solve(hidden, t)
+        return self.solved[key]
+
+    def _solve(self, hidden: np.ndarray, t: int) -> tuple[float, float, set[int]]:
         from scipy.optimize import linprog  # here, not at the top: it takes 1 s to load
 
         lo, hi = self.known(hidden)
