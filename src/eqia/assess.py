@@ -335,7 +335,7 @@ def suggest(
             text = (f"{focus.label(row['flag'])} – {_group(key, row['category'])}: {word} than "
                     f"expected, {_versus(shown, key, item, focus.people)}")
             if not shown.says_finding(key, row["category"]):
-                text = UNSAID_TEXT
+                text = UNSAID_TEXT[:1].upper() + UNSAID_TEXT[1:]
             # Whether missing data could explain a hidden group's difference is not said:
             # it would narrow down its count.
             hidden = shown.is_hidden(key, row["category"])

@@ -580,3 +580,25 @@ def test_no_published_annual_report_gives_a_small_count_away(tmp_path_factory, q
                 for p in c["chart"]["periods"]:
                     drawn = c["chart"]["series"][p][i] is not None
                     assert drawn == (not sec.table.suppressed.at[cat, p]) or not drawn
+
+
+def test_a_finding_that_would_pin_a_hidden_count_stands_unsaid(tmp_path):
+    # 1 woman and 60 men: women are far fewer than expected (about 31). Published, 1 is
+    # hidden and so is 60 (61 recorded is shown); a reader knows women are 1 to 60. "Fewer
+    # than expected" could leave only 1 (eqia cannot tell how far the flag reaches
+    # without the test), and "more than expected" for men could leave only 60: neither
+    # direction is said. The ratings are the internal document's, and say a hidden group
+    # is taken into account.
+    proposal = write_service(tmp_path / "in", {"Sex": {"Female": 1, "Male": 60}})
+    internal, _ = screen(proposal, None, tmp_path / "internal", formats=("md",))
+    published, files = screen(proposal, "threshold", tmp_path / "published", formats=("md",))
+    assert _decisions(published) == _decisions(internal)
+    assert internal.context["grid"][2]["suggested"]["rating"] == "HIGH"  # Sex
+    md = files["md"].read_text(encoding="utf-8")
+    sex = _section(md, "Sex")
+    assert "| Female | * | * | – |" in sex and "| Male | * | * | – |" in sex
+    assert sex.count("| Figures not shown, to protect privacy |") == 2
+    assert not re.search(r"(?:Female|Male)[^|\n]*(?:fewer|more) than expected", md)
+    assert "The findings for 2 groups whose figures are not shown are not said" in sex
+    grid = next(r for r in published.context["grid"] if r["key"] == "sex")
+    assert any("is taken into account" in reason for reason in grid["suggested"]["reasons"])

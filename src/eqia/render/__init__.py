@@ -47,7 +47,8 @@ The context (built by ``eqia.screening``; shares are fractions 0-1)::
                officer_option 1-3|None, officer_text, options {n: text}
     action_plan [{issue, action, expected_outcome, owner, timescale, cost,
                   source "data"|"officer",
-                  kind "mitigation"|"outreach"|"data_gap"|"officer"}]
+                  kind "mitigation"|"outreach"|"review"|"data_gap"|"officer"}]
+               (review: a group whose figures, and finding, are not published)
 
 Templates also get the derived fields described in ``eqia.render.view`` (``grid[i].show``,
 ``judgement.option_list``, ``meta.internal``, ``proposal.date_full_eqia_text``,

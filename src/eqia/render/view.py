@@ -42,6 +42,7 @@ TO_COMPLETE = "Officer to complete"
 #: What a suggested action row is for, after "Suggested from data".
 ACTION_KIND_TEXT = {"mitigation": ": mitigation for a group disproportionately affected",
                     "outreach": ": outreach to a group under-reached",
+                    "review": ": a group whose figures are not shown",
                     "data_gap": ": a gap in the data"}
 
 
