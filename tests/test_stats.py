@@ -406,6 +406,8 @@ def test_packaged_rules():
         gof_draws=20000,
         gof_seed=20210321,
         missing_sensitivity=True,
+        age_confounded_distance=0.25,
+        census_distance_years=5,
     )
 
 

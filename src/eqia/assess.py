@@ -151,9 +151,10 @@ def _listing(key: str, rows: list[dict], shown: Published) -> str:
 
 
 def _versus(shown: Published, key: str, row: dict, people: str) -> str:
-    """"77.0% of service users against 15.9% of Maidstone's usual residents of all ages
-    (ratio 4.84)": the figures behind a flag, as published (``shown``), and the
-    population they were compared with; where the group's figures are hidden, the
+    """"77.0% of service users against 15.9% of Maidstone's population of all ages (no age
+    breakdown published) (ratio 4.84)": the figures behind a flag, as published
+    (``shown``), and the population they were compared with
+    (``CharacteristicResult.population``); where the group's figures are hidden, the
     population's share and that they are hidden.
 
     For an age-adjusted row the comparison is with the share expected for the service's
@@ -161,16 +162,14 @@ def _versus(shown: Published, key: str, row: dict, people: str) -> str:
     """
     comparison = shown.comparison
     r = comparison.results[key]
-    area = comparison.area.name
+    population = r.population or f"{comparison.area.name}'s population"
+    if row.get("baseline_estimated") and not population.endswith("(estimated)"):
+        population += " (estimated)"
     if row.get("age_adjusted") and pd.notna(row.get("expected_share")):
-        base = (f"{_share(row['expected_share'])} expected from {area}'s population for the "
+        base = (f"{_share(row['expected_share'])} expected from {population} for the "
                 "service's age profile")
-    elif r.table_id is None:  # the officer's own comparator population
-        base = f"{_share(row['baseline_share'])} of the {r.base}"
-    else:
-        pop = r.base or "population"
-        pop = f"{pop[4:]} of all ages" if pop.startswith("all ") else pop
-        base = f"{_share(row['baseline_share'])} of {area}'s {pop}"
+    else:  # the census population named in ``population``, or a comparator's
+        base = f"{_share(row['baseline_share'])} of {population}"
     if shown.is_hidden(key, row["category"]):
         return f"against {base}; {HIDDEN_FIGURES}"
     figures = shown.row(key, row["category"])
@@ -259,6 +258,9 @@ def suggest(
       the group;
     * a difference of concern that missing data could explain, or data known for under
       ``complete_from_known_share`` of people: MEDIUM;
+    * an age-confounded comparison (no census age breakdown, and the service's ages
+      differ markedly from the population's) suggests at most MEDIUM, unless a difference
+      of concern holds even against the most age alone could explain (``robust_to_age``);
     * otherwise LOW. Never NONE from data: only the officer can say there is no impact.
 
     Differences in the secondary reading, and in ``not_adverse_categories`` (people
@@ -310,7 +312,8 @@ def suggest(
         testable = headline[headline["flag"].isin(["under", "over", "none"])]
         if testable.empty:
             out[key] = Suggestion(key, "UNKNOWN", None, [
-                f"Too few people with a known {name.lower()} to compare with the population "
+                f"Too few people with a known {name.lower()} to compare with "
+                f"{r.population or 'the population'} "
                 "(every expected count is under 5)."])
             continue
         reasons, rating, direction = [], "LOW", None
@@ -374,8 +377,29 @@ def suggest(
                         f"most records are complete ({HIDDEN_SHARE})")
             reasons.insert(0, f"No group is {concern}, and {complete}."
                            if flagged else
-                           f"The service's {name.lower()} profile is in line with the "
-                           f"population for every category that could be tested, and {complete}.")
+                           f"The service's {name.lower()} profile is in line with "
+                           f"{r.population or 'the population'} for every category that "
+                           f"could be tested, and {complete}.")
+        if r.age_confounded:
+            # The census has no age breakdown for this characteristic and the service's ages
+            # differ markedly from the population's: a difference age alone could explain
+            # (``robust_to_age`` false) never suggests HIGH on its own.
+            held = [f["category"] for f in flagged if f.get("adverse") and f.get("robust")
+                    and f.get("robust_to_age") is True]
+            # Groups whose figures are hidden are not named: it would narrow their counts.
+            named = [c for c in held if not shown.is_hidden(key, c)]
+            why = (f"The comparison is with {r.population}, whose ages differ markedly from "
+                   "the service's (age-confounded)")
+            if held:
+                why += (": even so, age alone could not explain the difference for "
+                        + ("; ".join(_group(key, c) for c in named) if named else
+                           "a group whose figures are not shown"))
+            else:
+                why += ": a difference may come from age alone"
+                if rating == "HIGH":
+                    rating = "MEDIUM"
+                    why += ", so on its own it suggests MEDIUM, not HIGH"
+            reasons.append(why + ".")
         cap = rules.max_rating.get(key)
         if cap and _LEVEL.get(rating, 0) > _LEVEL[cap]:
             reasons.append(f"The data alone suggests at most {cap} for {name.lower()} (see the "

@@ -309,7 +309,8 @@ def _collect(
 
         try:
             parts = profile_services(path, mapping, as_of=as_of,
-                                     allow_duplicates=allow_duplicates, progress=tick)
+                                     allow_duplicates=allow_duplicates, progress=tick,
+                                     by_age=False)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the audit
             file_rows.append(_file_failure(audit, path, exc))
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from eqia.characteristics import ETHNICITY_DETAILED
 from eqia.compare import STATUS_FLAGS, CharacteristicResult, Comparison
 from eqia.published import HIDDEN_FIGURES, NOT_RECORDED, PEOPLE, UNSAID, Published, publish
 
@@ -81,8 +82,25 @@ def completeness_sentence(source: Published | Comparison, key: str,
     return text + "."
 
 
+def _age_sentence(lead: str, row: pd.Series) -> str:
+    """Whether age alone could explain a flag: the most (for over) or least (for under)
+    share age could give, from ``expected_age_high/low`` (``compare._age_retest``)."""
+    n = row["expected"] / row["expected_share"] if row.get("expected_share") else None
+    bound = row["expected_age_high"] if row["flag"] == "over" else row["expected_age_low"]
+    if n is None or pd.isna(n) or pd.isna(bound):
+        return f"{lead}, so this difference may come from age alone."
+    limit = pct(bound / n)
+    most = "at most" if row["flag"] == "over" else "no less than"
+    if bool(row.get("robust_to_age")):
+        return f"{lead}, but age alone could give {most} {limit}, so it does not explain this."
+    return (f"{lead}: age alone could give {'up to' if row['flag'] == 'over' else 'as little as'}"
+            f" {limit}, so this difference may come from age alone.")
+
+
 def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> list[str]:
-    """The flags of a characteristic in words, with the figures behind them."""
+    """One sentence per flagged group, with the figures behind it as published, naming
+    the exact population it was compared with (``CharacteristicResult.population``) and
+    whether that figure is an estimate or the comparison could reflect age alone."""
     shown = _view(source)
     r = shown.comparison.results[key]
     if r.status != "compared":
@@ -90,6 +108,10 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
     rows = shown.headline(key)
     flagged = rows[rows["flag"].isin(["under", "over"])]
     adjusted = " after allowing for the service's age profile" if r.age_adjusted else ""
+    population = r.population or f"{area_name}'s population"
+    lead = (" Within each broad group the detailed groups are split by their shares at all "
+            "ages, and the service's ages differ markedly from all ages" if key ==
+            ETHNICITY_DETAILED else " The service's ages differ markedly from that population's")
     missing = shown.value(key, NOT_RECORDED)
     unrecorded = "" if missing is None else f"{shown.count(key, NOT_RECORDED)} "
     out = []
@@ -102,19 +124,22 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
         else:
             tail = (f"This could be explained by the {unrecorded}people whose "
                     f"{noun(r)} is not recorded.")
+        estimated = (" (estimated)" if bool(row.get("baseline_estimated"))
+                     and not population.endswith("(estimated)") else "")
         if row["hidden"] or pd.isna(row["service_share"]):
-            # Whether missing data could explain it is not said either: it would narrow
-            # the count down (``disclosure.direction_is_safe``).
+            # Whether missing data or age could explain it is not said either: it would
+            # narrow the count down (``disclosure.direction_is_safe``).
             out.append(
                 f"{row['category']}: {word} than expected, compared with "
-                f"{pct(row['baseline_share'])} of {area_name} residents{adjusted}; "
+                f"{pct(row['baseline_share'])}{estimated} of {population}{adjusted}; "
                 f"{HIDDEN_FIGURES}.")
             continue
+        confounded = _age_sentence(lead, row) if r.age_confounded else ""
         out.append(
             f"{row['category']}: {pct(row['service_share'])} of service users with a known "
             f"{noun(r)} (95% CI {pct(row['ci_low'])} to {pct(row['ci_high'])}), compared "
-            f"with {pct(row['baseline_share'])} of {area_name} residents{adjusted}: {word} than "
-            f"expected (ratio {row['ratio']:.2f}). {tail}".strip()
+            f"with {pct(row['baseline_share'])}{estimated} of {population}{adjusted}: {word} "
+            f"than expected (ratio {row['ratio']:.2f}). {tail}".strip() + confounded
         )
     testable = rows[rows["flag"].isin(["under", "over", "none"])]
     unsaid = int((rows["flag"] == UNSAID).sum())
@@ -123,8 +148,9 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
                    "are not shown are not said either, to protect people's privacy; the "
                    "suggested rating takes them into account.")
     elif not out and len(testable):
-        out.append(f"The service's {r.name.lower()} profile is in line with {area_name}'s "
-                   f"population{adjusted} for every category that could be tested.")
+        out.append(f"The service's {r.name.lower()} profile is in line with {population}"
+                   f"{adjusted} for every category that could be tested."
+                   + (f"{lead}, so age may hide a difference." if r.age_confounded else ""))
     too_few = rows[rows["flag"] == "too_few"]
     if len(too_few) and len(too_few) == len(rows[~rows["flag"].isin(STATUS_FLAGS)]):
         out.append(f"Too few people to compare any {r.name.lower()} category with the "

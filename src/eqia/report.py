@@ -127,7 +127,13 @@ class CharacteristicSection:
     table: ProtectedTable  # the categories and their total as they may be shown
     changes: pd.DataFrame  # CHANGE_COLUMNS, latest vs previous period
     population: pd.DataFrame  # category, baseline_share, flag, ci_low, ci_high, robust,
-    # hidden (latest)
+    # hidden, estimated, robust_to_age (latest)
+    #: The population compared with, e.g. "Kent's population aged 18 and over" (empty
+    #: when there is no comparison).
+    compared_with: str = ""
+    #: True when the census has no age breakdown for it and the service's ages differ
+    #: markedly from that population's (``CharacteristicResult.age_confounded``).
+    age_confounded: bool | None = None
     change_findings: list[str] = field(default_factory=list)
     population_findings: list[str] = field(default_factory=list)
 
@@ -394,7 +400,12 @@ def _service_report(
     if latest is not None:
         from eqia.compare import compare
 
-        comparison = compare(profiles[latest.label], config.area, ages=svc.ages)
+        middle = latest.start + (latest.end - latest.start) / 2
+        comparison = compare(profiles[latest.label], config.area, ages=svc.ages,
+                             data_date=middle)
+        for text in comparison.notes:
+            if "Census Day" in text:
+                note("census-distance", f"{svc.name}, {latest.label}: {text}")
     counted = {}
     for key in chars.keys():
         found = _counts(svc.name, key, periods, profiles, policy, previous, latest, note,
@@ -551,8 +562,11 @@ def _section(
     else:
         changes = pd.DataFrame(columns=CHANGE_COLUMNS)
     population = _population(key, comparison, full, latest.label if latest else None)
+    result = comparison.results.get(key) if comparison is not None else None
     section = CharacteristicSection(key=key, name=name, periods=labels, counts=counts,
-                                    table=table, changes=changes, population=population)
+                                    table=table, changes=changes, population=population,
+                                    compared_with=result.population if result else "",
+                                    age_confounded=result.age_confounded if result else None)
     section.change_findings, section.population_findings = _findings(section, config, ages)
     return section
 
@@ -611,9 +625,11 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
 
     Flags are the true comparison's (publishing changes no finding). Where a count is
     hidden its finding says only its direction, and only where that cannot narrow the
-    count to one value (``disclosure.direction_is_safe``; otherwise ``UNSAID``).
+    count to one value (``disclosure.direction_is_safe``; otherwise ``UNSAID``); nor
+    whether missing data or age could explain it.
     """
-    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust", "hidden"]
+    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust", "hidden",
+            "estimated", "robust_to_age"]
     if comparison is None or latest is None or latest not in table.values.columns:
         return pd.DataFrame(columns=cols)
     r = comparison.results.get(key)
@@ -642,7 +658,9 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
                 flag = UNSAID
         elif pd.notna(n) and n:
             lo, hi = wilson_interval(float(k), float(n))
-        out.append((cat, row["baseline_share"], flag, lo, hi, robust, hidden))
+        out.append((cat, row["baseline_share"], flag, lo, hi, robust, hidden,
+                    bool(row.get("baseline_estimated")),
+                    None if hidden else row.get("robust_to_age")))
     return pd.DataFrame(out, columns=cols)
 
 
@@ -662,11 +680,18 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
     """Sentences for significant changes, and for categories flagged against the census.
 
     Every share is quoted from the protected table, so prose never shows more than the
-    tables do; a category whose count is hidden is never named in a finding. Category
-    names are quoted (‘...’): census labels have commas and read oddly as prose.
+    tables do; a category whose count is hidden is named with the direction of its
+    difference only, where ``_population`` allows. Category names are quoted (‘...’):
+    census labels have commas and read oddly as prose.
     """
-    where = _area_phrase(config, ages)
+    where = sec.compared_with or _area_phrase(config, ages)
     subject = _subject(sec.key)
+
+    def base_text(row) -> str:
+        """The baseline share, marked where it is an estimate the population does not say."""
+        mark = (" (estimated)" if bool(row.get("estimated"))
+                and not where.endswith("(estimated)") else "")
+        return pct(float(row["baseline_share"])) + mark
     pop = sec.population.set_index("category") if len(sec.population) else None
     latest = sec.periods[-1] if sec.periods else None
     changes, said = [], set()
@@ -687,7 +712,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
                 rel = "still below" if share_from < base else "now below"
             else:
                 rel = "still above" if share_from > base else "now above"
-            text += f", {rel} the {pct(base)} of {where}"
+            text += f", {rel} the {base_text(pop.loc[cat])} of {where}"
         changes.append(text + ".")
         said.add(cat)
     population: list[str] = []
@@ -704,7 +729,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
         if cat in said:
             continue
         share = None if row["hidden"] else sec.table.share_text(cat, latest)
-        parts[row["flag"]].append((cat, share, pct(row["baseline_share"])))
+        parts[row["flag"]].append((cat, share, base_text(row)))
         if row.get("robust") is False:
             shaky.append(f"‘{cat}’")
     # "of those whose ... is recorded" once, after the first share shown.
@@ -732,6 +757,12 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
         elif shaky:
             text += (f" The difference{'s' if len(shaky) > 1 else ''} for {_and(shaky)} "
                      f"could be explained by {unknown}.")
+        if sec.age_confounded:
+            explained = [row.get("robust_to_age") is not True for _, row in flagged.iterrows()]
+            text += (" The service's ages differ markedly from that population's, so age "
+                     "alone could explain some or all of this." if any(explained) else
+                     " The service's ages differ markedly from that population's, but age "
+                     "alone could not explain differences this large.")
         population.append(text)
     unsaid = int((pop["flag"] == UNSAID).sum())
     if unsaid:
@@ -965,7 +996,8 @@ def _chart_spec(sec: CharacteristicSection, area: str) -> dict | None:
         f"{sec.periods[0]} to {sec.periods[-1]}"
     alt = (f"Bar chart of the share of service users whose {_subject(sec.key)} is recorded "
            f"in each category, {periods}"
-           + (f", with {area}'s population share marked" if any(baseline) else "")
+           + (f", with the share of {sec.compared_with or area + chr(39) + 's population'} "
+              "marked" if any(baseline) else "")
            + ". " + ". ".join(parts) + ".")
     return {"title": f"{sec.name}: share of service users by period", "categories": cats,
             "periods": sec.periods, "series": series, "baseline": baseline, "area": area,
@@ -1024,11 +1056,13 @@ def report_context(report: AnnualReport) -> dict:
                 "table": _characteristic_table(sec, area_name, latest),
                 "chart": _chart_spec(sec, area_name),
                 "findings": sec.findings,
-                "caption": f"{s.name}: {sec.name.lower()} of service users by period",
+                "caption": f"{s.name}: {sec.name.lower()} of service users by period"
+                           + (f", compared with {sec.compared_with}"
+                              if len(sec.population) and sec.compared_with else ""),
                 "figure": f"{sec.name}: share of service users whose {_subject(sec.key)} "
                           "is recorded, by period"
-                          + (f", with {area_name}'s population share" if len(sec.population)
-                             else ""),
+                          + (f", with the share of {sec.compared_with or area_name}"
+                             if len(sec.population) else ""),
             })
         overview = [f"{p.label}: {s.totals.get(p.label, '-')} people" for p in s.periods]
         sources += [f"{s.name}, {p.label}: {', '.join(s.profiles[p.label].source.split(' + '))}"
@@ -1052,7 +1086,11 @@ def report_context(report: AnnualReport) -> dict:
         "and the completeness table shows how many people have each characteristic "
         "recorded.",
         f"Population shares: ONS Census 2021 ({', '.join(tables) or 'no tables'}), "
-        f"{area_name}, for each service's eligible ages.",
+        f"{area_name}. Each table names the population it is compared with: the service's "
+        "eligible ages where the census publishes the characteristic by age (sex, ethnic "
+        "group, religion, legal partnership status; religion by age and the detailed ethnic "
+        "groups by age are estimates), otherwise all ages or the census' own base (aged 16, "
+        "or 5, and over), said as 'no age breakdown published'.",
         "Compared with population: " + (report.services[0].comparison.method
                                         if report.services and report.services[0].comparison
                                         else "not available."),

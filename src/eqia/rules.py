@@ -31,6 +31,8 @@ class Rules:
     gof_draws: int
     gof_seed: int
     missing_sensitivity: bool
+    age_confounded_distance: float
+    census_distance_years: float
 
 
 #: What each rule accepts; the packaged file and a user's file are checked alike.
@@ -50,6 +52,9 @@ SCHEMA = Fields(noun="rule", fields={
                         words="a whole number from 100 to 1,000,000, e.g. 20000"),
     "gof_seed": Number(min=0, max=2**63 - 1, integer=True, words="a whole number of 0 or more"),
     "missing_sensitivity": Flag(),
+    "age_confounded_distance": Number(min=0, max=1, min_open=True,
+                                      words="a distance above 0 and at most 1, e.g. 0.25"),
+    "census_distance_years": Number(min=0, min_open=True, words="a number of years, e.g. 5"),
 })
 _NAMES = tuple(f.name for f in fields(Rules))
 assert set(_NAMES) == set(SCHEMA.fields), "every rule needs a check"

@@ -94,7 +94,7 @@ def run_screening(
     ]
     profile = merge_profiles(profiles)
     comparison = compare(profile, area, ages=proposal.ages, rules=rules_path,
-                         comparators=comparators)
+                         comparators=comparators, data_date=proposal.as_of)
     shown = publish_figures(comparison, policy, extracts=[(p.source, p.rows) for p in profiles])
     affects = {k: v.get("affects") for k, v in proposal.officer.items()}
     focus = focus_for(proposal.change, proposal.scope, arules.adverse_direction)
@@ -132,6 +132,7 @@ def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -
                 continue
             table_rows.append({
                 "category": row["category"],
+                "baseline_estimated": bool(row.get("baseline_estimated")),
                 "service_count": int(row["service_count"]),
                 "service_share": _num(row["service_share"]),
                 "ci_low": _num(row["ci_low"]),
@@ -153,6 +154,7 @@ def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -
                 "ci_high": [t["ci_high"] for t in compared],
                 "baseline": [t["baseline_share"] for t in compared],
                 "area": area,
+                "population": r.population,
                 "title": r.name,
             }
         unknown_rows = []
@@ -180,8 +182,9 @@ def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -
             "base": r.base,
             "table_id": r.table_id,
             # Census or the service's own comparator population (``data: comparators``).
-            "compared_with": (f"Compared with {r.base} in {area} (Census 2021 table {r.table_id})"
-                              if r.table_id else f"Compared with the {r.base}, not the census"),
+            "compared_with": _compared_with(r),
+            "population": r.population,
+            "age_confounded": r.age_confounded,
             "baseline_label": f"{area} share" if r.table_id else "Comparator share",
             "available": r.status == "compared",
             "status": r.status,
@@ -198,6 +201,20 @@ def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -
             if key in suggestions else [],
         })
     return out
+
+
+def _compared_with(r) -> str:
+    """"Compared with Maidstone's population aged 65 and over, Census 2021 ethnic group by
+    age": the exact population, the census table, and whether age could explain a
+    difference."""
+    if not r.table_id:
+        return f"Compared with {r.population}, not the census"
+    table = f"table {r.table_id}" if r.table_id.startswith("TS") else r.table_id
+    text = f"Compared with {r.population}, Census 2021 {table}"
+    if r.age_confounded:
+        text += ("; age-confounded: the service's ages differ markedly from that "
+                 "population's, so a difference may come from age alone")
+    return text
 
 
 def _grid(proposal: Proposal, suggestions: dict[str, Suggestion]) -> list[dict]:
@@ -244,6 +261,7 @@ def build_context(
     comparison, policy = shown.comparison, shown.policy
     publish = policy.publishable
     part2, census_notes = _shared_caveats(_part2(shown, suggestions))
+    census_notes = comparison.notes + census_notes
     option, option_reasons = suggest_option(
         suggestions, {k: v.get("rating") for k, v in proposal.officer.items()}, focus)
     vocab = vocabulary()
@@ -331,7 +349,9 @@ def rating_rules(rules: AssessmentRules, focus: Focus | None = None) -> list[str
         f"census figure, or when it is recorded for fewer than "
         f"{100 * rules.unknown_below_known_share:.0f}% of people.",
         f"HIGH (Negative) when a group is {concern} whatever the unrecorded values are, "
-        "unless the officer says the proposal does not affect the group. The secondary "
+        "unless the officer says the proposal does not affect the group, or the comparison "
+        "is age-confounded (the census has no age breakdown for the characteristic and the "
+        "service's ages differ markedly from the population's): then MEDIUM. The secondary "
         "reading is shown but does not raise the rating.",
         f"MEDIUM when the difference could be due to missing data, or when the "
         f"characteristic is recorded for fewer than "

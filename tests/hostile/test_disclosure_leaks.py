@@ -67,7 +67,7 @@ NOT_COUNTS = re.compile("|".join([
     r"\d[\d,]*(?:\.\d+)?\s?%", r"\d+\.\d+",
     r"Census \d{4}", r"\bTS\d+\b", r"\b[EWKSN]\d{8}\b",
     rf"\d{{1,2}} (?:{MONTHS}) \d{{4}}", r"\d{4}-\d{2}(?:-\d{2})?\b", r"\b(?:19|20)\d{2}\b",
-    r"\b\d+\s?(?:-|–|to)\s?\d+\b", r"\b\d+\+", r"aged (?:under )?\d+", r"\d+ and over",
+    r"\b\d+\s?(?:-|–|to)\s?\d+\b", r"\b\d+\+", r"aged (?:under )?\d+(?:, or \d+,)?", r"\d+(?:, or \d+,)? and over",
     r"\b(?:Option|Part|Page|Table|Figure|V)\s?\d+", r"\bof \d+ (?=\()",
     r"\bsections? \d+(?:\(\d+\))?(?: and \d+(?:\(\d+\))?)*",  # of the Equality Act
     r"\d+ categor(?:y|ies)", r"\d+ groups?\b", r"under \d+", r"fewer than \d+",

@@ -131,8 +131,9 @@ def _print_baseline(b: bl.Baseline) -> None:
         out.print(f"[bold]{b.name}[/]")
         out.print(f"  {b.reason}\n", markup=False)
         return
+    title = f"{b.table} {b.title or ''}" if str(b.table).startswith("TS") else b.table
     table = RichTable(
-        title=f"{b.name}: Census 2021 {b.table} {b.title or ''}".rstrip(), title_justify="left",
+        title=f"{b.name}: Census 2021 {title}".rstrip(), title_justify="left",
         caption=f"Base: {b.base}, {b.total:,} people."
         + (" Shares are of those who answered." if b.unknown_label else ""),
         caption_justify="left",
@@ -140,12 +141,18 @@ def _print_baseline(b: bl.Baseline) -> None:
     table.add_column("Category")
     table.add_column("People", justify="right")
     table.add_column("Share", justify="right")
+    if b.estimated:
+        table.add_column("Estimated")
     for row in b.counts.itertuples(index=False):
-        table.add_row(row.category, f"{int(row.count):,}", pct(row.share))
+        mark = ["yes" if row.category in b.estimated else ""] if b.estimated else []
+        table.add_row(row.category, f"{int(row.count):,}", pct(row.share), *mark)
     if b.unknown_label:
-        table.add_row(b.unknown_label, f"{b.unknown:,}", "", style="dim")
+        table.add_row(b.unknown_label, f"{b.unknown:,}", "", *([""] if b.estimated else []),
+                      style="dim")
     out.print(table)
     notes = [b.age_note] if b.age_note else []
+    if b.estimated:
+        notes.append(f"Estimated, not published: from {b.method}.")
     if b.source != bl.SHIPPED_SOURCE:
         notes.append(f"Source: {b.source}.")
     for text in [*notes, *b.caveats]:

@@ -68,7 +68,7 @@ def profile_command(
     with read_progress(extract) as progress:
         profile = profile_file(
             extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
-            allow_duplicates=allow_duplicates, progress=progress,
+            allow_duplicates=allow_duplicates, progress=progress, by_age=False,
         )
     if fmt is TableFormat.csv:
         write_text(output, to_csv(profile.tidy(list_invalid), float_format="%.6f"))

@@ -98,6 +98,8 @@ def flag_text(row: dict) -> str:
     if row.get("hidden"):
         text = (HIDDEN_FLAG_TEXT[:1].upper() + HIDDEN_FLAG_TEXT[1:] if flag == UNSAID
                 else f"{text}; {HIDDEN_FLAG_TEXT}")
+    if row.get("baseline_estimated"):
+        text += "; population figure estimated"
     return text
 
 
