@@ -185,7 +185,7 @@ def test_a_hidden_groups_finding_stands_without_its_figures(reports):
         assert sec.table.display.at[ASIAN, "2025-26"] == "*"  # 6 people
         pop = sec.population.set_index("category")
         assert (pop.at[ASIAN, "flag"], pop.at[ASIAN, "hidden"]) == ("under", True)
-        assert pd.isna(pop.at[ASIAN, "ci_low"]) and pop.at[ASIAN, "robust"] is None
+        assert pd.isna(pop.at[ASIAN, "ci_low"]) and pop.at[ASIAN, "missing_could_explain"] is None
         (said,) = [f for f in reports[mode].services[0].findings if ASIAN in f]
         base = pct(internal.at[ASIAN, "baseline_share"])  # the census share, public
         assert f"‘{ASIAN}’ (its figures not shown, against {base})" in said, said

@@ -21,11 +21,13 @@ import pandas as pd
 from eqia import characteristics as chars
 from eqia.agebands import AgeBand, parse_range
 from eqia.changes import READINGS, Focus, focus_for
+from eqia.findings import family_phrase, missing_data_text
 from eqia.published import HIDDEN_FIGURES, NOT_RECORDED, PEOPLE
 from eqia.schema import (
     AgeRange,
     Choice,
     Fields,
+    Flag,
     ListOf,
     MapOf,
     Number,
@@ -33,6 +35,7 @@ from eqia.schema import (
     python_values,
     validate,
 )
+from eqia.stats import flag_alpha
 from eqia.yamlfile import parse_yaml_doc, read_yaml_doc
 
 if TYPE_CHECKING:
@@ -51,6 +54,7 @@ class AssessmentRules:
     not_adverse_categories: tuple[str, ...] = ()
     max_rating: dict[str, str] = field(default_factory=dict, hash=False)
     childbearing_ages: str = "15-49"
+    high_across_grid: bool = True
 
 
 #: What each assessment rule accepts (a user's file, a proposal's ``assessment:``, or
@@ -68,6 +72,7 @@ SCHEMA = Fields(noun="assessment rule", fields={
                                    noun="a characteristic eqia knows"),
                         value=Choice(options=("HIGH", "MEDIUM", "LOW"))),
     "childbearing_ages": AgeRange(empty_ok=False),
+    "high_across_grid": Flag(),
 })
 
 
@@ -137,6 +142,10 @@ def _words(comparison: Comparison, shown: Published | None) -> Published:
     from eqia.published import publish
 
     return publish(comparison)
+
+
+def _pc(level: float) -> str:
+    return f"{100 * level:.10g}%"
 
 
 def _group(key: str, category: str) -> str:
@@ -242,9 +251,13 @@ def suggest(
     tables hide. Without ``shown`` the reasons quote every figure.
 
     ``affects`` holds the officer's YES/NO to "could the proposal affect this group
-    less favourably?"; a robust flag of concern only suggests HIGH where it is not NO.
+    less favourably?"; a flag of concern only suggests HIGH where it is not NO.
     ``focus`` says which reading is the main concern (``eqia.changes.focus_for``; by
     default from ``rules.adverse_direction``, or both readings when that is empty).
+
+    Only the headline ``flag`` counts, which allows for the number of groups compared
+    (``family_wise`` in the representation rules); a group's own 95% screening signal is
+    listed in the reasons but never raises the rating.
 
     The rules, in order (each documented in ``data/assessment.yaml``):
 
@@ -253,10 +266,12 @@ def suggest(
       ages include none of ``childbearing_ages``: LOW;
     * not collected, no census figure, or under ``unknown_below_known_share`` known:
       UNKNOWN (the data cannot show the impact);
-    * a difference of concern (the main reading) that holds whatever the unknown values
-      are: HIGH (Negative), or MEDIUM if the officer says the proposal does not affect
-      the group;
-    * a difference of concern that missing data could explain, or data known for under
+    * a flag of concern (the main reading) that missing data could not plausibly explain
+      (its tipping point, ``missing_could_explain`` false) and, with ``high_across_grid``,
+      that also holds allowing for every characteristic screened (``holds_across_grid``):
+      HIGH (Negative), or MEDIUM if the officer says the proposal does not affect the
+      group;
+    * a flag of concern that missing data could explain, or data known for under
       ``complete_from_known_share`` of people: MEDIUM;
     * an age-confounded comparison (no census age breakdown, and the service's ages
       differ markedly from the population's) suggests at most MEDIUM, unless a difference
@@ -322,8 +337,8 @@ def suggest(
         incomplete = r.known_share < rules.complete_from_known_share
         for _, row in rows.iterrows():
             item = row.to_dict()
-            robust = (bool(row["robust_to_missing"]) if pd.notna(row["robust_to_missing"])
-                      else False)
+            explained = item.get("missing_could_explain")
+            robust = not (explained is not None and pd.notna(explained) and explained)
             item["robust"] = robust
             item["adverse"] = False
             flagged.append(item)
@@ -335,23 +350,49 @@ def suggest(
                 continue
             item["adverse"] = True
             word = "fewer" if row["flag"] == "under" else "more"
+            family = family_phrase(headline, item, comparison.rules)
             text = (f"{focus.label(row['flag'])} – {_group(key, row['category'])}: {word} than "
-                    f"expected, {_versus(shown, key, item, focus.people)}")
+                    f"expected, {_versus(shown, key, item, focus.people)}"
+                    + (f"; {family}" if family else ""))
             if not shown.says_finding(key, row["category"]):
                 text = UNSAID_TEXT[:1].upper() + UNSAID_TEXT[1:]
             # Whether missing data could explain a hidden group's difference is not said:
             # it would narrow down its count.
             hidden = shown.is_hidden(key, row["category"])
-            if robust and (affects.get(key) or "").upper() != "NO":
+            unrecorded = ("" if shown.value(key, NOT_RECORDED) is None
+                          else shown.count(key, NOT_RECORDED))
+            missing = "" if hidden else missing_data_text(item, r, "the population", unrecorded)
+            strong = not rules.high_across_grid or item.get("holds_across_grid") is True
+            if robust and strong and (affects.get(key) or "").upper() != "NO":
                 rating, direction = "HIGH", "Negative"
-                reasons.append(text + ("." if hidden else
-                                       "; this holds whatever the unrecorded values are."))
+                reasons.append(f"{text}. {missing}".strip())
             else:
                 if rating != "HIGH":
                     rating, direction = "MEDIUM", "Negative"
-                why = ("but the missing data could explain it" if not robust
-                       else "but the officer says the proposal does not affect this group")
-                reasons.append(f"{text}." if hidden and not robust else f"{text}, {why}.")
+                if not robust:
+                    reasons.append(f"{text}. {missing}".strip())
+                elif not strong:
+                    grid = flag_alpha(comparison.rules) / max(comparison.screened, 1)
+                    reasons.append(" ".join(x for x in (
+                        f"{text}.", missing,
+                        f"Not strong enough for HIGH: with {comparison.screened} "
+                        f"characteristics screened, HIGH needs p below {grid:.2g}, so that "
+                        "a service like its population is rarely rated HIGH by chance.")
+                        if x))
+                else:
+                    reasons.append(f"{text}, but the officer says the proposal does not "
+                                   "affect this group.")
+        signals = headline[(headline["flag"] == "none")
+                           & headline["signal_95"].isin(["under", "over"])
+                           & ~headline["category"].isin(rules.not_adverse_categories)]
+        signals = [row for _, row in signals.iterrows() if focus.is_primary(row["signal_95"])]
+        if signals:
+            reasons.append(
+                f"Screening signal only, not counted towards the rating: "
+                f"{_listing(key, signals, shown)} differ{'s' if len(signals) == 1 else ''} at "
+                f"{_pc(comparison.rules.level)} on {'its' if len(signals) == 1 else 'their'} "
+                f"own, but not once the {int(headline['p_value'].notna().sum())} groups "
+                "compared are allowed for.")
         readings = _readings(key, by_reading, focus, complement, shown)
         for reading in readings:
             if reading["groups"] and not reading["primary"]:

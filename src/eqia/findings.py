@@ -14,6 +14,7 @@ import pandas as pd
 from eqia.characteristics import ETHNICITY_DETAILED
 from eqia.compare import STATUS_FLAGS, CharacteristicResult, Comparison
 from eqia.published import HIDDEN_FIGURES, NOT_RECORDED, PEOPLE, UNSAID, Published, publish
+from eqia.stats import p_text
 
 
 def pct(x: float, digits: int = 1) -> str:
@@ -97,6 +98,81 @@ def _age_sentence(lead: str, row: pd.Series) -> str:
             f" {limit}, so this difference may come from age alone.")
 
 
+def one_in(share: float) -> str:
+    """A share as people say it: 0.2 -> "1 in 5", 0.0143 -> "1 in 70", 0.62 -> "6 in 10"."""
+    if share is None or share != share:
+        return "-"
+    if share <= 0:
+        return "none"
+    if share < 0.5:
+        return f"1 in {round(1 / share):,}"
+    if share > 0.99:
+        return "more than 99 in 100"
+    tenths = round(10 * share)
+    return f"{round(100 * share)} in 100" if tenths == 10 else f"{tenths} in 10"
+
+
+def _given(x) -> bool:
+    return x is not None and not (isinstance(x, float) and x != x) and x is not pd.NA
+
+
+def missing_data_text(row, r: CharacteristicResult, population: str,
+                      unrecorded: str | None = None) -> str:
+    """What the unrecorded values could do to a flag, in plain English, from its tipping
+    point: "The difference would go only if 1 in 5 of the 360 people whose ethnicity is
+    not recorded were in this group, against 1 in 70 of those recorded and 1 in 23 of
+    Kent residents: missing data is unlikely to explain it." Empty for a row with no
+    flag or when the check was not made. ``unrecorded``: the number of people not
+    recorded as the document may show it (``None``: the true count)."""
+    explain = row.get("missing_could_explain")
+    if row.get("flag") not in ("under", "over") or not _given(explain):
+        return ""
+    missing = r.unknown + r.invalid
+    if not missing:
+        return ""
+    tip = row.get("tipping_share")
+    # ``unrecorded`` "": the count may not be shown (it is hidden), so it is not said.
+    fmt = (lambda n: f"{n:,} ") if unrecorded is None else (
+        lambda n: f"{unrecorded} " if unrecorded else "")
+    people = "person" if missing == 1 else "people"
+    whose = f"{fmt(missing)}{people if fmt(missing) else 'people'} whose {noun(r)} is not recorded"
+    if not _given(tip):
+        return f"This holds whatever the {fmt(missing)}unrecorded values are."
+    if (row["flag"] == "under" and tip <= 0) or (row["flag"] == "over" and tip >= 1):
+        return (f"The difference would go whichever groups the {whose} are in: missing data "
+                "could explain it.")
+    verdict = ("missing data could explain it" if bool(explain)
+               else "missing data is unlikely to explain it")
+    expected = row.get("expected_share", row.get("baseline_share"))
+    against = (f"against {one_in(row.get('service_share'))} of those recorded and "
+               f"{one_in(expected)} of {population}")
+    only = "" if explain else "only "
+    share = one_in(tip) if row["flag"] == "under" else f"at most {one_in(tip)}"
+    return (f"The difference would go {only}if {share} of the {whose} were in this group, "
+            f"{against}: {verdict}.")
+
+
+#: Short names of the family-wise rules, for sentences.
+FAMILY_NAMES = {"holm": "Holm's method", "bonferroni": "Bonferroni's correction"}
+
+
+def family_phrase(rows: pd.DataFrame, row, rules) -> str:
+    """How a flag allowed for the other groups, with its p-value: "allowing for the 5
+    groups compared (Holm's method), p < 0.001"."""
+    m = int(rows["p_value"].notna().sum()) if "p_value" in rows else 0
+    compared = int(rows["flag"].isin(["under", "over", "none", "too_few"]).sum())
+    p, p_adj = row.get("p_value"), row.get("p_adjusted")
+    if not _given(p):
+        return ""
+    one_question = m == 2 and compared == 2  # e.g. female / male: no allowance needed
+    if rules.family_wise in FAMILY_NAMES and m > 1 and not one_question and _given(p_adj):
+        return (f"allowing for the {m} groups compared ({FAMILY_NAMES[rules.family_wise]}), "
+                f"{p_text(p_adj)}")
+    if rules.family_wise == "strong_level":
+        return f"{p_text(p)}, at the stricter {100 * rules.strong_level:.10g}% level"
+    return p_text(p)
+
+
 def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> list[str]:
     """One sentence per flagged group, with the figures behind it as published, naming
     the exact population it was compared with (``CharacteristicResult.population``) and
@@ -113,17 +189,9 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
             "ages, and the service's ages differ markedly from all ages" if key ==
             ETHNICITY_DETAILED else " The service's ages differ markedly from that population's")
     missing = shown.value(key, NOT_RECORDED)
-    unrecorded = "" if missing is None else f"{shown.count(key, NOT_RECORDED)} "
     out = []
     for _, row in flagged.iterrows():
         word = "fewer" if row["flag"] == "under" else "more"
-        robust = row["robust_to_missing"]
-        if pd.notna(robust) and bool(robust):
-            tail = (f"This holds whatever the {unrecorded}unrecorded values are."
-                    if missing != 0 else "")
-        else:
-            tail = (f"This could be explained by the {unrecorded}people whose "
-                    f"{noun(r)} is not recorded.")
         estimated = (" (estimated)" if bool(row.get("baseline_estimated"))
                      and not population.endswith("(estimated)") else "")
         if row["hidden"] or pd.isna(row["service_share"]):
@@ -134,12 +202,16 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
                 f"{pct(row['baseline_share'])}{estimated} of {population}{adjusted}; "
                 f"{HIDDEN_FIGURES}.")
             continue
+        family = family_phrase(rows, row, shown.comparison.rules)
+        tail = missing_data_text(row, r, population,
+                                 "" if missing is None else shown.count(key, NOT_RECORDED))
         confounded = _age_sentence(lead, row) if r.age_confounded else ""
         out.append(
             f"{row['category']}: {pct(row['service_share'])} of service users with a known "
             f"{noun(r)} (95% CI {pct(row['ci_low'])} to {pct(row['ci_high'])}), compared "
             f"with {pct(row['baseline_share'])}{estimated} of {population}{adjusted}: {word} "
-            f"than expected (ratio {row['ratio']:.2f}). {tail}".strip() + confounded
+            f"than expected (ratio {row['ratio']:.2f}{'; ' + family if family else ''}). "
+            f"{tail}".strip() + confounded
         )
     testable = rows[rows["flag"].isin(["under", "over", "none"])]
     unsaid = int((rows["flag"] == UNSAID).sum())

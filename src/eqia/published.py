@@ -45,7 +45,7 @@ from eqia.disclosure import (
     direction_is_safe,
     protect_lines,
 )
-from eqia.stats import wilson_interval
+from eqia.stats import share_interval
 
 #: Line labels of the figures every characteristic's table has besides its categories.
 PEOPLE = "People"
@@ -72,7 +72,9 @@ _NOT_COMPARED = ("no_census_category", "outside_ages")
 _FROM_COUNTS = ["service_count", "service_share", "ci_low", "ci_high", "ratio",
                 "difference_pp"]
 #: Columns that could give a rounded count back (NHS rule) or a hidden one: blanked there.
-_INTERVALS = ["expected", "ratio_low", "ratio_high", "ratio_low_strong", "ratio_high_strong"]
+_INTERVALS = ["expected", "ratio_low", "ratio_high", "ratio_low_strong", "ratio_high_strong",
+              "ci_low_strong", "ci_high_strong", "p_value", "p_adjusted", "tipping_share",
+              "missing_could_explain"]
 #: Per-characteristic counts repeated on every row: published once, in the table.
 _REPEATED = ["unknown", "not_stated", "not_known", "invalid"]
 
@@ -330,7 +332,7 @@ def _shown_rows(comparison: Comparison, tables: dict[str, ProtectedTable],
                     cols["flag"][i] = UNSAID
                 for c in blank:
                     cols[c][i] = np.nan
-                cols["strength"][i], cols["robust_to_missing"][i] = "", np.nan
+                cols["strength"][i], cols["signal_95"][i] = "", ""
                 cols["hidden"][i] = True
                 continue
             cols["service_count"][i] = float(k)
@@ -345,14 +347,15 @@ def _shown_rows(comparison: Comparison, tables: dict[str, ProtectedTable],
             share = k / n
             expected_share = cols["expected_share"][i]
             cols["service_share"][i] = share
-            cols["ci_low"][i], cols["ci_high"][i] = wilson_interval(k, n)
+            cols["ci_low"][i], cols["ci_high"][i], _ = share_interval(
+                k, n, comparison.rules.level, comparison.rules.exact_binomial_below)
             cols["ratio"][i] = share / expected_share if expected_share else np.nan
             cols["difference_pp"][i] = 100 * (share - expected_share)
             for c in _INTERVALS:
                 cols[c][i] = np.nan
     out = pd.DataFrame(cols)
     for c in table.columns:  # numbers stay numbers
-        if c not in ("flag", "strength", "robust_to_missing") and \
+        if c not in ("flag", "strength", "signal_95", "missing_could_explain") and \
                 pd.api.types.is_numeric_dtype(table[c].dtype):
             out[c] = pd.to_numeric(out[c])
     return out[keep].reset_index(drop=True)

@@ -44,12 +44,12 @@ from eqia.disclosure import (
     direction_is_safe,
     protect_lines,
 )
-from eqia.findings import pct
+from eqia.findings import one_in, pct
 from eqia.outputs import atomic_write
 from eqia.profile import profile_file
 from eqia.published import NOT_RECORDED, PEOPLE, UNSAID
 from eqia.report_config import PERIOD_HINT, Period, ReportConfig, ServiceConfig
-from eqia.stats import wilson_interval
+from eqia.stats import holm, p_text, share_interval
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
     from eqia.compare import Comparison
@@ -211,14 +211,6 @@ def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, str]
         return float(st.fisher_exact(table.astype(int)).pvalue), "Fisher's exact test"
     res = st.chi2_contingency(table, correction=False)
     return float(res.pvalue), "chi-squared test"
-
-
-def holm(p_values: pd.Series) -> pd.Series:
-    """Holm's step-down adjustment (NaN left out and kept as NaN)."""
-    p = p_values.dropna().sort_values()
-    m = len(p)
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p.to_numpy()))
-    return pd.Series(adjusted, index=p.index).reindex(p_values.index)
 
 
 def possible_counts(shown: int, policy: DisclosurePolicy) -> tuple[int, int]:
@@ -628,8 +620,8 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
     count to one value (``disclosure.direction_is_safe``; otherwise ``UNSAID``); nor
     whether missing data or age could explain it.
     """
-    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust", "hidden",
-            "estimated", "robust_to_age"]
+    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "missing_could_explain",
+            "tipping_share", "hidden", "estimated", "robust_to_age"]
     if comparison is None or latest is None or latest not in table.values.columns:
         return pd.DataFrame(columns=cols)
     r = comparison.results.get(key)
@@ -648,8 +640,9 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
             continue
         k = values[cat]
         flag, hidden = row["flag"], pd.isna(k)
-        robust = row.get("robust_to_missing")
-        robust = None if robust is None or pd.isna(robust) or hidden else bool(robust)
+        explain = row.get("missing_could_explain")
+        explain = None if explain is None or pd.isna(explain) or hidden else bool(explain)
+        tip = np.nan if hidden else row.get("tipping_share", np.nan)
         lo = hi = np.nan
         if hidden:
             lower, upper = ranges.loc[cat]
@@ -657,8 +650,10 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
                                      row["expected"]):
                 flag = UNSAID
         elif pd.notna(n) and n:
-            lo, hi = wilson_interval(float(k), float(n))
-        out.append((cat, row["baseline_share"], flag, lo, hi, robust, hidden,
+            rules = comparison.rules
+            lo, hi, _ = share_interval(float(k), float(n), rules.level,
+                                       rules.exact_binomial_below)
+        out.append((cat, row["baseline_share"], flag, lo, hi, explain, tip, hidden,
                     bool(row.get("baseline_estimated")),
                     None if hidden else row.get("robust_to_age")))
     return pd.DataFrame(out, columns=cols)
@@ -702,7 +697,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
         after = sec.table.share_text(cat, ch["period_to"])
         text = (f"Of service users whose {subject} is recorded, the share in the group "
                 f"‘{cat}’ {word} from {before} in {ch['period_from']} to {after} in "
-                f"{ch['period_to']} (a significant change, {_p(ch['p_adjusted'])})")
+                f"{ch['period_to']} (a significant change, {p_text(ch['p_adjusted'])})")
         if pop is not None and cat in pop.index and pd.notna(pop.at[cat, "baseline_share"]):
             base = float(pop.at[cat, "baseline_share"])
             share_to, share_from = float(ch["share_to"]), float(ch["share_from"])
@@ -730,8 +725,12 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
             continue
         share = None if row["hidden"] else sec.table.share_text(cat, latest)
         parts[row["flag"]].append((cat, share, base_text(row)))
-        if row.get("robust") is False:
-            shaky.append(f"‘{cat}’")
+        if row.get("missing_could_explain") is True:
+            tip = row.get("tipping_share")
+            shaky.append(f"‘{cat}’" + (
+                f" (it would go if {one_in(tip)} of them were in the group, against "
+                f"{one_in(row['baseline_share'])} of {where})" if pd.notna(tip) and tip > 0
+                else ""))
     # "of those whose ... is recorded" once, after the first share shown.
     first = next(((f, i) for f in ("under", "over") for i, item in enumerate(parts[f])
                   if item[1] is not None), None)
@@ -752,9 +751,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
     if clauses:
         text = f"{sec.name}, {latest}: compared with {where}, " + "; ".join(clauses) + "."
         unknown = f"the people whose {subject} is not recorded"
-        if shaky and len(shaky) == sum(map(len, parts.values())) and len(shaky) > 1:
-            text += f" All of these differences could be explained by {unknown}."
-        elif shaky:
+        if shaky:
             text += (f" The difference{'s' if len(shaky) > 1 else ''} for {_and(shaky)} "
                      f"could be explained by {unknown}.")
         if sec.age_confounded:
@@ -775,15 +772,6 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
 
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _p(p: float) -> str:
-    """"p = 0.012", "p < 0.001"."""
-    if p != p:
-        return "p not worked out"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}"
 
 
 # --- completeness -------------------------------------------------------------------------
@@ -960,7 +948,7 @@ def _characteristic_table(sec: CharacteristicSection, area: str, latest: str | N
                     row += [_signed(ch["change_pp"]), "Not tested"]
                 else:
                     row += [_signed(ch["change_pp"]),
-                            ("Yes" if ch["significant"] else "No") + f" ({_p(ch['p_adjusted'])})"]
+                            ("Yes" if ch["significant"] else "No") + f" ({p_text(ch['p_adjusted'])})"]
         if has_pop:
             if is_total or cat not in pop.index:
                 row += ["", "" if is_total else FLAG_TEXT["no_census_category"]]

@@ -37,6 +37,7 @@ from eqia.profile import profile_file
 from eqia.proposal import Proposal
 from eqia.published import NOT_RECORDED, PEOPLE, RECORDED, Published
 from eqia.published import publish as publish_figures
+from eqia.stats import family_text
 from eqia.yamlfile import safe_load
 
 OPTION_TEXT = {
@@ -120,15 +121,13 @@ def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -
         table_rows, chart = [], None
         data_rows = rows[rows["category"] != ""] if len(rows) else rows
         for _, row in data_rows.iterrows():
-            robust = (None if pd.isna(row["robust_to_missing"])
-                      else bool(row["robust_to_missing"]))
             if row["hidden"]:  # no figure, share, interval or ratio to show
                 table_rows.append({"category": row["category"], "service_count": policy.marker,
                                    "service_share": policy.marker, "ci_low": None,
                                    "ci_high": None, "baseline_share": _num(row["baseline_share"]),
                                    "ratio": None, "flag": row["flag"], "hidden": True,
-                                   "strength": row["strength"] or "",
-                                   "robust_to_missing": robust})
+                                   "strength": row["strength"] or "", "signal_95": "",
+                                   "missing_could_explain": None})
                 continue
             table_rows.append({
                 "category": row["category"],
@@ -142,7 +141,9 @@ def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -
                 "flag": row["flag"],
                 "hidden": False,
                 "strength": row["strength"] or "",
-                "robust_to_missing": robust,
+                "signal_95": row["signal_95"] if isinstance(row["signal_95"], str) else "",
+                "missing_could_explain": None if pd.isna(row["missing_could_explain"])
+                else bool(row["missing_could_explain"]),
             })
         compared = [t for t in table_rows if t["baseline_share"] is not None
                     and not t["hidden"] and t["service_share"] is not None]
@@ -326,16 +327,27 @@ def _pc(x: float) -> str:
 def method_summary(comparison: Comparison) -> str:
     """The statistical method in plain English, from the rules actually used."""
     r = comparison.rules
+    if r.family_wise == "none":
+        chance = f"at {_pc(r.level)} confidence for that group on its own"
+        signal = ""
+    else:
+        chance = (f"allowing for the number of groups compared at once ({family_text(r)}; "
+                  f"{_pc(r.level)} confidence overall)")
+        signal = (f" A \u201cscreening signal\u201d is a group that passes its own "
+                  f"{_pc(r.level)} test but not the test that allows for the other groups: "
+                  "worth a look, not a finding.")
     text = (f"A group is marked fewer (or more) than expected only when its share of service "
             f"users is well below (or above) its share of the area's population (a ratio "
             f"below {r.under_ratio:g} or above {r.over_ratio:g}) and the difference is too "
-            f"large to be chance ({_pc(r.level)} confidence). \u201cStrong evidence\u201d means "
-            f"it also passes a stricter {_pc(r.strong_level)} test. Groups where fewer than "
-            f"{r.min_expected:g} people would be expected are not tested.")
+            f"large to be chance, {chance}.{signal} \u201cStrong evidence\u201d means the "
+            f"difference also passes a stricter {_pc(r.strong_level)} test. Groups where fewer "
+            f"than {r.min_expected:g} people would be expected are not tested.")
     if r.missing_sensitivity:
-        text += (" \u201cCould be due to missing data\u201d means the difference could "
-                 "disappear if the people with no recorded value were all in, or all "
-                 "outside, the group.")
+        text += (" \u201cCould be due to missing data\u201d means the difference would go if "
+                 "the people with no recorded value were in the group at a rate no more than "
+                 f"{r.tipping_plausible_factor:g} times its share among those recorded or in "
+                 "the area (for more than expected: at a rate no less than that share divided "
+                 f"by {r.tipping_plausible_factor:g}).")
     return text
 
 
@@ -348,11 +360,16 @@ def rating_rules(rules: AssessmentRules, focus: Focus | None = None) -> list[str
         f"UNKNOWN when the service does not record the characteristic, when there is no "
         f"census figure, or when it is recorded for fewer than "
         f"{100 * rules.unknown_below_known_share:.0f}% of people.",
-        f"HIGH (Negative) when a group is {concern} whatever the unrecorded values are, "
-        "unless the officer says the proposal does not affect the group, or the comparison "
-        "is age-confounded (the census has no age breakdown for the characteristic and the "
-        "service's ages differ markedly from the population's): then MEDIUM. The secondary "
-        "reading is shown but does not raise the rating.",
+        f"HIGH (Negative) when a group is {concern}, allowing for the number of groups "
+        "compared" + (" and for the number of characteristics screened (its adjusted p-value "
+                      "below the flag's level divided by that number)"
+                      if rules.high_across_grid else "")
+        + ", and missing data could not plausibly explain it, unless the officer says the "
+        "proposal does not affect the group, or the comparison is age-confounded (the census "
+        "has no age breakdown for the characteristic and the service's ages differ markedly "
+        "from the population's) and age alone could explain it: then MEDIUM. A screening signal alone (one group's own 95% "
+        "test) never raises a rating; the secondary reading is shown but does not raise it "
+        "either.",
         f"MEDIUM when the difference could be due to missing data, or when the "
         f"characteristic is recorded for fewer than "
         f"{100 * rules.complete_from_known_share:.0f}% of people.",

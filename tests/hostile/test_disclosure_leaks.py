@@ -73,6 +73,12 @@ NOT_COUNTS = re.compile("|".join([
     r"\d+ categor(?:y|ies)", r"\d+ groups?\b", r"under \d+", r"fewer than \d+",
     r"nearest \d+", r"\d+ draws", r"seed \d+", r"at least \d+", r"below \d+",
     r"(?:above|excludes) 1\b", r"the \d+ detailed", r"\d+ broad", r"about \d+ people",
+    # a rate, not a count ("1 in 6 of the people whose ethnicity is not recorded"), and the
+    # number of characteristics screened
+    r"\b\d+ in \d[\d,]*", r"\d+ characteristics",
+    # the rules and census caveats in words
+    r"\d+ times", r"divided by \d+", r"\d+ years", r"\d+ on average", r"\d+ at most",
+    r"multiple of \d+",
 ]))
 INTEGER = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})*(?![\w.,]?\d)")
 

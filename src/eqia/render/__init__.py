@@ -38,7 +38,8 @@ The context (built by ``eqia.screening``; shares are fractions 0-1)::
                       baseline_share, ratio, flag under|over|none|too_few|
                       no_census_category, hidden (True: the figures are protected and
                       shown as the marker; the flag still stands), strength
-                      "95%"|"99.8%"|"", robust_to_missing}],
+                      "95%"|"99.8%"|"", signal_95 under|over|none|"" (the group's own 95%
+                      test: a screening signal), missing_could_explain True|False|None}],
                unknown_rows [{label, count}],
                chart {categories, service, ci_low, ci_high, baseline, area, title} | None,
                age_adjusted, readings [str] (both readings of the flags for the proposal,

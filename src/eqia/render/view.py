@@ -87,14 +87,18 @@ def ratio(x: Any) -> str:
 
 def flag_text(row: dict) -> str:
     """The flag in words, with its strength, whether missing data could explain it, and
-    whether the group's figures are hidden (the finding stands without them)."""
+    whether the group's figures are hidden (the finding stands without them); for a group
+    with no flag, its screening signal (its own 95% test) where it has one."""
     flag = row.get("flag") or "none"
     text = FLAG_TEXT.get(flag, str(flag))
     if flag in ("under", "over"):
         if row.get("strength") == "99.8%":
             text += " (strong evidence)"
-        if row.get("robust_to_missing") is False:
+        if row.get("missing_could_explain") is True:
             text += "; could be due to missing data"
+    elif flag == "none" and row.get("signal_95") in ("under", "over"):
+        word = "fewer" if row["signal_95"] == "under" else "more"
+        text += f" (screening signal: {word} on this group's own test)"
     if row.get("hidden"):
         text = (HIDDEN_FLAG_TEXT[:1].upper() + HIDDEN_FLAG_TEXT[1:] if flag == UNSAID
                 else f"{text}; {HIDDEN_FLAG_TEXT}")
