@@ -20,8 +20,9 @@ demo: $(STAMP)
 	$(BIN)/eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml --as-of 2026-03-31
 	$(BIN)/eqia screen examples/mh_support_proposal.yaml --out out/
 
+# On every core (pytest-xdist): the suite is CPU-bound and CI's machine has two.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # Byte-compiled first, as an installed wheel is (an editable install is not, and where
 # PYTHONDONTWRITEBYTECODE is set every run would compile eqia's modules again).

@@ -14,7 +14,14 @@ Reads the long-form table files described in ``census2021/SOURCES.md`` and write
   and names and the Nomis spelling where it differs.
 * ``geographies.csv``: the LTLA21 lookup, copied unchanged.
 * ``metadata.yaml``: per table its id, title, base population, release, source note,
-  caveats, total label, leaf categories and file.
+  caveats, total label, leaf categories and file; per age crossing the same, with the
+  repository, path and commit it was copied from.
+* Age crossings, from ``census2021/age_crossed/`` (its SOURCES.md): long form
+  ``geography_code, age_band, category, count``, summed over sex. Ethnic group (5 broad
+  groups) by age and legal partnership status by age are published for districts and
+  summed here to counties, regions, countries and England and Wales; religion by single
+  year of age exists for England and Wales only (the seed eqia fits each area's own
+  religion and age counts to, ``eqia.ipf``).
 
 The build refuses to write anything if a check fails (leaves must add up to the total
 for every geography, every file must hold every geography).
@@ -321,6 +328,225 @@ NOMIS_NAMES = {"Rhondda Cynon Taf": "Rhondda Cynon Taff", "East of England": "Ea
 TYPE_ORDER = ["ltla", "utla", "region", "country", "england_and_wales"]
 
 
+AGE_CROSSED = "age_crossed"
+VIRTUK = {"repository": "CallumMCB/VirtUK",
+          "commit": "1fd7a3f086f9ab36fb2f5fa5cac97aeeb009eb61"}
+ETHNIC_GROUPS = {  # the custom dataset's names -> TS021's broad-group labels
+    "Asian": "Asian, Asian British or Asian Welsh",
+    "Black": "Black, Black British, Black Welsh, Caribbean or African",
+    "Mixed": "Mixed or Multiple ethnic groups",
+    "White": "White",
+    "Other": "Other ethnic group",
+}
+PARTNERSHIP = {  # the workbook's columns -> plain labels (TS002's where they match one)
+    "never_partnered": "Never married and never registered a civil partnership",
+    "partnered": "Married or in a registered civil partnership",
+    "divorced_separated": "Separated, divorced or civil partnership dissolved",
+    "widowed": "Widowed or surviving civil partnership partner",
+}
+SUMMED_DISTRICTS = (
+    "Counties, regions, countries and England and Wales are sums of their districts."
+)
+
+#: What each shipped age crossing is. ``bands`` are the published age bands, in order
+#: (``65+``: 65 and over); every area's cells add up over bands and categories.
+CROSSINGS: dict[str, dict] = {
+    "ethnic_group_by_age": {
+        "characteristic": "ethnicity",
+        "title": "Ethnic group (5 broad groups) by age",
+        "base": "all usual residents",
+        "levels": "every district, summed to counties, regions, countries and England and Wales",
+        "source": {
+            **VIRTUK,
+            "paths": ["data_2021/input/demography/ethnicity_female_age.csv",
+                      "data_2021/input/demography/ethnicity_male_age.csv",
+                      "data_2021/input/geography/MSOA11_to_MSOA21_to_LAD22_Lookup.csv"],
+            "note": "An ONS Census 2021 custom dataset: 7,264 MSOAs x ethnic group (5) x sex "
+                    "x 13 age bands, summed here over sex and to districts (MSOAs nest "
+                    "exactly in the 2021 districts).",
+        },
+        "bands": ["0-15", "16-19", "20-21", "22-24", "25-29", "30-34", "35-39", "40-44",
+                  "45-49", "50-54", "55-59", "60-64", "65+"],
+        "categories": list(ETHNIC_GROUPS.values()),
+        "caveats": [
+            "Ethnic group by age is an ONS custom dataset for small areas (MSOAs): district "
+            "figures are their sums, so they differ from TS021 by a few people a cell (8 on "
+            "average, 67 at most).",
+            "Everyone aged 65 and over is one band.",
+            SDC,
+            SUMMED_DISTRICTS,
+        ],
+    },
+    "legal_partnership_by_age": {
+        "characteristic": "marriage_civil_partnership",
+        "title": "Legal partnership status by age",
+        "base": "usual residents aged 16 and over",
+        "levels": "every district, summed to counties, regions, countries and England and Wales",
+        "source": {
+            **VIRTUK,
+            "paths": ["data_2021/input/demography/partnership_status/lad/f_legal_partnership.csv",
+                      "data_2021/input/demography/partnership_status/lad/m_legal_partnership.csv"],
+            "note": "Converted from an ONS workbook of legal partnership status by age and sex "
+                    "for local authorities; summed here over sex.",
+        },
+        "bands": ["16-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49", "50-54",
+                  "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85+"],
+        "categories": list(PARTNERSHIP.values()),
+        "caveats": [
+            "Every value is rounded to a multiple of 5, and cells ONS suppressed are stored "
+            "as 0 (not every 0 is a suppression), so small groups in small areas are not exact.",
+            "Separated people who are still legally married are counted with the divorced, "
+            "not with the married.",
+            SDC,
+            SUMMED_DISTRICTS,
+        ],
+    },
+    "religion_by_age_ew": {
+        "characteristic": "religion",
+        "title": "Religion by single year of age, England and Wales",
+        "base": "all usual residents",
+        "levels": "England and Wales only",
+        "source": {
+            "repository": "arafatazam/EW-population-dashboard",
+            "commit": "5d69fbe202d7ab390de2054ef073c3e5d2b57098",
+            "paths": ["EW_Religion_Sex_Age_Ethnic_group.csv"],
+            "note": "An ONS Census 2021 custom dataset for England and Wales: religion x sex x "
+                    "single year of age (0 to 90 and over) x ethnic group, summed here over "
+                    "sex and ethnic group.",
+        },
+        "bands": [str(a) for a in range(90)] + ["90+"],
+        "categories": ["No religion", "Christian", "Buddhist", "Hindu", "Jewish", "Muslim",
+                       "Sikh", "Other religion", "Not answered"],
+        "caveats": [
+            "Published for England and Wales only. An area's religion by age is estimated "
+            "from it by iterative proportional fitting to the area's own religion (TS030) and "
+            "age (TS007) counts, and labelled an estimate wherever it is shown.",
+            SDC,
+        ],
+    },
+}
+
+
+def _lower_tiers(districts: pd.DataFrame, geos: pd.DataFrame) -> pd.DataFrame:
+    """District cells plus their sums for every county, region, country and England and
+    Wales. A unitary is its own county and Wales its own region: each area once."""
+    parents = geos.set_index("ltla21_code")
+    keys = ["geography_code", "age_band", "category"]
+    levels = [districts] + [
+        districts.assign(geography_code=districts["geography_code"].map(parents[col]))
+        for col in ("utla21_code", "region_code", "country_code")
+    ] + [districts.assign(geography_code="K04000001")]
+    sums = [level.groupby(keys, sort=False)["count"].sum().reset_index() for level in levels]
+    return pd.concat(sums, ignore_index=True).drop_duplicates(keys, keep="first")
+
+
+def build_ethnic_by_age(source: Path, geos: pd.DataFrame) -> pd.DataFrame:
+    folder = source / AGE_CROSSED / "msoa_ethnic_group_by_age_by_sex"
+    spec = CROSSINGS["ethnic_group_by_age"]
+    lookup = pd.read_csv(folder / "MSOA11_to_MSOA21_to_LAD22_Lookup.csv", dtype=str,
+                         encoding="utf-8-sig").drop_duplicates("MSOA21CD")
+    lad = lookup.set_index("MSOA21CD")["LAD22CD"]
+    parts = []
+    for name in ("ethnicity_female_age.csv", "ethnicity_male_age.csv"):
+        raw = pd.read_csv(folder / name)
+        bands = [c for c in raw.columns if c not in ("msoa", "Ethnicity", "Total")]
+        if (raw[bands].sum(axis=1) != raw["Total"]).any():
+            raise SystemExit(f"{name}: the age bands do not add up to Total")
+        parts.append(raw.melt(id_vars=["msoa", "Ethnicity"], value_vars=bands,
+                              var_name="age_band", value_name="count"))
+    long = pd.concat(parts, ignore_index=True)
+    if long["msoa"].map(lad).isna().any():
+        raise SystemExit("ethnic group by age: an MSOA is not in the lookup")
+    long["geography_code"] = long["msoa"].map(lad)
+    long["age_band"] = long["age_band"].replace({"65-99": "65+"})
+    long["category"] = long["Ethnicity"].map(ETHNIC_GROUPS)
+    districts = long.groupby(["geography_code", "age_band", "category"], sort=False)[
+        "count"].sum().reset_index()
+    # The derived district file beside it is the same sum: check that it is.
+    derived = pd.read_csv(source / AGE_CROSSED / "derived" / "ltla21_ethnic5_age13_sex_counts.csv")
+    derived = derived.groupby(["ltla21_code", "ethnic_group_5", "age_band"])["count"].sum()
+    ours = districts.assign(e=districts["category"].map({v: k for k, v in ETHNIC_GROUPS.items()}),
+                            b=districts["age_band"].replace({"65+": "65-99"}))
+    ours = ours.groupby(["geography_code", "e", "b"])["count"].sum()
+    ours.index.names = derived.index.names
+    if not ours.sort_index().equals(derived.sort_index()):
+        raise SystemExit("ethnic group by age: the MSOA sums differ from the derived district file")
+    _check_crossing("ethnic_group_by_age", spec, districts, set(geos["ltla21_code"]))
+    return _lower_tiers(districts, geos)
+
+
+def build_partnership_by_age(source: Path, geos: pd.DataFrame) -> pd.DataFrame:
+    folder = source / AGE_CROSSED / "ltla_legal_partnership_by_age_by_sex"
+    spec = CROSSINGS["legal_partnership_by_age"]
+    parts = []
+    for name in ("f_legal_partnership.csv", "m_legal_partnership.csv"):
+        raw = pd.read_csv(folder / name, dtype={"lad_code": str})
+        parts.append(raw.melt(id_vars=["lad_code", "age_bracket"], value_vars=list(PARTNERSHIP),
+                              var_name="status", value_name="count"))
+    long = pd.concat(parts, ignore_index=True)
+    long["age_band"] = long["age_bracket"].replace({"85-99": "85+"})
+    long["category"] = long["status"].map(PARTNERSHIP)
+    long = long.rename(columns={"lad_code": "geography_code"})
+    districts = long.groupby(["geography_code", "age_band", "category"], sort=False)[
+        "count"].sum().reset_index()
+    _check_crossing("legal_partnership_by_age", spec, districts, set(geos["ltla21_code"]))
+    return _lower_tiers(districts, geos)
+
+
+def build_religion_by_age(source: Path) -> pd.DataFrame:
+    spec = CROSSINGS["religion_by_age_ew"]
+    raw = pd.read_csv(source / AGE_CROSSED / "ew_religion_by_sex_by_age_by_ethnic_group"
+                      / "EW_Religion_Sex_Age_Ethnic_group.csv", keep_default_na=False)
+    empty = raw[(raw["Religion"] == "Does not apply") | raw["Ethnic Group"].isin(
+        ["NA", "Does not apply"])]
+    if empty["Observation"].any():
+        raise SystemExit("religion by age: a 'Does not apply' or 'NA' cell is not 0")
+    raw = raw.drop(index=empty.index)
+    raw["age_band"] = [str(a) if a < 90 else "90+" for a in raw["Age Code"]]
+    out = raw.groupby(["age_band", "Religion"], sort=False)["Observation"].sum().reset_index()
+    out = out.rename(columns={"Religion": "category", "Observation": "count"})
+    out.insert(0, "geography_code", "K04000001")
+    _check_crossing("religion_by_age_ew", spec, out, {"K04000001"})
+    return out
+
+
+def _check_crossing(key: str, spec: dict, frame: pd.DataFrame, codes: set[str]) -> None:
+    if set(frame["geography_code"]) != codes:
+        raise SystemExit(f"{key}: areas differ from the 2021 districts")
+    if set(frame["age_band"]) != set(spec["bands"]):
+        raise SystemExit(f"{key}: age bands {sorted(set(frame['age_band']))}")
+    if set(frame["category"]) != set(spec["categories"]):
+        raise SystemExit(f"{key}: categories {sorted(set(frame['category']))}")
+    if frame.duplicated(["geography_code", "age_band", "category"]).any() or (
+            len(frame) != len(codes) * len(spec["bands"]) * len(spec["categories"])):
+        raise SystemExit(f"{key}: not one cell per area, band and category")
+    if (frame["count"] < 0).any():
+        raise SystemExit(f"{key}: a negative count")
+
+
+def write_crossings(source: Path, out: Path, geos: pd.DataFrame) -> tuple[list[str], dict]:
+    frames = {
+        "ethnic_group_by_age": build_ethnic_by_age(source, geos),
+        "legal_partnership_by_age": build_partnership_by_age(source, geos),
+        "religion_by_age_ew": build_religion_by_age(source),
+    }
+    written, meta = [], {}
+    for key, frame in frames.items():
+        spec = CROSSINGS[key]
+        frame = frame.copy()
+        frame["age_band"] = pd.Categorical(frame["age_band"], spec["bands"])
+        frame["category"] = pd.Categorical(frame["category"], spec["categories"])
+        frame = frame.sort_values(["geography_code", "age_band", "category"]).reset_index(
+            drop=True)
+        frame["geography_code"] = frame["geography_code"].astype("category")
+        frame["count"] = frame["count"].astype("int64")
+        file = f"{key}.parquet"
+        frame.to_parquet(out / file, index=False, compression="zstd")
+        written.append(file)
+        meta[key] = {"file": file, **{k: v for k, v in spec.items()}}
+    return written, meta
+
+
 def read_table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"count": "int64"}, keep_default_na=False)
 
@@ -396,6 +622,9 @@ def build(source: Path, out: Path) -> list[str]:
         "data_gaps": "Per table, caveats about the shipped copy only: `ltla` applies to every "
         "area, `above_ltla` to counties, regions, countries and England and Wales.",
         "reorganised_2023": REORGANISED_2023,
+        "age_crossings_layout": "Each age crossing: long form geography_code, age_band, "
+        "category, count (summed over sex). Bands are as published ('65+' is 65 and over); "
+        "`source` names the public repository, path and commit the file was copied from.",
         "tables": {},
     }
     frames = {}
@@ -431,6 +660,8 @@ def build(source: Path, out: Path) -> list[str]:
             "leaves": spec["leaves"],
         }
     geos = pd.read_csv(source / "geographies.csv", dtype=str, keep_default_na=False)
+    crossed, metadata["age_crossings"] = write_crossings(source, out, geos)
+    written += crossed
     shutil.copyfile(source / "geographies.csv", out / "geographies.csv")
     build_areas(ts007, geos).to_csv(out / "areas.csv", index=False)
     written += ["geographies.csv", "areas.csv"]

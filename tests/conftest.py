@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+
+# The terminal width the CLI's tables wrap at: eqia uses 120 when output is piped, but
+# pytest-xdist's workers set COLUMNS=80; pin it so tables wrap alike however tests run.
+os.environ["COLUMNS"] = "120"
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -181,10 +181,10 @@ def test_thresholds_file_sets_cutoffs_and_required_characteristics(tmp_path, res
 
 
 @pytest.mark.parametrize("text, message", [
-    ("green: 120\n", "'green' must be a percentage from 0 to 100"),
+    ("green: 120\n", "green must be a percentage from 0 to 100"),
     ("green: 60\namber: 80\n", "amber must not be above green"),
-    ("greem: 90\n", "Unknown setting(s) greem in the thresholds file"),
-    ("required: [ethnic]\n", "'ethnic' under 'required' is not a characteristic eqia knows"),
+    ("greem: 90\n", "Unknown setting 'greem' (did you mean 'green'?)"),
+    ("required: [ethnic]\n", "'ethnic' under required is not a characteristic eqia knows"),
     ("green: [\n", "The thresholds file is not valid YAML"),
 ])
 def test_bad_thresholds_files_say_what_is_wrong(tmp_path, text, message):

@@ -243,7 +243,7 @@ def test_age_bands_come_from_single_years_with_100_and_over_at_the_top():
     b = bl.baseline("Kent", "age", bands=parse_bands("0-17,18-64,65+"))
     kent = shared("ts007_age_single_year.csv").query("geography_code == 'E10000016'")
     single = dict(zip(kent["category"], kent["count"], strict=True))
-    ages = {bl._single_age(k): v for k, v in single.items() if k != "Total"}
+    ages = {bl.single_age(k): v for k, v in single.items() if k != "Total"}
     assert counts(b) == {
         "0-17": sum(ages[a] for a in range(18)),
         "18-64": sum(ages[a] for a in range(18, 65)),
@@ -265,7 +265,7 @@ def test_sex_restricted_to_adults_comes_from_ts009_single_years():
     expect = {
         sex: sum(v for k, v in cells.items()
                  if k.startswith(f"{sex}; Aged") and "under 1" not in k
-                 and bl._single_age(k.split("; ")[1]) >= 18)
+                 and bl.single_age(k.split("; ")[1]) >= 18)
         for sex in ("Female", "Male")
     }
     assert counts(b) == expect
@@ -284,10 +284,10 @@ def test_age_restriction_is_exact_for_age_and_sex():
 
 
 def test_characteristics_without_an_age_cross_say_so_plainly():
-    religion = bl.baseline("Kent", "religion", ages=AgeBand(18, None))
-    assert not religion.age_restricted
-    assert religion.age_note == (
-        "Religion is not available by age in the reference data: the baseline covers all ages."
+    disability = bl.baseline("Kent", "disability", ages=AgeBand(18, None))
+    assert not disability.age_restricted
+    assert disability.age_note == (
+        "Disability is not available by age in the reference data: the baseline covers all ages."
     )
     so = bl.baseline("Kent", "sexual_orientation", ages=AgeBand(18, None))
     assert not so.age_restricted
@@ -317,8 +317,9 @@ def test_sex_by_age_bands_add_up_to_the_ts009_total():
     assert frame["count"].sum() == total == 1_576_070
 
 
-def test_only_age_and_sex_have_an_age_breakdown():
-    assert bl.baseline_by_age("Kent", "religion", parse_bands("0-17,18+")) is None
+def test_characteristics_the_census_does_not_cross_with_age_have_no_age_breakdown():
+    for key in ("disability", "carers", "sexual_orientation", "gender_identity"):
+        assert bl.baseline_by_age("Kent", key, parse_bands("0-17,18+")) is None, key
     age = bl.baseline_by_age("Kent", "age", parse_bands("0-17,18+"))
     assert age["age_band"].tolist() == age["category"].tolist() == ["0-17", "18+"]
 
@@ -375,7 +376,7 @@ def test_an_unknown_characteristic_is_a_usage_error_with_a_suggestion():
 
 def test_the_profile_table_lists_not_answered_after_the_categories():
     frame = bl.profile_table(bl.area_profile("Kent", ["religion", "pregnancy_maternity"]))
-    assert list(frame.columns) == ["characteristic", "category", "count", "share"]
+    assert list(frame.columns) == ["characteristic", "category", "count", "share", "estimated"]
     assert frame["category"].iloc[-1] == "Not answered"
     assert pd.isna(frame["share"].iloc[-1])
     assert frame["count"].sum() == bl.baseline("Kent", "religion").total

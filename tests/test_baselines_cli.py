@@ -31,6 +31,7 @@ def test_show_kent_ethnicity_csv_prints_kents_real_counts(cli):
         "count": [int(kent.loc[kent["category"] == g, "count"].item()) for g in BROAD],
     })
     expected["share"] = (expected["count"] / 1_576_077).round(6)
+    expected["estimated"] = False
     pd.testing.assert_frame_equal(got, expected)
     assert got["count"].sum() == 1_576_077
 
@@ -39,7 +40,8 @@ def test_show_csv_has_every_characteristic_with_a_census_table(cli):
     r = cli("baselines", "show", "E07000110", "--format", "csv")
     assert r.exit_code == 0, r.output
     got = pd.read_csv(io.StringIO(r.stdout))
-    assert list(got.columns) == ["characteristic", "category", "count", "share"]
+    assert list(got.columns) == ["characteristic", "category", "count", "share", "estimated"]
+    assert not got["estimated"].any()  # all ages: every count is published
     assert list(dict.fromkeys(got["characteristic"])) == [
         "age", "disability", "sex", "gender_identity", "ethnicity", "ethnicity_detailed",
         "religion", "sexual_orientation", "marriage_civil_partnership", "carers",
@@ -128,3 +130,16 @@ def test_import_of_a_file_that_is_not_a_census_table_exits_2(cli, tmp_path):
     assert r.exit_code == 2
     assert "Error [not-a-census-table]: The file is not a Nomis bulk Census 2021 table" in r.stderr
     assert not (tmp_path / "mine").exists()
+
+
+def test_show_with_ages_gives_the_eligible_population_and_marks_estimates(cli):
+    # Maidstone aged 65 and over: Asian 627 (SOURCES.md), published; religion estimated.
+    r = cli("baselines", "show", "Maidstone", "--ages", "65-", "-f", "csv")
+    assert r.exit_code == 0, r.output
+    got = pd.read_csv(io.StringIO(r.stdout))
+    eth = got[got["characteristic"] == "ethnicity"].set_index("category")
+    assert eth.loc["Asian, Asian British or Asian Welsh", "count"] == 627
+    assert not eth["estimated"].any()
+    assert got[got["characteristic"] == "religion"]["estimated"].all()
+    text = cli("baselines", "show", "Maidstone", "--ages", "65-", "-c", "religion").stdout
+    assert "religion by age (estimated)" in text and "Estimated, not published" in text

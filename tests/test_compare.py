@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import special
+from scipy.stats import binom
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import binom_test, proportion_confint, proportions_ztest
 
@@ -39,7 +40,7 @@ CSV_HEADER = (
     "characteristic,category,service_count,service_share,ci_low,ci_high,ci_low_strong,"
     "ci_high_strong,baseline_share,expected,ratio,ratio_low,ratio_high,difference_pp,"
     "p_value,p_adjusted,flag,signal_95,strength,tipping_share,missing_could_explain,"
-    "age_adjusted"
+    "age_adjusted,population,baseline_estimated,age_confounded"
 )
 
 
@@ -74,6 +75,49 @@ def female_share(lo: int, hi: int | None, area: str = KENT) -> float:
     t = t[(t["age"] >= lo) & ((t["age"] <= hi) if hi is not None else True)]
     by = t.groupby("sex")["count"].sum()
     return by["Female"] / by.sum()
+
+
+@functools.cache
+def single_years(area: str = KENT) -> pd.Series:
+    """TS007: usual residents by single year of age (100 and over as 100)."""
+    cells = census("ts007", area)
+    return pd.Series({0 if "under 1" in k else int(re.search(r"\d+", k).group()): v
+                      for k, v in cells.items() if k != "Total"}).sort_index()
+
+
+@functools.cache
+def ethnic_by_band(area: str = KENT) -> pd.DataFrame:
+    """Ethnic group (5) by published age band, straight from the shipped parquet file."""
+    path = files("eqia").joinpath("reference_data/ethnic_group_by_age.parquet")
+    with path.open("rb") as fh:
+        t = pd.read_parquet(fh).astype({"geography_code": str, "age_band": str,
+                                        "category": str})
+    t = t[t["geography_code"] == area]
+    return t.pivot_table(index="age_band", columns="category", values="count", aggfunc="sum")
+
+
+def band_ages(label: str) -> range:
+    lo, _, hi = label.rstrip("+").partition("-")
+    return range(int(lo), int(hi) + 1 if hi else 101)
+
+
+def ethnic_counts(lo: int, hi: int = 100, area: str = KENT) -> pd.Series:
+    """Each broad group's people aged lo..hi: whole published bands, and of a band the
+    range cuts through, the share of its people (TS007) whose ages are inside."""
+    pop = single_years(area)
+    total = 0.0
+    for label, row in ethnic_by_band(area).iterrows():
+        ages = band_ages(label)
+        inside = [a for a in ages if lo <= a <= hi]
+        total = total + row * pop.reindex(inside).sum() / pop.reindex(ages).sum()
+    return total
+
+
+def ethnic_band_share(age: float, area: str = KENT) -> pd.Series:
+    """The broad groups' shares in the published band holding ``age``."""
+    tab = ethnic_by_band(area)
+    label = next(lb for lb in tab.index if int(age) in band_ages(lb))
+    return tab.loc[label] / tab.loc[label].sum()
 
 
 def byar(o: float, z: float) -> tuple[float, float]:
@@ -208,15 +252,16 @@ def test_ethnicity_rows_equal_an_independent_recount_of_the_extract(kent_adults,
     assert (not_stated, not_known, invalid) == (50, 221, 3)  # REFU; NYO + blank + XX; W9
     n = sum(observed.values())
     u = not_stated + not_known + invalid
-    cells = census("ts021")
-    total = cells["Total: All usual residents"]
+    # Kent's people aged 18 and over by broad group (the census band 16-19 shared by age).
+    adults = ethnic_counts(18)
 
     got = kent_adults.table
-    got = got[(got["characteristic"] == "ethnicity")].set_index("category")
+    got = got[(got["characteristic"] == "ethnicity")
+              & ~got["age_adjusted"].astype(bool)].set_index("category")
     assert list(got.index) == list(ETHNIC_CODES)[1:3] + [list(ETHNIC_CODES)[3], "White",
                                                         "Other ethnic group"]
     groups = list(got.index)
-    shares = [cells[g] / total for g in groups]  # the ONS broad-group subtotals
+    shares = [adults[g] / adults.sum() for g in groups]  # Kent's people aged 18 and over
     flags, levels = crude_flags([observed[g] for g in groups], shares)
     for group, share, flag, level in zip(groups, shares, flags, levels, strict=True):
         o = observed[group]
@@ -239,41 +284,74 @@ def test_ethnicity_rows_equal_an_independent_recount_of_the_extract(kent_adults,
             not_stated + not_known, not_stated, not_known, invalid)
         assert row["age_adjusted"] == False  # noqa: E712 - numpy bool
     # Spelled out for one row: Other ethnic group, O = 16 (OOTH 10 + OARA 6), N = 2,738.
-    # Kent 19,326 / 1,576,077 = 1.2262%, E = 33.57, ratio 0.477. Fewer than 50 in the
-    # group, so the exact test: p = 2 P(X <= 16) = 0.0011 for X ~ Binomial(2738, 1.2262%)
-    # (the score test's z = (16 - 33.57) / sqrt(33.57 x 0.98774) = -3.051 would give
-    # 0.0023). The second smallest of the five, so Holm asks for p < 0.05 / 4: under.
+    # Kent aged 18+: 14,713.7 of 1,239,767.3 = 1.1868% (bands 20-21 ... 65+, plus 47.0% of
+    # the 1,055 aged 16-19: 16,983 + 15,699 of the 69,562 aged 16 to 19 are 18 or 19),
+    # E = 32.49, ratio 0.492, Byar 95% upper 25.98 / 32.49 = 0.80 < 1: under.
+    # Fewer than 50 in the group, so the exact binomial test: p = 2 P(X <= 16) for
+    # X ~ Binomial(2738, 1.1868%); Holm over the five groups keeps it under.
     other = got.loc["Other ethnic group"]
-    z = (16 - 2738 * 19326 / 1576077) / math.sqrt(2738 * 19326 / 1576077 * (1 - 19326 / 1576077))
-    assert z == pytest.approx(-3.051, abs=1e-3)
-    lower = sum(math.comb(2738, j) * (19326 / 1576077) ** j * (1 - 19326 / 1576077) ** (2738 - j)
-                for j in range(17))
-    assert other["p_value"] == pytest.approx(2 * lower, rel=1e-9)
-    assert other["p_adjusted"] == pytest.approx(4 * 2 * lower, rel=1e-9)
     assert (other["service_count"], other["flag"]) == (16, "under")
-    assert other["expected"] == pytest.approx(2738 * 19326 / 1576077, abs=1e-9)
-    # With 274 unknowns, 1 in 39 (7) of them Other would remove the flag, against 0.58% of
-    # those recorded and 1.23% of Kent: more than twice 1.23%, so missing data is unlikely
-    # to explain it (the old all-in test said it could, as all 274 in the group is over).
-    assert other["tipping_share"] * u == 7
-    assert other["missing_could_explain"] == False  # noqa: E712
+    assert (16983 + 15699) / (18448 + 18432 + 16983 + 15699) == pytest.approx(0.4698, abs=1e-4)
+    assert other["expected"] == pytest.approx(2738 * 14713.67 / 1239767.3, abs=1e-3)
+    share = 14713.67 / 1239767.3
+    assert other["p_value"] == pytest.approx(2 * binom.cdf(16, 2738, share), rel=1e-3)
+    assert other["population"] == "Kent's population aged 18 and over"
+    assert other["baseline_estimated"] == False  # noqa: E712 - published counts
+
+
+def test_ethnicity_is_age_adjusted_person_by_person_from_the_census_bands(kent_adults,
+                                                                         raw_example):
+    # Each person with a known broad group is expected at Kent's mix in the census band
+    # holding their age (0-15, 16-19, 20-21, 22-24, 25-29 ... 60-64, 65+); a known group
+    # with no known age at Kent's crude mix at 18 and over.
+    dob = pd.to_datetime(raw_example["Date of Birth"], format="%d/%m/%Y", errors="coerce")
+    as_of = EXAMPLE_AS_OF
+    age = pd.Series([as_of.year - d.year - ((as_of.month, as_of.day) < (d.month, d.day))
+                     if not pd.isna(d) else np.nan for d in dob])
+    age[(age < 0) | (age > 120)] = np.nan
+    group = raw_example["Ethnicity"].map(
+        {code: g for g, codes in ETHNIC_CODES.items() for code in codes})
+    adults = ethnic_counts(18)
+    expected = 0.0
+    for a, g in zip(age, group, strict=True):
+        if pd.isna(g):
+            continue
+        expected = expected + (adults / adults.sum() if pd.isna(a) else ethnic_band_share(a))
+    got = kent_adults.table
+    adj = got[(got["characteristic"] == "ethnicity")
+              & got["age_adjusted"].astype(bool)].set_index("category")
+    for g in ETHNIC_CODES:
+        assert adj.loc[g, "expected"] == pytest.approx(expected[g], abs=1e-6), g
+        assert adj.loc[g, "headline"]
+    assert kent_adults.results["ethnicity"].standardisation == "joint"
 
 
 def test_detailed_ethnicity_is_compared_beside_the_five_broad_groups(kent_adults, raw_example):
     t = kent_adults.table
     detailed = t[t["characteristic"] == "ethnicity_detailed"].set_index("category")
-    assert len(detailed) == 19
+    assert len(detailed) == 2 * 19  # crude and age-adjusted
     # 'White British' and 'Asian / Asian British' are broad-group-only answers elsewhere
     # (12 'Asian / Asian British'): they cannot be placed in a detailed category, so
     # the detailed N is the broad N less those 12.
-    n = t[t["characteristic"] == "ethnicity"]["service_count"].sum() - 12
+    broad = t[t["characteristic"] == "ethnicity"]
+    n = broad[~broad["age_adjusted"].astype(bool)]["service_count"].sum() - 12
     cells = census("ts021")
-    roma = detailed.loc["White: Roma"]
+    # No crossing of the detailed groups with age is published: Kent's White people aged
+    # 18 and over are split by the Roma share of Kent's White people of all ages
+    # (2,254 of 1,409,009), and the row says it is an estimate.
+    adults = ethnic_counts(18)
+    share = adults["White"] / adults.sum() * cells["White: Roma"] / cells["White"]
+    assert (cells["White: Roma"], cells["White"]) == (2254, 1409009)
+    crude = detailed[~detailed["age_adjusted"].astype(bool)]
+    roma = crude.loc["White: Roma"]
     assert roma["service_count"] == (raw_example["Ethnicity"] == "WROM").sum() == 3
-    assert roma["expected"] == pytest.approx(n * 2254 / 1576077, abs=1e-9)
-    assert roma["baseline_share"] == pytest.approx(
-        cells["White: Roma"] / cells["Total: All usual residents"], abs=1e-12)
-    assert roma["flag"] == "too_few"  # E = 3.9 < 5
+    assert roma["baseline_share"] == pytest.approx(share, abs=1e-12)
+    assert roma["expected"] == pytest.approx(n * share, abs=1e-9)
+    assert roma["flag"] == "too_few"  # E = 4.0 < 5
+    assert crude["baseline_estimated"].all()
+    assert roma["population"] == "Kent's population aged 18 and over (estimated)"
+    result = kent_adults.results["ethnicity_detailed"]
+    assert any("Estimated, not published" in note for note in result.notes)
     # The five broad groups are the headline: they come first in every output.
     order = list(dict.fromkeys(t["characteristic"]))
     assert order.index("ethnicity") + 1 == order.index("ethnicity_detailed")
@@ -552,7 +630,13 @@ def test_cli_csv_has_exactly_the_documented_columns(cli, kent_adults):
     assert len(got) == len(kent_adults.table)
     # Full precision: every number survives the trip exactly (not 6 significant figures).
     white = got[(got["characteristic"] == "ethnicity") & (got["category"] == "White")].iloc[0]
-    assert white["ratio"] == pytest.approx(2498 / (2738 * 1409009 / 1576077), rel=1e-15)
+    adults = ethnic_counts(18)
+    assert white["ratio"] == pytest.approx(2498 / (2738 * adults["White"] / adults.sum()),
+                                           rel=1e-12)
+    assert white["population"] == "Kent's population aged 18 and over"
+    disability = got[got["characteristic"] == "disability"].iloc[0]
+    assert disability["population"] == (
+        "Kent's population of all ages (no age breakdown published)")
     table = kent_adults.csv_table()
     for col in ("service_share", "ci_low", "ci_high_strong", "expected", "ratio", "p_value",
                 "p_adjusted", "tipping_share"):
@@ -584,10 +668,13 @@ def test_cli_xlsx_has_the_csv_columns_and_a_method_sheet(cli, tmp_path, kent_adu
     comp = sheets["comparison"]
     assert list(comp.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
     assert len(comp) == len(kent_adults.table)
-    # Full precision in the workbook: Asian expected = 2,738 x 69,940 / 1,576,077.
+    # Full precision in the workbook: Asian's crude expected count = 2,738 x Kent's Asian
+    # share at 18 and over.
     asian = comp[(comp["characteristic"] == "ethnicity")
                  & comp["category"].str.startswith("Asian")].iloc[0]
-    assert asian["expected"] == pytest.approx(2738 * 69940 / 1576077, abs=1e-9)
+    adults = ethnic_counts(18)
+    share = adults["Asian, Asian British or Asian Welsh"] / adults.sum()
+    assert asian["expected"] == pytest.approx(2738 * share, abs=1e-9)
     method = sheets["method"].set_index("item")["detail"]
     text = " ".join(method.astype(str))
     assert "Wilson" in text and "Byar" in text
@@ -597,6 +684,13 @@ def test_cli_xlsx_has_the_csv_columns_and_a_method_sheet(cli, tmp_path, kent_adu
     assert method["Area"] == "Kent (E10000016)"
     chars = sheets["characteristics"].set_index("characteristic")
     assert chars.loc["ethnicity", "not_stated"] == 50
+    assert chars.loc["ethnicity", "population"] == "Kent's population aged 18 and over"
+    assert chars.loc["ethnicity", "standardisation"] == "joint"
+    assert chars.loc["religion", "baseline_estimated"].startswith("No religion; Christian")
+    assert chars.loc["disability", "age_confounded"] == True  # noqa: E712
+    assert 0.25 < chars.loc["disability", "age_mismatch"] < 1
+    for column in ("population", "baseline_estimated", "age_confounded"):
+        assert f"Column: {column}" in method.index
 
 
 def test_cli_rules_file_changes_the_threshold(cli, tmp_path, kent_adults):
@@ -624,9 +718,9 @@ def test_cli_rules_file_changes_the_threshold(cli, tmp_path, kent_adults):
         (["--area", "Kent", "--rules", "RULES:under_ratio: 1.5"], "bad-rule-value",
          "under_ratio"),
         (["--area", "Kent", "--rules", "RULES:under_ration: 0.7"], "unknown-rule",
-         "'under_ration' is not a representation rule"),
+         "Unknown rule 'under_ration' (did you mean 'under_ratio'?)"),
         (["--area", "Kent", "--rules", "RULES:under_ratio: [1"], "bad-rules", "not valid YAML"),
-        (["--area", "Kent", "--rules", "MISSING"], "bad-rules", "could not be read"),
+        (["--area", "Kent", "--rules", "MISSING"], "missing-file", "does not exist"),
         (["--area", "Kent", "--format", "xlsx"], "missing-option", "needs --out"),
     ],
 )
@@ -701,3 +795,208 @@ def test_an_empty_comparator_file_is_a_clear_error_not_a_crash(cli, tmp_path):
     assert result.exit_code == 2
     assert "[unreadable-file]" in result.stderr and "Comparator file is not a readable CSV" \
         in result.stderr and "eligible.csv" in result.stderr
+
+
+# --- The population compared with -------------------------------------------------------
+
+MAIDSTONE = "E07000110"
+
+
+def maidstone_day_centre(tmp_path, n_older: int = 300) -> str:
+    """A day centre for people aged 65 and over: ages 67, 72, 81 and 88 in equal numbers;
+    77% disabled; mostly White British, some Indian; married or widowed; Christian."""
+    rows = []
+    for i in range(n_older):
+        age = (67, 72, 81, 88)[i % 4]
+        rows.append({
+            "Client ID": i, "Age": age, "Gender": "F" if i % 3 else "M",
+            "Ethnicity": "AIND" if i % 50 == 0 else "WBRI",
+            "Disability": "Yes" if i % 100 < 77 else "No",
+            "Marital Status": "Widowed" if age >= 81 else "Married",
+            "Religion": "Christian" if i % 5 else "No religion",
+        })
+    return write_extract(tmp_path / "day_centre.csv", rows)
+
+
+@pytest.fixture(scope="module")
+def day_centre(tmp_path_factory):
+    path = maidstone_day_centre(tmp_path_factory.mktemp("day"))
+    return compare(profile_file(path), "Maidstone", ages="65-")
+
+
+def test_a_65_plus_service_is_compared_for_ethnicity_with_maidstones_people_aged_65_plus(
+        day_centre):
+    # Maidstone aged 65 and over (SOURCES.md): Asian 627 of 33,536. The service: 300
+    # people, 6 Indian (every 50th), all aged 65 and over, so one census band (65+) and
+    # the age-adjusted expected count equals the crude one: 300 x 627 / 33,536 = 5.609.
+    r = day_centre.results["ethnicity"]
+    assert r.population == "Maidstone's population aged 65 and over"
+    head = day_centre.headline("ethnicity").set_index("category")
+    asian = head.loc["Asian, Asian British or Asian Welsh"]
+    assert asian["baseline_share"] == pytest.approx(627 / 33536, abs=1e-15)
+    assert asian["expected"] == pytest.approx(300 * 627 / 33536, abs=1e-9)
+    assert asian["service_count"] == 6 and asian["population"] == r.population
+    assert not asian["baseline_estimated"] and asian["age_confounded"] is None
+
+
+def test_a_65_plus_service_is_compared_for_disability_with_all_ages_and_says_so(day_centre):
+    r = day_centre.results["disability"]
+    assert r.population == "Maidstone's population of all ages (no age breakdown published)"
+    # Dissimilarity of the service's ages (all 65+, in the default bands 65-74: 150,
+    # 75-84: 75, 85+: 75) from Maidstone's whole population (TS007), by hand:
+    ages = single_years(MAIDSTONE)
+    total = ages.sum()
+    pop = {"65-74": ages.loc[65:74].sum() / total, "75-84": ages.loc[75:84].sum() / total,
+           "85+": ages.loc[85:].sum() / total}
+    service = {"65-74": 0.5, "75-84": 0.25, "85+": 0.25}
+    under_65 = ages.loc[:64].sum() / total  # in the population, not in the service
+    d = 0.5 * (sum(abs(service[b] - pop[b]) for b in pop) + under_65)
+    assert r.age_mismatch == pytest.approx(d, abs=1e-12)
+    assert d > 0.75 and r.age_confounded
+    rows = day_centre.table[day_centre.table["characteristic"] == "disability"]
+    assert rows["age_confounded"].all()
+    assert any(n.startswith("Age-confounded") for n in r.notes)
+
+
+def test_partnership_of_older_people_is_age_adjusted_from_the_census_bands(day_centre):
+    # 75 people each aged 67 (band 65-69), 72 (70-74), 81 (80-84), 88 (85+); the 150 aged
+    # 81 or 88 are widowed. Expected widowed = sum of 75 x Maidstone's widowed share in
+    # each of the four bands (the partnership crossing, read here straight from the file).
+    p = pd.read_parquet(files("eqia").joinpath(
+        "reference_data/legal_partnership_by_age.parquet").open("rb")).astype(
+        {"geography_code": str, "age_band": str, "category": str})
+    p = p[p["geography_code"] == MAIDSTONE].pivot_table(
+        index="age_band", columns="category", values="count", aggfunc="sum")
+    widowed = p["Widowed or surviving civil partnership partner"] / p.sum(axis=1)
+    want = sum(75 * widowed[b] for b in ("65-69", "70-74", "80-84", "85+"))
+    head = day_centre.headline("marriage_civil_partnership").set_index("category")
+    assert head.loc["Widowed or surviving civil partnership partner", "expected"] == \
+        pytest.approx(want, abs=1e-9)
+    assert day_centre.results["marriage_civil_partnership"].age_adjusted
+    assert head.loc[SEPARATED_LABEL, "baseline_estimated"]
+    assert not head.loc["Married or in a registered civil partnership", "baseline_estimated"]
+
+
+SEPARATED_LABEL = "Separated, but still legally married or still legally in a civil partnership"
+
+
+def test_religion_of_older_people_is_estimated_and_labelled(day_centre):
+    r = day_centre.results["religion"]
+    assert r.population == "Maidstone's population aged 65 and over (estimated)"
+    rows = day_centre.table[day_centre.table["characteristic"] == "religion"]
+    assert rows["baseline_estimated"].all() and r.age_adjusted
+    assert any("iterative proportional fitting" in n for n in r.notes)
+
+
+def test_aggregated_counts_get_age_adjusted_sex_rows_from_the_age_mix():
+    # A published table of counts (tests/fixtures/older_people_counts.csv): ages 18-64 400,
+    # 65-74 360, 75-84 540, 85+ 700 (20%, 18%, 27%, 35%) and, apart from them, 1,276 women
+    # and 724 men. Kent's female shares (TS009) by band: 470,772 / 920,351 = 0.511514,
+    # 88,533 / 169,261 = 0.523056, 58,777 / 108,040 = 0.544030, 26,365 / 42,023 = 0.627395.
+    # Expected women = 2,000 x (0.20 x 0.511514 + 0.18 x 0.523056 + 0.27 x 0.544030
+    #                           + 0.35 x 0.627395) = 2,000 x 0.56290 = 1,125.8 (56.3%),
+    # against 2,000 x 644,447 / 1,239,675 = 1,039.7 (52.0%) crude.
+    from .conftest import FIXTURES
+
+    shares = [female_share(18, 64), female_share(65, 74), female_share(75, 84),
+              female_share(85, None)]
+    assert shares == pytest.approx([0.511514, 0.523056, 0.544030, 0.627395], abs=1e-6)
+    e_women = 2000 * (0.20 * shares[0] + 0.18 * shares[1] + 0.27 * shares[2]
+                      + 0.35 * shares[3])
+    assert e_women / 2000 == pytest.approx(0.563, abs=0.0005)
+    result = compare(profile_file(FIXTURES / "older_people_counts.csv"), "Kent", ages="18-")
+    sex = result.table[result.table["characteristic"] == "sex"]
+    crude = sex[~sex["age_adjusted"].astype(bool)].set_index("category")
+    adj = sex[sex["age_adjusted"].astype(bool)].set_index("category")
+    assert crude.loc["Male", "ratio"] == pytest.approx(724 / (2000 * 595228 / 1239675),
+                                                       abs=1e-12)
+    assert round(crude.loc["Male", "ratio"], 3) == 0.754
+    assert (crude.loc["Male", "flag"], crude.loc["Male", "strength"]) == ("under", "99.8%")
+    assert adj.loc["Female", "expected"] == pytest.approx(e_women, abs=1e-9)
+    assert adj.loc["Male", "expected"] == pytest.approx(2000 - e_women, abs=1e-9)
+    assert (round(adj.loc["Female", "ratio"], 2), round(adj.loc["Male", "ratio"], 2)) == (
+        1.13, 0.83)
+    assert adj["flag"].tolist() == ["none", "none"]  # the flag goes
+    assert adj["headline"].all()
+    r = result.results["sex"]
+    assert r.standardisation == "marginal"
+    assert any("separate counts" in n and "does not depend on their age" in n for n in r.notes)
+    # Ethnicity is given apart from age too: standardised the same way.
+    assert result.results["ethnicity"].standardisation == "marginal"
+
+
+def test_data_far_from_census_day_get_a_note():
+    from eqia.compare import census_distance_note, period_middle
+
+    # 2015-16: 1 April 2015 to 31 March 2016, middle 30 September 2015, 5.5 years before
+    # Census Day (21 March 2021).
+    assert period_middle("2015-16") == dt.date(2015, 9, 30)
+    note = census_distance_note(period_middle("2015-16"), RULES)
+    assert note and "5.5 years before Census Day" in note and "2011 Census" in note
+    assert census_distance_note(period_middle("2024-25"), RULES) is None  # 3.5 years after
+    assert census_distance_note(None, RULES) is None
+    assert "6.3 years after Census Day" in census_distance_note(dt.date(2027, 6, 30), RULES)
+    # 31 March 2026 is 5.03 years after: past the rule, but not "5.0 years".
+    assert "just over 5 years after" in census_distance_note(dt.date(2026, 3, 31), RULES)
+
+
+def test_the_range_age_alone_could_explain_is_worked_out_by_hand():
+    from eqia.compare import age_explained_range, dissimilarity
+
+    # Three age bands holding 50%, 30% and 20% of the population and 0%, 20% and 80% of
+    # the service; the group is 25% of the population. At most, every person in the
+    # oldest band has it (20% of the population: 80% of the service) and a sixth of the
+    # middle band the rest (5%: 0.05 x 0.2 / 0.3 = 3.33% of the service): 83.33%. At
+    # least, the youngest band holds the whole 25%, and the service has no one there: 0%.
+    population, service = np.array([0.5, 0.3, 0.2]), np.array([0.0, 0.2, 0.8])
+    low, high = age_explained_range(0.25, service, population)
+    assert (low, high) == pytest.approx((0.0, 0.8 + 0.05 * 0.2 / 0.3), abs=1e-12)
+    assert dissimilarity(service, population) == pytest.approx(0.6, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_age_range_is_the_linear_programmes_optimum(seed):
+    from scipy.optimize import linprog
+
+    from eqia.compare import age_explained_range
+
+    rng = np.random.default_rng(seed)
+    population, service = rng.dirichlet(np.ones(8)), rng.dirichlet(np.ones(8))
+    share = float(rng.uniform(0.02, 0.6))
+    # max / min of service . p subject to population . p = share, 0 <= p <= 1
+    top = linprog(-service, A_eq=[population], b_eq=[share], bounds=[(0, 1)] * 8)
+    bottom = linprog(service, A_eq=[population], b_eq=[share], bounds=[(0, 1)] * 8)
+    assert age_explained_range(share, service, population) == pytest.approx(
+        (bottom.fun, -top.fun), abs=1e-9)
+
+
+def test_age_could_explain_the_day_centres_disabled_share_but_not_an_adult_services(
+        day_centre, kent_adults):
+    # Maidstone: 28,029 of 175,783 disabled (15.95%). Even if all of them were 65 or over,
+    # the most a day centre with these ages could expect: fill the bands where the service
+    # is most over-represented (service share / population share) first: 85+ (0.25 /
+    # 0.025), then 65-74 (0.5 / 0.101), then part of 75-84 (0.25 / 0.064).
+    ages = single_years(MAIDSTONE)
+    total = ages.sum()
+    q = {"85+": ages.loc[85:].sum() / total, "75-84": ages.loc[75:84].sum() / total,
+         "65-74": ages.loc[65:74].sum() / total}
+    s = {"85+": 0.25, "75-84": 0.25, "65-74": 0.5}
+    cells = census("ts038", MAIDSTONE)
+    budget = (cells["Disabled under the Equality Act"]
+              / cells["Total: All usual residents"])
+    most = 0.0
+    assert sorted(q, key=lambda b: -s[b] / q[b]) == ["85+", "65-74", "75-84"]
+    for band in ("85+", "65-74", "75-84"):
+        take = min(q[band], budget)
+        most += s[band] * take / q[band]
+        budget -= take
+    row = day_centre.headline("disability").set_index("category").loc[
+        "Disabled under the Equality Act"]
+    assert row["expected_age_high"] == pytest.approx(300 * most, abs=1e-6)
+    assert 0.77 < most  # the service's 77% could come from age alone
+    assert row["flag"] == "over" and row["robust_to_age"] is False
+    # The example adult service: 62.5% disabled, and age alone could give at most 30.8%.
+    adult = kent_adults.headline("disability").set_index("category").loc[
+        "Disabled under the Equality Act"]
+    assert adult["expected_age_high"] / 2696 == pytest.approx(0.308, abs=1e-3)
+    assert adult["robust_to_age"] is True

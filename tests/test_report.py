@@ -53,7 +53,7 @@ services:
     extracts:
       2024-25: day_2024-25.csv
       2025-26: day_2025-26.csv
-      last year: day_2024-25.csv
+      last year: day_undated.csv
   - name: Outreach Service
     extracts:
       2025-26: outreach.csv
@@ -70,6 +70,7 @@ narrative:
 def report_file(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("report")
     _write_extract(d / "day_2024-25.csv", YEAR1, orientation=False)
+    _write_extract(d / "day_undated.csv", YEAR1, orientation=False)  # each file once
     _write_extract(d / "day_2025-26.csv", YEAR2, orientation=True)
     _write_extract(d / "outreach.csv", YEAR2, orientation=False)
     (d / "report.yaml").write_text(REPORT_YAML, encoding="utf-8")
@@ -369,7 +370,7 @@ def test_cli_builds_the_report_and_lists_data_notes(report_file, tmp_path):
         ("title: T\norganisation: O\nperiod: 2025-26\narea: Kent\nservices:\n"
          "  - name: S\n    extracts:\n      2025-26: nowhere.csv\n", "does not exist"),
         ("title: T\norganisation: O\nperiod: next year\narea: Kent\nservices: []\n",
-         "'period' is not a period"),
+         "period is not a period eqia can read"),
     ],
 )
 def test_cli_exits_2_on_a_bad_report_file(tmp_path, content, message):

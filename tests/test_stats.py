@@ -717,6 +717,8 @@ def test_packaged_rules():
         gof_draws=20000,
         gof_seed=20210321,
         missing_sensitivity=True,
+        age_confounded_distance=0.25,
+        census_distance_years=5,
         family_wise="holm",
         exact_binomial_below=50,
         tipping_plausible_factor=2,
@@ -748,9 +750,9 @@ def test_a_bad_value_names_the_key_the_value_and_the_fix(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_rules(path)
     err = info.value
-    assert (err.code, err.value, err.file) == ("bad-rule-value", 1.5, str(path))
-    assert "under_ratio" in str(err)
-    assert err.hint == "under_ratio must be a ratio above 0 and at most 1, e.g. 0.8."
+    assert (err.code, err.value, err.file, err.line) == ("bad-rule-value", "1.5", str(path), 1)
+    assert err.setting == "under_ratio"
+    assert err.message == "under_ratio must be a ratio above 0 and at most 1, e.g. 0.8"
 
 
 def test_an_unknown_key_lists_the_known_ones(tmp_path):
@@ -759,7 +761,7 @@ def test_an_unknown_key_lists_the_known_ones(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_rules(path)
     assert info.value.code == "unknown-rule"
-    assert "'under_ration' is not a representation rule" in str(info.value)
+    assert "Unknown rule 'under_ration' (did you mean 'under_ratio'?)" in str(info.value)
     assert "under_ratio" in info.value.hint
 
 
@@ -788,7 +790,7 @@ def test_impossible_values_are_refused(changes):
 def test_a_rules_file_that_is_not_a_mapping_is_refused(tmp_path):
     path = tmp_path / "rules.yaml"
     path.write_text("- under_ratio\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="key: value"):
+    with pytest.raises(ConfigError, match="name: value"):
         load_rules(path)
 
 

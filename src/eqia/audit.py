@@ -34,7 +34,7 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from importlib.resources import files
 from pathlib import Path
@@ -49,8 +49,9 @@ from eqia.ingest import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
 from eqia.mapping import MappingFile, load_mapping
 from eqia.outputs import atomic_write
 from eqia.profile import profile_services
+from eqia.schema import Choice, Fields, ListOf, MapOf, Number, validate
 from eqia.spreadsheet import cell_value, save_workbook, write_frame
-from eqia.yamlfile import parse_yaml
+from eqia.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc
 
 #: The columns of ``eqia audit --format csv``, in this order.
 CSV_COLUMNS = [
@@ -128,95 +129,60 @@ class Thresholds:
 
 
 THRESHOLD_KEYS = ("green", "amber", "characteristics", "audited", "required")
+_PERCENT = Number(min=0, max=100, words="a percentage from 0 to 100, e.g. 90", empty_ok=False)
+_KEYS = ListOf(item=Choice(options=tuple(chars.keys()), noun="a characteristic eqia knows"),
+               single=True,
+               hint="e.g. [age, sex, ethnicity]. Use: " + ", ".join(chars.keys()) + ".")
+#: Everything a thresholds file may hold (the defaults are in ``data/thresholds.yaml``).
+THRESHOLD_SCHEMA = Fields(noun="setting", fields={
+    "green": _PERCENT,
+    "amber": _PERCENT,
+    "characteristics": MapOf(
+        key=Choice(options=tuple(chars.keys()), noun="a characteristic eqia knows"),
+        value=Fields(noun="setting", fields={"green": _PERCENT, "amber": _PERCENT}),
+        hint="e.g.\ncharacteristics:\n  religion: {green: 80, amber: 60}"),
+    "audited": replace(_KEYS, empty_ok=False),
+    "required": _KEYS,
+})
+assert set(THRESHOLD_KEYS) == set(THRESHOLD_SCHEMA.fields)
 
 
-def _percent(value: Any, where: str, source: str) -> Fraction:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise ConfigError(
-            f"'{where}' must be a percentage from 0 to 100", code="bad-thresholds", file=source,
-            value=value, hint=f"Write e.g. '{where.split('.')[-1]}: 90' for 90% known.",
-        )
-    return Fraction(str(value))
-
-
-def _keys_list(value: Any, where: str, source: str) -> tuple[str, ...]:
-    known = chars.keys()
-    if not isinstance(value, list) or not value:
-        raise ConfigError(
-            f"'{where}' must be a list of characteristics", code="bad-thresholds", file=source,
-            hint="e.g. " + where + ": [age, sex, ethnicity]. Use: " + ", ".join(known) + ".",
-        )
-    out = []
-    for v in value:
-        if str(v) not in known:
-            raise ConfigError(
-                f"'{v}' under '{where}' is not a characteristic eqia knows",
-                code="bad-thresholds", file=source, value=v, hint="Use: " + ", ".join(known) + ".",
-            )
-        out.append(str(v))
-    return tuple(dict.fromkeys(out))
-
-
-def _read_threshold_yaml(text: str, source: str) -> dict:
-    raw = parse_yaml(text, source, "the thresholds file")
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError("The thresholds file must be a set of 'key: value' lines",
-                          code="bad-thresholds", file=source,
-                          hint="e.g.\ngreen: 90\namber: 70")
-    extra = sorted(str(k) for k in raw if k not in THRESHOLD_KEYS)
-    if extra:
-        raise ConfigError(
-            f"Unknown setting(s) {', '.join(extra)} in the thresholds file",
-            code="bad-thresholds", file=source,
-            hint="The settings are: " + ", ".join(THRESHOLD_KEYS)
-            + " (see eqia's data/thresholds.yaml).",
-        )
-    return raw
+def _thresholds_doc(doc: YamlDoc) -> dict:
+    return validate(doc, THRESHOLD_SCHEMA, "bad-thresholds",
+                    hint="The settings are explained in eqia's data/thresholds.yaml.")
 
 
 def load_thresholds(path: str | Path | None = None) -> Thresholds:
     """The packaged thresholds, with a council's file (only the keys it changes) on top."""
-    raw = _read_threshold_yaml(
+    raw = _thresholds_doc(parse_yaml_doc(
         files("eqia").joinpath("data/thresholds.yaml").read_text(encoding="utf-8"),
-        "eqia/data/thresholds.yaml",
-    )
+        "eqia/data/thresholds.yaml", "eqia's thresholds file"))
     source = "eqia defaults"
+    doc = None
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError("The thresholds file does not exist", code="missing-file",
-                              file=str(p), hint="Check the path given to --thresholds.")
-        raw = {**raw, **_read_threshold_yaml(p.read_text(encoding="utf-8-sig"), str(p))}
-        source = str(p)
-    green = _percent(raw.get("green"), "green", source)
-    amber = _percent(raw.get("amber"), "amber", source)
-    if amber > green:
-        raise ConfigError("amber must not be above green", code="bad-thresholds", file=source,
-                          hint="amber is the lowest share that is not red, e.g. green: 90, "
-                          "amber: 70.")
-    per: dict[str, tuple[Fraction, Fraction]] = {}
-    body = raw.get("characteristics") or {}
-    if not isinstance(body, dict):
-        raise ConfigError("'characteristics' must give green/amber under characteristic names",
-                          code="bad-thresholds", file=source,
-                          hint="e.g.\ncharacteristics:\n  religion: {green: 80, amber: 60}")
-    for key, cut in body.items():
-        _keys_list([key], "characteristics", source)
-        if not isinstance(cut, dict) or set(cut) - {"green", "amber"}:
-            raise ConfigError(f"Under characteristics: {key}, give green and/or amber",
-                              code="bad-thresholds", file=source,
-                              hint=f"e.g. {key}: {{green: 80, amber: 60}}")
-        g = _percent(cut.get("green", float(green)), f"characteristics.{key}.green", source)
-        a = _percent(cut.get("amber", float(amber)), f"characteristics.{key}.amber", source)
+        doc = read_yaml_doc(path, "the thresholds file",
+                            missing_hint="Check the path given to --thresholds.")
+        raw = {**raw, **_thresholds_doc(doc)}
+        source = doc.source
+
+    def order(green: Any, amber: Any, at: tuple, example: str) -> tuple[Fraction, Fraction]:
+        g, a = Fraction(str(green)), Fraction(str(amber))
         if a > g:
-            raise ConfigError(f"amber must not be above green for {key}", code="bad-thresholds",
-                              file=source, hint=f"e.g. {key}: {{green: 80, amber: 60}}")
-        per[str(key)] = (g, a)
-    audited = _keys_list(raw.get("audited"), "audited", source)
+            raise ConfigError(f"amber must not be above green{f' for {at[-1]}' if at else ''}",
+                              code="bad-thresholds", file=source,
+                              line=doc.line(at) if doc else None,
+                              setting=doc.label(at) if doc and at else None,
+                              hint="amber is the lowest share that is not red, e.g. "
+                                   f"{example}.")
+        return g, a
+
+    green, amber = order(raw["green"], raw["amber"], (), "green: 90, amber: 70")
+    per = {key: order(cut.get("green", green), cut.get("amber", amber),
+                      ("characteristics", key), f"{key}: {{green: 80, amber: 60}}")
+           for key, cut in (raw.get("characteristics") or {}).items()}
+    audited = tuple(dict.fromkeys(raw["audited"]))
     required = raw.get("required")
-    req = None if required is None else _keys_list(required, "required", source)
+    req = None if required is None else tuple(dict.fromkeys(required))
     if req is not None:
         audited = (*audited, *(k for k in req if k not in audited))
     return Thresholds(green=green, amber=amber, characteristics=per, audited=audited,
@@ -343,7 +309,8 @@ def _collect(
 
         try:
             parts = profile_services(path, mapping, as_of=as_of,
-                                     allow_duplicates=allow_duplicates, progress=tick)
+                                     allow_duplicates=allow_duplicates, progress=tick,
+                                     by_age=False)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the audit
             file_rows.append(_file_failure(audit, path, exc))
             continue

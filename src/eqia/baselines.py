@@ -17,7 +17,11 @@ Conventions every ``Baseline`` keeps:
   compare them with, and a comparison reports them separately.
 * ``total`` is the table's population base for the area (known + unknown), after any
   age restriction that could be applied.
-* Counts are the published ONS figures or sums of them: nothing is estimated.
+* Counts are the published ONS figures or sums of them, except where ``estimated`` names
+  categories: an eligible-age baseline read from an age crossing that had to be estimated
+  (religion by age, detailed ethnic groups by age, separated vs divorced by age; see
+  ``age_crossings``). A published age band the eligible range cuts through is shared over
+  its single years in proportion to the population at each age, and ``age_note`` says so.
 """
 
 from __future__ import annotations
@@ -67,7 +71,6 @@ AREA_COLUMNS = [
 ]
 TABLE_COLUMNS = ["geography_code", "category", "count"]
 
-TS009_TOP = 90  # TS009 counts people aged 90 and over together
 TS007_TOP = 100  # TS007 counts people aged 100 and over together
 
 
@@ -441,6 +444,10 @@ class Baseline:
     title: str | None = None
     release: str | None = None
     unknown_label: str | None = None
+    #: Categories whose counts are estimates (empty: every count is published).
+    estimated: frozenset[str] = frozenset()
+    #: How an age crossing was made, where one was used (for a note).
+    method: str | None = None
 
     @property
     def name(self) -> str:
@@ -491,7 +498,7 @@ def _ages_text(ages: AgeBand) -> str:
     return f"aged {ages.lo} to {ages.hi}"
 
 
-def _single_age(label: str) -> int:
+def single_age(label: str) -> int:
     """'Aged under 1 year' -> 0, 'Aged 30 years' -> 30, 'Aged 90 years and over' -> 90."""
     if "under 1" in label:
         return 0
@@ -535,8 +542,9 @@ def baseline(
     """The census population of ``area`` for one characteristic.
 
     ``ages`` restricts the population to an eligible age range where the census
-    crosses the characteristic with age (age itself from TS007 and sex from TS009);
-    otherwise the table's own base is used and ``age_note`` says so. ``bands`` (age
+    crosses the characteristic with age (age from TS007, sex from TS009, ethnic group,
+    religion and legal partnership status from ``age_crossings``); otherwise the
+    table's own base is used and ``age_note`` says so. ``bands`` (age
     only) are the age categories; default ``agebands.DEFAULT_BANDS``.
     """
     char = _check_key(characteristic_key)
@@ -552,8 +560,12 @@ def baseline(
         )
     if characteristic_key == "age":
         return _age_baseline(area_obj, ages, bands, baseline_dir)
-    if characteristic_key == "sex" and ages is not None:
-        return _sex_by_age_baseline(area_obj, ages, baseline_dir)
+    if ages is not None:
+        from eqia.age_crossings import crossing
+
+        crossed = crossing(area_obj, characteristic_key, baseline_dir=baseline_dir)
+        if crossed is not None:
+            return _crossed_baseline(area_obj, ages, crossed, baseline_dir)
 
     info = metadata().tables[char.census_table]
     cells, source = table_cells(area_obj, info.key, baseline_dir=baseline_dir)
@@ -614,7 +626,7 @@ def _age_baseline(
     info = metadata().tables["ts007"]
     cells, source = table_cells(area, "ts007", baseline_dir=baseline_dir)
     bands = list(bands) if bands is not None else parse_bands(DEFAULT_BANDS)
-    by_age = {_single_age(leaf): int(cells.get(leaf, 0)) for leaf in info.leaves}
+    by_age = {single_age(leaf): int(cells.get(leaf, 0)) for leaf in info.leaves}
     in_range = {a: n for a, n in by_age.items() if _in_range(a, TS007_TOP, ages)}
     totals: dict[AgeBand, int] = {}
     for age, n in in_range.items():
@@ -638,42 +650,62 @@ def _age_baseline(
     )
 
 
-def _sex_cells(area: Area, baseline_dir) -> tuple[dict[tuple[str, int], int], str]:
-    info = metadata().tables["ts009"]
-    cells, source = table_cells(area, "ts009", baseline_dir=baseline_dir)
-    out = {}
-    for leaf in info.leaves:
-        sex, age_label = leaf.split("; ", 1)
-        out[(sex, _single_age(age_label))] = int(cells.get(leaf, 0))
-    return out, source
+def _crossed_baseline(area: Area, ages: AgeBand, crossed, baseline_dir) -> Baseline:
+    """The eligible-age population from an age crossing (``age_crossings.Crossing``)."""
+    from eqia.age_crossings import TOP, ages_mask, cut_bands
 
-
-def _sex_by_age_baseline(area: Area, ages: AgeBand, baseline_dir) -> Baseline:
-    info = metadata().tables["ts009"]
-    char = chars.get("sex")
-    cells, source = _sex_cells(area, baseline_dir)
-    census_cats = [c for c in char.categories if c.in_census]
-    values = [
-        sum(n for (sex, age), n in cells.items()
-            if sex in (c.census or ()) and _in_range(age, TS009_TOP, ages))
-        for c in census_cats
-    ]
-    note = None
-    if ages.lo > TS009_TOP or (ages.hi is not None and ages.hi >= TS009_TOP):
-        note = ("The census counts sex by age only up to 90 and over, so everyone aged 90 and "
-                f"over is included: the baseline is close to but not the same as people "
-                f"{_ages_text(ages)}.")
+    key = crossed.key
+    char = chars.get("ethnicity" if key == ETHNICITY_DETAILED else key)
+    info = metadata().tables[char.census_table]
+    _, source = table_cells(area, info.key, baseline_dir=baseline_dir)
+    notes = []
+    eligible = ages
+    if ages.lo < crossed.min_age:
+        if ages.hi is not None and ages.hi < crossed.min_age:
+            return Baseline(
+                area=area, characteristic=key, table=crossed.table, base=None,
+                counts=_frame([], []), available=False, ages=ages, source=source,
+                reason=f"The census asked about {char.name.lower()} only of people aged "
+                f"{crossed.min_age} and over, so there is no population {_ages_text(ages)} "
+                "to compare with.")
+        eligible = AgeBand(crossed.min_age, ages.hi)
+        notes.append(f"The census asked about {char.name.lower()} only of people aged "
+                     f"{crossed.min_age} and over, so the baseline is people "
+                     f"{_ages_text(eligible)}, not {_ages_text(ages)}.")
+    mask = ages_mask(eligible)
+    values = crossed.counts[mask].sum()
+    labels = ([g.label for g in char.groups] if key == "ethnicity"
+              else [c.label for c in char.categories if c.in_census])
+    values = values.reindex(labels).fillna(0.0).to_numpy(dtype=float)
+    cut = cut_bands(crossed, eligible)
+    if eligible.lo > TOP or (eligible.hi is not None and eligible.hi >= TOP):
+        notes.append(f"The census counts {crossed.title.lower()} only up to {TOP} and over, "
+                     f"so everyone aged {TOP} and over is included: the baseline is close to "
+                     f"but not the same as people {_ages_text(eligible)}.")
+    elif cut:
+        bands = ", ".join(b.label for b in cut)
+        notes.append(f"The census publishes {crossed.title[:1].lower() + crossed.title[1:]} "
+                     f"in age bands, and the ages {eligible} cut through the band"
+                     f"{'s' if len(cut) > 1 else ''} {bands}: its mix is used for the ages "
+                     "inside the range.")
+    known = values.sum()
+    frame = pd.DataFrame({"category": labels, "count": np.round(values).astype("int64"),
+                          "share": values / known if known else float("nan")})
+    unknown = int(round(float(crossed.unknown[mask].sum())))
+    # The table's note on its own base ("The base is usual residents aged 16 and over...")
+    # is about a population this baseline replaces: left out.
+    caveats = [c for c in _caveats(info, area, source, baseline_dir)
+               if not c.startswith("The base is")]
+    caveats = list(dict.fromkeys([*caveats, *crossed.caveats]))
     return Baseline(
-        area=area, characteristic="sex", table=info.id,
-        base=f"usual residents {_ages_text(ages)}",
-        counts=_frame([c.label for c in census_cats], values), unknown=0, total=sum(values),
-        caveats=_caveats(info, area, source, baseline_dir), age_note=note,
-        age_restricted=True, ages=ages, source=source, title=info.title, release=info.release,
+        area=area, characteristic=key, table=crossed.table,
+        base=f"usual residents {_ages_text(eligible)}", counts=frame, unknown=unknown,
+        total=int(frame["count"].sum()) + unknown, caveats=caveats,
+        age_note=" ".join(notes) or None, age_restricted=True, ages=ages, source=source,
+        title=crossed.title, release=info.release,
+        unknown_label=info.not_answered if crossed.unknown.sum() else None,
+        estimated=crossed.estimated, method=crossed.method,
     )
-
-
-#: Characteristics the reference data crosses with age.
-BY_AGE = ("age", "sex")
 
 
 def baseline_by_age(
@@ -684,41 +716,30 @@ def baseline_by_age(
     baseline_dir: str | Path | None = None,
 ) -> pd.DataFrame | None:
     """``age_band, category, count`` for the area, or ``None`` where the census has no
-    age breakdown for the characteristic (everything but ``sex`` and ``age``).
+    age breakdown for the characteristic (see ``age_crossings``).
 
     For indirect standardisation: E_g = sum over bands of service_known_in_band x
-    area_share_of_g_in_band. Sex comes from TS009, which stops at "90 and over": that
-    cell goes to the band holding 90, and bands wholly above 90 are left out (so a
-    caller sees a band with no population rather than a wrong one).
+    area_share_of_g_in_band. The crossings stop at "90 and over": that cell goes to the
+    band holding 90, and bands wholly above 90 are left out (so a caller sees a band
+    with no population rather than a wrong one).
     """
     _check_key(characteristic_key)
-    if characteristic_key not in BY_AGE:
-        return None
     area_obj = area if isinstance(area, Area) else find_area(area, baseline_dir=baseline_dir)
     bands = list(bands)
-    rows: dict[tuple[str, str], int] = {}
-    if characteristic_key == "age":
-        info = metadata().tables["ts007"]
-        cells, _ = table_cells(area_obj, "ts007", baseline_dir=baseline_dir)
-        for leaf in info.leaves:
-            band = _band_for(_single_age(leaf), bands)
-            if band is not None:
-                rows[(band.label, band.label)] = rows.get((band.label, band.label), 0) + int(
-                    cells.get(leaf, 0)
-                )
-    else:
-        sex_cells, _ = _sex_cells(area_obj, baseline_dir)
-        labels = {c.census[0]: c.label for c in chars.get("sex").categories if c.census}
-        for (sex, age), n in sex_cells.items():
-            band = _band_for(age, bands)
-            if band is not None and sex in labels:
-                rows[(band.label, labels[sex])] = rows.get((band.label, labels[sex]), 0) + n
-    order = {b.label: i for i, b in enumerate(bands)}
-    frame = pd.DataFrame(
-        [(b, c, n) for (b, c), n in rows.items()], columns=["age_band", "category", "count"]
-    )
-    frame["_o"] = frame["age_band"].map(order)
-    return frame.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+    if characteristic_key != "age":
+        from eqia.age_crossings import by_bands, crossing
+
+        crossed = crossing(area_obj, characteristic_key, baseline_dir=baseline_dir)
+        return None if crossed is None else by_bands(crossed, bands)
+    rows: dict[str, int] = {}
+    info = metadata().tables["ts007"]
+    cells, _ = table_cells(area_obj, "ts007", baseline_dir=baseline_dir)
+    for leaf in info.leaves:
+        band = _band_for(single_age(leaf), bands)
+        if band is not None:
+            rows[band.label] = rows.get(band.label, 0) + int(cells.get(leaf, 0))
+    return pd.DataFrame([(b.label, b.label, rows[b.label]) for b in bands if b.label in rows],
+                        columns=["age_band", "category", "count"])
 
 
 # ---------------------------------------------------------------- user comparators
@@ -1037,7 +1058,7 @@ def import_nomis(
 
 # ------------------------------------------------------------------- whole profile
 
-PROFILE_COLUMNS = ["characteristic", "category", "count", "share"]
+PROFILE_COLUMNS = ["characteristic", "category", "count", "share", "estimated"]
 
 
 def area_profile(
@@ -1063,7 +1084,8 @@ def _all_keys() -> list[str]:
 
 
 def profile_table(baselines: Iterable[Baseline]) -> pd.DataFrame:
-    """``characteristic, category, count, share`` for baselines, one row per category.
+    """``characteristic, category, count, share, estimated`` for baselines, one row per
+    category (``estimated``: the count is an estimate, see ``Baseline.estimated``).
 
     A "Not answered" row (share empty) follows the categories of tables that have one,
     so each characteristic's counts add up to its table total. Characteristics with no
@@ -1073,11 +1095,13 @@ def profile_table(baselines: Iterable[Baseline]) -> pd.DataFrame:
     for b in baselines:
         if not b.available:
             continue
-        frame = b.counts.assign(characteristic=b.characteristic)
+        frame = b.counts.assign(characteristic=b.characteristic,
+                                estimated=b.counts["category"].isin(b.estimated))
         if b.unknown_label:
             frame = pd.concat([frame, pd.DataFrame([{
                 "characteristic": b.characteristic, "category": b.unknown_label,
-                "count": b.unknown, "share": float("nan")}])], ignore_index=True)
+                "count": b.unknown, "share": float("nan"),
+                "estimated": bool(b.estimated)}])], ignore_index=True)
         frames.append(frame[PROFILE_COLUMNS])
     if not frames:
         return pd.DataFrame(columns=PROFILE_COLUMNS)

@@ -24,6 +24,7 @@ class EqiaError(Exception):
     hint: str | None = None
     details: list[str] = field(default_factory=list)
     line: int | None = None  # a line of a text file people write (YAML, templates)
+    setting: str | None = None  # a field of a YAML file people write: "data: as_of"
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -42,6 +43,8 @@ class EqiaError(Exception):
             where.append(f"line {self.line}")
         if self.column:
             where.append(f"column '{self.column}'")
+        if self.setting:
+            where.append(f"field '{self.setting}'")
         if self.value is not None:
             where.append(f"value '{self.value}'")
         text = self.message

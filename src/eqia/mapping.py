@@ -18,8 +18,8 @@ import pandas as pd
 from eqia import characteristics as chars
 from eqia.agebands import MAX_AGE, AgeBand, parse_band
 from eqia.characteristics import Characteristic, normalise
-from eqia.errors import ConfigError
-from eqia.yamlfile import read_yaml
+from eqia.schema import Checker, Choice, Fields, ListOf, MapOf, Text, validate
+from eqia.yamlfile import read_yaml_doc
 
 UNKNOWN_WORDS = {"unknown", "not_known", "not known", "not_stated", "not stated", "blank"}
 
@@ -49,91 +49,65 @@ values:
 """
 
 
-def _config_error(path: str, message: str, hint: str | None = None) -> ConfigError:
-    return ConfigError(
-        message,
-        code="bad-mapping",
-        file=path,
-        hint=hint or f"A mapping file looks like this:\n{EXAMPLE_MAPPING}",
-    )
+UNKNOWN_TARGETS = {"not_known": "not_known", "unknown": "not_known", "not known": "not_known",
+                   "not_stated": "not_stated", "not stated": "not_stated"}
+HINT = f"A mapping file looks like this:\n{EXAMPLE_MAPPING}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Target(Choice):
+    """The standard category a local code stands for (or not_known / not_stated)."""
+
+    def wrong(self, text: str, path: tuple, ck: Checker, near: str) -> None:
+        ck.add(path, f"Code '{ck.label(path[-1:])}' for {path[-2]} is mapped to '{text}', "
+               f"which is not a standard category{near}",
+               hint="Use one of: " + "; ".join(self.options) + "; or not_known / not_stated.")
+
+
+def _targets(char: Characteristic) -> MapOf:
+    labels = tuple(c.label for c in (*char.categories, *char.groups))
+    return MapOf(key=Text(), value=_Target(
+        options=labels, synonyms=UNKNOWN_TARGETS, fold=normalise, empty_ok=False,
+        hint="Give the standard category the code stands for, or not_known / not_stated."))
+
+
+#: Everything a mapping file may hold.
+SCHEMA = Fields(noun="section", fields={
+    "columns": MapOf(
+        key=Choice(options=(*chars.keys(), "id", "service", "date_of_birth", "age_band"),
+                   noun="a characteristic eqia knows"),
+        value=Text(empty_ok=False, hint="Give the extract's column name, or delete the line.")),
+    "values": Fields(noun="characteristic",
+                     fields={key: _targets(chars.get(key)) for key in chars.keys()}),
+    "ignore_columns": ListOf(item=Text(), single=True),
+})
 
 
 def load_mapping(path: str | Path | None) -> MappingFile:
     """Read and check a mapping file; ``None`` gives the empty mapping."""
     if path is None:
         return MappingFile()
-    p = Path(path)
-    raw = read_yaml(p, "the mapping file", missing_hint="Check the path given to --map.") or {}
-    if not isinstance(raw, dict):
-        raise _config_error(str(p), "The mapping file must be a set of 'key: value' entries")
-    known_keys = {"columns", "values", "ignore_columns"}
-    extra = set(raw) - known_keys
-    if extra:
-        raise _config_error(
-            str(p), f"Unknown section(s) {', '.join(sorted(map(str, extra)))} in the mapping file"
-        )
-    columns = raw.get("columns") or {}
-    if not isinstance(columns, dict):
-        raise _config_error(str(p), "'columns' must map characteristic names to column names")
-    valid_keys = set(chars.keys()) | {"id", "service", "date_of_birth", "age_band"}
+    doc = read_yaml_doc(path, "the mapping file", missing_hint="Check the path given to --map.")
+    raw = validate(doc, SCHEMA, "bad-mapping", hint=HINT)
     out_cols: dict[str, str] = {}
     id_col = service_col = None
-    for key, col in columns.items():
-        k = str(key).strip()
-        if k not in valid_keys:
-            raise _config_error(
-                str(p),
-                f"'{k}' under 'columns' is not a characteristic eqia knows",
-                hint="Use one of: " + ", ".join(sorted(valid_keys)),
-            )
-        if k == "id":
-            id_col = str(col)
-        elif k == "service":
-            service_col = str(col)
-        elif k in ("date_of_birth", "age_band"):
-            out_cols["age"] = str(col)
+    for key, col in (raw.get("columns") or {}).items():
+        if key == "id":
+            id_col = col
+        elif key == "service":
+            service_col = col
+        elif key in ("date_of_birth", "age_band"):
+            out_cols["age"] = col
         else:
-            out_cols[k] = str(col)
-    values = raw.get("values") or {}
-    if not isinstance(values, dict):
-        raise _config_error(str(p), "'values' must be a list of codes under each characteristic")
-    out_values: dict[str, dict[str, str]] = {}
-    for key, codes in values.items():
-        k = str(key).strip()
-        if k not in chars.keys():
-            raise _config_error(
-                str(p),
-                f"'{k}' under 'values' is not a characteristic eqia knows",
-                hint="Use one of: " + ", ".join(chars.keys()),
-            )
-        if not isinstance(codes, dict):
-            raise _config_error(str(p), f"Under values: {k}, give 'code: category' lines")
-        char = chars.get(k)
-        allowed = {normalise(c.label): c.label for c in (*char.categories, *char.groups)}
-        mapped = {}
-        for code, target in codes.items():
-            t = normalise(target if target is not None else "")
-            if t.replace(" ", "_") in ("not_known", "unknown", "not_stated"):
-                mapped[normalise(code)] = "not_stated" if "stated" in t else "not_known"
-            elif t in allowed:
-                mapped[normalise(code)] = allowed[t]
-            else:
-                raise _config_error(
-                    str(p),
-                    f"Code '{code}' for {k} is mapped to '{target}', which is not a standard category",
-                    hint="Use one of: "
-                    + "; ".join(allowed.values())
-                    + "; or not_known / not_stated.",
-                )
-        out_values[k] = mapped
-    ignore = raw.get("ignore_columns") or []
+            out_cols[key] = col
     return MappingFile(
-        path=str(p),
+        path=doc.source,
         columns=out_cols,
-        values=out_values,
+        values={key: {normalise(code): target for code, target in (codes or {}).items()}
+                for key, codes in (raw.get("values") or {}).items()},
         id_column=id_col,
         service_column=service_col,
-        ignore=tuple(str(c) for c in ignore),
+        ignore=tuple(raw.get("ignore_columns") or ()),
     )
 
 

@@ -28,8 +28,9 @@ from eqia.ingest import (
 from eqia.mapping import MappingFile, load_mapping
 
 #: Characteristics counted by age too: those the census crosses with age, so that
-#: expected counts can be age-standardised (Census 2021 TS009: sex by single year).
-AGE_CROSSED = ("sex",)
+#: expected counts can be age-standardised (``age_crossings``; detailed ethnic groups are
+#: counted with the ethnicity column).
+AGE_CROSSED = ("sex", "ethnicity", "religion", "marriage_civil_partnership")
 
 
 def profile_file(
@@ -41,11 +42,12 @@ def profile_file(
     allow_duplicates: bool = False,
     streaming: bool | None = None,
     progress: Callable[[float], None] | None = None,
+    by_age: bool = True,
 ) -> Profile:
     """Profile a whole extract (all services in it together)."""
     groups = profile_services(
         path, mapping, as_of, sheet, age_bands, allow_duplicates, split=False,
-        streaming=streaming, progress=progress,
+        streaming=streaming, progress=progress, by_age=by_age,
     )
     return next(iter(groups.values()))
 
@@ -60,24 +62,30 @@ def profile_services(
     split: bool = True,
     streaming: bool | None = None,
     progress: Callable[[float], None] | None = None,
+    by_age: bool = True,
 ) -> dict[tuple[str | None, str | None], Profile]:
     """Profiles keyed by (service, period); one key ``(None, None)`` when not split.
 
     ``streaming``: count a record-level CSV/Parquet file in one pass without loading it
     (``None``: only when it is large). ``progress`` is called with the fraction read.
+    ``by_age``: count the characteristics the census crosses with age by age too
+    (``AGE_CROSSED``, for age standardisation); the costliest part of a large count, so
+    callers that compare nothing with the census (profile, audit) leave it out.
     """
     mf = mapping if isinstance(mapping, MappingFile) else load_mapping(mapping)
     from eqia import streaming as st  # imports profile: not at module level
 
+    crossed = AGE_CROSSED if by_age else ()
     if sheet is None and st.wanted(path, streaming):
-        parts = st.stream_value_counts(path, mf, allow_duplicates, split, progress=progress)
+        parts = st.stream_value_counts(path, mf, allow_duplicates, split, progress=progress,
+                                       crossed=crossed)
         if parts is not None:  # None: aggregated, or unreadable (read_table says why)
             return {
                 key: build_profile(vc, mf.values, as_of=as_of, age_bands=age_bands)
                 for key, vc in parts.items()
             }
     table = read_table(path, sheet=sheet)
-    return profiles_from_table(table, mf, as_of, age_bands, allow_duplicates, split)
+    return profiles_from_table(table, mf, as_of, age_bands, allow_duplicates, split, crossed)
 
 
 def profiles_from_table(
@@ -87,6 +95,7 @@ def profiles_from_table(
     age_bands: str | None = None,
     allow_duplicates: bool = False,
     split: bool = True,
+    crossed: tuple[str, ...] = AGE_CROSSED,
 ) -> dict[tuple[str | None, str | None], Profile]:
     columns = list(table.data.columns)
     if is_aggregated(columns):
@@ -95,7 +104,7 @@ def profiles_from_table(
         plan = plan_columns(columns, mapping, table.name)
         if not plan.columns:
             raise no_characteristics_error(table.name, columns)
-        parts = record_value_counts(table, plan, allow_duplicates, split=split)
+        parts = record_value_counts(table, plan, allow_duplicates, split=split, crossed=crossed)
     return {
         key: build_profile(vc, mapping.values, as_of=as_of, age_bands=age_bands)
         for key, vc in parts.items()
@@ -107,7 +116,8 @@ def profiles_from_table(
 
 
 def record_value_counts(
-    table: Table, plan: ColumnPlan, allow_duplicates: bool = False, split: bool = True
+    table: Table, plan: ColumnPlan, allow_duplicates: bool = False, split: bool = True,
+    crossed: tuple[str, ...] = AGE_CROSSED,
 ) -> dict[tuple[str | None, str | None], ValueCounts]:
     df = table.data
     duplicates = check_duplicate_ids(df, plan.id_column, table.name, allow_duplicates)
@@ -119,20 +129,22 @@ def record_value_counts(
             service = str(values[0]) if plan.service_column else None
             period = str(values[-1]) if plan.period_column else None
             out[(service, period)] = _frame_counts(part, plan, table.name, duplicates=0,
-                                                    service=service, period=period)
+                                                    service=service, period=period,
+                                                    crossed=crossed)
         return out
-    return {(None, None): _frame_counts(df, plan, table.name, duplicates)}
+    return {(None, None): _frame_counts(df, plan, table.name, duplicates, crossed=crossed)}
 
 
 def _frame_counts(
     df: pd.DataFrame, plan: ColumnPlan, source: str, duplicates: int,
     service: str | None = None, period: str | None = None,
+    crossed: tuple[str, ...] = AGE_CROSSED,
 ) -> ValueCounts:
     values = {key: df[col].value_counts(sort=False, dropna=False) for key, col in plan.columns.items()}
     pairs = {}
     age_col = plan.columns.get("age")
     if age_col is not None:
-        for key in AGE_CROSSED:
+        for key in crossed:
             if key in plan.columns:
                 pairs[key] = df.groupby([age_col, plan.columns[key]], sort=False).size()
     notes = list(plan.notes)

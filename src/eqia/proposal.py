@@ -14,9 +14,25 @@ from typing import Any
 
 from eqia import changes
 from eqia import characteristics as chars
-from eqia.assess import DIRECTIONS, RATINGS, load_assessment_rules
-from eqia.errors import ConfigError
-from eqia.yamlfile import key_line, read_yaml
+from eqia.assess import DIRECTIONS, RATINGS
+from eqia.assess import SCHEMA as ASSESSMENT_SCHEMA
+from eqia.schema import (
+    INVALID,
+    AgeRange,
+    Checker,
+    Choice,
+    Date,
+    DateText,
+    Fields,
+    ListOf,
+    MapOf,
+    Spec,
+    Text,
+    named_file,
+    once,
+    validate,
+)
+from eqia.yamlfile import read_yaml_doc
 
 TEXT_FIELDS = (
     "directorate", "name", "assessed", "owner", "date_initial_screening", "date_full_eqia",
@@ -30,28 +46,82 @@ SIGNOFF_FIELDS = (
     "senior_officer", "senior_job_title", "senior_date", "dmt_member", "dmt_job_title", "dmt_date",
 )
 ACTION_FIELDS = ("issue", "action", "expected_outcome", "owner", "timescale", "cost")
-TOP_LEVEL = set(TEXT_FIELDS) | {"versions", "data", "characteristics", "judgement", "action_plan",
-                                "signoff", "assessment", "change", "scope"}
-DATA_FIELDS = ("extracts", "mapping", "area", "ages", "as_of", "adverse_direction", "comparators")
+DATE_FIELDS = {"date_initial_screening", "date_full_eqia", "date", "senior_date", "dmt_date"}
+YES_NO = Choice(options=("YES", "NO"), synonyms={"true": "YES", "false": "NO", "y": "YES",
+                                                 "n": "NO"})
 
 
-def _comparators(raw: Any, base: Path, name: str, src: str) -> dict[str, Path]:
-    """``data: comparators:``: characteristic -> a CSV of the population to compare with."""
-    if not raw:
-        return {}
-    if not isinstance(raw, dict):
-        raise _error(src, "'data: comparators' must name a file under each characteristic",
-                     hint="e.g.\ndata:\n  comparators:\n    ethnicity: eligible_population.csv")
-    found = {}
-    for key, path in raw.items():
-        full = (base / str(path)).resolve()
-        if not full.is_file():
-            raise ConfigError("A comparator file named in the proposal file does not exist",
-                              code="missing-file", file=str(full),
-                              hint=f"Check 'data: comparators: {key}' in {name}; paths are "
-                                   "relative to it.")
-        found[str(key)] = full
-    return found
+@dataclass(frozen=True, kw_only=True)
+class _Changes(Spec):
+    """``change: closure``, ``change: [reduction, relocation]`` or ``reduction, relocation``
+    -> the keys of ``data/changes.yaml``, in order, once each."""
+
+    def convert(self, value: Any, path: tuple, ck: Checker) -> Any:
+        items = ListOf(item=Text(), single=True).convert(value, path, ck)
+        if items is INVALID or items is None:
+            return items
+        try:
+            return changes.parse([part for item in items for part in item.split(",")])
+        except ValueError as exc:
+            ck.add(path, f"{ck.subject(path)} must be one of "
+                   + ", ".join(changes.vocabulary()), str(exc), hint=(
+                       "Say what the proposal changes (several as a list, e.g. change: "
+                       "[reduction, relocation]):\n" + changes.help_text()))
+            return INVALID
+
+
+def _texts(names: tuple[str, ...]) -> dict[str, Text]:
+    return {n: DateText() if n in DATE_FIELDS else Text() for n in names}
+
+
+#: Everything a proposal file may hold (see data/proposal_template.yaml).
+SCHEMA = Fields(
+    fields={
+        **_texts(TEXT_FIELDS),
+        "change": _Changes(),
+        "scope": Choice(options=changes.SCOPES, hint=(
+            "services: the proposal changes a service and the extract holds its users (the "
+            "default); employment: it changes staff's jobs and the extract holds staff; "
+            "both.")),
+        "versions": ListOf(item=Fields(fields=_texts(("version", "author", "date", "comment")))),
+        "data": Fields(
+            fields={
+                "extracts": ListOf(item=Text(), single=True),
+                "mapping": Text(),
+                "area": Text(),
+                "ages": AgeRange(),
+                "as_of": Date(hint="Give the date ages are worked out on, e.g. 2026-03-31."),
+                "adverse_direction": Choice(options=DIRECTIONS, hint=(
+                    "It overrides the reading that 'change' gives: under: fewer users than "
+                    "expected is the concern; over: more than expected is; both: either. "
+                    "Leave it empty to follow 'change'.")),
+                "comparators": MapOf(key=Text(), value=Text(empty_ok=False), hint=(
+                    "e.g.\ndata:\n  comparators:\n    ethnicity: eligible_population.csv")),
+            },
+            required={
+                "extracts": "Add the service-user extract(s), e.g.\ndata:\n  extracts:\n"
+                            "    - service_extract.csv\n  area: Kent",
+                "area": "Add the area to compare with, e.g.\ndata:\n  area: Kent",
+            }),
+        "characteristics": MapOf(
+            key=Choice(options=tuple(chars.keys()), noun="a characteristic eqia knows"),
+            value=Fields(fields={
+                **_texts(OFFICER_FIELDS),
+                "affects": YES_NO, "promotes": YES_NO,
+                "rating": Choice(options=RATINGS),
+                "direction": Choice(options=("Positive", "Negative")),
+            })),
+        "judgement": Fields(fields={"option": Choice(options=("1", "2", "3")), "text": Text()}),
+        "action_plan": ListOf(item=Fields(fields=_texts(ACTION_FIELDS))),
+        "signoff": Fields(fields=_texts(SIGNOFF_FIELDS)),
+        "assessment": ASSESSMENT_SCHEMA,
+    },
+    required={"data": "Add the data section, e.g.\ndata:\n  extracts:\n"
+                       "    - service_extract.csv\n  area: Kent", "name": (
+        "Add the name of the policy, procedure, project or service, e.g.\n"
+        "name: Community mental health support service")},
+)
+HINT = "Run 'eqia init example.yaml' to see a complete, commented proposal file."
 
 
 def template_text() -> str:
@@ -82,179 +152,47 @@ class Proposal:
     scope: str | None = None
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value.strftime("%d %B %Y").lstrip("0")
-    s = str(value).strip()
-    return s or None
-
-
-def _error(path: str, message: str, hint: str | None = None, value: Any = None) -> ConfigError:
-    return ConfigError(message, code="bad-proposal", file=path, value=value,
-                       hint=hint or "Run 'eqia init example.yaml' to see a complete, commented "
-                                    "proposal file.")
-
-
-def _upper_choice(path: str, where: str, value: Any, allowed: tuple[str, ...]) -> str | None:
-    if value is None or str(value).strip() == "":
-        return None
-    if isinstance(value, bool):  # YAML reads a bare YES/NO as true/false
-        value = "YES" if value else "NO"
-    v = str(value).strip().upper()
-    if v not in allowed:
-        raise _error(path, f"{where} must be one of {', '.join(allowed)}", value=value)
-    return v
-
-
 def load_proposal(path: str | Path) -> Proposal:
-    p = Path(path)
-    raw = read_yaml(p, "the proposal file",
-                    missing_hint="Create one with: eqia init my-proposal.yaml")
-    src = str(p)
-    if not isinstance(raw, dict):
-        raise _error(src, "The proposal file must be a set of 'field: value' entries")
-    unknown = sorted(set(map(str, raw)) - TOP_LEVEL)
-    if unknown:
-        raise _error(src, f"Unknown field(s): {', '.join(unknown)}")
-    if not _text(raw.get("name")):
-        raise _error(src, "The required field 'name' is missing",
-                     hint="Add the name of the policy, procedure, project or service, e.g.\n"
-                          "name: Community mental health support service")
-    change = _change(raw.get("change"), src)
-    scope = _text(raw.get("scope"))
-    if scope is not None and scope.lower() not in changes.SCOPES:
-        raise ConfigError("'scope' must be one of: " + ", ".join(changes.SCOPES),
-                          code="bad-proposal", file=src, line=key_line(p, "scope"), value=scope,
-                          hint="services: the proposal changes a service and the extract holds "
-                               "its users (the default); employment: it changes staff's jobs and "
-                               "the extract holds staff; both.")
-    data = raw.get("data") or {}
-    if not isinstance(data, dict):
-        raise _error(src, "'data' must hold extracts, area and the other data settings")
-    bad_data = sorted(set(map(str, data)) - set(DATA_FIELDS))
-    if bad_data:
-        raise _error(src, f"Unknown field(s) under data: {', '.join(bad_data)}",
-                     hint="Fields: " + ", ".join(DATA_FIELDS))
-    extracts = data.get("extracts") or []
-    if isinstance(extracts, str):
-        extracts = [extracts]
-    if not extracts:
-        raise _error(src, "The required field 'data: extracts' is missing",
-                     hint="Add the service-user extract(s), e.g.\ndata:\n  extracts:\n"
-                          "    - service_extract.csv\n  area: Kent")
-    if not _text(data.get("area")):
-        raise _error(src, "The required field 'data: area' is missing",
-                     hint="Add the area to compare with, e.g.\ndata:\n  area: Kent")
-    base = p.parent
-    extract_paths = [(base / str(e)).resolve() for e in extracts]
-    for e in extract_paths:
-        if not e.exists():
-            raise ConfigError("An extract named in the proposal file does not exist",
-                              code="missing-file", file=str(e),
-                              hint=f"Check 'data: extracts' in {p.name}; paths are relative to it.")
+    doc = read_yaml_doc(path, "the proposal file", missing_hint="Create one with: eqia init "
+                        "my-proposal.yaml")
+    raw = validate(doc, SCHEMA, "bad-proposal", hint=HINT)
+    data = raw["data"]
+    seen: dict[tuple[int, int], str] = {}
+    extracts = []
+    for i, name in enumerate(data["extracts"]):
+        at = ("data", "extracts", i)
+        extracts.append(named_file(doc, at, name, "An extract"))
+        once(doc, seen, at, extracts[-1], f"'data: extracts', item {i + 1}")
     mapping = data.get("mapping")
-    if mapping and not (base / str(mapping)).is_file():
-        raise ConfigError("The mapping file named in the proposal file does not exist",
-                          code="missing-file", file=str((base / str(mapping)).resolve()),
-                          hint=f"Check 'data: mapping' in {p.name}; paths are relative to it, "
-                               "or leave it blank.")
-    comparators = _comparators(data.get("comparators"), base, p.name, src)
-    adverse = _text(data.get("adverse_direction"))
-    if adverse is not None and adverse.lower() not in DIRECTIONS:
-        raise ConfigError("data: adverse_direction must be under, over or both",
-                          code="bad-proposal", file=src, value=adverse,
-                          line=key_line(p, "data", "adverse_direction"),
-                          hint="It overrides the reading that 'change' gives: under: fewer "
-                               "users than expected is the concern; over: more than expected "
-                               "is; both: either. Leave it empty to follow 'change'.")
-    assessment = raw.get("assessment") or {}
-    if not isinstance(assessment, dict):
-        raise _error(src, "'assessment' must hold assessment rules, e.g.\n"
-                          "assessment:\n  complete_from_known_share: 0.9")
-    try:
-        load_assessment_rules(None, **assessment)
-    except ConfigError as exc:
-        raise _error(src, f"assessment: {exc.message}", value=exc.value,
-                     hint=exc.hint) from exc
-    as_of = data.get("as_of")
-    if as_of is not None and not isinstance(as_of, dt.date):
-        try:
-            as_of = dt.date.fromisoformat(str(as_of))
-        except ValueError as exc:
-            raise _error(src, "data: as_of must be a date like 2026-03-31", value=as_of) from exc
-
-    officer: dict[str, dict[str, str | None]] = {}
-    for key, answers in (raw.get("characteristics") or {}).items():
-        if key not in chars.keys():
-            raise _error(src, f"'{key}' under characteristics is not a characteristic",
-                         hint="Use: " + ", ".join(chars.keys()))
-        answers = answers or {}
-        bad = sorted(set(answers) - set(OFFICER_FIELDS))
-        if bad:
-            raise _error(src, f"Unknown field(s) under characteristics: {key}: {', '.join(bad)}",
-                         hint="Fields: " + ", ".join(OFFICER_FIELDS))
-        where = f"characteristics: {key}"
-        officer[key] = {
-            "affects": _upper_choice(src, f"{where}: affects", answers.get("affects"), ("YES", "NO")),
-            "how": _text(answers.get("how")),
-            "rating": _upper_choice(src, f"{where}: rating", answers.get("rating"), RATINGS),
-            "direction": (_upper_choice(src, f"{where}: direction", answers.get("direction"),
-                                        ("POSITIVE", "NEGATIVE")) or "").title() or None,
-            "internal_action": _text(answers.get("internal_action")),
-            "further_assessment": _text(answers.get("further_assessment")),
-            "promotes": _upper_choice(src, f"{where}: promotes", answers.get("promotes"),
-                                      ("YES", "NO")),
-            "promotes_how": _text(answers.get("promotes_how")),
-        }
-    judgement = raw.get("judgement") or {}
+    comparators = {key: named_file(doc, ("data", "comparators", key), file, "A comparator file")
+                   for key, file in (data.get("comparators") or {}).items()}
+    officer = {key: {f: answers.get(f) for f in OFFICER_FIELDS}
+               for key, answers in (raw.get("characteristics") or {}).items()}
+    judgement = raw.get("judgement", {})
     option = judgement.get("option")
-    if option is not None and str(option).strip() != "":
-        if str(option).strip() not in ("1", "2", "3"):
-            raise _error(src, "judgement: option must be 1, 2 or 3", value=option)
-        option = int(option)
-    else:
-        option = None
-    actions = []
-    for row in raw.get("action_plan") or []:
-        row = row or {}
-        if any(_text(row.get(f)) for f in ACTION_FIELDS):
-            actions.append({f: _text(row.get(f)) or "" for f in ACTION_FIELDS} | {"source": "officer"})
-    versions = [
-        {k: _text((v or {}).get(k)) or "" for k in ("version", "author", "date", "comment")}
-        for v in raw.get("versions") or []
-    ]
+    actions = [{f: row.get(f) or "" for f in ACTION_FIELDS} | {"source": "officer"}
+               for row in raw.get("action_plan") or [] if any(row.values())]
+    versions = [{k: v.get(k) or "" for k in ("version", "author", "date", "comment")}
+                for v in raw.get("versions") or []]
+    signoff = raw.get("signoff", {})
     return Proposal(
-        path=src,
-        text={f: _text(raw.get(f)) for f in TEXT_FIELDS},
+        path=doc.source,
+        text={f: raw.get(f) for f in TEXT_FIELDS},
         versions=versions,
-        extracts=extract_paths,
-        mapping=(base / str(mapping)).resolve() if mapping else None,
-        area=str(data["area"]),
-        ages=_text(data.get("ages")),
-        as_of=as_of,
-        adverse_direction=adverse.lower() if adverse else None,
+        extracts=extracts,
+        mapping=named_file(doc, ("data", "mapping"), mapping, "The mapping file")
+        if mapping else None,
+        area=data["area"],
+        ages=data.get("ages"),
+        as_of=data.get("as_of"),
+        adverse_direction=data.get("adverse_direction"),
         comparators=comparators,
         officer=officer,
-        option=option,
-        option_text=_text(judgement.get("text")),
+        option=int(option) if option else None,
+        option_text=judgement.get("text"),
         action_plan=actions,
-        signoff={f: _text((raw.get("signoff") or {}).get(f)) for f in SIGNOFF_FIELDS},
-        assessment=dict(assessment),
-        change=change,
-        scope=scope.lower() if scope else None,
+        signoff={f: signoff.get(f) for f in SIGNOFF_FIELDS},
+        assessment=raw.get("assessment", {}),
+        change=raw.get("change") or (),
+        scope=raw.get("scope"),
     )
-
-
-def _change(raw: Any, src: str) -> tuple[str, ...]:
-    """``change: closure`` or ``change: [reduction, relocation]``, checked."""
-    try:
-        return changes.parse(raw)
-    except ValueError as exc:
-        raise ConfigError("'change' must be one of: " + ", ".join(changes.vocabulary()),
-                          code="bad-proposal", file=src, line=key_line(src, "change"),
-                          value=str(exc),
-                          hint="Say what the proposal changes (several as a list, e.g. "
-                               "change: [reduction, relocation]):\n" + changes.help_text()
-                          ) from None

@@ -13,12 +13,23 @@ import re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
-from eqia.agebands import parse_range
 from eqia.disclosure import DisclosurePolicy, load_policy
-from eqia.errors import ConfigError, EqiaError
-from eqia.yamlfile import read_yaml
+from eqia.schema import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    AgeRange,
+    Checker,
+    Choice,
+    Fields,
+    ListOf,
+    MapOf,
+    Text,
+    named_file,
+    once,
+    validate,
+)
+from eqia.yamlfile import YamlDoc, read_yaml_doc
 
 #: Narrative sections, in the order they appear in the report, with their headings.
 NARRATIVE_SECTIONS = {
@@ -31,10 +42,6 @@ NARRATIVE_SECTIONS = {
     "governance": "Governance",
     "conclusion": "Conclusion",
 }
-TOP_LEVEL = {"title", "organisation", "period", "area", "ages", "services", "narrative",
-             "publication", "contact", "classification"}
-SERVICE_FIELDS = {"name", "extracts", "mapping", "ages", "description"}
-PUBLICATION_FIELDS = {"policy", "policy_file"}
 POLICY_PRESETS = ("threshold", "nhs")
 
 
@@ -72,11 +79,11 @@ def parse_period(label: object) -> Period | None:
             second += (first // 100) * 100
             if second < first:  # 1999-00
                 second += 100
-        if second != first + 1:
+        if second != first + 1 or not FIRST_YEAR <= first < LAST_YEAR:
             return None
         return Period(end=dt.date(second, 3, 31), start=dt.date(first, 4, 1), label=text)
     m = _YEAR.match(text)
-    if m and 1900 <= int(m.group(1)) <= 2200:
+    if m and FIRST_YEAR <= int(m.group(1)) <= LAST_YEAR:
         year = int(m.group(1))
         return Period(end=dt.date(year, 12, 31), start=dt.date(year, 1, 1), label=text)
     return None
@@ -138,154 +145,121 @@ def report_template_text() -> str:
     return files("eqia").joinpath("data/report_template.yaml").read_text(encoding="utf-8")
 
 
-def _error(path: str, message: str, hint: str | None = None, value: Any = None,
-           code: str = "bad-report-config") -> ConfigError:
-    return ConfigError(message, code=code, file=path, value=value,
-                       hint=hint or "Run 'eqia init --report report.yaml' to see a complete, "
-                                    "commented report file.")
+def _period_problem(text: str) -> str | None:
+    return None if parse_period(text) else "is not a period eqia can read"
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    s = str(value).strip()
-    return s or None
+_SERVICE = Fields(
+    fields={
+        "name": Text(),
+        "extracts": MapOf(key=Text(), value=ListOf(item=Text(), single=True, empty_ok=False,
+                                                   hint="Give the extract's file name after "
+                                                        "the period label."),
+                          hint="e.g.\n    extracts:\n      2024-25: extract_2024-25.csv\n"
+                               "      2025-26: extract_2025-26.csv"),
+        "mapping": Text(),
+        "ages": AgeRange(),
+        "description": Text(),
+    },
+    required={"name": "Add e.g. name: Community mental health support",
+              "extracts": "Give one file per period, e.g.\n    extracts:\n"
+                          "      2024-25: extract_2024-25.csv\n"
+                          "      2025-26: extract_2025-26.csv"},
+)
+#: Everything a report file may hold (see data/report_template.yaml).
+SCHEMA = Fields(
+    fields={
+        "title": Text(), "organisation": Text(),
+        "period": Text(check=_period_problem, hint=PERIOD_HINT),
+        "area": Text(), "ages": AgeRange(),
+        "services": ListOf(item=_SERVICE),
+        "narrative": Fields(noun="narrative section",
+                            fields={k: Text() for k in NARRATIVE_SECTIONS}),
+        "publication": Fields(fields={
+            "policy": Choice(options=POLICY_PRESETS, hint=(
+                "threshold: hide counts under 10 (and what would reveal them); nhs: show 1 to "
+                "7 as *, round the rest to the nearest 5.")),
+            "policy_file": Text()}),
+        "contact": Text(), "classification": Text(),
+    },
+    required={
+        "title": "Add it, e.g.\ntitle: Annual equality and diversity report 2025-26",
+        "organisation": "Add it, e.g.\norganisation: Kent County Council",
+        "period": "Add it, e.g.\nperiod: 2025-26",
+        "area": "Add it, e.g.\narea: Kent",
+        "services": "List each service with its extracts per period, e.g.\nservices:\n"
+                    "  - name: Community mental health support service\n    extracts:\n"
+                    "      2024-25: extract_2024-25.csv\n      2025-26: extract_2025-26.csv",
+    },
+)
+TOP_LEVEL = set(SCHEMA.fields)
+HINT = "Run 'eqia init --report report.yaml' to see a complete, commented report file."
 
 
 def load_report_config(path: str | Path, policy: DisclosurePolicy | None = None) -> ReportConfig:
     """Read and check ``report.yaml``. ``policy`` overrides the file's publication policy."""
-    p = Path(path)
-    src = str(p)
-    raw = read_yaml(p, "the report file",
-                    missing_hint="Create one with: eqia init --report report.yaml")
-    if not isinstance(raw, dict):
-        raise _error(src, "The report file must be a set of 'field: value' entries")
-    unknown = sorted(set(map(str, raw)) - TOP_LEVEL)
-    if unknown:
-        raise _error(src, f"Unknown field(s): {', '.join(unknown)}",
-                     hint="Fields: " + ", ".join(sorted(TOP_LEVEL)) + ".")
-    for name, example in (("title", "Annual equality and diversity report 2025-26"),
-                          ("organisation", "Kent County Council"),
-                          ("period", "2025-26"), ("area", "Kent")):
-        if not _text(raw.get(name)):
-            raise _error(src, f"The required field '{name}' is missing",
-                         hint=f"Add it, e.g.\n{name}: {example}")
-    period = parse_period(raw["period"])
-    if period is None:
-        raise _error(src, "The report's 'period' is not a period eqia can read",
-                     value=raw["period"], hint=PERIOD_HINT)
-    ages = _ages(src, raw.get("ages"), "ages")
-    base = p.parent
-    services_raw = raw.get("services")
-    if not isinstance(services_raw, list) or not services_raw:
-        raise _error(src, "The required field 'services' is missing or empty",
-                     hint="List each service with its extracts per period, e.g.\nservices:\n"
-                          "  - name: Community mental health support\n    extracts:\n"
-                          "      2024-25: extract_2024-25.csv\n      2025-26: extract_2025-26.csv")
-    services = [_service(src, base, i, s, ages) for i, s in enumerate(services_raw, start=1)]
-    names = [s.name for s in services]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise _error(src, f"Two services have the same name: {dupes[0]}",
-                     hint="Give every service its own name.")
-    narrative = raw.get("narrative") or {}
-    if not isinstance(narrative, dict):
-        raise _error(src, "'narrative' must hold sections such as policy_context: | text")
-    bad = sorted(set(map(str, narrative)) - set(NARRATIVE_SECTIONS))
-    if bad:
-        raise _error(src, f"Unknown narrative section(s): {', '.join(bad)}",
-                     hint="Sections: " + ", ".join(NARRATIVE_SECTIONS) + ".")
+    doc = read_yaml_doc(path, "the report file",
+                        missing_hint="Create one with: eqia init --report report.yaml")
+    raw = validate(doc, SCHEMA, "bad-report-config", hint=HINT)
+    ck = Checker(doc)
+    names: dict[str, int] = {}
+    for i, svc in enumerate(raw["services"]):
+        first = names.setdefault(svc["name"], i)
+        if first != i:
+            ck.add(("services", i, "name"), f"Two services are called '{svc['name']}' (items "
+                   f"{first + 1} and {i + 1})", hint="Give every service its own name.")
+    ck.raise_if_any("bad-report-config", HINT)
+    seen: dict[tuple[int, int], str] = {}
+    services = [_service(doc, i, svc, raw.get("ages"), seen)
+                for i, svc in enumerate(raw["services"])]
+    base_policy = raw.get("publication")
     return ReportConfig(
-        path=src,
-        title=str(raw["title"]).strip(),
-        organisation=str(raw["organisation"]).strip(),
-        period=period,
-        area=str(raw["area"]).strip(),
+        path=doc.source,
+        title=raw["title"],
+        organisation=raw["organisation"],
+        period=parse_period(raw["period"]),
+        area=raw["area"],
         services=services,
-        narrative={k: t for k in NARRATIVE_SECTIONS if (t := _text(narrative.get(k)))},
-        ages=ages,
-        policy=policy or _policy(src, base, raw.get("publication")),
-        contact=_text(raw.get("contact")),
-        classification=_text(raw.get("classification")),
+        narrative={k: t for k in NARRATIVE_SECTIONS if (t := raw.get("narrative", {}).get(k))},
+        ages=raw.get("ages"),
+        policy=policy or _policy(doc, base_policy),
+        contact=raw.get("contact"),
+        classification=raw.get("classification"),
     )
 
 
-def _ages(src: str, value: Any, where: str) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        parse_range(text)
-    except EqiaError as exc:
-        raise _error(src, f"'{where}' is not an age range", value=text,
-                     hint="Examples: 18- (18 and over), 65-, 18-64.") from exc
-    return text
-
-
-def _service(src: str, base: Path, i: int, raw: Any, ages: str | None) -> ServiceConfig:
-    if not isinstance(raw, dict):
-        raise _error(src, f"Service {i} must be a set of fields (name, extracts, mapping, ages)")
-    name = _text(raw.get("name"))
-    if not name:
-        raise _error(src, f"Service {i} has no 'name'",
-                     hint="Add e.g. name: Community mental health support")
-    extra = sorted(set(map(str, raw)) - SERVICE_FIELDS)
-    if extra:
-        raise _error(src, f"Unknown field(s) in service '{name}': {', '.join(extra)}",
-                     hint="Fields: " + ", ".join(sorted(SERVICE_FIELDS)) + ".")
-    given = raw.get("extracts")
-    if not isinstance(given, dict) or not given:
-        raise _error(src, f"Service '{name}' needs 'extracts': one file per period",
-                     hint="e.g.\n    extracts:\n      2024-25: extract_2024-25.csv\n"
-                          "      2025-26: extract_2025-26.csv")
+def _service(doc: YamlDoc, i: int, raw: dict, ages: str | None,
+             seen: dict[tuple[int, int], str]) -> ServiceConfig:
+    """One service; ``seen`` holds every extract named so far, which must not come again."""
+    at = ("services", i)
+    given = doc.data["services"][i]["extracts"]  # the labels as YAML read them (2025: a number)
     extracts = []
-    for label, value in given.items():
-        paths_raw = value if isinstance(value, list) else [value]
-        if not paths_raw or any(not _text(v) for v in paths_raw):
-            raise _error(src, f"Service '{name}', period {label}: no file given",
-                         hint="Give the extract's file name after the period label.")
-        paths = [(base / str(v).strip()).resolve() for v in paths_raw]
-        for path in paths:
-            if not path.is_file():
-                raise ConfigError(
-                    f"An extract named for service '{name}', period {label}, does not exist",
-                    code="missing-file", file=str(path),
-                    hint=f"Check 'extracts' in {Path(src).name}; paths are relative to it.")
-        extracts.append(Extract(label=str(label).strip(), period=parse_period(label),
-                                paths=paths))
-    mapping = _text(raw.get("mapping"))
-    mapping_path = (base / mapping).resolve() if mapping else None
-    if mapping_path is not None and not mapping_path.is_file():
-        raise ConfigError(f"The mapping file named for service '{name}' does not exist",
-                          code="missing-file", file=str(mapping_path),
-                          hint=f"Check 'mapping' in {Path(src).name}; paths are relative to it.")
+    for key, (label, names) in zip(given, raw["extracts"].items(), strict=True):
+        paths = []
+        for j, name in enumerate(names):
+            place = (*at, "extracts", key, j) if isinstance(given[key], list) else (
+                *at, "extracts", key)
+            path = named_file(doc, place, name,
+                              f"An extract for service '{raw['name']}', period {label},")
+            once(doc, seen, place, path, f"service '{raw['name']}', period {label}")
+            paths.append(path)
+        extracts.append(Extract(label=label, period=parse_period(label), paths=paths))
+    mapping = raw.get("mapping")
     return ServiceConfig(
-        name=name,
+        name=raw["name"],
         extracts=extracts,
-        mapping=mapping_path,
-        ages=_ages(src, raw.get("ages"), f"services: {name}: ages") or ages,
-        description=_text(raw.get("description")),
+        mapping=named_file(doc, (*at, "mapping"), mapping,
+                           f"The mapping file for service '{raw['name']}'") if mapping else None,
+        ages=raw.get("ages") or ages,
+        description=raw.get("description"),
     )
 
 
-def _policy(src: str, base: Path, raw: Any) -> DisclosurePolicy:
+def _policy(doc: YamlDoc, raw: dict) -> DisclosurePolicy:
     """``publication: {policy: nhs | threshold, policy_file: my-policy.yaml}``."""
-    if raw is None:
+    if not raw:
         return load_policy()
-    if not isinstance(raw, dict):
-        raise _error(src, "'publication' must hold 'policy' and/or 'policy_file'")
-    extra = sorted(set(map(str, raw)) - PUBLICATION_FIELDS)
-    if extra:
-        raise _error(src, f"Unknown field(s) under publication: {', '.join(extra)}",
-                     hint="Fields: policy (threshold or nhs), policy_file.")
-    method = _text(raw.get("policy"))
-    if method is not None and method not in POLICY_PRESETS:
-        raise _error(src, "publication: policy must be threshold or nhs", value=method,
-                     hint="threshold: hide counts under 10 (and what would reveal them); "
-                          "nhs: show 1 to 7 as *, round the rest to the nearest 5.")
-    policy_file = _text(raw.get("policy_file"))
-    path = (base / policy_file).resolve() if policy_file else None
-    if path is not None and not path.is_file():
-        raise ConfigError("The disclosure policy file does not exist", code="missing-file",
-                          file=str(path), hint="Check 'publication: policy_file'.")
-    return load_policy(path, method=method)
+    policy_file = raw.get("policy_file")
+    path = (named_file(doc, ("publication", "policy_file"), policy_file,
+                       "The disclosure policy file") if policy_file else None)
+    return load_policy(path, method=raw.get("policy"))

@@ -7,14 +7,14 @@ value raises ``ConfigError`` naming the key, the value and what would be accepte
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from eqia.errors import ConfigError
-from eqia.yamlfile import parse_yaml
+from eqia.schema import Choice, Fields, Flag, Number, python_values, validate
+from eqia.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc
 
 #: How a characteristic's categories are judged together (``family_wise`` in rules.yaml).
 FAMILY_WISE = ("holm", "bonferroni", "strong_level", "none")
@@ -34,117 +34,68 @@ class Rules:
     gof_draws: int
     gof_seed: int
     missing_sensitivity: bool
+    age_confounded_distance: float
+    census_distance_years: float
     family_wise: str
     exact_binomial_below: int
     tipping_plausible_factor: float
 
 
-def _number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
-def _integer(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-# key -> (accepts the value?, what is accepted, in words)
-_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "level": (lambda x: _number(x) and 0 < x < 1, "a confidence level between 0 and 1, e.g. 0.95"),
-    "strong_level": (
-        lambda x: _number(x) and 0 < x < 1,
-        "a confidence level between 0 and 1, e.g. 0.998",
-    ),
-    "under_ratio": (lambda x: _number(x) and 0 < x <= 1, "a ratio above 0 and at most 1, e.g. 0.8"),
-    "over_ratio": (lambda x: _number(x) and x >= 1, "a ratio of at least 1, e.g. 1.25"),
-    "min_expected": (lambda x: _number(x) and x >= 0, "an expected count of 0 or more, e.g. 5"),
-    "byar_min_observed": (lambda x: _integer(x) and x >= 0, "a whole number of 0 or more, e.g. 10"),
-    "gof_min_expected": (lambda x: _number(x) and x >= 0, "an expected count of 0 or more, e.g. 5"),
-    "gof_draws": (lambda x: _integer(x) and x >= 100, "a whole number of at least 100, e.g. 20000"),
-    "gof_seed": (lambda x: _integer(x) and x >= 0, "a whole number of 0 or more"),
-    "missing_sensitivity": (lambda x: isinstance(x, bool), "true or false"),
-    "family_wise": (
-        lambda x: x in FAMILY_WISE, "one of " + ", ".join(FAMILY_WISE) + ", e.g. holm"
-    ),
-    "exact_binomial_below": (
-        lambda x: _integer(x) and x >= 0, "a whole number of 0 or more, e.g. 10"
-    ),
-    "tipping_plausible_factor": (lambda x: _number(x) and x >= 1, "a number of at least 1, e.g. 2"),
-}
-
+#: What each rule accepts; the packaged file and a user's file are checked alike.
+SCHEMA = Fields(noun="rule", fields={
+    "level": Number(min=0, max=1, min_open=True, max_open=True,
+                    words="a confidence level between 0 and 1, e.g. 0.95"),
+    "strong_level": Number(min=0, max=1, min_open=True, max_open=True,
+                           words="a confidence level between 0 and 1, e.g. 0.998"),
+    "under_ratio": Number(min=0, max=1, min_open=True,
+                          words="a ratio above 0 and at most 1, e.g. 0.8"),
+    "over_ratio": Number(min=1, words="a ratio of at least 1, e.g. 1.25"),
+    "min_expected": Number(min=0, words="an expected count of 0 or more, e.g. 5"),
+    "byar_min_observed": Number(min=0, integer=True, words="a whole number of 0 or more, e.g. 10"),
+    "gof_min_expected": Number(min=0, words="an expected count of 0 or more, e.g. 5"),
+    # Each draw is one simulated service; a million takes seconds per characteristic.
+    "gof_draws": Number(min=100, max=1_000_000, integer=True,
+                        words="a whole number from 100 to 1,000,000, e.g. 20000"),
+    "gof_seed": Number(min=0, max=2**63 - 1, integer=True, words="a whole number of 0 or more"),
+    "missing_sensitivity": Flag(),
+    "age_confounded_distance": Number(min=0, max=1, min_open=True,
+                                      words="a distance above 0 and at most 1, e.g. 0.25"),
+    "census_distance_years": Number(min=0, min_open=True, words="a number of years, e.g. 5"),
+    "family_wise": Choice(options=FAMILY_WISE),
+    "exact_binomial_below": Number(min=0, integer=True, words="a whole number of 0 or more, e.g. 10"),
+    "tipping_plausible_factor": Number(min=1, words="a number of at least 1, e.g. 2"),
+})
 _NAMES = tuple(f.name for f in fields(Rules))
-assert set(_NAMES) == set(_CHECKS), "every rule needs a check"
+assert set(_NAMES) == set(SCHEMA.fields), "every rule needs a check"
+_CODES = {"unknown": "unknown-rule", "value": "bad-rule-value", "missing": "bad-rule-value"}
 
 
-def _read_yaml(text: str, source: str | None) -> dict:
-    values = parse_yaml(text, source, "the rules file", code="bad-rules")
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        raise ConfigError(
-            "The rules file must be a list of 'key: value' lines",
-            code="bad-rules",
-            file=source,
-            hint="For example:  under_ratio: 0.75",
-        )
-    return values
+def _checked(doc: YamlDoc) -> dict:
+    return validate(doc, SCHEMA, "bad-rules", codes=_CODES,
+                    hint="See eqia/data/rules.yaml for what each rule means.")
 
 
 def load_rules(path: str | Path | None = None, **overrides: Any) -> Rules:
     """Packaged defaults, then a user's YAML file (only the keys it changes), then overrides."""
     defaults = files("eqia").joinpath("data/rules.yaml").read_text(encoding="utf-8")
-    values = _read_yaml(defaults, "eqia/data/rules.yaml")
+    values = _checked(parse_yaml_doc(defaults, "eqia/data/rules.yaml", "eqia's rules file"))
     source = None
     if path is not None:
-        source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"The rules file could not be read: {exc.strerror or exc}",
-                code="bad-rules",
-                file=source,
-                hint="Check the path given with --rules.",
-            ) from exc
-        values.update(_validated_keys(_read_yaml(text, source), source))
+        doc = read_yaml_doc(path, "the rules file", code="bad-rules",
+                            missing_hint="Check the path given with --rules.")
+        source = doc.source
+        values.update(_checked(doc))
     if overrides:
-        values.update(_validated_keys(overrides, None))
-    return _validated(values, source)
+        values.update(_checked(python_values(overrides, "the rules given")))
+    return _complete(values, source)
 
 
-def _validated_keys(values: dict, source: str | None) -> dict:
-    for key in values:
-        if key not in _CHECKS:
-            raise ConfigError(
-                f"'{key}' is not a representation rule",
-                code="unknown-rule",
-                file=source,
-                value=values[key],
-                hint="Known rules: "
-                + ", ".join(_NAMES)
-                + ". See eqia/data/rules.yaml for what each means.",
-            )
-    return values
-
-
-def _validated(values: dict, source: str | None) -> Rules:
-    _validated_keys(values, source)
+def _complete(values: dict, source: str | None) -> Rules:
+    """Every rule has a value, and the strong level is the stricter one."""
     for key in _NAMES:
-        if key not in values:
-            raise ConfigError(
-                f"The rule '{key}' has no value",
-                code="bad-rule-value",
-                file=source,
-                hint=f"Give {key} {_CHECKS[key][1]}.",
-            )
-        ok, accepted = _CHECKS[key]
-        if not ok(values[key]):
-            raise ConfigError(
-                f"The rule '{key}' has an impossible value",
-                code="bad-rule-value",
-                file=source,
-                value=values[key],
-                hint=f"{key} must be {accepted}.",
-            )
+        if values.get(key) is None:
+            raise ConfigError(f"The rule '{key}' has no value", code="bad-rule-value",
+                              file=source, hint=f"Give {key} {SCHEMA.fields[key].describe()}.")
     if values["strong_level"] <= values["level"]:
         raise ConfigError(
             "The rule 'strong_level' must be higher than 'level'",
@@ -164,8 +115,8 @@ def default_rules() -> Rules:
 def with_changes(rules: Rules, **changes: Any) -> Rules:
     """A copy of ``rules`` with some values changed, checked like a user's file."""
     values = {f.name: getattr(rules, f.name) for f in fields(Rules)}
-    values.update(_validated_keys(changes, None))
-    return _validated(values, None)
+    values.update(_checked(python_values(changes, "the rules given")))
+    return _complete(values, None)
 
 
 __all__ = ["FAMILY_WISE", "Rules", "default_rules", "load_rules", "with_changes"]

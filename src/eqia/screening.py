@@ -2,7 +2,10 @@
 
 ``run_screening`` is the whole job behind ``eqia screen``: profile the extracts,
 compare with the area, suggest ratings, and assemble the context the renderers fill
-templates with. The context holds aggregate figures only, never a record.
+templates with. The context holds aggregate figures only, never a record, and every figure
+in it comes from ``published.publish``: the one protection step (under ``INTERNAL`` for an
+internal document). Ratings and findings are worked out from the true comparison first, so
+``--publish`` changes which figures are shown, never a rating or a finding.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from eqia.baselines import comparator_from_file, find_area
 from eqia.changes import Focus, focus_for, vocabulary
 from eqia.compare import Comparison, compare
 from eqia.counts import Profile, merge_profiles
-from eqia.disclosure import INTERNAL, DisclosurePolicy, count_formatter, load_policy
+from eqia.disclosure import INTERNAL, load_policy
 from eqia.findings import completeness_sentence, flag_sentences
 from eqia.profile import profile_file
 from eqia.proposal import Proposal
-from eqia.published import HIDDEN, publish_comparison
+from eqia.published import NOT_RECORDED, PEOPLE, RECORDED, Published
+from eqia.published import publish as publish_figures
 from eqia.stats import family_text
 from eqia.yamlfile import safe_load
 
@@ -47,7 +51,7 @@ OPTION_TEXT = {
 class Screening:
     proposal: Proposal
     profile: Profile
-    comparison: Comparison
+    comparison: Comparison  # the true comparison: ratings and findings come from it
     suggestions: dict[str, Suggestion]
     context: dict
     #: INTERNAL ONLY, never publish: the true values of the figures a published
@@ -72,8 +76,8 @@ def run_screening(
 ) -> Screening:
     """Profile the extracts, compare them with the area and draft the document's content.
 
-    With ``publish``, everything the document shows comes from the comparison as the
-    disclosure policy lets it be published (``published.publish_comparison``).
+    Ratings come from the true comparison; with ``publish`` every figure the document
+    shows is protected under the disclosure policy (``published.publish``).
     """
     # Everything that can be checked without reading the extracts is checked first, so
     # that a typo in the area or the rules fails in a moment, not after profiling.
@@ -91,43 +95,43 @@ def run_screening(
     ]
     profile = merge_profiles(profiles)
     comparison = compare(profile, area, ages=proposal.ages, rules=rules_path,
-                         comparators=comparators)
-    log = pd.DataFrame()
-    if publish:
-        comparison, log = publish_comparison(comparison, policy)
+                         comparators=comparators, data_date=proposal.as_of)
+    shown = publish_figures(comparison, policy, extracts=[(p.source, p.rows) for p in profiles])
     affects = {k: v.get("affects") for k, v in proposal.officer.items()}
     focus = focus_for(proposal.change, proposal.scope, arules.adverse_direction)
-    suggestions = suggest(comparison, arules, affects, focus)
-    context = build_context(proposal, profiles, profile, comparison, suggestions, publish,
-                            today or dt.date.today(), arules=arules, policy=policy, focus=focus)
-    return Screening(proposal, profile, comparison, suggestions, context, log, focus)
+    suggestions = suggest(comparison, arules, affects, focus, shown)
+    context = build_context(proposal, shown, suggestions, today or dt.date.today(),
+                            arules=arules, focus=focus)
+    return Screening(proposal, profile, comparison, suggestions, context, shown.log, focus)
 
 
 def _num(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
-def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
-           suggestions: dict[str, Suggestion] | None = None) -> list[dict]:
+def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -> list[dict]:
     notes = guidance()
     suggestions = suggestions or {}
+    comparison, policy = shown.comparison, shown.policy
     area = comparison.area.name
     out = []
     for key in chars.keys():
         r = comparison.results[key]
-        rows = comparison.headline(key)
+        rows = shown.headline(key)
         table_rows, chart = [], None
         data_rows = rows[rows["category"] != ""] if len(rows) else rows
         for _, row in data_rows.iterrows():
-            if row["flag"] == HIDDEN:  # published: no figure, share or ratio to show
+            if row["hidden"]:  # no figure, share, interval or ratio to show
                 table_rows.append({"category": row["category"], "service_count": policy.marker,
                                    "service_share": policy.marker, "ci_low": None,
                                    "ci_high": None, "baseline_share": _num(row["baseline_share"]),
-                                   "ratio": None, "flag": HIDDEN, "strength": "",
-                                   "signal_95": "", "missing_could_explain": None})
+                                   "ratio": None, "flag": row["flag"], "hidden": True,
+                                   "strength": row["strength"] or "", "signal_95": "",
+                                   "missing_could_explain": None})
                 continue
             table_rows.append({
                 "category": row["category"],
+                "baseline_estimated": bool(row.get("baseline_estimated")),
                 "service_count": int(row["service_count"]),
                 "service_share": _num(row["service_share"]),
                 "ci_low": _num(row["ci_low"]),
@@ -135,13 +139,14 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
                 "baseline_share": _num(row["baseline_share"]),
                 "ratio": _num(row["ratio"]),
                 "flag": row["flag"],
+                "hidden": False,
                 "strength": row["strength"] or "",
                 "signal_95": row["signal_95"] if isinstance(row["signal_95"], str) else "",
                 "missing_could_explain": None if pd.isna(row["missing_could_explain"])
                 else bool(row["missing_could_explain"]),
             })
-        compared = [t for t in table_rows
-                    if t["baseline_share"] is not None and t["flag"] != HIDDEN]
+        compared = [t for t in table_rows if t["baseline_share"] is not None
+                    and not t["hidden"] and t["service_share"] is not None]
         if compared:
             chart = {
                 "categories": [t["category"] for t in compared],
@@ -150,6 +155,7 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
                 "ci_high": [t["ci_high"] for t in compared],
                 "baseline": [t["baseline_share"] for t in compared],
                 "area": area,
+                "population": r.population,
                 "title": r.name,
             }
         unknown_rows = []
@@ -157,16 +163,16 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
             # Published: one figure, as the annual report does; the split could give back
             # a small count by subtraction.
             unknown_rows = [{"label": "Not recorded, or in a small group not compared",
-                             "count": fmt(r.rows - r.known)}]
+                             "count": shown.tables[key].display.at[NOT_RECORDED, "service"]}]
         elif r.status != "not_collected":
             unknown_rows = [
                 {"label": "Not stated (asked, declined)", "count": r.not_stated},
                 {"label": "Not known (not asked or not recorded)", "count": r.not_known},
                 {"label": "Invalid (not a recognised code)", "count": r.invalid},
             ]
-        sentences = flag_sentences(comparison, key, area)
+        sentences = flag_sentences(shown, key, area)
         if key == "ethnicity":
-            detail = flag_sentences(comparison, chars.ETHNICITY_DETAILED, area)
+            detail = flag_sentences(shown, chars.ETHNICITY_DETAILED, area)
             sentences += [s for s in detail if s.count(":") >= 2 and "than expected" in s]
         guide = notes.get(key)
         if r.status == "no_baseline" and not guide:
@@ -177,12 +183,13 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
             "base": r.base,
             "table_id": r.table_id,
             # Census or the service's own comparator population (``data: comparators``).
-            "compared_with": (f"Compared with {r.base} in {area} (Census 2021 table {r.table_id})"
-                              if r.table_id else f"Compared with the {r.base}, not the census"),
+            "compared_with": _compared_with(r),
+            "population": r.population,
+            "age_confounded": r.age_confounded,
             "baseline_label": f"{area} share" if r.table_id else "Comparator share",
             "available": r.status == "compared",
             "status": r.status,
-            "completeness": completeness_sentence(r, fmt),
+            "completeness": completeness_sentence(shown, key),
             "sentences": sentences,
             "guidance": guide,
             "caveats": list(dict.fromkeys(r.caveats + r.notes)),
@@ -195,6 +202,20 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
             if key in suggestions else [],
         })
     return out
+
+
+def _compared_with(r) -> str:
+    """"Compared with Maidstone's population aged 65 and over, Census 2021 ethnic group by
+    age": the exact population, the census table, and whether age could explain a
+    difference."""
+    if not r.table_id:
+        return f"Compared with {r.population}, not the census"
+    table = f"table {r.table_id}" if r.table_id.startswith("TS") else r.table_id
+    text = f"Compared with {r.population}, Census 2021 {table}"
+    if r.age_confounded:
+        text += ("; age-confounded: the service's ages differ markedly from that "
+                 "population's, so a difference may come from age alone")
+    return text
 
 
 def _grid(proposal: Proposal, suggestions: dict[str, Suggestion]) -> list[dict]:
@@ -229,20 +250,19 @@ def _grid(proposal: Proposal, suggestions: dict[str, Suggestion]) -> list[dict]:
 
 def build_context(
     proposal: Proposal,
-    extracts: list[Profile],
-    profile: Profile,
-    comparison: Comparison,
+    shown: Published,
     suggestions: dict[str, Suggestion],
-    publish: bool,
     today: dt.date,
     arules: AssessmentRules | None = None,
-    policy: DisclosurePolicy = INTERNAL,
     focus: Focus | None = None,
 ) -> dict:
+    """The document's content, every figure from ``shown`` (see ``published``)."""
     arules = arules or load_assessment_rules()
     focus = focus or focus_for(proposal.change, proposal.scope, arules.adverse_direction)
-    fmt = count_formatter(policy)
-    part2, census_notes = _shared_caveats(_part2(comparison, fmt, policy, suggestions))
+    comparison, policy = shown.comparison, shown.policy
+    publish = policy.publishable
+    part2, census_notes = _shared_caveats(_part2(shown, suggestions))
+    census_notes = comparison.notes + census_notes
     option, option_reasons = suggest_option(
         suggestions, {k: v.get("rating") for k, v in proposal.officer.items()}, focus)
     vocab = vocabulary()
@@ -259,17 +279,20 @@ def build_context(
             "area_code": area.code,
             "baseline_source": f"ONS Census 2021 ({', '.join(tables)}), {area.name} ({area.code}). "
                                "Counts as published by ONS via Nomis; released 2022-2023.",
-            "extracts": [{"name": p.source, "rows": fmt(p.rows)} for p in extracts],
-            "rows": fmt(profile.rows) if policy.publishable else profile.rows,
+            "extracts": [{"name": name, "rows": rows} for name, rows in shown.extracts()],
+            "rows": shown.people(),
             "method": comparison.method,
             "method_summary": method_summary(comparison) + (
-                f" Small numbers are protected for publication: {policy.footnote}"
-                if policy.publishable else ""),
+                f" Small numbers are protected for publication: "
+                f"{policy.note([t.display for t in shown.tables.values()])} Flags "
+                "and suggested ratings are worked out from the true figures before any is "
+                "hidden or rounded, so publishing changes none of them; where a group's "
+                "figures are hidden, its finding says so." if policy.publishable else ""),
             "rating_rules": rating_rules(arules, focus),
             "focus": {"primary": list(focus.primary), "source": focus.source,
                       "scope": focus.scope, "explanation": focus.explanation},
             "eligible_ages": ages,
-            "reconciliation": _reconciliation(profile, fmt if policy.publishable else None),
+            "reconciliation": _reconciliation(shown),
             "census_notes": census_notes,
         },
         "proposal": {
@@ -292,7 +315,7 @@ def build_context(
             "officer_text": proposal.option_text,
             "options": OPTION_TEXT,
         },
-        "action_plan": action_rows(comparison, suggestions, focus)
+        "action_plan": action_rows(comparison, suggestions, focus, shown)
         + [{**a, "kind": "officer"} for a in proposal.action_plan],
     }
 
@@ -342,7 +365,9 @@ def rating_rules(rules: AssessmentRules, focus: Focus | None = None) -> list[str
                       "below the flag's level divided by that number)"
                       if rules.high_across_grid else "")
         + ", and missing data could not plausibly explain it, unless the officer says the "
-        "proposal does not affect the group. A screening signal alone (one group's own 95% "
+        "proposal does not affect the group, or the comparison is age-confounded (the census "
+        "has no age breakdown for the characteristic and the service's ages differ markedly "
+        "from the population's) and age alone could explain it: then MEDIUM. A screening signal alone (one group's own 95% "
         "test) never raises a rating; the secondary reading is shown but does not raise it "
         "either.",
         f"MEDIUM when the difference could be due to missing data, or when the "
@@ -385,23 +410,24 @@ def _shared_caveats(part2: list[dict]) -> tuple[list[dict], list[str]]:
     return part2, shared
 
 
-def _reconciliation(profile: Profile, fmt=None) -> list[dict]:
-    """Rows = categories + unknown + invalid per characteristic (``fmt``: as published)."""
-    rec = profile.reconciliation()
-
-    def n(x):
-        return None if pd.isna(x) else (fmt(int(x)) if fmt else int(x))
-
+def _reconciliation(shown: Published) -> list[dict]:
+    """Rows = categories + unknown + invalid per characteristic, as published: one "not
+    recorded" figure (``unknown``; ``invalid`` None) when published, as in Part 2."""
     out = []
-    for r in rec.itertuples():
-        if r.characteristic == chars.ETHNICITY_DETAILED:
+    for key in chars.keys():
+        r = shown.comparison.results[key]
+        if r.status == "not_collected":
+            out.append({"name": chars.display_name(key), "status": "not collected",
+                        "rows": None, "in_categories": None, "unknown": None,
+                        "invalid": None})
             continue
+        merged = shown.policy.publishable
         out.append({
-            "name": chars.display_name(r.characteristic),
-            "status": r.status,
-            "rows": n(r.rows),
-            "in_categories": n(r.in_categories),
-            "unknown": n(r.unknown),
-            "invalid": n(r.invalid),
+            "name": chars.display_name(key),
+            "status": "collected",
+            "rows": shown.count(key, PEOPLE),
+            "in_categories": shown.count(key, RECORDED),
+            "unknown": shown.count(key, NOT_RECORDED) if merged else f"{r.unknown:,}",
+            "invalid": None if merged else f"{r.invalid:,}",
         })
     return out

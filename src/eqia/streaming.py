@@ -179,6 +179,7 @@ def stream_value_counts(
     progress: Progress | None = None,
     memory_limit: str = MEMORY_LIMIT,
     threads: int = THREADS,
+    crossed: tuple[str, ...] = AGE_CROSSED,
 ) -> Parts | None:
     """What ``profile.record_value_counts`` gives for this file, counted in one pass.
 
@@ -192,7 +193,7 @@ def stream_value_counts(
     plan = plan_columns(src.columns, mapping, src.name)
     if not plan.columns:
         raise no_characteristics_error(src.name, src.columns)
-    job = _Job(src, plan, split)
+    job = _Job(src, plan, split, crossed)
     parts: Parts | None = None
     if src.kind == "parquet" or src.encoding in ("utf-8", "utf-8-sig", "cp1252"):
         parts = _duckdb_counts(job, allow_duplicates, progress, memory_limit, threads)
@@ -228,12 +229,13 @@ class _Grouped:
 class _Job:
     """The columns to read and the sets to count them in, for one file and plan."""
 
-    def __init__(self, src: Source, plan: ColumnPlan, split: bool) -> None:
+    def __init__(self, src: Source, plan: ColumnPlan, split: bool,
+                 crossed: tuple[str, ...] = AGE_CROSSED) -> None:
         self.src, self.plan = src, plan
         keys = [plan.service_column, plan.period_column] if split else []
         self.keys = tuple(c for c in keys if c)
         age = plan.columns.get("age")
-        self.pairs = {k: (age, plan.columns[k]) for k in AGE_CROSSED
+        self.pairs = {k: (age, plan.columns[k]) for k in crossed
                       if age is not None and k in plan.columns}
         covered = {c for pair in self.pairs.values() for c in pair}
         singles = [c for c in dict.fromkeys(plan.columns.values()) if c not in covered]

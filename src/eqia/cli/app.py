@@ -46,7 +46,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show a full traceback on errors."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show a full traceback on errors. It may show values from "
+        "your extracts (personal data): check it before you share it."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
@@ -54,29 +56,44 @@ def _root(
     _state["debug"] = debug
 
 
+def _fail(code: str, text: str) -> None:
+    err.print(f"[bold red]Error[/] \\[{code}]: ", end="")
+    err.print(text, markup=False)
+
+
 def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn eqia's typed errors into one readable paragraph and exit code 2."""
+    """Turn eqia's typed errors into one readable paragraph and exit code 2.
+
+    An error eqia did not foresee is reported by its type only: its text can hold values
+    from the data (a pandas message quotes the row it failed on), and extracts hold
+    personal data. ``--debug`` shows everything.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except EqiaError as exc:
-            if _state["debug"]:
-                raise
-            err.print(f"[bold red]Error[/] \\[{exc.code}]: ", end="")
-            err.print(exc.describe(), markup=False)
-            raise typer.Exit(EXIT_INPUT) from exc
         except (typer.Exit, typer.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence for users
             if _state["debug"]:
                 raise
-            # Only the error's type: its text may quote a value from an extract (an ID).
-            err.print("[bold red]Unexpected error[/]: ", end="")
-            err.print(f"{type(exc).__name__}.\nThis is a bug in eqia. Run again with --debug "
-                      "for the details (they may show data from your files) and report it.",
-                      markup=False)
+            if isinstance(exc, EqiaError):
+                _fail(exc.code, exc.describe())
+            elif isinstance(exc, MemoryError):
+                _fail("out-of-memory", "There was not enough memory to finish.\nClose other "
+                      "programs, or run eqia on a computer with more memory.")
+            elif isinstance(exc, OSError):  # the disk, not eqia: full, read-only, gone
+                where = f" (file {exc.filename})" if exc.filename else ""
+                _fail("file-error", f"A file or folder could not be used: "
+                      f"{exc.strerror or type(exc).__name__}{where}.\nCheck the path, that "
+                      "you may read and write there, and that the disk is not full.")
+            else:
+                err.print("[bold red]Unexpected error[/]: ", end="")
+                err.print(f"{type(exc).__name__}. This is a bug in eqia. Its details are not "
+                          "shown because they can hold values from your data; run again with "
+                          "--debug to see them, and report the bug without any personal "
+                          "data.", markup=False)
             raise typer.Exit(EXIT_INPUT) from exc
 
     return wrapper

@@ -23,6 +23,7 @@ from eqia.cli.common import (
     parse_as_of,
     write_text,
 )
+from eqia.errors import UsageError
 from eqia.outputs import check_folder
 
 #: Show a progress bar from this many files (or for any file big enough to stream).
@@ -69,7 +70,8 @@ def audit_command(
         typer.Option("--out", "-o", help="Write audit.xlsx, audit.html, "
                      "audit_narrative.docx/.html and audit.csv to this folder."),
     ] = None,
-    top: Annotated[int, typer.Option("--top", min=0, help="How many gaps to list.")] = 10,
+    top: Annotated[int | None, typer.Option(
+        "--top", min=0, help="How many gaps to list (table output only)  [default: 10]")] = None,
     allow_duplicates: DuplicatesOpt = False,
     list_invalid: ListInvalidOpt = False,
 ) -> None:
@@ -84,8 +86,14 @@ def audit_command(
     Example: eqia audit extracts/ --previous last-quarter/ --out audit/ --as-of 2026-03-31
     """
     date = parse_as_of(as_of)
+    if top is not None and fmt is AuditFormat.csv:
+        raise UsageError("--top applies to the table output only", code="missing-option",
+                         hint="--format csv writes every service and characteristic; leave "
+                              "out --top, or use the table output.")
     if out_dir is not None:
         check_folder(out_dir)
+    _each_file_once(paths)
+    _each_file_once(previous or [])
     with audit_progress([*paths, *(previous or [])]) as progress:
         result = au.audit_paths(
             paths, previous=previous or None, mapping=map_file, thresholds=thresholds,
@@ -98,7 +106,7 @@ def audit_command(
     if fmt is AuditFormat.csv:
         write_text(None, au.csv_text(result))
     else:
-        print_audit(result, top)
+        print_audit(result, 10 if top is None else top)
     if out_dir is not None:
         written = au.write_outputs(result, out_dir, list_invalid_values=list_invalid)
         err.print("Wrote " + ", ".join(str(p) for p in written), markup=False)
@@ -121,6 +129,22 @@ def audit_command(
         _report_failures(result.failures)
         code = EXIT_INPUT
     raise typer.Exit(code)
+
+
+def _each_file_once(paths: list[Path]) -> None:
+    """The same extract twice (as a file and in its folder, or by a link) would count its
+    records twice."""
+    seen: dict[tuple[int, int], Path] = {}
+    for path in au.find_extracts(paths)[0]:
+        if not path.is_file():
+            continue  # reported as not read
+        st = path.stat()
+        first = seen.setdefault((st.st_dev, st.st_ino), path)
+        if first is not path:
+            raise UsageError("The same extract is given twice, so its records would be "
+                             f"counted twice: {first} and {path}", code="duplicate-extract",
+                             file=str(path), hint="Give each extract once (a folder "
+                             "includes every extract in it).")
 
 
 def _report_failures(failures: list[tuple[str, str]]) -> None:

@@ -13,6 +13,7 @@ from eqia import baselines as bl
 from eqia.agebands import parse_bands, parse_range
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import pct, write_text
+from eqia.errors import UsageError
 from eqia.spreadsheet import to_csv
 
 baselines_app = typer.Typer(
@@ -100,8 +101,12 @@ def show_command(
     """
     age_range = parse_range(ages)
     band_list = parse_bands(bands) if bands else None
-    area_obj = bl.find_area(area, baseline_dir=baseline_dir)
     keys = [characteristic.strip().lower().replace(" ", "_")] if characteristic else None
+    if band_list and keys and keys != ["age"]:
+        raise UsageError("--bands applies to age only", code="missing-option",
+                         hint=f"Leave out --bands for {characteristic}, or use "
+                              "--characteristic age.")
+    area_obj = bl.find_area(area, baseline_dir=baseline_dir)
     results = bl.area_profile(area_obj, keys, ages=age_range, bands=band_list,
                               baseline_dir=baseline_dir)
     if fmt is ShowFormat.csv:
@@ -126,8 +131,9 @@ def _print_baseline(b: bl.Baseline) -> None:
         out.print(f"[bold]{b.name}[/]")
         out.print(f"  {b.reason}\n", markup=False)
         return
+    title = f"{b.table} {b.title or ''}" if str(b.table).startswith("TS") else b.table
     table = RichTable(
-        title=f"{b.name}: Census 2021 {b.table} {b.title or ''}".rstrip(), title_justify="left",
+        title=f"{b.name}: Census 2021 {title}".rstrip(), title_justify="left",
         caption=f"Base: {b.base}, {b.total:,} people."
         + (" Shares are of those who answered." if b.unknown_label else ""),
         caption_justify="left",
@@ -135,12 +141,18 @@ def _print_baseline(b: bl.Baseline) -> None:
     table.add_column("Category")
     table.add_column("People", justify="right")
     table.add_column("Share", justify="right")
+    if b.estimated:
+        table.add_column("Estimated")
     for row in b.counts.itertuples(index=False):
-        table.add_row(row.category, f"{int(row.count):,}", pct(row.share))
+        mark = ["yes" if row.category in b.estimated else ""] if b.estimated else []
+        table.add_row(row.category, f"{int(row.count):,}", pct(row.share), *mark)
     if b.unknown_label:
-        table.add_row(b.unknown_label, f"{b.unknown:,}", "", style="dim")
+        table.add_row(b.unknown_label, f"{b.unknown:,}", "", *([""] if b.estimated else []),
+                      style="dim")
     out.print(table)
     notes = [b.age_note] if b.age_note else []
+    if b.estimated:
+        notes.append(f"Estimated, not published: from {b.method}.")
     if b.source != bl.SHIPPED_SOURCE:
         notes.append(f"Source: {b.source}.")
     for text in [*notes, *b.caveats]:

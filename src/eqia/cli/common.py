@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from eqia.errors import UsageError
+from eqia.schema import read_date
 
 ExtractArg = Annotated[
     Path, typer.Argument(help="The service-user extract: CSV, XLSX or Parquet.", show_default=False)
@@ -52,10 +53,10 @@ def parse_as_of(text: str | None) -> dt.date:
     if text is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(text.strip())
+        return read_date(text)
     except ValueError as exc:
         raise UsageError(
-            f"'{text}' is not a date",
+            f"--as-of '{text}' {exc}",
             code="bad-date",
             hint="Give --as-of as YYYY-MM-DD, e.g. --as-of 2026-03-31.",
         ) from exc

@@ -104,13 +104,19 @@ def compare_command(
     if fmt is CompareFormat.xlsx and out_dir is None:
         raise UsageError("--format xlsx needs --out FOLDER", code="missing-option",
                          hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
+    if fmt is CompareFormat.table and out_dir is not None:
+        raise UsageError("--out needs --format csv or xlsx", code="missing-option",
+                         file=str(out_dir), hint="The table is printed on the screen; to save "
+                         "the figures, add e.g. --format xlsx --out out/.")
     if out_dir is not None:
         check_folder(out_dir)
     profile = profile_file(
         extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
         allow_duplicates=allow_duplicates,
     )
-    result = compare(profile, area_obj, ages=age_range, rules=rules_obj, comparators=comparators)
+    # An --as-of date says when the data are from (for the note on Census Day); today does not.
+    result = compare(profile, area_obj, ages=age_range, rules=rules_obj, comparators=comparators,
+                     data_date=parse_as_of(as_of) if as_of else None)
     if fmt is CompareFormat.csv:
         text = to_csv(result.csv_table())  # full precision: every number round-trips
         path = out_dir / "compare.csv" if out_dir else None
@@ -135,7 +141,10 @@ def write_xlsx(result: Comparison, path: Path) -> Path:
          "reason": r.reason or "", "rows": r.rows, "known": r.known, "unknown": r.unknown,
          "not_stated": r.not_stated, "not_known": r.not_known, "invalid": r.invalid,
          "base": r.base, "census_table": r.table_id, "census_not_answered": r.baseline_unknown,
-         "age_adjusted": r.age_adjusted,
+         "population": r.population, "age_adjusted": r.age_adjusted,
+         "standardisation": r.standardisation or "",
+         "baseline_estimated": "; ".join(r.estimated),
+         "age_mismatch": r.age_mismatch, "age_confounded": r.age_confounded,
          "chi_square": (r.gof or {}).get("statistic"), "dof": (r.gof or {}).get("dof"),
          "p_value": (r.gof or {}).get("p_value"), "cohen_w": (r.gof or {}).get("cohen_w"),
          "test": (r.gof or {}).get("method"),
@@ -232,6 +241,9 @@ def parse_comparators(items: list[str]) -> dict[str, Baseline]:
             raise UsageError(f"--comparator '{item}' is not CHARACTERISTIC=FILE",
                              code="bad-comparator", value=item,
                              hint="Example: --comparator ethnicity=eligible_population.csv")
+        if key.strip() in found:
+            raise UsageError(f"--comparator names {key.strip()} twice", code="bad-comparator",
+                             value=item, hint="Give one comparator file per characteristic.")
         found[key.strip()] = comparator_from_file(path.strip(), key.strip())
     return found
 
@@ -275,8 +287,10 @@ def print_comparison(result: Comparison) -> None:
                                   FLAG_TEXT[row["flag"]], "")
                     continue
                 users += f"\n({_num(row['expected'], '{:,.1f}')})"
-                table.add_row(str(row["category"]), users, _share(row),
-                              pct(row["baseline_share"]), _ratio(row), _flag(row), _missing(row))
+                area_share = pct(row["baseline_share"]) + (
+                    "\nestimated" if row["baseline_estimated"] else "")
+                table.add_row(str(row["category"]), users, _share(row), area_share,
+                              _ratio(row), _flag(row), _missing(row))
             out.print(table)
             if r.age_adjusted:
                 crude = result.table[(result.table["characteristic"] == key)
@@ -298,8 +312,8 @@ def print_comparison(result: Comparison) -> None:
                       f"{r.gof['cohen_w']:.2f}.")
         elif r.gof:
             out.print(f"  Whole mix: {r.gof['method']}.")
-        census = (f"  Census base: {r.base} ({r.table_id})" if r.table_id
-                  else f"  Compared with: {r.base}")
+        census = (f"  Compared with {r.population}: Census 2021 {r.table_id}" if r.table_id
+                  else f"  Compared with {r.population}")
         if r.baseline_unknown:
             census += (f"; {r.baseline_unknown:,} of {r.baseline_total:,} did not answer and "
                        "are left out of the shares")

@@ -28,6 +28,7 @@ from eqia.cli.common import (
     write_text,
 )
 from eqia.counts import REASON_LABELS, Profile
+from eqia.errors import UsageError
 from eqia.outputs import check_folder
 from eqia.profile import profile_file
 from eqia.spreadsheet import to_csv
@@ -58,12 +59,16 @@ def profile_command(
 
     Example: eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml
     """
+    if output is not None and fmt is TableFormat.table:
+        raise UsageError("--output needs --format csv or json", code="missing-option",
+                         file=str(output), hint="The table is printed on the screen; to save "
+                         "the figures, add e.g. --format csv --output profile.csv.")
     if output is not None:
         check_folder(output.parent)
     with read_progress(extract) as progress:
         profile = profile_file(
             extract, map_file, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
-            allow_duplicates=allow_duplicates, progress=progress,
+            allow_duplicates=allow_duplicates, progress=progress, by_age=False,
         )
     if fmt is TableFormat.csv:
         write_text(output, to_csv(profile.tidy(list_invalid), float_format="%.6f"))

@@ -26,7 +26,8 @@ def report_command(
     ] = False,
     policy: Annotated[
         Path | None,
-        typer.Option("--policy", help="Disclosure policy (YAML); overrides the report file's."),
+        typer.Option("--policy", help="Disclosure policy (YAML) for --publish (only with "
+                     "--publish); overrides the report file's."),
     ] = None,
     formats: Annotated[
         str, typer.Option("--formats", help="Comma-separated: docx,html,xlsx.")
@@ -45,6 +46,10 @@ def report_command(
     if bad or not wanted:
         raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
                          hint="Use any of docx, html, xlsx, e.g. --formats docx,html")
+    if policy is not None and not publish:
+        raise UsageError("--policy applies only with --publish", code="missing-option",
+                         file=str(policy), hint="Add --publish to protect small numbers under "
+                         "this policy, or leave out --policy for an internal report.")
     if policy is not None and not policy.is_file():
         raise UsageError("The disclosure policy file does not exist", code="missing-file",
                          file=str(policy), hint="Give a YAML file like eqia/data/disclosure.yaml.")

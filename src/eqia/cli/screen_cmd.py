@@ -71,6 +71,10 @@ def init_command(
         raise UsageError("The file already exists", code="file-exists", file=str(file),
                          hint="Choose another name, or add --force to overwrite it.")
     check_folder(file.parent)
+    if report and change is not None:
+        raise UsageError("--change applies to a proposal file, not to --report",
+                         code="missing-option", hint="Leave out --change with --report: an "
+                         "annual report covers services, not one change.")
     if report:
         from eqia.report_config import report_template_text
 
@@ -115,8 +119,9 @@ def screen_command(
     ] = False,
     policy: Annotated[
         Path | None,
-        typer.Option("--policy", help="Disclosure policy (YAML) for --publish; default: hide "
-                     "counts under 10 and whatever would reveal them."),
+        typer.Option("--policy", help="Disclosure policy (YAML) for --publish (only with "
+                     "--publish); default: hide counts under 10 and whatever would reveal "
+                     "them."),
     ] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Flag thresholds (YAML).")] = None,
     assessment_rules: Annotated[
@@ -139,8 +144,14 @@ def screen_command(
     if bad or not wanted:
         raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
                          hint="Use any of docx, html, md, e.g. --formats docx,html")
+    if policy is not None and not publish:
+        raise UsageError("--policy applies only with --publish", code="missing-option",
+                         file=str(policy), hint="Add --publish to protect small numbers under "
+                         "this policy, or leave out --policy for an internal document.")
     if templates is not None and not templates.is_dir():
-        raise UsageError("The templates folder does not exist", code="missing-file",
+        raise UsageError("The templates folder " + ("is a file, not a folder"
+                                                    if templates.exists() else "does not exist"),
+                         code="missing-file",
                          file=str(templates), hint="Give a folder holding your own templates.")
     check_folder(out_dir)
     proposal = load_proposal(proposal_file)

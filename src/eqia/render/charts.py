@@ -32,17 +32,24 @@ def alt_text(chart: dict, name: str | None = None, area: str | None = None) -> s
     """The chart in words: what it compares, and its largest difference in figures."""
     name = name or chart.get("title") or "characteristic"
     area = area or chart.get("area") or "the area"
+    who = _population(chart, area)
     cats = chart["categories"]
     pairs = [(c, s, b) for c, s, b in zip(cats, chart["service"], chart["baseline"], strict=True)
              if s is not None and b is not None]
     text = (f"Chart comparing the share of service users in each {name.lower()} category "
-            f"({len(cats)} categor{'y' if len(cats) == 1 else 'ies'}) with the share of {area} residents, Census 2021. "
+            f"({len(cats)} categor{'y' if len(cats) == 1 else 'ies'}) with the share of {who}, Census 2021. "
             "Service shares are shown with 95% intervals.")
     if pairs:
         cat, s, b = max(pairs, key=lambda p: round(abs(p[1] - p[2]), 6))
         text += (f" Largest difference: {cat} {pct(s)} of service users vs {pct(b)} of "
-                 f"{area} residents.")
+                 f"{who}.")
     return text + " The table gives every figure."
+
+
+def _population(chart: dict, area: str) -> str:
+    """The population the chart's diamonds are, e.g. "Maidstone's population aged 65 and
+    over" (``chart["population"]``), or the area's residents."""
+    return chart.get("population") or f"{area} residents"
 
 
 def _short(area: str, width: int = 14) -> str:
@@ -84,7 +91,8 @@ def chart_png(chart: dict, path: str | Path, name: str | None = None,
                 label="Service users (with 95% interval)", zorder=3)
     diamonds = ax.scatter(baseline, [y - 0.12 for y in ys], marker="D", s=42, facecolors="white",
                edgecolors=BASELINE_COLOUR, linewidths=1.8,
-               label=f"{area} residents (Census 2021)", zorder=4)
+               label="\n".join(textwrap.wrap(
+                   f"{_population(chart, area)} (Census 2021)", 48)), zorder=4)
 
     ax.set_yticks(ys, labels, fontsize=9)
     ax.set_ylim(-0.7, len(cats) - 0.3)
