@@ -2,10 +2,12 @@
 
 Each simulated service is drawn at random from an area's own Census 2021 mix, so any
 flag it gets is a false alarm. Its people are drawn one by one: an age from the area's
-single years of age (TS007); for each characteristic the census crosses with age (sex,
-TS009), a value from the area's mix at that age; for every other characteristic a value
-from the area's mix for the table's own population (the one eqia compares it with); and
-each value is unknown ("Not known") at the rate in ``UNKNOWN_RATES``, at random. Detailed
+single years of age (TS007); for each characteristic the reference data crosses with age
+(``baselines.baseline_by_age``: sex, ethnic group, religion, legal partnership status), a
+value from the area's mix at that age (ages the crossing does not cover, such as under 16
+for partnership, from the table's own mix); for every other characteristic a value from
+the area's mix for the table's own population (the one eqia compares it with); and each
+value is unknown ("Not known") at the rate in ``UNKNOWN_RATES``, at random. Detailed
 ethnic groups are drawn and the broad groups follow from them, as in a real extract.
 
 Every service then goes through the screening pipeline eqia runs on an extract after
@@ -85,7 +87,7 @@ class Mix:
     census crosses it with age (``band_of_age`` maps a single year to a row), else one."""
 
     categories: list[str]
-    cdf: np.ndarray  # (rows, categories), cumulative shares
+    cdf: np.ndarray  # (rows, categories), cumulative shares; the last row: all ages
     band_of_age: np.ndarray | None = None
 
 
@@ -115,29 +117,34 @@ def population(area: str, shift: tuple[str, float] | None = None,
     age_values = np.array([int(str(c).rstrip("+")) for c in ages["category"]])
     pop = Population(area_obj, age_values, _cdf(ages["count"].to_numpy(float)),
                      with_age=keys is None or "age" in keys)
+    label_of = {b.label: b for b in singles}
     for key, drawn in DRAWN.items():
         if keys is not None and key not in keys:
             continue
+        counts = bl.baseline(area_obj, drawn).counts
+        categories = list(counts["category"])
+        mix = counts["share"].to_numpy(float)[None, :]
+        band = None
         by_age = bl.baseline_by_age(area_obj, drawn, singles)
         if by_age is not None and not by_age.empty:
             table = by_age.pivot_table(index="age_band", columns="category", values="count",
-                                       aggfunc="sum").fillna(0)
-            label_of = {b.label: b for b in singles}
+                                       aggfunc="sum").reindex(columns=categories).fillna(0)
+            table = table[table.sum(axis=1) > 0]
             table = table.loc[sorted(table.index, key=lambda label: label_of[label].lo)]
-            rows = [label_of[i] for i in table.index]
-            # Single years the census table stops short of (90+) take its top band.
-            band = np.array([max((i for i, b in enumerate(rows) if b.lo <= a), default=0)
-                             for a in age_values])
-            pop.mixes[key] = Mix(list(table.columns), _cdf(table.to_numpy(float)), band)
-            continue
-        counts = bl.baseline(area_obj, drawn).counts
-        shares = counts["share"].to_numpy(float)
+            starts = np.array([label_of[label].lo for label in table.index])
+            # A single year takes the last band starting at or below it (90 and over: the
+            # census' top cell); ages below the crossing's first band (under 16 for legal
+            # partnership) take the table's own mix, which is what eqia expects of them.
+            band = np.array([np.flatnonzero(starts <= a)[-1] if a >= starts[0]
+                             else len(starts) for a in age_values])
+            rows = table.to_numpy(float)
+            mix = np.vstack([rows / rows.sum(axis=1, keepdims=True), mix])
         if shift is not None and key == "ethnicity":
             group, factor = shift
-            inside = counts["category"].str.startswith(group).to_numpy()
-            g = shares[inside].sum()
-            shares = np.where(inside, shares * factor, shares * (1 - factor * g) / (1 - g))
-        pop.mixes[key] = Mix(list(counts["category"]), _cdf(shares[None, :]))
+            inside = np.array([c.startswith(group) for c in categories])
+            g = mix[:, inside].sum(axis=1, keepdims=True)
+            mix = np.where(inside, mix * factor, mix * (1 - factor * g) / (1 - g))
+        pop.mixes[key] = Mix(categories, _cdf(mix), band)
     return pop
 
 
