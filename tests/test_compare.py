@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import special
-from statsmodels.stats.proportion import proportion_confint
+from scipy.stats import binom
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import binom_test, proportion_confint, proportions_ztest
 
 from eqia import baselines as bl
 from eqia import stats
@@ -35,8 +37,9 @@ Z95 = 1.959963984540054
 Z998 = 3.090232306167813
 KENT = "E10000016"
 CSV_HEADER = (
-    "characteristic,category,service_count,service_share,ci_low,ci_high,baseline_share,"
-    "expected,ratio,ratio_low,ratio_high,difference_pp,flag,strength,robust_to_missing,"
+    "characteristic,category,service_count,service_share,ci_low,ci_high,ci_low_strong,"
+    "ci_high_strong,baseline_share,expected,ratio,ratio_low,ratio_high,difference_pp,"
+    "p_value,p_adjusted,flag,signal_95,strength,tipping_share,missing_could_explain,"
     "age_adjusted,population,baseline_estimated,age_confounded"
 )
 
@@ -131,19 +134,45 @@ def count_limits(o: float, level: float) -> tuple[float, float]:
     return (special.gammaincinv(o, a / 2) if o > 0 else 0.0), special.gammaincinv(o + 1, 1 - a / 2)
 
 
-def flag_by_hand(o: float, e: float) -> tuple[str, str]:
-    """The documented rule: under/over need the ratio past 0.8/1.25 and the 95% interval
-    clear of 1; strength 99.8% when that interval is clear too; too_few below 5 expected."""
-    if e < 5:
-        return "too_few", ""
-    r = o / e
-    lo, hi = (x / e for x in count_limits(o, 0.95))
-    lo_s, hi_s = (x / e for x in count_limits(o, 0.998))
-    if hi < 1 and r < 0.8:
-        return "under", "99.8%" if hi_s < 1 else "95%"
-    if lo > 1 and r > 1.25:
-        return "over", "99.8%" if lo_s > 1 else "95%"
-    return "none", ""
+def crude_p(o: int, n: int, share: float) -> float:
+    """statsmodels: the score test, or the exact test (twice the smaller tail) when fewer
+    than 50 are in the group or outside it."""
+    if min(o, n - o) < 50:
+        return min(1, 2 * min(binom_test(o, n, share, alternative="smaller"),
+                              binom_test(o, n, share, alternative="larger")))
+    return proportions_ztest(o, n, share, prop_var=share)[1]
+
+
+def crude_flags(observed: list[int], shares: list[float]) -> tuple[list[str], list[float]]:
+    """The documented rule for one characteristic's crude rows: too_few below 5 expected;
+    otherwise Holm across the tested categories (statsmodels), flagged when the adjusted p
+    is below 0.05 and the ratio past 0.8 / 1.25. Returns (flags, Holm levels)."""
+    n = sum(observed)
+    e = [n * s for s in shares]
+    tested = [i for i, x in enumerate(e) if x >= 5]
+    p = [crude_p(observed[i], n, shares[i]) for i in tested]
+    adjusted = multipletests(p, method="holm")[1] if len(tested) != 2 else p
+    order = np.argsort(p, kind="stable")
+    levels = [np.nan] * len(e)
+    flags = ["too_few"] * len(e)
+    for j, i in enumerate(tested):
+        r = observed[i] / e[i]
+        hit = adjusted[j] < 0.05
+        flags[i] = "under" if hit and r < 0.8 else "over" if hit and r > 1.25 else "none"
+        rank = int(np.flatnonzero(order == j)[0])
+        levels[i] = 0.05 / (len(tested) - rank) if len(tested) != 2 else 0.05
+    return flags, levels
+
+
+def tipping_by_hand(o: int, n: int, u: int, share: float, flag: str, level: float):
+    """x of the U unknowns in the group, x = 0..U: the x at which the flag goes."""
+    def holds(x):
+        o2, n2 = o + x, n + u
+        r = o2 / (n2 * share)
+        ok = crude_p(o2, n2, share) < level
+        return ok and (r < 0.8 if flag == "under" else r > 1.25)
+    xs = range(u + 1) if flag == "under" else range(u, -1, -1)
+    return next((x for x in xs if not holds(x)), None)
 
 
 def write_extract(path, rows: list[dict]) -> str:
@@ -196,7 +225,13 @@ def test_api_returns_a_tidy_dataframe_with_the_csv_columns_first(kent_adults):
         assert ((v >= 0) & (v <= 1)).all(), col  # fractions, not percentages
     tested = t[t["flag"].isin(["under", "over", "none", "too_few"])]
     assert set(tested["strength"]) <= {"", "95%", "99.8%"}
-    assert (tested.loc[tested["flag"].isin(["none", "too_few"]), "strength"] == "").all()
+    signal = tested["signal_95"].isin(["under", "over"])
+    assert (tested.loc[~signal, "strength"] == "").all() and (tested.loc[signal, "strength"] != "").all()
+    # A flag is a signal that survives the allowance for the other categories.
+    flagged = tested["flag"].isin(["under", "over"])
+    assert (tested.loc[flagged, "flag"] == tested.loc[flagged, "signal_95"]).all()
+    assert (tested.loc[flagged, "p_adjusted"] < 0.05).all()
+    assert (tested["p_adjusted"].dropna() >= tested["p_value"].dropna() - 1e-15).all()
 
 
 def test_readme_import_line_works():
@@ -225,23 +260,26 @@ def test_ethnicity_rows_equal_an_independent_recount_of_the_extract(kent_adults,
               & ~got["age_adjusted"].astype(bool)].set_index("category")
     assert list(got.index) == list(ETHNIC_CODES)[1:3] + [list(ETHNIC_CODES)[3], "White",
                                                         "Other ethnic group"]
-    for group, o in observed.items():
+    groups = list(got.index)
+    shares = [adults[g] / adults.sum() for g in groups]  # Kent's people aged 18 and over
+    flags, levels = crude_flags([observed[g] for g in groups], shares)
+    for group, share, flag, level in zip(groups, shares, flags, levels, strict=True):
+        o = observed[group]
         row = got.loc[group]
-        share = adults[group] / adults.sum()
         e = n * share
-        lo, hi = proportion_confint(o, n, alpha=0.05, method="wilson")
-        r_lo, r_hi = (x / e for x in count_limits(o, 0.95))
-        flag, strength = flag_by_hand(o, e)
-        # Missing data: all unknowns out (O, E') or in (O + U, E'), E' = E (N + U) / N.
-        e_all = e * (n + u) / n
-        robust = flag_by_hand(o, e_all)[0] == flag == flag_by_hand(o + u, e_all)[0]
+        lo, hi = proportion_confint(o, n, alpha=0.05,
+                                    method="beta" if min(o, n - o) < 50 else "wilson")
         assert row["service_count"] == o
         assert row[["service_share", "ci_low", "ci_high", "baseline_share", "expected",
-                    "ratio", "ratio_low", "ratio_high", "difference_pp"]].astype(float).tolist(
-        ) == pytest.approx([o / n, lo, hi, share, e, o / e, r_lo, r_hi, 100 * (o / n - share)],
-                           abs=1e-9)
-        assert (row["flag"], row["strength"], row["robust_to_missing"]) == (
-            flag, strength, robust), group
+                    "ratio", "ratio_low", "ratio_high", "difference_pp", "p_value"]].astype(
+            float).tolist() == pytest.approx(
+            [o / n, lo, hi, share, e, o / e, lo / share, hi / share, 100 * (o / n - share),
+             crude_p(o, n, share)], abs=1e-9)
+        assert row["flag"] == flag, group
+        if flag in ("under", "over"):
+            x = tipping_by_hand(o, n, u, share, flag, level)
+            assert (row["tipping_share"] == pytest.approx(x / u)) if x is not None else (
+                np.isnan(row["tipping_share"]))
         assert (row["unknown"], row["not_stated"], row["not_known"], row["invalid"]) == (
             not_stated + not_known, not_stated, not_known, invalid)
         assert row["age_adjusted"] == False  # noqa: E712 - numpy bool
@@ -249,13 +287,14 @@ def test_ethnicity_rows_equal_an_independent_recount_of_the_extract(kent_adults,
     # Kent aged 18+: 14,713.7 of 1,239,767.3 = 1.1868% (bands 20-21 ... 65+, plus 47.0% of
     # the 1,055 aged 16-19: 16,983 + 15,699 of the 69,562 aged 16 to 19 are 18 or 19),
     # E = 32.49, ratio 0.492, Byar 95% upper 25.98 / 32.49 = 0.80 < 1: under.
-    # With the 274 unknowns all in the group the ratio is 290 / 35.74 = 8.1: over, so
-    # the flag is not robust to missing data.
+    # Fewer than 50 in the group, so the exact binomial test: p = 2 P(X <= 16) for
+    # X ~ Binomial(2738, 1.1868%); Holm over the five groups keeps it under.
     other = got.loc["Other ethnic group"]
     assert (other["service_count"], other["flag"]) == (16, "under")
     assert (16983 + 15699) / (18448 + 18432 + 16983 + 15699) == pytest.approx(0.4698, abs=1e-4)
     assert other["expected"] == pytest.approx(2738 * 14713.67 / 1239767.3, abs=1e-3)
-    assert other["robust_to_missing"] == False  # noqa: E712
+    share = 14713.67 / 1239767.3
+    assert other["p_value"] == pytest.approx(2 * binom.cdf(16, 2738, share), rel=1e-3)
     assert other["population"] == "Kent's population aged 18 and over"
     assert other["baseline_estimated"] == False  # noqa: E712 - published counts
 
@@ -432,7 +471,9 @@ def test_older_peoples_sex_ratio_is_explained_by_age_and_not_flagged_after_adjus
     assert men / n == pytest.approx(15658 / 42023, abs=0.002)
     assert crude.loc["Male", "ratio"] == pytest.approx(men / e_men, abs=1e-12)
     assert men / e_men < 0.8
-    assert flag_by_hand(men, e_men) == ("under", "99.8%")
+    # (Women: 62.7% against 52.0%, ratio 1.21, under the 1.25 an 'over' needs.)
+    assert crude_flags([women, men], [644447 / 1239675, 595228 / 1239675])[0] == [
+        "none", "under"]
     assert crude.loc["Male", "flag"] == "under"  # the test can fail: crude is fooled
     # Age-adjusted: expected at Kent's own sex mix at each age, so no flag.
     assert adj["flag"].tolist() == ["none", "none"]
@@ -448,14 +489,13 @@ SIMULATED = ["age", "disability", "sex", "gender_identity", "ethnicity", "ethnic
              "religion", "sexual_orientation", "marriage_civil_partnership", "carers"]
 
 
-def simulate(shares: np.ndarray, rng: np.random.Generator, services: int = 200,
-             expected_by_service=None) -> pd.DataFrame:
+def simulate(shares: np.ndarray, rng: np.random.Generator, services: int = 200) -> pd.DataFrame:
     frames = []
     for i in range(services):
         n = int(rng.integers(100, 3001))
         observed = rng.multinomial(n, shares)
         frames.append(pd.DataFrame({
-            "service": i, "category": np.arange(len(shares)), "observed": observed, "n": n,
+            "family": i, "category": np.arange(len(shares)), "observed": observed, "n": n,
             "unknown": int(rng.integers(0, n // 5 + 1)), "baseline_share": shares,
         }))
     return pd.concat(frames, ignore_index=True)
@@ -466,35 +506,36 @@ def test_services_drawn_from_kents_census_are_falsely_flagged_at_most_5_percent(
     shares = bl.baseline("Kent", key).counts["share"].to_numpy()
     rng = np.random.default_rng(20210321)
     sims = simulate(shares, rng)
-    t = stats.compare_table(sims, RULES)  # vectorised: all 200 services at once
-    t["service"] = sims["service"]
-    hit = t["flag"].isin(["under", "over"])
-    tested = t["flag"] != "too_few"
-    assert hit.sum() / tested.sum() <= 0.05  # per category tested
-    strong = t["strength"] == "99.8%"
-    assert strong.groupby(t["service"]).any().mean() <= 0.05  # per service, at 99.8%
+    t = stats.compare_table(sims, RULES)  # vectorised: 200 services, one family each
+    tested = t["p_value"].notna()
+    signal = t["signal_95"].isin(["under", "over"])
+    assert signal[tested].mean() <= 0.05  # per category tested, on its own test
+    flagged = t["flag"].isin(["under", "over"])
+    assert flagged.groupby(sims["family"]).any().mean() <= 0.05  # per service, family-wise
 
 
 def test_age_adjusted_sex_of_simulated_kent_services_is_rarely_flagged():
     # Each service has its own age mix (18+); each user's sex is drawn from Kent's share
-    # at their age. The age-adjusted comparison should flag at most 5% of groups.
+    # at their age. The age-adjusted comparison should flag at most 5% of services.
     bands = [b for b in standard_bands(bl.AgeBand(18, None)) if b.lo >= 18]
     f_share = np.array([female_share(b.lo, b.hi) for b in bands])
     rng = np.random.default_rng(7)
     frames = []
-    for _ in range(200):
+    for i in range(200):
         n = int(rng.integers(100, 3001))
         n_band = rng.multinomial(n, rng.dirichlet(np.full(len(bands), 0.3)))
         women = rng.binomial(n_band, f_share).sum()
         e_f = float((n_band * f_share).sum())
         frames.append(pd.DataFrame({
-            "category": ["Female", "Male"], "observed": [women, n - women], "n": n,
-            "unknown": 0, "baseline_share": [female_share(18, None)] * 2,
+            "family": i, "category": ["Female", "Male"], "observed": [women, n - women],
+            "n": n, "unknown": 0, "baseline_share": [female_share(18, None)] * 2,
             "expected": [e_f, n - e_f],
         }))
     sims = pd.concat(frames, ignore_index=True)
-    adjusted = stats.compare_table(sims, RULES)
-    assert adjusted["flag"].isin(["under", "over"]).mean() <= 0.05
+    adjusted = stats.compare_table(sims, RULES, standardised=True)
+    assert (adjusted["ratio_method"] == "Byar").all()
+    flagged = adjusted["flag"].isin(["under", "over"])
+    assert flagged.groupby(sims["family"]).any().mean() <= 0.05
 
 
 # --- Bad and unusual input ------------------------------------------------------------------
@@ -587,15 +628,19 @@ def test_cli_csv_has_exactly_the_documented_columns(cli, kent_adults):
     got = pd.read_csv(io.StringIO(res.stdout), keep_default_na=False, na_values=[""])
     assert list(got.columns) == CSV_COLUMNS
     assert len(got) == len(kent_adults.table)
-    # The numbers survive the trip: White's crude ratio at 6 significant figures.
+    # Full precision: every number survives the trip exactly (not 6 significant figures).
     white = got[(got["characteristic"] == "ethnicity") & (got["category"] == "White")].iloc[0]
     adults = ethnic_counts(18)
     assert white["ratio"] == pytest.approx(2498 / (2738 * adults["White"] / adults.sum()),
-                                           rel=1e-5)
+                                           rel=1e-12)
     assert white["population"] == "Kent's population aged 18 and over"
     disability = got[got["characteristic"] == "disability"].iloc[0]
     assert disability["population"] == (
         "Kent's population of all ages (no age breakdown published)")
+    table = kent_adults.csv_table()
+    for col in ("service_share", "ci_low", "ci_high_strong", "expected", "ratio", "p_value",
+                "p_adjusted", "tipping_share"):
+        np.testing.assert_array_equal(got[col].to_numpy(float), table[col].to_numpy(float))
     assert set(got["flag"]) <= {"under", "over", "none", "too_few", "not_collected",
                                 "no_baseline", "no_census_category", "outside_ages"}
 
@@ -634,7 +679,8 @@ def test_cli_xlsx_has_the_csv_columns_and_a_method_sheet(cli, tmp_path, kent_adu
     text = " ".join(method.astype(str))
     assert "Wilson" in text and "Byar" in text
     assert method["Rule: under_ratio"] == 0.8 or method["Rule: under_ratio"] == "0.8"
-    assert "Column: robust_to_missing" in method.index
+    assert "Column: tipping_share" in method.index and "Column: signal_95" in method.index
+    assert "Rule: family_wise" in method.index
     assert method["Area"] == "Kent (E10000016)"
     chars = sheets["characteristics"].set_index("characteristic")
     assert chars.loc["ethnicity", "not_stated"] == 50
@@ -711,7 +757,8 @@ def test_api_accepts_a_rules_path_and_an_age_band(tmp_path, example_profile):
     rules.write_text("missing_sensitivity: false\n", encoding="utf-8")
     result = compare(example_profile, "E10000016", ages=bl.AgeBand(18, None), rules=rules)
     compared = result.table[result.table["flag"].isin(["under", "over", "none"])]
-    assert compared["robust_to_missing"].isna().all()
+    assert compared["missing_could_explain"].isna().all()
+    assert compared["tipping_share"].isna().all()
     assert result.area.name == "Kent"
     assert dt.date(2026, 3, 31) == EXAMPLE_AS_OF
 

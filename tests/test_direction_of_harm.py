@@ -119,8 +119,8 @@ def test_closure_of_a_mostly_disabled_service_suggests_medium_negative_with_miti
     assert cell.startswith("Suggested from data – officer to confirm: MEDIUM (Negative)")
     assert ("Disproportionately affected – Disabled under the Equality Act: more than "
             f"expected, 77.0% of service users against {100 * area_share:.1f}% of Maidstone's "
-            f"population of all ages (no age breakdown published) (ratio {ratio:.2f}); this "
-            "holds whatever the unrecorded values are.") in cell
+            f"population of all ages (no age breakdown published) (ratio {ratio:.2f}); "
+            "p < 0.001.") in cell
     assert "age-confounded" in cell and "suggests MEDIUM, not HIGH" in cell
     assert "not a concern" not in cell
     issues = {a[0]: a for a in _actions(doc)}

@@ -23,11 +23,11 @@ from eqia.disclosure import (
     LOG_COLUMNS,
     NOT_FOR_PUBLICATION,
     DisclosurePolicy,
-    count_formatter,
+    Line,
+    direction_is_safe,
     load_policy,
+    protect_lines,
     protect_table,
-    publish_count,
-    publish_share,
 )
 from eqia.errors import ConfigError, InputError
 
@@ -68,6 +68,11 @@ def test_policy_file_and_overrides_apply_in_order(tmp_path):
 @pytest.mark.parametrize(("overrides", "setting"), [
     ({"method": "round"}, "method"),
     ({"threshold": 0}, "threshold"),
+    ({"threshold": 4}, "threshold"),
+    ({"nhs_small_max": 5}, "nhs_small_max"),
+    ({"rounding_base": 1}, "rounding_base"),
+    ({"rounding_base": 20}, "rounding_base"),
+    ({"secondary_marker": "*"}, "secondary_marker"),
     ({"threshold": "ten"}, "threshold"),
     ({"threshold": True}, "threshold"),
     ({"suppress_zero": "no"}, "suppress_zero"),
@@ -114,7 +119,7 @@ def test_nhs_percentages_come_from_rounded_figures():
     assert table.display["users"].tolist() == ["10", "35", "45"]
     assert table.shares["users"].tolist() == [22.2, 77.8, 100.0]
     assert table.shares_display["users"].tolist() == ["22.2%", "77.8%", "100.0%"]
-    assert publish_share(12, 45, NHS) == "22.2%"
+    assert table.share_text("Female", "users") == "22.2%"
 
 
 def test_nhs_totals_are_rounded_from_the_true_totals():
@@ -137,9 +142,10 @@ def test_nhs_totals_are_rounded_from_the_true_totals():
 
 
 def test_nhs_prose_uses_the_same_rule():
-    assert [publish_count(n, NHS) for n in (0, 3, 8, 1234)] == [
-        "0", "fewer than 8", "10", "1,235"]
-    assert publish_share(5, 45, NHS) == "share not shown"
+    table = protect_table(pd.DataFrame({"n": [0, 3, 8, 1234]}, index=list("abcd")), NHS,
+                          table_name="t", col_totals=False)
+    assert [table.count_text(r, "n") for r in "abcd"] == ["0", "fewer than 8", "10", "1,235"]
+    assert [table.value(r, "n") for r in "abcd"] == [0, None, 10, 1235]
 
 
 # --- threshold suppression ----------------------------------------------------------------
@@ -221,13 +227,15 @@ def test_zeros_are_shown_unless_the_policy_hides_them():
         ["b", "y", "secondary: protects row and column totals", 50.0, 80.0]]
 
 
-def test_threshold_prose():
-    assert [publish_count(n, THRESHOLD) for n in (0, 9, 10, 2500)] == [
-        "0", "fewer than 10", "10", "2,500"]
-    assert publish_share(12, 48, THRESHOLD) == "25.0%"
-    assert publish_share(9, 48, THRESHOLD) == "share not shown"
-    assert publish_share(0, 0, THRESHOLD) == "-"
-    assert count_formatter(load_policy(threshold=5))(4) == "fewer than 5"
+def test_threshold_prose_reads_the_same_for_every_hidden_figure():
+    # 12, 9, 27 of 48: 9 is hidden, and 12 (the cheaper) with it: 9 + 12 = 21, so
+    # either could be anything from 1 to 20.
+    table = protect_table(pd.Series([12, 9, 27], index=list("abc"), name="n"), THRESHOLD,
+                          table_name="t")
+    assert [table.count_text(r, "n") for r in "abc"] == [
+        "a number not shown", "a number not shown", "27"]
+    assert [table.share_text(r, "n") for r in "abc"] == [
+        "share not shown", "share not shown", "56.2%"]
 
 
 def test_internal_mode_leaves_the_table_as_it_is():
@@ -238,7 +246,7 @@ def test_internal_mode_leaves_the_table_as_it_is():
     assert not table.suppressed.values.any()
     assert table.log.empty and list(table.log.columns) == LOG_COLUMNS
     assert table.shares.loc["a", "x"] == 25.0
-    assert publish_count(3, INTERNAL) == "3"
+    assert table.count_text("a", "x") == "1"
 
 
 @pytest.mark.parametrize("bad", [-1, 2.5, np.nan])
@@ -349,12 +357,14 @@ def test_no_hidden_cell_can_be_worked_out_from_the_published_table(
     assert primary.sum() == small.sum().sum()
 
     # The promise: from published cells, totals and non-negativity, every hidden cell
-    # keeps a range at least one wide, even for a reader who knows that hidden cells
-    # are not zeros when zeros are shown.
+    # keeps a range at least one wide that reaches the threshold (so no hidden cell, or
+    # total of hidden cells, can be shown to be small), even for a reader who knows
+    # that hidden cells are not zeros when zeros are shown.
     for lower in {0, 0 if suppress_zero else 1}:
         for row, col, lo, hi in reader_ranges(table.display, "*", total_row, total_col,
                                               lower):
             assert hi - lo >= 1 - 1e-6, (row, col, lo, hi)
+            assert hi >= 10 - 1e-6, (row, col, lo, hi)
 
 
 def test_two_hidden_cells_in_every_line_is_not_enough():
@@ -370,3 +380,199 @@ def test_two_hidden_cells_in_every_line_is_not_enough():
     assert all(hi - lo >= 1 for *_, lo, hi in
                reader_ranges(table.display, "*", True, True, 1))
     assert len(table.log) == 9  # in so small a table, everything but the totals
+
+
+# --- tables of lines: hierarchies, unknowns and shared totals --------------------------------
+
+
+def lines_table(counts: dict[str, int], lines: list[Line], policy, name="t", **kw):
+    frame = pd.DataFrame({"n": list(counts.values())}, index=list(counts))
+    return protect_lines({name: (frame, lines)}, policy, **kw)[name]
+
+
+ETHNICITY = {"African": 25, "Caribbean": 2, "Other Black": 1, "Black only": 0,
+             "White British": 300, "White only": 50, "Unknown": 22}
+ETHNICITY_LINES = [
+    Line("African", ("African",)), Line("Caribbean", ("Caribbean",)),
+    Line("Other Black", ("Other Black",)), Line("White British", ("White British",)),
+    Line("Black", ("African", "Caribbean", "Other Black", "Black only"), level=1),
+    Line("White", ("White British", "White only"), level=1),
+    Line("Not recorded", ("Unknown",)),
+    Line("People", tuple(ETHNICITY), level=2),
+]
+
+
+def test_broad_and_detailed_groups_are_protected_together():
+    # Black 28 is shown and so is African 25: Caribbean + Other Black (+ anyone recorded
+    # as Black only, 0 here) = 28 - 25 = 3, so each is at most 2: small, though hidden.
+    # African is hidden too (the cheapest detailed figure): then Caribbean is anything
+    # from 1 to 28 - 1 (Other Black) - 1 (African) = 26.
+    table = lines_table(ETHNICITY, ETHNICITY_LINES, THRESHOLD)
+    assert table.display["n"].to_dict() == {
+        "African": "*", "Caribbean": "*", "Other Black": "*", "White British": "300",
+        "Black": "28", "White": "350", "Not recorded": "22", "People": "400"}
+    assert table.log[["row", "value", "reason", "lower", "upper"]].values.tolist() == [
+        ["African", 25, "secondary: protects totals", 1.0, 26.0],
+        ["Caribbean", 2, "primary: below 10", 1.0, 26.0],
+        ["Other Black", 1, "primary: below 10", 1.0, 26.0]]
+
+
+def test_nhs_rule_marks_every_1_to_7_and_reads_rounded_figures_as_ranges():
+    # Caribbean 2 and Other Black 1 are *; Black 28 -> 30 (28 to 32), African 25 -> 25
+    # (23 to 27): Caribbean + Other Black is 1 to 9, so each can still be 1 to 7.
+    # Not recorded 3 is * too (never "5", and never 0 as rounding 1 or 2 to 5 gives):
+    # people 378 -> 380 (378 to 382) less Black (28 to 32) and White 350 (348 to 352)
+    # leaves -6 to 6, so 1 to 6.
+    counts = {**ETHNICITY, "Unknown": 3}
+    table = lines_table(counts, ETHNICITY_LINES, NHS)
+    assert table.display["n"].to_dict() == {
+        "African": "25", "Caribbean": "*", "Other Black": "*", "White British": "300",
+        "Black": "30", "White": "350", "Not recorded": "*", "People": "380"}
+    assert table.count_text("Not recorded", "n") == "fewer than 8"
+    assert table.log[["row", "lower", "upper"]].values.tolist() == [
+        ["Caribbean", 1.0, 7.0], ["Other Black", 1.0, 7.0], ["Not recorded", 1.0, 6.0]]
+
+
+def test_a_small_number_not_recorded_hides_the_number_recorded_too():
+    # People 45 = women 30 + men 12 + not recorded 3. With 45, 30 and 12 shown, 3 follows;
+    # hiding the number recorded (42) alone does not help (30 + 12), nor men alone (45 -
+    # 42): both go, and then not recorded is anything from 1 to 14.
+    counts = {"Women": 30, "Men": 12, "Unknown": 3}
+    lines = [Line("Women", ("Women",), share_of="Recorded"),
+             Line("Men", ("Men",), share_of="Recorded"), Line("Not recorded", ("Unknown",)),
+             Line("Recorded", ("Women", "Men"), level=1), Line("People", tuple(counts), 2)]
+    table = lines_table(counts, lines, THRESHOLD)
+    assert table.display["n"].tolist() == ["30", "*", "*", "*", "45"]
+    assert table.shares_display["n"].tolist() == ["*", "*", "-", "-", "-"]
+    assert table.log[["row", "lower", "upper"]].values.tolist() == [
+        ["Men", 1.0, 14.0], ["Not recorded", 1.0, 14.0], ["Recorded", 31.0, 44.0]]
+
+
+def test_a_shared_total_is_hidden_in_every_table_or_none():
+    # Nine people: every figure is small, the number of people too, in both tables.
+    sex = {"Women": 5, "Men": 4, "Unknown": 0}
+    disability = {"Disabled": 9, "Unknown": 0}
+    blocks = {
+        "sex": (pd.DataFrame({"n": list(sex.values())}, index=list(sex)),
+                [Line(k, (k,)) for k in sex] + [Line("People", tuple(sex), 2)]),
+        "disability": (pd.DataFrame({"n": list(disability.values())}, index=list(disability)),
+                       [Line(k, (k,)) for k in disability]
+                       + [Line("People", tuple(disability), 2)]),
+    }
+    tables = protect_lines(blocks, THRESHOLD, shared=["People"])
+    assert tables["sex"].display["n"].tolist() == ["*", "*", "0", "*"]
+    assert tables["disability"].display["n"].tolist() == ["*", "0", "*"]
+
+
+@pytest.mark.parametrize(("flag", "true", "lower", "upper", "expected", "safe"), [
+    # "Fewer than expected" tells a reader the count is at most some value, which the
+    # true count is: one below it is possible too unless the reader's range starts at it.
+    ("under", 3, 1, 20, 14.0, True), ("under", 3, 3, 20, 14.0, False),
+    # "More than expected": one above must be possible.
+    ("over", 12, 1, np.inf, 6.0, True), ("over", 12, 1, 12, 6.0, False),
+    # "In line": the values between the count and the expected count are in line too.
+    ("none", 4, 1, 20, 6.2, True), ("none", 4, 1, 4, 6.2, False),
+    ("none", 6, 6, 6, 6.2, False), ("none", 6, 5, 6, 6.2, True),
+    # Too few to test says nothing about the count.
+    ("too_few", 2, 2, 2, 1.5, True),
+])
+def test_a_hidden_groups_direction_is_said_only_where_it_leaves_two_values(
+        flag, true, lower, upper, expected, safe):
+    assert direction_is_safe(flag, true, lower, upper, expected) is safe
+
+
+# --- the property, for hierarchies: broad and detailed groups, not recorded, people ------------
+
+
+def hierarchy_ranges(table, lines: list[Line], parts: list[str], method: str
+                     ) -> dict[str, tuple[float, float]]:
+    """Each line's smallest and largest value as a reader works it out from the display
+    alone (whole numbers, ``milp``): each shown line adds up its parts (to within the
+    rounding under the NHS rule), a hidden line is at least 1 (1 to 7 for the NHS
+    marker), every part at least 0."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    idx = {p: i for i, p in enumerate(parts)}
+    a, lo, hi = [], [], []
+    for line in lines:
+        row = np.zeros(len(parts))
+        row[[idx[p] for p in line.parts]] = 1
+        shown = table.display.at[line.label, "n"]
+        a.append(row)
+        if shown == "*":
+            lo.append(1)
+            hi.append(7 if method == "nhs" else np.inf)
+        elif shown == "[c]":
+            lo.append(8)
+            hi.append(np.inf)
+        else:
+            v = int(shown.replace(",", ""))
+            lo.append(max(v - 2, 8) if method == "nhs" and v else v)
+            hi.append(v + 2 if method == "nhs" and v else v)
+    out = {}
+    for line, c in zip(lines, a, strict=True):
+        got = []
+        for sign in (1, -1):
+            res = milp(sign * c, constraints=LinearConstraint(np.array(a), lo, hi),
+                       integrality=np.ones(len(parts)), bounds=Bounds(0, np.inf))
+            got.append(sign * res.fun if res.status == 0 else np.inf)
+        out[line.label] = (got[0], got[1])
+    return out
+
+
+hierarchies = st.lists(st.tuples(st.lists(small_ints, min_size=1, max_size=3),
+                                 st.one_of(st.just(0), st.integers(1, 3))),
+                       min_size=2, max_size=3)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(groups=hierarchies, unknown=small_ints, method=st.sampled_from(["threshold", "nhs"]))
+def test_no_hidden_figure_can_be_worked_out_across_a_hierarchy(groups, unknown, method):
+    # Broad groups adding up detailed categories and people recorded with the group only;
+    # not recorded; recorded; the detailed "recorded" and "not recorded"; people.
+    counts, lines, detail, only = {}, [], [], []
+    for g, (cats, rest) in enumerate(groups):
+        names = [f"g{g}c{k}" for k in range(len(cats))]
+        counts.update(zip(names, cats, strict=True))
+        counts[f"g{g} only"] = rest
+        detail += names
+        only.append(f"g{g} only")
+        lines += [Line(n, (n,)) for n in names]
+        lines.append(Line(f"g{g}", (*names, f"g{g} only"), level=1))
+    counts["unknown"] = unknown
+    parts = list(counts)
+    lines += [Line("Not recorded", ("unknown",)),
+              Line("Recorded", tuple(p for p in parts if p != "unknown"), level=2),
+              Line("Recorded (detailed)", tuple(detail), level=2),
+              Line("Not recorded (detailed)", ("unknown", *only), level=1),
+              Line("People", tuple(parts), level=2)]
+    policy = load_policy(method=method)
+    table = lines_table(counts, lines, policy)
+    true = {ln.label: sum(counts[p] for p in ln.parts) for ln in lines}
+    hidden = table.suppressed["n"]
+    # What is published is true (or its rounding), and every small figure is hidden.
+    for label, v in true.items():
+        assert hidden[label] == (table.display.at[label, "n"] in ("*", "[c]"))
+        if policy.is_small(v):
+            assert table.display.at[label, "n"] == "*", (label, v)
+        elif not hidden[label]:
+            assert int(table.display.at[label, "n"].replace(",", "")) == policy.rounded(v)
+    # The promise, for every figure: hidden and small, a reader cannot pin it down, nor
+    # (threshold) show that it is small.
+    ranges = hierarchy_ranges(table, lines, parts, method)
+    for label, v in true.items():
+        lo, hi = ranges[label]
+        assert lo <= v <= hi, (label, v, lo, hi)
+        if policy.is_small(v):
+            assert hi - lo >= 1, (label, v, lo, hi)
+            if method == "threshold":
+                assert hi >= 10, (label, v, lo, hi)
+
+
+def test_the_nhs_note_explains_the_second_marker_only_where_it_is_shown():
+    plain = pd.DataFrame({"n": ["10", "*"]})
+    assert NHS.note([plain]) == NHS.footnote
+    assert "[c]" not in NHS.footnote
+    assert NHS.note([plain, pd.DataFrame({"n": ["[c]"]})]) == (
+        NHS.footnote + " [c] = a larger number hidden so that a * cannot be worked out.")
+    assert THRESHOLD.note([pd.DataFrame({"n": ["[c]"]})]) == THRESHOLD.footnote

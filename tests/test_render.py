@@ -381,6 +381,19 @@ def test_template_syntax_errors_give_the_line(small, tmp_path):
 
 def test_numbers_protected_for_publication_are_shown_as_given():
     row = {"service_share": "[c]", "ci_low": None, "ci_high": None, "ratio": "[c]",
-           "flag": "too_few", "strength": "", "robust_to_missing": None}
+           "flag": "too_few", "strength": "", "missing_could_explain": None}
     assert (pct(row["service_share"]), ci(row), ratio(row["ratio"]), flag_text(row)) == (
         "[c]", "–", "[c]", "Too few to test")
+
+
+def test_flag_text_says_strength_missing_data_and_screening_signals_in_words():
+    assert flag_text({"flag": "under", "strength": "99.8%", "signal_95": "under",
+                      "missing_could_explain": False}) == "Fewer than expected (strong evidence)"
+    assert flag_text({"flag": "over", "strength": "95%", "signal_95": "over",
+                      "missing_could_explain": True}) == (
+        "More than expected; could be due to missing data")
+    # A group's own 95% test differs but not once the other groups are allowed for.
+    assert flag_text({"flag": "none", "strength": "95%", "signal_95": "under",
+                      "missing_could_explain": None}) == (
+        "In line (screening signal: fewer on this group's own test)")
+    assert flag_text({"flag": "none", "strength": "", "signal_95": "none"}) == "In line"

@@ -37,8 +37,21 @@ def _pct(x: float) -> str:
 
 
 def _ci(k: int, n: int) -> str:
-    low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    low, high = proportion_confint(k, n, alpha=0.05, method="wilson" if min(k, n - k) >= 50
+                                   else "beta")
     return f"{_pct(low)} to {_pct(high)}"
+
+
+def _byar_ci(o: int, n: int, z: float = 1.959963984540054) -> str:
+    """Byar's limits from 10 observed, exact Poisson (chi-square) below, over N."""
+    from scipy.stats import chi2
+
+    if o < 10:
+        low, high = chi2.ppf(0.025, 2 * o) / 2 if o else 0.0, chi2.ppf(0.975, 2 * (o + 1)) / 2
+    else:
+        low = o * (1 - 1 / (9 * o) - z / (3 * o ** 0.5)) ** 3
+        high = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * (o + 1) ** 0.5)) ** 3
+    return f"{_pct(low / n)} to {_pct(high / n)}"
 
 
 def expected_counts(csv: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -167,7 +180,12 @@ def test_grid_has_ten_rows_with_the_expected_ratings_and_the_officer_winning(doc
     share = ages["25-34"] / sum(ages.values())
     assert (f"Disproportionately affected – people aged 25-34: more than expected, "
             f"{_pct(share)} of service users against") in cells["Age"]
-    assert "this holds whatever the unrecorded values are" in cells["Age"]
+    assert "This holds whatever the 61 unrecorded values are." in cells["Age"]
+    assert "allowing for the 8 groups compared (Holm's method), p < 0.001" in cells["Age"]
+    assert ("Mixed or Multiple ethnic groups: more than expected, 3.1% of service users "
+            "against 1.7% expected from Kent's population aged 18 and over for the service's "
+            "age profile (ratio 1.79); allowing for the 5 groups compared (Holm's method), "
+            "p < 0.001. This holds whatever the 274 unrecorded values are.") in cells["Race"]
     # ... then the secondary reading: fewer older people, shown but not rated
     assert "Under-reached (secondary): people aged 65-74 (ratio " in cells["Age"]
     carers = expected_counts(csv)["Carers"]
@@ -211,7 +229,13 @@ def test_part2_tables_hold_the_counts_shares_and_intervals_counted_from_the_csv(
             row = rows[category]
             assert row[1] == f"{int(k):,}", (name, category)
             assert row[2] == _pct(k / total), (name, category)
-            assert row[3] == _ci(int(k), total), (name, category)
+            # Age-adjusted (the census crosses these with age): the count's Byar limits over
+            # N, as the ratio's; crude rows: the share's Wilson (or exact) interval.
+            if name in ("Sex", "Ethnicity", "Religion or belief",
+                        "Marriage and civil partnership"):
+                assert row[3] == _byar_ci(int(k), total), (name, category)
+            else:
+                assert row[3] == _ci(int(k), total), (name, category)
             assert row[4].endswith("%")
             assert row[6]  # a flag in words
         # Crude comparisons (the census has no age breakdown): ratio = service / area share.
@@ -381,6 +405,36 @@ def comparison():
     return compare(profile_file(p.extracts[0], p.mapping, as_of=p.as_of), p.area, ages=p.ages)
 
 
+def test_high_needs_the_flag_to_hold_across_the_whole_grid(comparison):
+    from dataclasses import replace
+
+    from eqia.assess import load_assessment_rules, suggest
+
+    # Nine grid characteristics have a tested category (pregnancy is not collected), so
+    # HIGH needs an adjusted p-value below 0.05 / 9 = 0.00556.
+    assert comparison.screened == 9
+    eth = comparison.headline("ethnicity").set_index("category")
+    mixed = eth.loc["Mixed or Multiple ethnic groups"]
+    assert mixed["flag"] == "over" and mixed["p_adjusted"] < 0.05 / 9
+    assert mixed["holds_across_grid"] is True
+    assert pd.isna(eth.loc["White", "holds_across_grid"])  # not flagged
+    over = load_assessment_rules(adverse_direction="over")
+    assert suggest(comparison, over)["ethnicity"].rating == "HIGH"
+    # The same flag with an adjusted p-value of 0.01 (flagged at 0.05, not below 0.0056):
+    # MEDIUM, and the reason says why; without the rule, HIGH.
+    table = comparison.table.copy()
+    at = (table["characteristic"] == "ethnicity") & table["flag"].isin(["under", "over"])
+    table.loc[at, "p_adjusted"] = 0.01
+    table.loc[at, "holds_across_grid"] = False
+    weaker = replace(comparison, table=table)
+    got = suggest(weaker, over)["ethnicity"]
+    assert got.rating == "MEDIUM"
+    assert any("Not strong enough for HIGH: with 9 characteristics screened, HIGH needs p "
+               "below 0.0056" in r for r in got.reasons)
+    every = load_assessment_rules(adverse_direction="over", high_across_grid=False)
+    assert suggest(weaker, every)["ethnicity"].rating == "HIGH"
+
+
 def test_adverse_direction_changes_the_suggestion(comparison):
     from eqia.assess import load_assessment_rules, suggest
 
@@ -402,7 +456,7 @@ def test_adverse_direction_changes_the_suggestion(comparison):
                for r in over["carers"].reasons)
 
 
-def test_officer_saying_no_impact_keeps_a_robust_flag_at_medium(comparison):
+def test_officer_saying_no_impact_keeps_a_firm_flag_at_medium(comparison):
     from eqia.assess import suggest
 
     s = suggest(comparison, affects={"age": "NO"})
@@ -646,7 +700,7 @@ def test_published_eqia_hides_every_count_under_10_and_names_no_hidden_group(pub
     for category, n in counts.items():
         if n < 10:  # Buddhist 4, Hindu 8, Jewish 5 in the example
             assert religion[category][1:3] == ["*", "*"]
-            assert religion[category][-1] == "Not shown (small number)"
+            assert religion[category][-1].endswith("; figures not shown, to protect privacy")
         else:
             assert religion[category][1] == f"{n:,}"
     for rows in tables.values():
@@ -665,7 +719,7 @@ def test_published_eqia_hides_every_count_under_10_and_names_no_hidden_group(pub
     not_recorded = (csv["Gender"].isin(["Unknown", "Other"])).sum()  # 23 + 4
     assert f"Not recorded, or in a small group not compared: {not_recorded}" in md
     log = pd.read_csv(out / "internal" / "suppression_log.csv")
-    hidden = log[log["table"] == "EqIA | religion"].set_index("row")["value"].to_dict()
+    hidden = log[log["table"] == "religion"].set_index("row")["value"].to_dict()
     assert {k: hidden[k] for k in ("Buddhist", "Hindu", "Jewish")} == {
         k: counts[k] for k in ("Buddhist", "Hindu", "Jewish")}
     assert "never publish" in r.stdout
@@ -700,3 +754,16 @@ def test_an_age_confounded_difference_alone_never_suggests_high(comparison):
         "carers": replace(comparison.results["carers"], age_confounded=False)})
     assert suggest(matched, rules)["carers"].rating == "HIGH"
     assert confounded.rating == "MEDIUM" and confounded.direction == "Negative"
+
+
+def test_high_across_grid_must_be_true_or_false(tmp_path):
+    from eqia.assess import load_assessment_rules
+    from eqia.errors import ConfigError
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("high_across_grid: sometimes\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="high_across_grid") as info:
+        load_assessment_rules(rules)
+    assert (info.value.code, info.value.value, info.value.file) == (
+        "bad-rules", "sometimes", str(rules))
+    assert load_assessment_rules(high_across_grid=False).high_across_grid is False

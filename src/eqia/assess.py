@@ -21,10 +21,13 @@ import pandas as pd
 from eqia import characteristics as chars
 from eqia.agebands import AgeBand, parse_range
 from eqia.changes import READINGS, Focus, focus_for
+from eqia.findings import family_phrase, missing_data_text
+from eqia.published import HIDDEN_FIGURES, NOT_RECORDED, PEOPLE
 from eqia.schema import (
     AgeRange,
     Choice,
     Fields,
+    Flag,
     ListOf,
     MapOf,
     Number,
@@ -32,10 +35,12 @@ from eqia.schema import (
     python_values,
     validate,
 )
+from eqia.stats import flag_alpha
 from eqia.yamlfile import parse_yaml_doc, read_yaml_doc
 
 if TYPE_CHECKING:
     from eqia.compare import Comparison
+    from eqia.published import Published
 
 RATINGS = ("HIGH", "MEDIUM", "LOW", "NONE", "UNKNOWN")
 DIRECTIONS = ("under", "over", "both")
@@ -49,6 +54,7 @@ class AssessmentRules:
     not_adverse_categories: tuple[str, ...] = ()
     max_rating: dict[str, str] = field(default_factory=dict, hash=False)
     childbearing_ages: str = "15-49"
+    high_across_grid: bool = True
 
 
 #: What each assessment rule accepts (a user's file, a proposal's ``assessment:``, or
@@ -66,6 +72,7 @@ SCHEMA = Fields(noun="assessment rule", fields={
                                    noun="a characteristic eqia knows"),
                         value=Choice(options=("HIGH", "MEDIUM", "LOW"))),
     "childbearing_ages": AgeRange(empty_ok=False),
+    "high_across_grid": Flag(),
 })
 
 
@@ -121,23 +128,48 @@ def _share(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+#: Said where the share recorded is hidden (it would give a small number back).
+HIDDEN_SHARE = "the exact share is not shown, to protect people's privacy"
+#: Said for a hidden group whose finding may not be said (``published.UNSAID``).
+UNSAID_TEXT = ("a group whose figures are not shown, to protect people's privacy, is "
+               "taken into account")
+
+
+def _words(comparison: Comparison, shown: Published | None) -> Published:
+    """The figures the words quote: as published, or (internal) all of them."""
+    if shown is not None:
+        return shown
+    from eqia.published import publish
+
+    return publish(comparison)
+
+
+def _pc(level: float) -> str:
+    return f"{100 * level:.10g}%"
+
+
 def _group(key: str, category: str) -> str:
     """A category as people: "people aged 65-74"; other categories as they are."""
     return f"people aged {category}" if key == "age" else category
 
 
-def _listing(key: str, rows: list[dict]) -> str:
-    return "; ".join(f"{_group(key, r['category'])} (ratio {r['ratio']:.2f})" for r in rows)
+def _listing(key: str, rows: list[dict], shown: Published) -> str:
+    """"people aged 25-34 (ratio 1.38); ...", the ratios as published."""
+    return "; ".join(f"{_group(key, r['category'])} ({shown.ratio_text(key, r['category'])})"
+                     for r in rows)
 
 
-def _versus(comparison: Comparison, key: str, row: dict, people: str) -> str:
+def _versus(shown: Published, key: str, row: dict, people: str) -> str:
     """"77.0% of service users against 15.9% of Maidstone's population of all ages (no age
-    breakdown published) (ratio 4.84)": the figures behind a flag and the population they
-    were compared with (``CharacteristicResult.population``).
+    breakdown published) (ratio 4.84)": the figures behind a flag, as published
+    (``shown``), and the population they were compared with
+    (``CharacteristicResult.population``); where the group's figures are hidden, the
+    population's share and that they are hidden.
 
     For an age-adjusted row the comparison is with the share expected for the service's
     age profile, which is what its ratio compares with.
     """
+    comparison = shown.comparison
     r = comparison.results[key]
     population = r.population or f"{comparison.area.name}'s population"
     if row.get("baseline_estimated") and not population.endswith("(estimated)"):
@@ -147,7 +179,11 @@ def _versus(comparison: Comparison, key: str, row: dict, people: str) -> str:
                 "service's age profile")
     else:  # the census population named in ``population``, or a comparator's
         base = f"{_share(row['baseline_share'])} of {population}"
-    return f"{_share(row['service_share'])} of {people} against {base} (ratio {row['ratio']:.2f})"
+    if shown.is_hidden(key, row["category"]):
+        return f"against {base}; {HIDDEN_FIGURES}"
+    figures = shown.row(key, row["category"])
+    return (f"{_share(figures['service_share'])} of {people} against {base} "
+            f"({shown.ratio_text(key, row['category'])})")
 
 
 def childbearing(ages: AgeBand | None, rules: AssessmentRules) -> bool:
@@ -167,26 +203,34 @@ def _settled(key: str, rating: str, label: str, text: str) -> Suggestion:
 
 
 def _readings(key: str, by_reading: dict[str, list[dict]], focus: Focus,
-              complement: list[dict]) -> list[dict]:
+              complement: list[dict], shown: Published) -> list[dict]:
     """Both readings of a characteristic's flags, the main concern first, in words.
 
     ``complement``: flagged rows of people without the protected characteristic, named
     where a reading has no one else, so that "no group" never contradicts the table.
+    A hidden group whose finding may not be said (``published.UNSAID``) is in neither
+    reading: its direction would narrow its count down.
     """
     out = []
+    unsaid = [r for rows in by_reading.values() for r in rows
+              if not shown.says_finding(key, r["category"])]
+    complement = [r for r in complement if shown.says_finding(key, r["category"])]
     for reading in sorted(READINGS, key=lambda x: not focus.is_primary(x)):
-        rows = by_reading[reading]
+        rows = [r for r in by_reading[reading] if shown.says_finding(key, r["category"])]
         label, primary = focus.label(reading), focus.is_primary(reading)
         role = f"the main concern for {focus.what}" if primary else "secondary"
         if rows:
             why = focus.why(reading)
-            text = f"{label} ({role}): {_listing(key, rows)}. {why[0].upper()}{why[1:]}."
+            text = f"{label} ({role}): {_listing(key, rows, shown)}. {why[0].upper()}{why[1:]}."
         else:
             text = (f"{label} ({role}): no group {focus.uses} "
                     f"{'more' if reading == 'over' else 'less'} than expected")
             others = [r["category"] for r in complement if r["flag"] == reading]
             text += (f", other than people without the protected characteristic "
                      f"({'; '.join(others)})." if others else ".")
+        if unsaid and not out:  # said once, with the main concern
+            text += (f" The finding for {len(unsaid)} group{'s' if len(unsaid) > 1 else ''} "
+                     "whose figures are not shown is not said, to protect people's privacy.")
         out.append({"reading": reading, "label": label, "primary": primary,
                     "groups": [_group(key, r["category"]) for r in rows], "text": text})
     return out
@@ -197,13 +241,23 @@ def suggest(
     rules: AssessmentRules | None = None,
     affects: dict[str, str | None] | None = None,
     focus: Focus | None = None,
+    shown: Published | None = None,
 ) -> dict[str, Suggestion]:
     """A suggested rating per screening-grid characteristic, with its reasons.
 
+    Ratings are worked out from ``comparison``, the true figures; the reasons quote
+    ``shown`` (``published.publish``), the figures as the document may show them, so a
+    published document's ratings are the internal one's and its words hide what its
+    tables hide. Without ``shown`` the reasons quote every figure.
+
     ``affects`` holds the officer's YES/NO to "could the proposal affect this group
-    less favourably?"; a robust flag of concern only suggests HIGH where it is not NO.
+    less favourably?"; a flag of concern only suggests HIGH where it is not NO.
     ``focus`` says which reading is the main concern (``eqia.changes.focus_for``; by
     default from ``rules.adverse_direction``, or both readings when that is empty).
+
+    Only the headline ``flag`` counts, which allows for the number of groups compared
+    (``family_wise`` in the representation rules); a group's own 95% screening signal is
+    listed in the reasons but never raises the rating.
 
     The rules, in order (each documented in ``data/assessment.yaml``):
 
@@ -212,10 +266,12 @@ def suggest(
       ages include none of ``childbearing_ages``: LOW;
     * not collected, no census figure, or under ``unknown_below_known_share`` known:
       UNKNOWN (the data cannot show the impact);
-    * a difference of concern (the main reading) that holds whatever the unknown values
-      are: HIGH (Negative), or MEDIUM if the officer says the proposal does not affect
-      the group;
-    * a difference of concern that missing data could explain, or data known for under
+    * a flag of concern (the main reading) that missing data could not plausibly explain
+      (its tipping point, ``missing_could_explain`` false) and, with ``high_across_grid``,
+      that also holds allowing for every characteristic screened (``holds_across_grid``):
+      HIGH (Negative), or MEDIUM if the officer says the proposal does not affect the
+      group;
+    * a flag of concern that missing data could explain, or data known for under
       ``complete_from_known_share`` of people: MEDIUM;
     * an age-confounded comparison (no census age breakdown, and the service's ages
       differ markedly from the population's) suggests at most MEDIUM, unless a difference
@@ -229,6 +285,7 @@ def suggest(
     rules = rules or load_assessment_rules()
     affects = affects or {}
     focus = focus or focus_for(adverse_direction=rules.adverse_direction)
+    shown = _words(comparison, shown)
     out = {}
     for key in chars.keys():
         r = comparison.results[key]
@@ -256,10 +313,14 @@ def suggest(
             out[key] = s
             continue
         if r.known_share < rules.unknown_below_known_share:
+            recorded = shown.recorded_share(key)
+            share = (f"more than {_pct(1 - rules.unknown_below_known_share)} of people using "
+                     f"the service ({HIDDEN_SHARE})" if recorded is None else
+                     f"{shown.share_text(1 - recorded)} of people using the service "
+                     f"({shown.count(key, NOT_RECORDED)} of {shown.count(key, PEOPLE)})")
             out[key] = Suggestion(key, "UNKNOWN", None, [
-                f"{name} is not recorded for {_pct(1 - r.known_share)} of people using the "
-                f"service ({r.rows - r.known:,} of {r.rows:,}), so any difference could come "
-                "from who happens to be recorded."], data_gap=True)
+                f"{name} is not recorded for {share}, so any difference could come from who "
+                "happens to be recorded."], data_gap=True)
             continue
         headline = comparison.headline(key)
         rows = headline[headline["flag"].isin(["under", "over"])]
@@ -276,8 +337,8 @@ def suggest(
         incomplete = r.known_share < rules.complete_from_known_share
         for _, row in rows.iterrows():
             item = row.to_dict()
-            robust = (bool(row["robust_to_missing"]) if pd.notna(row["robust_to_missing"])
-                      else False)
+            explained = item.get("missing_could_explain")
+            robust = not (explained is not None and pd.notna(explained) and explained)
             item["robust"] = robust
             item["adverse"] = False
             flagged.append(item)
@@ -289,50 +350,91 @@ def suggest(
                 continue
             item["adverse"] = True
             word = "fewer" if row["flag"] == "under" else "more"
+            family = family_phrase(headline, item, comparison.rules)
             text = (f"{focus.label(row['flag'])} – {_group(key, row['category'])}: {word} than "
-                    f"expected, {_versus(comparison, key, item, focus.people)}")
-            if robust and (affects.get(key) or "").upper() != "NO":
+                    f"expected, {_versus(shown, key, item, focus.people)}"
+                    + (f"; {family}" if family else ""))
+            if not shown.says_finding(key, row["category"]):
+                text = UNSAID_TEXT[:1].upper() + UNSAID_TEXT[1:]
+            # Whether missing data could explain a hidden group's difference is not said:
+            # it would narrow down its count.
+            hidden = shown.is_hidden(key, row["category"])
+            unrecorded = ("" if shown.value(key, NOT_RECORDED) is None
+                          else shown.count(key, NOT_RECORDED))
+            missing = "" if hidden else missing_data_text(item, r, "the population", unrecorded)
+            strong = not rules.high_across_grid or item.get("holds_across_grid") is True
+            if robust and strong and (affects.get(key) or "").upper() != "NO":
                 rating, direction = "HIGH", "Negative"
-                reasons.append(text + "; this holds whatever the unrecorded values are.")
+                reasons.append(f"{text}. {missing}".strip())
             else:
                 if rating != "HIGH":
                     rating, direction = "MEDIUM", "Negative"
-                why = ("but the missing data could explain it" if not robust
-                       else "but the officer says the proposal does not affect this group")
-                reasons.append(f"{text}, {why}.")
-        readings = _readings(key, by_reading, focus, complement)
+                if not robust:
+                    reasons.append(f"{text}. {missing}".strip())
+                elif not strong:
+                    grid = flag_alpha(comparison.rules) / max(comparison.screened, 1)
+                    reasons.append(" ".join(x for x in (
+                        f"{text}.", missing,
+                        f"Not strong enough for HIGH: with {comparison.screened} "
+                        f"characteristics screened, HIGH needs p below {grid:.2g}, so that "
+                        "a service like its population is rarely rated HIGH by chance.")
+                        if x))
+                else:
+                    reasons.append(f"{text}, but the officer says the proposal does not "
+                                   "affect this group.")
+        signals = headline[(headline["flag"] == "none")
+                           & headline["signal_95"].isin(["under", "over"])
+                           & ~headline["category"].isin(rules.not_adverse_categories)]
+        signals = [row for _, row in signals.iterrows() if focus.is_primary(row["signal_95"])]
+        if signals:
+            reasons.append(
+                f"Screening signal only, not counted towards the rating: "
+                f"{_listing(key, signals, shown)} differ{'s' if len(signals) == 1 else ''} at "
+                f"{_pc(comparison.rules.level)} on {'its' if len(signals) == 1 else 'their'} "
+                f"own, but not once the {int(headline['p_value'].notna().sum())} groups "
+                "compared are allowed for.")
+        readings = _readings(key, by_reading, focus, complement, shown)
         for reading in readings:
             if reading["groups"] and not reading["primary"]:
                 reasons.append(reading["text"])
+        complement = [f for f in complement if shown.says_finding(key, f["category"])]
         if complement:
             reasons.append(f"Not counted towards the rating, because these people do not have "
                            f"the characteristic the Equality Act protects: "
-                           f"{_listing(key, complement)}.")
+                           f"{_listing(key, complement, shown)}.")
+        recorded = shown.recorded_share(key)
         if incomplete:
             if rating == "LOW":
                 rating = "MEDIUM"
-            reasons.append(f"{name} is recorded for only {_pct(r.known_share)} of people "
-                           "using the service.")
+            reasons.append(f"{name} is recorded for only {shown.share_text(recorded)} of "
+                           "people using the service." if recorded is not None else
+                           f"{name} is recorded for fewer than "
+                           f"{_pct(rules.complete_from_known_share)} of people using the "
+                           f"service ({HIDDEN_SHARE}).")
         if rating == "LOW":
             concern = " or ".join(focus.label(x).lower() for x in focus.primary)
-            reasons.insert(0, f"No group is {concern}, and {_pct(r.known_share)} of records "
-                              "are complete."
+            complete = (f"{shown.share_text(recorded)} of records are complete"
+                        if recorded is not None else
+                        f"most records are complete ({HIDDEN_SHARE})")
+            reasons.insert(0, f"No group is {concern}, and {complete}."
                            if flagged else
                            f"The service's {name.lower()} profile is in line with "
                            f"{r.population or 'the population'} for every category that "
-                           "could be tested, and "
-                           f"{_pct(r.known_share)} of records are complete.")
+                           f"could be tested, and {complete}.")
         if r.age_confounded:
             # The census has no age breakdown for this characteristic and the service's ages
             # differ markedly from the population's: a difference age alone could explain
             # (``robust_to_age`` false) never suggests HIGH on its own.
             held = [f["category"] for f in flagged if f.get("adverse") and f.get("robust")
                     and f.get("robust_to_age") is True]
+            # Groups whose figures are hidden are not named: it would narrow their counts.
+            named = [c for c in held if not shown.is_hidden(key, c)]
             why = (f"The comparison is with {r.population}, whose ages differ markedly from "
                    "the service's (age-confounded)")
             if held:
-                why += (f": even so, age alone could not explain the difference for "
-                        f"{'; '.join(_group(key, c) for c in held)}")
+                why += (": even so, age alone could not explain the difference for "
+                        + ("; ".join(_group(key, c) for c in named) if named else
+                           "a group whose figures are not shown"))
             else:
                 why += ": a difference may come from age alone"
                 if rating == "HIGH":
@@ -398,13 +500,16 @@ def suggest_option(
 
 
 def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
-                focus: Focus | None = None) -> list[dict]:
+                focus: Focus | None = None, shown: Published | None = None) -> list[dict]:
     """Pre-filled action plan: a row per data gap and per robust difference of concern.
 
     A group disproportionately affected gets a mitigation row; an under-reached group an
-    outreach row. ``kind`` says which (``data_gap``, ``mitigation``, ``outreach``).
+    outreach row. ``kind`` says which (``data_gap``, ``mitigation``, ``outreach``; and
+    ``review`` for a group whose finding may not be said, see ``published.UNSAID``). The
+    figures are quoted from ``shown``, as for ``suggest``.
     """
     focus = focus or focus_for()
+    shown = _words(comparison, shown)
     rows: list[dict] = []
     for key, s in suggestions.items():
         r = comparison.results[key]
@@ -412,8 +517,11 @@ def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
             if r.status == "not_collected":
                 issue = f"{r.name} is not recorded by the service."
             else:
-                issue = (f"{r.name} is recorded for only {_pct(r.known_share)} of people using "
-                         "the service.")
+                recorded = shown.recorded_share(key)
+                issue = (f"{r.name} is recorded for only {shown.share_text(recorded)} of "
+                         "people using the service." if recorded is not None else
+                         f"{r.name} is not recorded for everyone who should have it "
+                         f"({HIDDEN_SHARE}).")
             rows.append({
                 "issue": issue,
                 "action": f"Ask about and record {r.name.lower()} at assessment and review; "
@@ -424,8 +532,20 @@ def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
         for f in s.flagged:
             if not (f.get("adverse") and f.get("robust")):
                 continue
+            if not shown.says_finding(key, f["category"]):
+                rows.append({
+                    "issue": f"{r.name}: {UNSAID_TEXT}.",
+                    "action": (f"Find out how {focus.what} affects this group, with people in "
+                               "it and organisations that represent them, using the figures "
+                               "in the internal version of this assessment."),
+                    "expected_outcome": "Effect on the group understood; mitigation or "
+                                        "outreach agreed.",
+                    "owner": "", "timescale": "", "cost": "", "source": "data",
+                    "kind": "review",
+                })
+                continue
             head = (f"{r.name} – {_group(key, f['category'])}: "
-                    f"{_versus(comparison, key, f, focus.people)}.")
+                    f"{_versus(shown, key, f, focus.people)}.")
             if f["flag"] == "over":
                 rows.append({
                     "issue": f"{head} They would lose most from {focus.what}.",
@@ -456,5 +576,5 @@ def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
                     "kind": "outreach",
                 })
     # The people who lose most first, then those not reached, then the gaps in the data.
-    order = {"mitigation": 0, "outreach": 1, "data_gap": 2}
+    order = {"mitigation": 0, "outreach": 1, "review": 1, "data_gap": 2}
     return sorted(rows, key=lambda row: order[row["kind"]])

@@ -5,10 +5,14 @@ compares the latest period with the area's Census 2021 population (``compare``),
 each category's change in share since the previous period, audits completeness, and
 writes findings in plain English. ``write_report`` renders it to .docx, .html and .xlsx.
 
-Publication safety: every count and share that reaches a document, in a table or in a
-sentence, is read from a ``ProtectedTable`` made under one ``DisclosurePolicy``
-(``INTERNAL`` when not publishing). With ``--publish`` everything derived from the
-counts (shares, changes, the change test, intervals) is worked out from the published
+Publication safety: every count and share that reaches a document, in a table, a chart
+or a sentence, is read from the ``ProtectedTable``s that one call of
+``disclosure.protect_lines`` makes for a service under one ``DisclosurePolicy``
+(``INTERNAL`` when not publishing): each characteristic's categories, the number
+recorded, the number not recorded and the number of people (the same figure in every
+characteristic's table) are protected together, period by period, so no figure can be
+worked out from the others. With ``--publish`` everything derived from the counts
+(shares, changes, the change test, intervals) is worked out from the published
 figures, so nothing shown can be used to recover a hidden or unrounded count. The
 suppression log (true values of hidden cells) is only ever written under
 ``internal/``. Problems the report survives (a missing period, a period label that
@@ -35,15 +39,17 @@ from eqia.disclosure import (
     HIDDEN_FLAG_TEXT,
     INTERNAL,
     DisclosurePolicy,
+    Line,
     ProtectedTable,
-    protect_table,
-    publish_count,
+    direction_is_safe,
+    protect_lines,
 )
-from eqia.findings import pct
+from eqia.findings import one_in, pct
 from eqia.outputs import atomic_write
 from eqia.profile import profile_file
+from eqia.published import NOT_RECORDED, PEOPLE, UNSAID
 from eqia.report_config import PERIOD_HINT, Period, ReportConfig, ServiceConfig
-from eqia.stats import wilson_interval
+from eqia.stats import holm, p_text, share_interval
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
     from eqia.compare import Comparison
@@ -70,14 +76,25 @@ PUBLISH_METHOD = (
     "counts. Where counts are rounded, each change's p-value is the largest that any true "
     "counts consistent with the rounded ones could give, so rounding cannot make a change "
     "look significant. Comparisons with the population are worked out from the true "
-    "counts and shown only where the count itself is shown; a group whose count is "
-    "hidden is not named in any finding. The number of people with a characteristic "
-    "recorded is the total of that characteristic's table, protected there. A small group "
-    "with no census category (such as sex 'Other') is counted with the people whose "
-    "characteristic is not recorded, so that no other group has to be hidden to protect it."
+    "counts, so publishing changes no finding; for a group whose count is hidden the "
+    "finding says only whether it is above or below the population's share, and only "
+    "where that cannot narrow its count down to one value. Completeness ratings are "
+    "worked out from the true figures too, and shown where the share is. The number of "
+    "people, the number with a characteristic recorded and the number without it are "
+    "protected together with the characteristic's table. A small group with no census "
+    "category (such as sex 'Other') is counted with the people whose characteristic is not "
+    "recorded, so that no other group has to be hidden to protect it."
 )
 
-FLAG_TEXT = {**FLAG_WORDS, "hidden": HIDDEN_FLAG_TEXT}
+FLAG_TEXT = {**FLAG_WORDS, UNSAID: "Not shown"}
+
+
+def flag_words(flag: str, hidden: bool) -> str:
+    """A population comparison's flag in words, saying when its figures are hidden."""
+    if flag == UNSAID:
+        return HIDDEN_FLAG_TEXT[:1].upper() + HIDDEN_FLAG_TEXT[1:]
+    text = FLAG_TEXT.get(flag, str(flag))
+    return f"{text}; {HIDDEN_FLAG_TEXT}" if hidden else text
 
 #: RAG ratings of completeness (share of people with a known value): the audit module's
 #: thresholds are used when it provides them.
@@ -107,9 +124,10 @@ class CharacteristicSection:
     name: str
     periods: list[str]  # period labels in the table, oldest first
     counts: pd.DataFrame  # true counts: categories x periods (never published as is)
-    table: ProtectedTable  # the counts as they may be shown
+    table: ProtectedTable  # the categories and their total as they may be shown
     changes: pd.DataFrame  # CHANGE_COLUMNS, latest vs previous period
-    population: pd.DataFrame  # category, baseline_share, flag, ci_low, ci_high (latest)
+    population: pd.DataFrame  # category, baseline_share, flag, ci_low, ci_high, robust,
+    # hidden, estimated, robust_to_age (latest)
     #: The population compared with, e.g. "Kent's population aged 18 and over" (empty
     #: when there is no comparison).
     compared_with: str = ""
@@ -133,7 +151,7 @@ class ServiceReport:
     comparison: Comparison | None
     sections: list[CharacteristicSection]
     completeness: pd.DataFrame  # characteristic x period: rows, known, share, rag (published)
-    completeness_log: pd.DataFrame  # hidden figures the completeness table adds
+    protection_log: pd.DataFrame  # INTERNAL ONLY: every hidden figure of the service
     totals: dict[str, str]  # people using the service, by period, as they may be shown
     findings: list[str]
     notes: list[DataNote]
@@ -164,12 +182,8 @@ class AnnualReport:
 
     def suppression_log(self) -> pd.DataFrame:
         """INTERNAL ONLY: every hidden cell with its true value. Never publish."""
-        logs = []
-        for s in self.services:
-            for sec in s.sections:
-                logs.append(sec.table.log.assign(service=s.name))
-            logs.append(s.completeness_log.assign(service=s.name))
-        logs = [x for x in logs if len(x)]
+        logs = [s.protection_log.assign(service=s.name) for s in self.services
+                if len(s.protection_log)]
         if not logs:
             return pd.DataFrame(columns=["service", "table", "row", "column", "value", "reason",
                                          "protects", "lower", "upper"])
@@ -199,23 +213,11 @@ def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, str]
     return float(res.pvalue), "chi-squared test"
 
 
-def holm(p_values: pd.Series) -> pd.Series:
-    """Holm's step-down adjustment (NaN left out and kept as NaN)."""
-    p = p_values.dropna().sort_values()
-    m = len(p)
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p.to_numpy()))
-    return pd.Series(adjusted, index=p.index).reindex(p_values.index)
-
-
 def possible_counts(shown: int, policy: DisclosurePolicy) -> tuple[int, int]:
     """The true counts a published figure can stand for: itself, or under the NHS rule
     every count that rounds to it (nearest ``rounding_base``, halves up, never 1 to
     ``nhs_small_max``, which are shown as the marker)."""
-    shown = int(shown)
-    if policy.method != "nhs" or shown == 0:
-        return shown, shown
-    b = policy.rounding_base
-    return max(shown - b // 2, policy.nhs_small_max + 1), shown + (b - 1) // 2
+    return policy.possible(int(shown))
 
 
 def published_change_test(k1: int, n1: int, k2: int, n2: int, policy: DisclosurePolicy
@@ -396,14 +398,20 @@ def _service_report(
         for text in comparison.notes:
             if "Census Day" in text:
                 note("census-distance", f"{svc.name}, {latest.label}: {text}")
-    sections = []
+    counted = {}
     for key in chars.keys():
-        section = _section(svc.name, key, periods, profiles, comparison, policy, previous,
-                           latest, note, config, svc.ages)
-        if section is not None:
-            sections.append(section)
-    completeness, comp_log, totals = _completeness(svc.name, periods, profiles, sections,
-                                                   policy, thresholds)
+        found = _counts(svc.name, key, periods, profiles, policy, previous, latest, note,
+                        svc.ages)
+        if found is not None:
+            counted[key] = found
+    tables = _protect(svc.name, periods, profiles, counted, policy)
+    sections = [_section(key, counts, tables[key], comparison, previous, latest, note,
+                         config, svc.ages) for key, counts in counted.items()]
+    completeness, totals = _completeness(periods, profiles, tables, policy, thresholds)
+    logs = [t.log for t in tables.values() if len(t.log)]
+    protection_log = (pd.concat(logs, ignore_index=True) if logs
+                      else pd.DataFrame(columns=["table", "row", "column", "value", "reason",
+                                                 "protects", "lower", "upper"]))
     # Key findings: changes first, then differences from the population, then gaps in
     # the data.
     findings = [f for sec in sections for f in sec.change_findings]
@@ -418,16 +426,18 @@ def _service_report(
     return ServiceReport(
         name=svc.name, description=svc.description, periods=periods, profiles=profiles,
         comparison=comparison, sections=sections, completeness=completeness,
-        completeness_log=comp_log, totals=totals, findings=findings, notes=notes,
+        protection_log=protection_log, totals=totals, findings=findings, notes=notes,
         ages=svc.ages,
     )
 
 
-def _section(
+def _counts(
     service: str, key: str, periods: list[Period], profiles: dict[str, Profile],
-    comparison: Comparison | None, policy: DisclosurePolicy, previous: Period | None,
-    latest: Period | None, note, config: ReportConfig, ages: str | None,
-) -> CharacteristicSection | None:
+    policy: DisclosurePolicy, previous: Period | None, latest: Period | None, note,
+    ages: str | None,
+) -> pd.DataFrame | None:
+    """True counts of one characteristic: categories x the periods its table shows (None
+    when it is collected in no period); the data notes about what is left out."""
     name = chars.display_name(key)
     collected = [p for p in periods if profiles[p.label].is_collected(key)]
     if not collected:
@@ -476,18 +486,74 @@ def _section(
         small = [c for c in counts.index if c in no_census
                  and all(n == 0 or policy.is_small(int(n)) for n in counts.loc[c])]
         counts = counts.drop(index=small)
+    clash = {NOT_RECORDED, PEOPLE, policy.total_label} & set(counts.index)
+    if clash:
+        raise ValueError(f"A category is named like a total: {sorted(clash)}")
     counts.index.name = name
     counts.columns.name = "Period"
-    table = protect_table(counts, policy, table_name=f"{service} | {name}",
-                          row_totals=False, col_totals=True)
-    labels = [p.label for p in usable]
+    return counts
+
+
+#: The table ``_protect`` adds for the number of people in each period.
+PEOPLE_TABLE = "people"
+
+
+def _protect(service: str, periods: list[Period], profiles: dict[str, Profile],
+             counted: dict[str, pd.DataFrame], policy: DisclosurePolicy
+             ) -> dict[object, ProtectedTable]:
+    """The service's one protection step: every characteristic's categories, the number
+    recorded (``total_label``), the number not recorded and the number of people, each
+    period on its own. Keys: characteristic keys; (key, period) for a period whose
+    categories are not in the key's table (only its numbers recorded and not); and
+    ``PEOPLE_TABLE``."""
+    total = policy.total_label
+    blocks: dict[object, tuple[pd.DataFrame, list[Line]]] = {}
+    names: dict[object, str] = {}
+    for key, counts in counted.items():
+        rows = {c: counts.loc[c] for c in counts.index}
+        rows[NOT_RECORDED] = pd.Series({p: profiles[p].rows - int(counts[p].sum())
+                                        for p in counts.columns})
+        frame = pd.DataFrame(rows).T[list(counts.columns)]
+        frame.index.name, frame.columns.name = counts.index.name, counts.columns.name
+        cats = tuple(counts.index)
+        blocks[key] = (frame, [*(Line(c, (c,), share_of=total) for c in cats),
+                               Line(total, cats, level=2), Line(NOT_RECORDED, (NOT_RECORDED,)),
+                               Line(PEOPLE, (*cats, NOT_RECORDED), level=2)])
+        names[key] = f"{service} | {counts.index.name}"
+        for p in periods:
+            prof = profiles[p.label]
+            if prof.is_collected(key) and p.label not in counts.columns:
+                frame = pd.DataFrame({p.label: [prof.known(key), prof.rows - prof.known(key)]},
+                                     index=[total, NOT_RECORDED])
+                blocks[(key, p.label)] = (frame, [
+                    Line(total, (total,), level=2), Line(NOT_RECORDED, (NOT_RECORDED,)),
+                    Line(PEOPLE, (total, NOT_RECORDED), level=2)])
+                names[(key, p.label)] = f"{service} | {counts.index.name} {p.label}"
+    blocks[PEOPLE_TABLE] = (pd.DataFrame({p.label: [profiles[p.label].rows] for p in periods},
+                                         index=[PEOPLE]), [Line(PEOPLE, (PEOPLE,), level=2)])
+    names[PEOPLE_TABLE] = f"{service} | People"
+    keys = list(blocks)
+    tables = protect_lines({names[k]: blocks[k] for k in keys}, policy, shared=[PEOPLE])
+    return {k: tables[names[k]] for k in keys}
+
+
+def _section(
+    key: str, counts: pd.DataFrame, full: ProtectedTable, comparison: Comparison | None,
+    previous: Period | None, latest: Period | None, note, config: ReportConfig,
+    ages: str | None,
+) -> CharacteristicSection:
+    service = full.table_name.split(" | ")[0]
+    name = chars.display_name(key)
+    total = full.policy.total_label
+    table = full.lines([*counts.index, total] if len(counts.index) > 1 else list(counts.index))
+    labels = list(counts.columns)
     _category_set_notes(service, name, table, labels, note)
     if previous is not None and latest is not None and previous.label in labels \
             and latest.label in labels:
         changes = change_table(key, table, previous.label, latest.label)
     else:
         changes = pd.DataFrame(columns=CHANGE_COLUMNS)
-    population = _population(key, comparison, table, latest.label if latest else None)
+    population = _population(key, comparison, full, latest.label if latest else None)
     result = comparison.results.get(key) if comparison is not None else None
     section = CharacteristicSection(key=key, name=name, periods=labels, counts=counts,
                                     table=table, changes=changes, population=population,
@@ -547,9 +613,15 @@ def _category_set_notes(service: str, name: str, table: ProtectedTable, labels: 
 
 def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
                 latest: str | None) -> pd.DataFrame:
-    """Latest period vs the census: shares and flags; intervals from the published counts."""
-    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "robust", "estimated",
-            "robust_to_age"]
+    """Latest period vs the census: shares and flags; intervals from the published counts.
+
+    Flags are the true comparison's (publishing changes no finding). Where a count is
+    hidden its finding says only its direction, and only where that cannot narrow the
+    count to one value (``disclosure.direction_is_safe``; otherwise ``UNSAID``); nor
+    whether missing data or age could explain it.
+    """
+    cols = ["category", "baseline_share", "flag", "ci_low", "ci_high", "missing_could_explain",
+            "tipping_share", "hidden", "estimated", "robust_to_age"]
     if comparison is None or latest is None or latest not in table.values.columns:
         return pd.DataFrame(columns=cols)
     r = comparison.results.get(key)
@@ -559,23 +631,31 @@ def _population(key: str, comparison: Comparison | None, table: ProtectedTable,
     rows = rows[rows["category"] != ""]
     total = table.policy.total_label
     values = table.values[latest]
-    n = values.get(total, values.sum()) if total in values.index else values.sum()
+    n = values.get(total, pd.NA)
+    ranges = table.log[table.log["column"] == latest].set_index("row")[["lower", "upper"]]
     out = []
     for _, row in rows.iterrows():
-        k = values.get(row["category"], pd.NA)
-        flag = row["flag"]
-        if pd.isna(k) or pd.isna(n) or not n:
-            lo = hi = np.nan
-            if row["category"] in values.index:
-                # The count is hidden: its comparison would narrow down what it is.
-                flag = "hidden"
-        else:
-            lo, hi = wilson_interval(float(k), float(n))
-        robust = row.get("robust_to_missing")
-        out.append((row["category"], row["baseline_share"], flag, lo, hi,
-                    None if robust is None or pd.isna(robust) or flag == "hidden"
-                    else bool(robust), bool(row.get("baseline_estimated")),
-                    row.get("robust_to_age") if flag != "hidden" else None))
+        cat = row["category"]
+        if cat not in values.index:
+            continue
+        k = values[cat]
+        flag, hidden = row["flag"], pd.isna(k)
+        explain = row.get("missing_could_explain")
+        explain = None if explain is None or pd.isna(explain) or hidden else bool(explain)
+        tip = np.nan if hidden else row.get("tipping_share", np.nan)
+        lo = hi = np.nan
+        if hidden:
+            lower, upper = ranges.loc[cat]
+            if not direction_is_safe(flag, int(row["service_count"]), lower, upper,
+                                     row["expected"]):
+                flag = UNSAID
+        elif pd.notna(n) and n:
+            rules = comparison.rules
+            lo, hi, _ = share_interval(float(k), float(n), rules.level,
+                                       rules.exact_binomial_below)
+        out.append((cat, row["baseline_share"], flag, lo, hi, explain, tip, hidden,
+                    bool(row.get("baseline_estimated")),
+                    None if hidden else row.get("robust_to_age")))
     return pd.DataFrame(out, columns=cols)
 
 
@@ -595,8 +675,9 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
     """Sentences for significant changes, and for categories flagged against the census.
 
     Every share is quoted from the protected table, so prose never shows more than the
-    tables do; a category whose count is hidden is never named in a finding. Category
-    names are quoted (‘...’): census labels have commas and read oddly as prose.
+    tables do; a category whose count is hidden is named with the direction of its
+    difference only, where ``_population`` allows. Category names are quoted (‘...’):
+    census labels have commas and read oddly as prose.
     """
     where = sec.compared_with or _area_phrase(config, ages)
     subject = _subject(sec.key)
@@ -616,7 +697,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
         after = sec.table.share_text(cat, ch["period_to"])
         text = (f"Of service users whose {subject} is recorded, the share in the group "
                 f"‘{cat}’ {word} from {before} in {ch['period_from']} to {after} in "
-                f"{ch['period_to']} (a significant change, {_p(ch['p_adjusted'])})")
+                f"{ch['period_to']} (a significant change, {p_text(ch['p_adjusted'])})")
         if pop is not None and cat in pop.index and pd.notna(pop.at[cat, "baseline_share"]):
             base = float(pop.at[cat, "baseline_share"])
             share_to, share_from = float(ch["share_to"]), float(ch["share_from"])
@@ -633,7 +714,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
     if pop is None or latest is None:
         return changes, population
     flagged = pop[pop["flag"].isin(["under", "over"])]
-    compared = pop[pop["baseline_share"].notna() & (pop["flag"] != "hidden")]
+    compared = pop[pop["baseline_share"].notna() & ~pop["hidden"].astype(bool)]
     if len(compared) == 2 and len(flagged) == 2:
         # Two groups that make up everyone (disabled / not disabled): one says it all.
         flagged = flagged.sort_values("baseline_share").iloc[:1]
@@ -642,15 +723,22 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
     for cat, row in flagged.iterrows():
         if cat in said:
             continue
-        share = sec.table.share_text(cat, latest)
+        share = None if row["hidden"] else sec.table.share_text(cat, latest)
         parts[row["flag"]].append((cat, share, base_text(row)))
-        if row.get("robust") is False:
-            shaky.append(f"‘{cat}’")
-    lead = "under" if parts["under"] else "over"
+        if row.get("missing_could_explain") is True:
+            tip = row.get("tipping_share")
+            shaky.append(f"‘{cat}’" + (
+                f" (it would go if {one_in(tip)} of them were in the group, against "
+                f"{one_in(row['baseline_share'])} of {where})" if pd.notna(tip) and tip > 0
+                else ""))
+    # "of those whose ... is recorded" once, after the first share shown.
+    first = next(((f, i) for f in ("under", "over") for i, item in enumerate(parts[f])
+                  if item[1] is not None), None)
     for flag, items in parts.items():
         parts[flag] = [
-            f"‘{cat}’ ({share}"
-            + (f" of those whose {subject} is recorded" if flag == lead and i == 0 else "")
+            (f"‘{cat}’ ({share}"
+             + (f" of those whose {subject} is recorded" if (flag, i) == first else "")
+             if share is not None else f"‘{cat}’ (its figures not shown")
             + f", against {base})" for i, (cat, share, base) in enumerate(items)]
     clauses = []
     if parts["under"]:
@@ -663,9 +751,7 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
     if clauses:
         text = f"{sec.name}, {latest}: compared with {where}, " + "; ".join(clauses) + "."
         unknown = f"the people whose {subject} is not recorded"
-        if shaky and len(shaky) == sum(map(len, parts.values())) and len(shaky) > 1:
-            text += f" All of these differences could be explained by {unknown}."
-        elif shaky:
+        if shaky:
             text += (f" The difference{'s' if len(shaky) > 1 else ''} for {_and(shaky)} "
                      f"could be explained by {unknown}.")
         if sec.age_confounded:
@@ -675,20 +761,17 @@ def _findings(sec: CharacteristicSection, config: ReportConfig, ages: str | None
                      " The service's ages differ markedly from that population's, but age "
                      "alone could not explain differences this large.")
         population.append(text)
+    unsaid = int((pop["flag"] == UNSAID).sum())
+    if unsaid:
+        population.append(
+            f"{sec.name}, {latest}: the comparison with {where} for {unsaid} "
+            f"group{'s' if unsaid > 1 else ''} whose figures are not shown is not said "
+            "either, to protect people's privacy.")
     return changes, population
 
 
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _p(p: float) -> str:
-    """"p = 0.012", "p < 0.001"."""
-    if p != p:
-        return "p not worked out"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}"
 
 
 # --- completeness -------------------------------------------------------------------------
@@ -698,66 +781,45 @@ COMPLETENESS_COLUMNS = ["characteristic", "name", "period", "collected", "people
 
 
 def _completeness(
-    service: str, periods: list[Period], profiles: dict[str, Profile],
-    sections: list[CharacteristicSection], policy: DisclosurePolicy,
-    thresholds: dict[str, float],
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    periods: list[Period], profiles: dict[str, Profile], tables: dict[object, ProtectedTable],
+    policy: DisclosurePolicy, thresholds: dict[str, float],
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Per characteristic and period: people, people with it recorded, the share, RAG.
 
-    The number recorded is the total row of the characteristic's own table, taken as
-    that table publishes it (hidden there, hidden here): protecting it again in a
-    second table could hide it in one place and show it in the other. Only the number
-    of people, and a number recorded that no table shows, are protected here (both are
-    totals: small ones are hidden). The share and its rating are worked out from the
-    published figures. Returns the frame, the log of what this adds, and the number of
-    people per period as a sentence may quote it.
+    The numbers are the protected tables' (``_protect``): the number recorded is the
+    total of the characteristic's table, the number of people the figure every table
+    shares, so nothing here can differ from, or be worked out against, another table.
+    The share is worked out from the published figures and the rating from the true
+    ones (publishing changes no rating); neither is shown where a figure is hidden.
+    Returns the frame and the number of people per period as a sentence may quote it.
     """
-    by_key = {sec.key: sec for sec in sections}
-    rows, log, people_text = [], [], {}
+    total = policy.total_label
+    people_table = tables[PEOPLE_TABLE]
+    rows, people_text = [], {}
     for p in periods:
         prof = profiles[p.label]
-        n_people = prof.rows
-        people_hidden = policy.is_small(n_people)
-        people = np.nan if people_hidden else policy.rounded(n_people)
-        people_text[p.label] = publish_count(n_people, policy)
-        if people_hidden:
-            log.append((f"{service} | People {p.label}", "People", p.label, n_people,
-                        f"primary: {policy.prose_small.format(limit=policy.smallest_shown)}",
-                        None, np.nan, np.nan))
+        people = people_table.value(PEOPLE, p.label)
+        people_text[p.label] = people_table.count_text(PEOPLE, p.label)
         for key in chars.keys():
             name = chars.display_name(key)
             if not prof.is_collected(key):
                 rows.append((key, name, p.label, False, "not collected", "not collected",
                              np.nan, "not collected", "", False))
                 continue
-            sec = by_key.get(key)
-            if sec is not None and p.label in sec.table.values.columns:
-                t = sec.table
-                row = t.policy.total_label if t.policy.total_label in t.values.index \
-                    else t.values.index[0]
-                hidden = bool(t.suppressed.at[row, p.label])
-                recorded = np.nan if hidden else int(t.values.at[row, p.label])
-            else:
-                known = prof.known(key)
-                hidden = policy.is_small(known)
-                recorded = np.nan if hidden else policy.rounded(known)
-                if hidden:
-                    log.append((f"{service} | Completeness {p.label}", "Recorded", name, known,
-                                "primary: small total", None, np.nan, np.nan))
-            if hidden or people_hidden or not people:
-                share, share_text = np.nan, policy.prose_hidden_share \
-                    if (hidden or people_hidden) else "-"
+            t = tables[key] if p.label in tables[key].values.columns else tables[(key, p.label)]
+            recorded = t.value(total, p.label)
+            if recorded is None or people is None:
+                share, share_text, rag = np.nan, policy.prose_hidden_share, ""
+            elif not people:
+                share, share_text, rag = np.nan, "-", ""
             else:
                 share = round(recorded / people, policy.share_decimals + 2)
                 share_text = f"{100 * share:.{policy.share_decimals}f}%"
+                rag = rag_of(prof.known(key) / prof.rows if prof.rows else np.nan, thresholds)
             rows.append((key, name, p.label, True,
-                         policy.marker if people_hidden else f"{int(people):,}",
-                         policy.marker if hidden else f"{int(recorded):,}",
-                         share, share_text, rag_of(share, thresholds), hidden or people_hidden))
-    frame = pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS)
-    log_frame = pd.DataFrame(log, columns=["table", "row", "column", "value", "reason",
-                                           "protects", "lower", "upper"])
-    return frame, log_frame, people_text
+                         people_table.display.at[PEOPLE, p.label], t.display.at[total, p.label],
+                         share, share_text, rag, recorded is None or people is None))
+    return pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS), people_text
 
 
 #: How each characteristic reads in "Of service users whose ... is recorded".
@@ -886,14 +948,14 @@ def _characteristic_table(sec: CharacteristicSection, area: str, latest: str | N
                     row += [_signed(ch["change_pp"]), "Not tested"]
                 else:
                     row += [_signed(ch["change_pp"]),
-                            ("Yes" if ch["significant"] else "No") + f" ({_p(ch['p_adjusted'])})"]
+                            ("Yes" if ch["significant"] else "No") + f" ({p_text(ch['p_adjusted'])})"]
         if has_pop:
             if is_total or cat not in pop.index:
                 row += ["", "" if is_total else FLAG_TEXT["no_census_category"]]
             else:
                 pr = pop.loc[cat]
                 row += [pct(pr["baseline_share"]) if pd.notna(pr["baseline_share"]) else "-",
-                        FLAG_TEXT.get(pr["flag"], str(pr["flag"]))]
+                        flag_words(pr["flag"], bool(pr["hidden"]))]
         rows.append(row)
     return {"columns": columns, "rows": rows, "total_row": total in t.display.index}
 
@@ -1027,8 +1089,10 @@ def report_context(report: AnnualReport) -> dict:
         "Ages are worked out at the end of each period (31 March for a financial year).",
         "Extracts used: " + "; ".join(sources) + "." if sources else "Extracts used: none.",
     ]
+    footnote = policy.note([sec.table.display for s in report.services for sec in s.sections]
+                           + [s.completeness[["people", "recorded"]] for s in report.services])
     if report.publish:
-        method += [f"Small numbers: {policy.footnote}", PUBLISH_METHOD]
+        method += [f"Small numbers: {footnote}", PUBLISH_METHOD]
     sections_before = [k for k in ("summary", "introduction", "policy_context", "achievements")
                        if k in cfg.narrative]
     sections_after = [k for k in ("priorities", "challenges", "governance", "conclusion")
@@ -1049,7 +1113,7 @@ def report_context(report: AnnualReport) -> dict:
             "mode": "publish" if report.publish else "internal",
             "not_for_publication": not report.publish,
             "banner": INTERNAL_BANNER if not report.publish else None,
-            "footnote": policy.footnote if report.publish else INTERNAL_BANNER,
+            "footnote": footnote if report.publish else INTERNAL_BANNER,
             "language": "en-GB",
         },
         "narrative_before": narrative(sections_before),
@@ -1565,7 +1629,8 @@ def publishable_tables(report: AnnualReport) -> dict[str, pd.DataFrame]:
                 out[f"{area} population %"] = [val(c, "baseline_share")
                                                for c in t.display.index]
                 out["Compared with population"] = [
-                    FLAG_TEXT.get(pop.at[c, "flag"], "") if c in pop.index else ""
+                    flag_words(pop.at[c, "flag"], bool(pop.at[c, "hidden"]))
+                    if c in pop.index else ""
                     for c in t.display.index]
             tables[f"S{i} {sec.name}"[:31]] = out
     tables["Data notes"] = pd.DataFrame({"Note": [n.text for n in report.all_notes]})

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from eqia.errors import ConfigError
-from eqia.schema import Fields, Flag, Number, python_values, validate
+from eqia.schema import Choice, Fields, Flag, Number, python_values, validate
 from eqia.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc
+
+#: How a characteristic's categories are judged together (``family_wise`` in rules.yaml).
+FAMILY_WISE = ("holm", "bonferroni", "strong_level", "none")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,9 @@ class Rules:
     missing_sensitivity: bool
     age_confounded_distance: float
     census_distance_years: float
+    family_wise: str
+    exact_binomial_below: int
+    tipping_plausible_factor: float
 
 
 #: What each rule accepts; the packaged file and a user's file are checked alike.
@@ -55,6 +61,9 @@ SCHEMA = Fields(noun="rule", fields={
     "age_confounded_distance": Number(min=0, max=1, min_open=True,
                                       words="a distance above 0 and at most 1, e.g. 0.25"),
     "census_distance_years": Number(min=0, min_open=True, words="a number of years, e.g. 5"),
+    "family_wise": Choice(options=FAMILY_WISE),
+    "exact_binomial_below": Number(min=0, integer=True, words="a whole number of 0 or more, e.g. 10"),
+    "tipping_plausible_factor": Number(min=1, words="a number of at least 1, e.g. 2"),
 })
 _NAMES = tuple(f.name for f in fields(Rules))
 assert set(_NAMES) == set(SCHEMA.fields), "every rule needs a check"
@@ -110,4 +119,4 @@ def with_changes(rules: Rules, **changes: Any) -> Rules:
     return _complete(values, None)
 
 
-__all__ = ["Rules", "default_rules", "load_rules", "with_changes"]
+__all__ = ["FAMILY_WISE", "Rules", "default_rules", "load_rules", "with_changes"]

@@ -2,7 +2,10 @@
 
 ``run_screening`` is the whole job behind ``eqia screen``: profile the extracts,
 compare with the area, suggest ratings, and assemble the context the renderers fill
-templates with. The context holds aggregate figures only, never a record.
+templates with. The context holds aggregate figures only, never a record, and every figure
+in it comes from ``published.publish``: the one protection step (under ``INTERNAL`` for an
+internal document). Ratings and findings are worked out from the true comparison first, so
+``--publish`` changes which figures are shown, never a rating or a finding.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ from eqia.baselines import comparator_from_file, find_area
 from eqia.changes import Focus, focus_for, vocabulary
 from eqia.compare import Comparison, compare
 from eqia.counts import Profile, merge_profiles
-from eqia.disclosure import INTERNAL, DisclosurePolicy, count_formatter, load_policy
+from eqia.disclosure import INTERNAL, load_policy
 from eqia.findings import completeness_sentence, flag_sentences
 from eqia.profile import profile_file
 from eqia.proposal import Proposal
-from eqia.published import HIDDEN, publish_comparison
+from eqia.published import NOT_RECORDED, PEOPLE, RECORDED, Published
+from eqia.published import publish as publish_figures
+from eqia.stats import family_text
 from eqia.yamlfile import safe_load
 
 OPTION_TEXT = {
@@ -46,7 +51,7 @@ OPTION_TEXT = {
 class Screening:
     proposal: Proposal
     profile: Profile
-    comparison: Comparison
+    comparison: Comparison  # the true comparison: ratings and findings come from it
     suggestions: dict[str, Suggestion]
     context: dict
     #: INTERNAL ONLY, never publish: the true values of the figures a published
@@ -71,8 +76,8 @@ def run_screening(
 ) -> Screening:
     """Profile the extracts, compare them with the area and draft the document's content.
 
-    With ``publish``, everything the document shows comes from the comparison as the
-    disclosure policy lets it be published (``published.publish_comparison``).
+    Ratings come from the true comparison; with ``publish`` every figure the document
+    shows is protected under the disclosure policy (``published.publish``).
     """
     # Everything that can be checked without reading the extracts is checked first, so
     # that a typo in the area or the rules fails in a moment, not after profiling.
@@ -91,39 +96,38 @@ def run_screening(
     profile = merge_profiles(profiles)
     comparison = compare(profile, area, ages=proposal.ages, rules=rules_path,
                          comparators=comparators, data_date=proposal.as_of)
-    log = pd.DataFrame()
-    if publish:
-        comparison, log = publish_comparison(comparison, policy)
+    shown = publish_figures(comparison, policy, extracts=[(p.source, p.rows) for p in profiles])
     affects = {k: v.get("affects") for k, v in proposal.officer.items()}
     focus = focus_for(proposal.change, proposal.scope, arules.adverse_direction)
-    suggestions = suggest(comparison, arules, affects, focus)
-    context = build_context(proposal, profiles, profile, comparison, suggestions, publish,
-                            today or dt.date.today(), arules=arules, policy=policy, focus=focus)
-    return Screening(proposal, profile, comparison, suggestions, context, log, focus)
+    suggestions = suggest(comparison, arules, affects, focus, shown)
+    context = build_context(proposal, shown, suggestions, today or dt.date.today(),
+                            arules=arules, focus=focus)
+    return Screening(proposal, profile, comparison, suggestions, context, shown.log, focus)
 
 
 def _num(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
-def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
-           suggestions: dict[str, Suggestion] | None = None) -> list[dict]:
+def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -> list[dict]:
     notes = guidance()
     suggestions = suggestions or {}
+    comparison, policy = shown.comparison, shown.policy
     area = comparison.area.name
     out = []
     for key in chars.keys():
         r = comparison.results[key]
-        rows = comparison.headline(key)
+        rows = shown.headline(key)
         table_rows, chart = [], None
         data_rows = rows[rows["category"] != ""] if len(rows) else rows
         for _, row in data_rows.iterrows():
-            if row["flag"] == HIDDEN:  # published: no figure, share or ratio to show
+            if row["hidden"]:  # no figure, share, interval or ratio to show
                 table_rows.append({"category": row["category"], "service_count": policy.marker,
                                    "service_share": policy.marker, "ci_low": None,
                                    "ci_high": None, "baseline_share": _num(row["baseline_share"]),
-                                   "ratio": None, "flag": HIDDEN, "strength": "",
-                                   "robust_to_missing": None})
+                                   "ratio": None, "flag": row["flag"], "hidden": True,
+                                   "strength": row["strength"] or "", "signal_95": "",
+                                   "missing_could_explain": None})
                 continue
             table_rows.append({
                 "category": row["category"],
@@ -135,12 +139,14 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
                 "baseline_share": _num(row["baseline_share"]),
                 "ratio": _num(row["ratio"]),
                 "flag": row["flag"],
+                "hidden": False,
                 "strength": row["strength"] or "",
-                "robust_to_missing": None if pd.isna(row["robust_to_missing"])
-                else bool(row["robust_to_missing"]),
+                "signal_95": row["signal_95"] if isinstance(row["signal_95"], str) else "",
+                "missing_could_explain": None if pd.isna(row["missing_could_explain"])
+                else bool(row["missing_could_explain"]),
             })
-        compared = [t for t in table_rows
-                    if t["baseline_share"] is not None and t["flag"] != HIDDEN]
+        compared = [t for t in table_rows if t["baseline_share"] is not None
+                    and not t["hidden"] and t["service_share"] is not None]
         if compared:
             chart = {
                 "categories": [t["category"] for t in compared],
@@ -157,16 +163,16 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
             # Published: one figure, as the annual report does; the split could give back
             # a small count by subtraction.
             unknown_rows = [{"label": "Not recorded, or in a small group not compared",
-                             "count": fmt(r.rows - r.known)}]
+                             "count": shown.tables[key].display.at[NOT_RECORDED, "service"]}]
         elif r.status != "not_collected":
             unknown_rows = [
                 {"label": "Not stated (asked, declined)", "count": r.not_stated},
                 {"label": "Not known (not asked or not recorded)", "count": r.not_known},
                 {"label": "Invalid (not a recognised code)", "count": r.invalid},
             ]
-        sentences = flag_sentences(comparison, key, area)
+        sentences = flag_sentences(shown, key, area)
         if key == "ethnicity":
-            detail = flag_sentences(comparison, chars.ETHNICITY_DETAILED, area)
+            detail = flag_sentences(shown, chars.ETHNICITY_DETAILED, area)
             sentences += [s for s in detail if s.count(":") >= 2 and "than expected" in s]
         guide = notes.get(key)
         if r.status == "no_baseline" and not guide:
@@ -183,7 +189,7 @@ def _part2(comparison: Comparison, fmt, policy: DisclosurePolicy = INTERNAL,
             "baseline_label": f"{area} share" if r.table_id else "Comparator share",
             "available": r.status == "compared",
             "status": r.status,
-            "completeness": completeness_sentence(r, fmt),
+            "completeness": completeness_sentence(shown, key),
             "sentences": sentences,
             "guidance": guide,
             "caveats": list(dict.fromkeys(r.caveats + r.notes)),
@@ -244,20 +250,18 @@ def _grid(proposal: Proposal, suggestions: dict[str, Suggestion]) -> list[dict]:
 
 def build_context(
     proposal: Proposal,
-    extracts: list[Profile],
-    profile: Profile,
-    comparison: Comparison,
+    shown: Published,
     suggestions: dict[str, Suggestion],
-    publish: bool,
     today: dt.date,
     arules: AssessmentRules | None = None,
-    policy: DisclosurePolicy = INTERNAL,
     focus: Focus | None = None,
 ) -> dict:
+    """The document's content, every figure from ``shown`` (see ``published``)."""
     arules = arules or load_assessment_rules()
     focus = focus or focus_for(proposal.change, proposal.scope, arules.adverse_direction)
-    fmt = count_formatter(policy)
-    part2, census_notes = _shared_caveats(_part2(comparison, fmt, policy, suggestions))
+    comparison, policy = shown.comparison, shown.policy
+    publish = policy.publishable
+    part2, census_notes = _shared_caveats(_part2(shown, suggestions))
     census_notes = comparison.notes + census_notes
     option, option_reasons = suggest_option(
         suggestions, {k: v.get("rating") for k, v in proposal.officer.items()}, focus)
@@ -275,17 +279,20 @@ def build_context(
             "area_code": area.code,
             "baseline_source": f"ONS Census 2021 ({', '.join(tables)}), {area.name} ({area.code}). "
                                "Counts as published by ONS via Nomis; released 2022-2023.",
-            "extracts": [{"name": p.source, "rows": fmt(p.rows)} for p in extracts],
-            "rows": fmt(profile.rows) if policy.publishable else profile.rows,
+            "extracts": [{"name": name, "rows": rows} for name, rows in shown.extracts()],
+            "rows": shown.people(),
             "method": comparison.method,
             "method_summary": method_summary(comparison) + (
-                f" Small numbers are protected for publication: {policy.footnote}"
-                if policy.publishable else ""),
+                f" Small numbers are protected for publication: "
+                f"{policy.note([t.display for t in shown.tables.values()])} Flags "
+                "and suggested ratings are worked out from the true figures before any is "
+                "hidden or rounded, so publishing changes none of them; where a group's "
+                "figures are hidden, its finding says so." if policy.publishable else ""),
             "rating_rules": rating_rules(arules, focus),
             "focus": {"primary": list(focus.primary), "source": focus.source,
                       "scope": focus.scope, "explanation": focus.explanation},
             "eligible_ages": ages,
-            "reconciliation": _reconciliation(profile, fmt if policy.publishable else None),
+            "reconciliation": _reconciliation(shown),
             "census_notes": census_notes,
         },
         "proposal": {
@@ -308,7 +315,7 @@ def build_context(
             "officer_text": proposal.option_text,
             "options": OPTION_TEXT,
         },
-        "action_plan": action_rows(comparison, suggestions, focus)
+        "action_plan": action_rows(comparison, suggestions, focus, shown)
         + [{**a, "kind": "officer"} for a in proposal.action_plan],
     }
 
@@ -320,16 +327,27 @@ def _pc(x: float) -> str:
 def method_summary(comparison: Comparison) -> str:
     """The statistical method in plain English, from the rules actually used."""
     r = comparison.rules
+    if r.family_wise == "none":
+        chance = f"at {_pc(r.level)} confidence for that group on its own"
+        signal = ""
+    else:
+        chance = (f"allowing for the number of groups compared at once ({family_text(r)}; "
+                  f"{_pc(r.level)} confidence overall)")
+        signal = (f" A \u201cscreening signal\u201d is a group that passes its own "
+                  f"{_pc(r.level)} test but not the test that allows for the other groups: "
+                  "worth a look, not a finding.")
     text = (f"A group is marked fewer (or more) than expected only when its share of service "
             f"users is well below (or above) its share of the area's population (a ratio "
             f"below {r.under_ratio:g} or above {r.over_ratio:g}) and the difference is too "
-            f"large to be chance ({_pc(r.level)} confidence). \u201cStrong evidence\u201d means "
-            f"it also passes a stricter {_pc(r.strong_level)} test. Groups where fewer than "
-            f"{r.min_expected:g} people would be expected are not tested.")
+            f"large to be chance, {chance}.{signal} \u201cStrong evidence\u201d means the "
+            f"difference also passes a stricter {_pc(r.strong_level)} test. Groups where fewer "
+            f"than {r.min_expected:g} people would be expected are not tested.")
     if r.missing_sensitivity:
-        text += (" \u201cCould be due to missing data\u201d means the difference could "
-                 "disappear if the people with no recorded value were all in, or all "
-                 "outside, the group.")
+        text += (" \u201cCould be due to missing data\u201d means the difference would go if "
+                 "the people with no recorded value were in the group at a rate no more than "
+                 f"{r.tipping_plausible_factor:g} times its share among those recorded or in "
+                 "the area (for more than expected: at a rate no less than that share divided "
+                 f"by {r.tipping_plausible_factor:g}).")
     return text
 
 
@@ -342,11 +360,16 @@ def rating_rules(rules: AssessmentRules, focus: Focus | None = None) -> list[str
         f"UNKNOWN when the service does not record the characteristic, when there is no "
         f"census figure, or when it is recorded for fewer than "
         f"{100 * rules.unknown_below_known_share:.0f}% of people.",
-        f"HIGH (Negative) when a group is {concern} whatever the unrecorded values are, "
-        "unless the officer says the proposal does not affect the group, or the comparison "
-        "is age-confounded (the census has no age breakdown for the characteristic and the "
-        "service's ages differ markedly from the population's): then MEDIUM. The secondary "
-        "reading is shown but does not raise the rating.",
+        f"HIGH (Negative) when a group is {concern}, allowing for the number of groups "
+        "compared" + (" and for the number of characteristics screened (its adjusted p-value "
+                      "below the flag's level divided by that number)"
+                      if rules.high_across_grid else "")
+        + ", and missing data could not plausibly explain it, unless the officer says the "
+        "proposal does not affect the group, or the comparison is age-confounded (the census "
+        "has no age breakdown for the characteristic and the service's ages differ markedly "
+        "from the population's) and age alone could explain it: then MEDIUM. A screening signal alone (one group's own 95% "
+        "test) never raises a rating; the secondary reading is shown but does not raise it "
+        "either.",
         f"MEDIUM when the difference could be due to missing data, or when the "
         f"characteristic is recorded for fewer than "
         f"{100 * rules.complete_from_known_share:.0f}% of people.",
@@ -387,23 +410,24 @@ def _shared_caveats(part2: list[dict]) -> tuple[list[dict], list[str]]:
     return part2, shared
 
 
-def _reconciliation(profile: Profile, fmt=None) -> list[dict]:
-    """Rows = categories + unknown + invalid per characteristic (``fmt``: as published)."""
-    rec = profile.reconciliation()
-
-    def n(x):
-        return None if pd.isna(x) else (fmt(int(x)) if fmt else int(x))
-
+def _reconciliation(shown: Published) -> list[dict]:
+    """Rows = categories + unknown + invalid per characteristic, as published: one "not
+    recorded" figure (``unknown``; ``invalid`` None) when published, as in Part 2."""
     out = []
-    for r in rec.itertuples():
-        if r.characteristic == chars.ETHNICITY_DETAILED:
+    for key in chars.keys():
+        r = shown.comparison.results[key]
+        if r.status == "not_collected":
+            out.append({"name": chars.display_name(key), "status": "not collected",
+                        "rows": None, "in_categories": None, "unknown": None,
+                        "invalid": None})
             continue
+        merged = shown.policy.publishable
         out.append({
-            "name": chars.display_name(r.characteristic),
-            "status": r.status,
-            "rows": n(r.rows),
-            "in_categories": n(r.in_categories),
-            "unknown": n(r.unknown),
-            "invalid": n(r.invalid),
+            "name": chars.display_name(key),
+            "status": "collected",
+            "rows": shown.count(key, PEOPLE),
+            "in_categories": shown.count(key, RECORDED),
+            "unknown": shown.count(key, NOT_RECORDED) if merged else f"{r.unknown:,}",
+            "invalid": None if merged else f"{r.invalid:,}",
         })
     return out

@@ -1,11 +1,22 @@
-"""The statistics of representation: shares, intervals, ratios, flags, goodness of fit.
+"""The statistics of representation: shares, intervals, tests, ratios, flags, goodness of fit.
 
-Public-health indicator practice (PHE/UKHSA Fingertips): for each category of a
-characteristic, the service's share with a Wilson score interval; an expected count
-(crude or indirectly standardised for age); the representation ratio observed/expected
-with Byar's or exact Poisson limits at two levels; a neutral flag (``under``/``over``:
-fewer/more than expected, never better/worse); and a check of whether the flag survives
-any allocation of the people whose value is unknown.
+Public-health indicator practice (PHE/UKHSA Fingertips), with each row's interval and
+test from one method so that they can never disagree:
+
+* crude rows (the service's share against the area's share) are binomial: the Wilson
+  score interval with the score test it inverts, or, for small counts, the
+  Clopper-Pearson interval with the exact test it inverts; the ratio's interval is the
+  share's interval divided by the area's share;
+* age-adjusted rows (observed against an indirectly standardised expected count) are
+  Poisson, as Fingertips treats standardised ratios: Byar's limits with Byar's test, or
+  exact Poisson limits with the exact test; the share's interval is the ratio's interval
+  times the expected share.
+
+Each category's own test gives a screening signal (``signal_95``); the headline flag
+holds the chance of any false flag across a characteristic's categories (Holm by
+default); and a flag's tipping point says what share of the people with an unknown value
+would have to be in the group for the flag to go. Flags are neutral (``under``/``over``:
+fewer/more than expected, never better/worse).
 
 Every function is pure and takes numbers or numpy arrays (broadcast together), so a
 whole table is computed at once. Nothing here reads files, prints or decides what a
@@ -25,10 +36,12 @@ from eqia.rules import Rules, load_rules
 #: Flag values, in the order they are explained to readers.
 FLAGS = ("under", "over", "none", "too_few")
 
-#: ``strength`` of a flag: its 99.8% interval excludes 1 too / only its 95% interval does /
-#: no flag. (The labels follow the rules' levels, e.g. "99.8%" and "95%".)
+#: ``strength`` of a signal: its 99.8% interval excludes the baseline too / only its 95%
+#: interval does / no signal. (The labels follow the rules' levels, e.g. "99.8%", "95%".)
 STRENGTH_NONE = ""
 
+WILSON = "Wilson score"
+EXACT_BINOMIAL = "exact binomial"
 BYAR = "Byar"
 EXACT = "exact Poisson"
 
@@ -39,6 +52,8 @@ TABLE_COLUMNS = [
     "service_share",
     "ci_low",
     "ci_high",
+    "ci_low_strong",
+    "ci_high_strong",
     "baseline_share",
     "expected",
     "expected_share",
@@ -49,12 +64,14 @@ TABLE_COLUMNS = [
     "ratio_high_strong",
     "ratio_method",
     "difference_pp",
+    "p_value",
+    "p_adjusted",
     "flag",
+    "signal_95",
     "strength",
     "flag_reason",
-    "flag_unknown_out",
-    "flag_unknown_in",
-    "robust_to_missing",
+    "tipping_share",
+    "missing_could_explain",
 ]
 
 
@@ -64,8 +81,8 @@ def _level_label(level: float) -> str:
 
 def _z(level: float) -> float:
     """Two-sided standard normal quantile, e.g. 1.959964 for 95%."""
-    from scipy import stats as st  # here, not at the top: it takes 0.4 s to load
-    return float(st.norm.ppf(0.5 + level / 2))
+    from scipy import special  # here, not at the top: scipy takes 0.4 s to load
+    return float(special.ndtri(0.5 + level / 2))
 
 
 def _scalar_or_array(x: np.ndarray, scalar: bool) -> Any:
@@ -74,6 +91,10 @@ def _scalar_or_array(x: np.ndarray, scalar: bool) -> Any:
 
 def _is_scalar(*args: Any) -> bool:
     return all(np.ndim(a) == 0 for a in args)
+
+
+def _floats(*args: Any) -> list[np.ndarray]:
+    return list(np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in args)))
 
 
 # --- Intervals -----------------------------------------------------------------------
@@ -164,6 +185,217 @@ def ratio_interval(
     )
 
 
+def clopper_pearson_interval(k: Any, n: Any, level: float = 0.95) -> tuple[Any, Any]:
+    """Clopper-Pearson (exact binomial) interval for k/n, vectorised.
+
+    The limits solve P(X >= k | p_low) = P(X <= k | p_high) = (1 - level)/2: quantiles of
+    the beta distribution (``scipy.special.betaincinv``), the closed form of the root that
+    ``scipy.stats.binomtest(k, n).proportion_ci(level, method="exact")`` searches for.
+    0 at k = 0, 1 at k = n; ``n == 0`` gives NaN.
+    """
+    from scipy import special  # here, not at the top: scipy takes 0.4 s to load
+    scalar = _is_scalar(k, n)
+    k, n = _floats(k, n)
+    a = (1 - level) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo = np.where(k > 0, special.betaincinv(k, n - k + 1, a), 0.0)
+        hi = np.where(k < n, special.betaincinv(k + 1, n - k, 1 - a), 1.0)
+    lo = np.where(n > 0, lo, np.nan)
+    hi = np.where(n > 0, hi, np.nan)
+    return _scalar_or_array(lo, scalar), _scalar_or_array(hi, scalar)
+
+
+def _exact_binomial(k: Any, n: Any, exact_below: int) -> np.ndarray:
+    """Where the exact binomial replaces Wilson: fewer than ``exact_below`` people in the
+    group or outside it (the score approximation is poor for small counts)."""
+    k, n = _floats(k, n)
+    return np.minimum(k, n - k) < exact_below
+
+
+def share_interval(
+    k: Any, n: Any, level: float = 0.95, exact_below: int = 10
+) -> tuple[Any, Any, Any]:
+    """Interval of a share k/n: Wilson, or Clopper-Pearson where ``min(k, n - k)`` is below
+    ``exact_below``. Returns (lower, upper, method)."""
+    scalar = _is_scalar(k, n)
+    k, n = _floats(k, n)
+    exact = _exact_binomial(k, n, exact_below)
+    lo, hi = (np.asarray(x, dtype=float) for x in wilson_interval(k, n, level))
+    if exact.any():
+        e_lo, e_hi = clopper_pearson_interval(k[exact], n[exact], level)
+        lo, hi = lo.copy(), hi.copy()
+        lo[exact], hi[exact] = e_lo, e_hi
+    method = np.where(exact, EXACT_BINOMIAL, WILSON).astype(object)
+    return (
+        _scalar_or_array(lo, scalar),
+        _scalar_or_array(hi, scalar),
+        _scalar_or_array(method, scalar),
+    )
+
+
+# --- Tests: each the inversion of its interval ------------------------------------------
+# From scipy.special (the functions scipy.stats' distributions call), to test whole
+# tables, and the tipping point's repeated re-tests, at once.
+
+
+def score_test_p(k: Any, n: Any, share: Any) -> Any:
+    """Two-sided p-value of the score test of a proportion: z = (k - n p0) / sqrt(n p0 q0).
+
+    The Wilson interval at level 1 - a is exactly the set of p0 this test does not reject
+    at a, so the test and the interval agree on every row (as statsmodels'
+    ``proportions_ztest(k, n, p0, prop_var=p0)``). NaN where n = 0; where p0 is 0 or 1,
+    1 if k equals n p0 (nothing else is possible then) and 0 otherwise.
+    """
+    from scipy import special  # here, not at the top: scipy takes 0.4 s to load
+    scalar = _is_scalar(k, n, share)
+    k, n, p0 = _floats(k, n, share)
+    var = n * p0 * (1 - p0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.abs(k - n * p0) / np.sqrt(var)
+        p = np.where(var > 0, 2 * special.ndtr(-z), np.where(k == n * p0, 1.0, 0.0))
+    p = np.where((n > 0) & np.isfinite(p0), np.minimum(p, 1.0), np.nan)
+    return _scalar_or_array(p, scalar)
+
+
+def exact_binomial_p(k: Any, n: Any, share: Any) -> Any:
+    """Two-sided exact binomial p-value, twice the smaller tail (the "central" test).
+
+    min(1, 2 min(P(X <= k), P(X >= k))) for X ~ Binomial(n, p0) (``scipy.special.bdtr``,
+    ``bdtrc``). It is the test the Clopper-Pearson interval inverts, so it rejects p0 at a
+    exactly when the interval at 1 - a excludes p0. (``scipy.stats.binomtest``'s
+    two-sided p-value sums the outcomes no more likely than k instead, and can disagree
+    with the interval.)
+    """
+    from scipy import special  # here, not at the top: scipy takes 0.4 s to load
+    scalar = _is_scalar(k, n, share)
+    k, n, p0 = _floats(k, n, share)
+    ok = (n > 0) & np.isfinite(p0)
+    ki = np.where(ok, np.floor(k), 0).astype(np.int64)
+    ni = np.where(ok, n, 0).astype(np.int64)
+    with np.errstate(invalid="ignore"):
+        lower = special.bdtr(ki, ni, np.where(ok, p0, 0.5))
+        upper = special.bdtrc(ki - 1, ni, np.where(ok, p0, 0.5))
+    p = np.where(ok, np.minimum(1.0, 2 * np.minimum(lower, upper)), np.nan)
+    return _scalar_or_array(p, scalar)
+
+
+def _by_method(use_first: np.ndarray, first, second, *args: np.ndarray) -> np.ndarray:
+    """``first(*args)`` where ``use_first``, ``second(*args)`` elsewhere, each worked out
+    only on its own rows."""
+    out = np.full(use_first.shape, np.nan)
+    for mask, fn in ((use_first, first), (~use_first, second)):
+        if mask.any():
+            out[mask] = fn(*(a[mask] for a in args))
+    return out
+
+
+def binomial_p(k: Any, n: Any, share: Any, exact_below: int = 10) -> Any:
+    """Two-sided p-value of k/n against a share p0, by the method ``share_interval`` uses
+    for the same row (score test, or exact below ``exact_below``)."""
+    scalar = _is_scalar(k, n, share)
+    k, n, p0 = _floats(k, n, share)
+    p = _by_method(_exact_binomial(k, n, exact_below), exact_binomial_p, score_test_p, k, n, p0)
+    return _scalar_or_array(p, scalar)
+
+
+def byar_p(observed: Any, expected: Any) -> Any:
+    """Two-sided p-value of Byar's test of O against a Poisson mean E.
+
+    The inversion of Byar's limits (Breslow & Day 1987; Rothman & Boice 1979):
+        O above E:  z = 3 sqrt(O) (1 - 1/(9 O) - (E / O)^(1/3))
+        O below E:  z = 3 sqrt(O + 1) ((E / (O + 1))^(1/3) - 1 + 1/(9 (O + 1)))
+    p = min(1, 2 min(Phi(-z_above), Phi(-z_below))): E lies outside Byar's interval at
+    1 - a exactly when p < a. Needs O > 0 (Byar is used from 10 observed).
+    """
+    from scipy import special  # here, not at the top: scipy takes 0.4 s to load
+    scalar = _is_scalar(observed, expected)
+    o, e = _floats(observed, expected)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o1 = o + 1
+        z_above = 3 * np.sqrt(o) * (1 - 1 / (9 * o) - np.cbrt(e / o))
+        z_below = 3 * np.sqrt(o1) * (np.cbrt(e / o1) - 1 + 1 / (9 * o1))
+        p = np.minimum(1.0, 2 * np.minimum(special.ndtr(-z_above), special.ndtr(-z_below)))
+    p = np.where((o > 0) & (e > 0), p, np.nan)
+    return _scalar_or_array(p, scalar)
+
+
+def exact_poisson_p(observed: Any, expected: Any) -> Any:
+    """Two-sided exact Poisson p-value, twice the smaller tail (``scipy.special.pdtr``,
+    ``pdtrc``): the test the exact (Garwood) limits invert, as statsmodels'
+    ``test_poisson(..., method="exact-c")``."""
+    from scipy import special  # here, not at the top: scipy takes 0.4 s to load
+    scalar = _is_scalar(observed, expected)
+    o, e = _floats(observed, expected)
+    ok = (e > 0) & (o >= 0)
+    with np.errstate(invalid="ignore"):
+        lower = special.pdtr(np.floor(o), np.where(ok, e, 1.0))
+        upper = np.where(o > 0, special.pdtrc(np.floor(o) - 1, np.where(ok, e, 1.0)), 1.0)
+    p = np.where(ok, np.minimum(1.0, 2 * np.minimum(lower, upper)), np.nan)
+    return _scalar_or_array(p, scalar)
+
+
+def poisson_p(observed: Any, expected: Any, byar_min_observed: int = 10) -> Any:
+    """Two-sided p-value of O against E by the method ``ratio_interval`` uses for the same
+    row (Byar from ``byar_min_observed`` observed, exact below)."""
+    scalar = _is_scalar(observed, expected)
+    o, e = _floats(observed, expected)
+    p = _by_method(o >= byar_min_observed, byar_p, exact_poisson_p, o, e)
+    return _scalar_or_array(p, scalar)
+
+
+# --- Many categories at once ---------------------------------------------------------------
+
+
+def holm(p_values: Any) -> np.ndarray:
+    """Holm's (1979) step-down adjusted p-values: sorted ascending, the j-th (from 0) times
+    (m - j), made non-decreasing, capped at 1. NaN is left out of m and stays NaN."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = len(order)
+    out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return out
+
+
+def bonferroni(p_values: Any) -> np.ndarray:
+    """Bonferroni adjusted p-values: m p, capped at 1 (NaN left out of m)."""
+    p = np.asarray(p_values, dtype=float)
+    return np.minimum(1.0, np.count_nonzero(~np.isnan(p)) * p)
+
+
+def family_wise(p_values: Any, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    """(adjusted p-values, the per-test level each is judged at) for one characteristic.
+
+    A category is flagged when its adjusted p-value is below ``1 - rules.level`` (for
+    ``strong_level``, below ``1 - rules.strong_level``). The per-test level is the one
+    its own, unadjusted p-value had to pass: alpha / (m - j) for Holm's j-th smallest
+    (from 0), alpha / m for Bonferroni, 1 - strong_level, or alpha for ``none``. The
+    tipping point re-tests a flag at that level. A table of exactly two categories, both
+    tested, is one question (m = 1) for Holm and Bonferroni.
+    """
+    p = np.asarray(p_values, dtype=float)
+    alpha = 1 - rules.level
+    tested = ~np.isnan(p)
+    m = int(np.count_nonzero(tested))
+    level = np.full(p.shape, np.nan)
+    if len(p) == 2 and m == 2 and rules.family_wise in ("holm", "bonferroni"):
+        # Two categories that make up everyone (female / male, disabled / not) are one
+        # question asked twice: fewer of one is more of the other (for crude rows the two
+        # tests are the same test). Counting it twice would halve the level for nothing.
+        level[:] = alpha
+        return p.copy(), level
+    if rules.family_wise == "holm":
+        order = np.flatnonzero(tested)[np.argsort(p[tested], kind="stable")]
+        level[order] = alpha / (m - np.arange(m))
+        return holm(p), level
+    if rules.family_wise == "bonferroni":
+        level[tested] = alpha / m
+        return bonferroni(p), level
+    level[tested] = 1 - rules.strong_level if rules.family_wise == "strong_level" else alpha
+    return p.copy(), level
+
+
 # --- Expected counts -------------------------------------------------------------------
 
 
@@ -197,86 +429,122 @@ def expected_standardised(
 # --- Flags -----------------------------------------------------------------------------
 
 
-def classify(
-    ratio: Any,
-    lo: Any,
-    hi: Any,
-    lo_strong: Any,
-    hi_strong: Any,
-    expected: Any,
-    rules: Rules,
-) -> tuple[Any, Any]:
-    """Neutral flag and its strength from a ratio and its two intervals.
+def flag_alpha(rules: Rules) -> float:
+    """The level an adjusted p-value must be below for the headline flag."""
+    return 1 - (rules.strong_level if rules.family_wise == "strong_level" else rules.level)
 
-    ``too_few``: expected count below ``rules.min_expected`` (or not a number: N = 0).
-    ``under``: the ``level`` interval lies wholly below 1 (hi < 1) and ratio < under_ratio.
-    ``over``: it lies wholly above 1 (lo > 1) and ratio > over_ratio.
-    ``none``: otherwise. An interval touching 1, or a ratio exactly at a threshold, is
-    ``none``. ``strength`` of an under/over flag is e.g. "99.8%" when the strong interval
-    also excludes 1, "95%" otherwise; "" for none and too_few.
+
+def decide(ratio: Any, p: Any, alpha: Any, expected: Any, rules: Rules) -> Any:
+    """under / over / none / too_few from a ratio, a p-value and the level it must pass.
+
+    ``too_few``: expected count below ``rules.min_expected`` (or no ratio: N = 0).
+    ``under``: p < alpha and ratio < ``under_ratio``; ``over``: p < alpha and ratio >
+    ``over_ratio``; ``none`` otherwise. A p-value exactly at alpha (an interval touching the
+    baseline) or a ratio exactly at a threshold is ``none``. The tests are two-sided and
+    each is the inversion of its row's interval, so p < alpha with a ratio below 1 means
+    the interval lies wholly below 1.
     """
-    scalar = _is_scalar(ratio, lo, hi, lo_strong, hi_strong, expected)
-    r, lo, hi, lo_s, hi_s, e = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (ratio, lo, hi, lo_strong, hi_strong, expected))
-    )
+    scalar = _is_scalar(ratio, p, alpha, expected)
+    r, p, alpha, e = _floats(ratio, p, alpha, expected)
     too_few = ~(e >= rules.min_expected) | ~np.isfinite(r)
-    under = ~too_few & (hi < 1) & (r < rules.under_ratio)
-    over = ~too_few & (lo > 1) & (r > rules.over_ratio)
+    hit = ~too_few & (p < alpha)
+    under = hit & (r < rules.under_ratio)
+    over = hit & (r > rules.over_ratio)
     flag = np.select([too_few, under, over], ["too_few", "under", "over"], "none").astype(object)
-    strong = (under & (hi_s < 1)) | (over & (lo_s > 1))
-    strength = np.select(
-        [strong, under | over],
-        [_level_label(rules.strong_level), _level_label(rules.level)],
-        STRENGTH_NONE,
-    ).astype(object)
-    return _scalar_or_array(flag, scalar), _scalar_or_array(strength, scalar)
+    return _scalar_or_array(flag, scalar)
 
 
-def flag_counts(observed: Any, expected: Any, rules: Rules) -> tuple[Any, Any]:
-    """(flag, strength) straight from observed and expected counts."""
-    o = np.asarray(observed, dtype=float)
-    e = np.asarray(expected, dtype=float)
+def row_p(observed: Any, n: Any, expected: Any, standardised: bool, rules: Rules) -> Any:
+    """Each row's two-sided p-value: binomial against E/N for crude rows, Poisson against E
+    for age-adjusted ones (the methods of the row's intervals)."""
+    o, n, e = _floats(observed, n, expected)
+    if standardised:
+        return poisson_p(o, e, rules.byar_min_observed)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(e > 0, o / e, np.nan)
-    lo, hi, _ = ratio_interval(o, e, rules.level, rules.byar_min_observed)
-    lo_s, hi_s, _ = ratio_interval(o, e, rules.strong_level, rules.byar_min_observed)
-    flag, strength = classify(ratio, lo, hi, lo_s, hi_s, e, rules)
-    if _is_scalar(observed, expected):
-        return np.asarray(flag).item(), np.asarray(strength).item()
-    return flag, strength
+        share = np.where(n > 0, e / n, np.nan)
+    return binomial_p(o, n, share, rules.exact_binomial_below)
 
 
-def missing_sensitivity(
-    observed: Any, n: Any, unknown: Any, expected: Any, rules: Rules
-) -> tuple[Any, Any, Any]:
-    """Does the flag survive the unknowns being allocated wholly out of or into the group?
+def tipping_point(
+    observed: Any,
+    n: Any,
+    unknown: Any,
+    expected: Any,
+    flag: Any,
+    alpha: Any,
+    standardised: bool,
+    rules: Rules,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What share of the unknowns would have to be in the group for the flag to go?
 
-    With U unknowns the group's share could lie anywhere from O/(N+U) to (O+U)/(N+U).
-    Both extremes are re-tested against E' = E (N+U)/N, the expected count for N+U
-    people (for a standardised E this assumes the unknowns share the knowns' age mix):
-    out: O' = O; in: O' = O + U. Returns (robust, flag_out, flag_in); robust is False
-    when either alternative flag differs from the flag itself, and NaN when N = 0.
+    With x of the U unknowns in the group, the group is re-tested as O + x of N + U
+    against E' = E (N + U) / N (for a standardised E, the unknowns are taken to share the
+    knowns' age mix), at ``alpha``, the level its own flag was judged at. An ``under``
+    flag goes once x is large enough; ``tipping_share`` is the smallest x / U that
+    removes it. An ``over`` flag goes when x is small enough; ``tipping_share`` is the
+    largest x / U at which it is gone. NaN where the row is not flagged, there are no
+    unknowns, or no x in 0..U removes the flag.
+
+    ``missing_could_explain`` (True/False for flagged rows, None otherwise) applies the
+    plausibility rule: under, tipping share at most ``tipping_plausible_factor`` times the
+    larger of the group's known share O/N and expected share E/N; over, at least the
+    smaller of the two divided by the factor.
     """
-    scalar = _is_scalar(observed, n, unknown, expected)
-    o, n, u, e = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (observed, n, unknown, expected))
-    )
-    u = np.where(np.isfinite(u) & (u > 0), u, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e_all = np.where(n > 0, e * (n + u) / n, np.nan)
-    flag = np.asarray(flag_counts(o, e, rules)[0])
-    flag_out = np.asarray(flag_counts(o, e_all, rules)[0])
-    flag_in = np.asarray(flag_counts(o + u, e_all, rules)[0])
-    same = (flag_out == flag) & (flag_in == flag)
-    robust = np.array(
-        [bool(s) if k > 0 else None for s, k in zip(same.ravel(), n.ravel(), strict=True)],
-        dtype=object,
-    ).reshape(same.shape)
-    return (
-        _scalar_or_array(robust, scalar),
-        _scalar_or_array(np.asarray(flag_out), scalar),
-        _scalar_or_array(np.asarray(flag_in), scalar),
-    )
+    o, n, u, e, alpha = _floats(observed, n, unknown, expected, alpha)
+    flag = np.broadcast_to(np.asarray(flag, dtype=object), o.shape)
+    u = np.where(np.isfinite(u) & (u > 0), np.floor(u), 0.0)
+    flagged = np.isin(flag, ("under", "over")) & (n > 0)
+    tip = np.full(o.shape, np.nan)
+    could = np.zeros(o.shape, dtype=bool)
+    rows = np.flatnonzero(flagged & (u > 0))  # the search runs on these rows alone
+    if len(rows):
+        t, c = _tipping(o.flat[rows], n.flat[rows], u.flat[rows], e.flat[rows],
+                        flag.flat[rows], alpha.flat[rows], standardised, rules)
+        tip.flat[rows] = t
+        could.flat[rows] = c
+    explain = np.array([bool(c) if f else None for c, f in
+                        zip(could.ravel(), flagged.ravel(), strict=True)],
+                       dtype=object).reshape(o.shape)
+    return tip, explain
+
+
+def _tipping(o: np.ndarray, n: np.ndarray, u: np.ndarray, e: np.ndarray, flag: np.ndarray,
+             alpha: np.ndarray, standardised: bool, rules: Rules
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``tipping_point`` for flagged rows with unknowns (1-d arrays, n > 0, u > 0)."""
+    under = flag == "under"
+    e_all = e * (n + u) / n
+
+    def holds(x: np.ndarray) -> np.ndarray:
+        o2 = o + x
+        p = row_p(o2, n + u, e_all, standardised, rules)
+        return decide(o2 / e_all, p, alpha, e_all, rules) == flag
+
+    # Under: the flag holds at x = 0 (every unknown outside the group); is it gone by
+    # x = U? Over: it holds at x = U; is it gone at x = 0? Bisect for the integer boundary,
+    # keeping holds(lo) != holds(hi) with lo < hi.
+    zero = np.zeros_like(o)
+    gone_at_0, gone_at_u = ~holds(zero), ~holds(u)
+    live = np.where(under, gone_at_u, gone_at_0)
+    lo, hi = zero, u.copy()
+    while True:
+        step = live & (hi - lo > 1)
+        if not step.any():
+            break
+        mid = np.floor((lo + hi) / 2)
+        h = holds(mid)
+        up = step & np.where(under, h, ~h)  # the boundary lies above mid
+        lo = np.where(up, mid, lo)
+        hi = np.where(step & ~up, mid, hi)
+    # Under: the smallest x without the flag. Over: the largest x without it (U if the
+    # flag is gone even with every unknown in the group).
+    x = np.where(under, np.where(gone_at_0, 0.0, hi), np.where(gone_at_u, u, lo))
+    tip = np.where(live, x / u, np.nan)
+    known, expected = o / n, e / n
+    k = rules.tipping_plausible_factor
+    could = np.where(under, tip <= k * np.maximum(known, expected),
+                     tip >= np.minimum(known, expected) / k) & live
+    return tip, could
 
 
 # --- Goodness of fit ---------------------------------------------------------------------
@@ -362,36 +630,75 @@ def monte_carlo_p_value(observed: np.ndarray, shares: np.ndarray, draws: int, se
 # --- The table -----------------------------------------------------------------------------
 
 
-def compare_table(df: pd.DataFrame, rules: Rules | None = None) -> pd.DataFrame:
+def compare_table(
+    df: pd.DataFrame, rules: Rules | None = None, standardised: bool = False
+) -> pd.DataFrame:
     """One characteristic's categories compared with the baseline, one row per category.
 
-    ``df`` columns: ``category, observed, n, unknown, baseline_share`` and optionally
-    ``expected`` (e.g. indirectly standardised; missing or NaN means crude N x share).
-    Returns ``TABLE_COLUMNS``: shares are fractions (0-1); ``ci_low/ci_high`` the Wilson
-    interval of the service share at ``rules.level``; ``ratio_low/high`` at
-    ``rules.level``, ``ratio_low/high_strong`` at ``rules.strong_level``;
-    ``expected_share`` = E/N; ``difference_pp`` = 100 (O - E)/N, the service share minus
-    the expected share in percentage points (for crude E, minus the baseline share).
+    ``df`` columns: ``category, observed, n, unknown, baseline_share`` and, for
+    ``standardised`` (age-adjusted) rows, ``expected`` (indirectly standardised; NaN means
+    crude N x share). The rows are one family for the family-wise flag, or, with a
+    ``family`` column, one per value of it (many tables at once, e.g. in a simulation). Crude rows: E = N x baseline_share, and binomial methods (Wilson /
+    score test, exact binomial below ``rules.exact_binomial_below``), the ratio's limits
+    being the share's divided by the baseline share. Standardised rows: Poisson methods
+    (Byar / exact), the share's limits being the ratio's times E/N (within 0-1).
+
+    Returns ``TABLE_COLUMNS``: shares are fractions (0-1); intervals at ``rules.level``
+    and, ``_strong``, at ``rules.strong_level``; ``p_value`` each category's own
+    two-sided test, ``p_adjusted`` the family-wise one across the table's tested
+    categories (``rules.family_wise``); ``flag`` read from ``p_adjusted``, ``signal_95``
+    from ``p_value`` at ``rules.level``; ``strength`` "99.8%" when a signal's p-value is
+    also below 1 - strong_level; ``tipping_share``/``missing_could_explain`` for flags.
+    ``expected_share`` = E/N; ``difference_pp`` = 100 (O - E)/N.
     """
     rules = rules or load_rules()
     o = df["observed"].to_numpy(dtype=float)
     n = df["n"].to_numpy(dtype=float)
     u = df["unknown"].to_numpy(dtype=float) if "unknown" in df else np.zeros_like(o)
     share = df["baseline_share"].to_numpy(dtype=float)
-    crude = expected_crude(n, share)
-    e = df["expected"].to_numpy(dtype=float) if "expected" in df else crude
-    e = np.where(np.isfinite(e), e, crude)
+    e = expected_crude(n, share)
+    if standardised and "expected" in df:
+        given = df["expected"].to_numpy(dtype=float)
+        e = np.where(np.isfinite(given), given, e)
     e = np.where(n > 0, e, 0.0)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         service_share = np.where(n > 0, o / n, np.nan)
         expected_share = np.where(n > 0, e / n, np.nan)
         ratio = np.where(e > 0, o / e, np.nan)
-    ci_low, ci_high = wilson_interval(o, n, rules.level)
-    r_lo, r_hi, method = ratio_interval(o, e, rules.level, rules.byar_min_observed)
-    r_lo_s, r_hi_s, _ = ratio_interval(o, e, rules.strong_level, rules.byar_min_observed)
-    flag, strength = classify(ratio, r_lo, r_hi, r_lo_s, r_hi_s, e, rules)
+    limits = {}
+    for name, level in (("", rules.level), ("_strong", rules.strong_level)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if standardised:
+                r_lo, r_hi, method = ratio_interval(o, e, level, rules.byar_min_observed)
+                lo = np.clip(r_lo * expected_share, 0.0, 1.0)
+                hi = np.clip(r_hi * expected_share, 0.0, 1.0)
+                r_lo, r_hi = lo / expected_share, hi / expected_share
+            else:
+                lo, hi, method = share_interval(o, n, level, rules.exact_binomial_below)
+                r_lo = np.where(share > 0, lo / share, np.nan)
+                r_hi = np.where(share > 0, hi / share, np.nan)
+        limits[name] = (lo, hi, np.where(e > 0, r_lo, np.nan), np.where(e > 0, r_hi, np.nan))
     method = np.where(e > 0, method, "")
+
+    tested = (e >= rules.min_expected) & np.isfinite(ratio)
+    p = np.where(tested, row_p(o, n, e, standardised, rules), np.nan)
+    if "family" in df:
+        p_adj, per_test = np.full_like(p, np.nan), np.full_like(p, np.nan)
+        for rows in df.groupby("family", sort=False).indices.values():
+            p_adj[rows], per_test[rows] = family_wise(p[rows], rules)
+    else:
+        p_adj, per_test = family_wise(p, rules)
+    alpha = 1 - rules.level
+    flag = decide(ratio, p_adj, flag_alpha(rules), e, rules)
+    signal = decide(ratio, p, alpha, e, rules)
+    strength = np.select(
+        [np.isin(signal, ("under", "over")) & (p < 1 - rules.strong_level),
+         np.isin(signal, ("under", "over"))],
+        [_level_label(rules.strong_level), _level_label(rules.level)],
+        STRENGTH_NONE,
+    ).astype(object)
+    signal = np.where(signal == "too_few", "", signal)
 
     reason = np.where(
         n <= 0,
@@ -403,18 +710,22 @@ def compare_table(df: pd.DataFrame, rules: Rules | None = None) -> pd.DataFrame:
         ),
     )
     if rules.missing_sensitivity:
-        robust, flag_out, flag_in = missing_sensitivity(o, n, u, e, rules)
+        tip, explain = tipping_point(o, n, u, e, flag, per_test, standardised, rules)
     else:
-        robust = np.full(len(o), None, dtype=object)
-        flag_out = flag_in = np.full(len(o), "", dtype=object)
+        tip = np.full(len(o), np.nan)
+        explain = np.full(len(o), None, dtype=object)
 
+    lo, hi, r_lo, r_hi = limits[""]
+    lo_s, hi_s, r_lo_s, r_hi_s = limits["_strong"]
     out = pd.DataFrame(
         {
             "category": df["category"].to_numpy(),
             "service_count": o,
             "service_share": service_share,
-            "ci_low": ci_low,
-            "ci_high": ci_high,
+            "ci_low": lo,
+            "ci_high": hi,
+            "ci_low_strong": lo_s,
+            "ci_high_strong": hi_s,
             "baseline_share": share,
             "expected": e,
             "expected_share": expected_share,
@@ -425,12 +736,14 @@ def compare_table(df: pd.DataFrame, rules: Rules | None = None) -> pd.DataFrame:
             "ratio_high_strong": r_hi_s,
             "ratio_method": pd.array(method, dtype=object),
             "difference_pp": 100 * (service_share - expected_share),
+            "p_value": p,
+            "p_adjusted": p_adj,
             "flag": pd.array(flag, dtype=object),
+            "signal_95": pd.array(signal, dtype=object),
             "strength": pd.array(strength, dtype=object),
             "flag_reason": pd.array(reason, dtype=object),
-            "flag_unknown_out": pd.array(flag_out, dtype=object),
-            "flag_unknown_in": pd.array(flag_in, dtype=object),
-            "robust_to_missing": pd.array(robust, dtype=object),
+            "tipping_share": tip,
+            "missing_could_explain": pd.array(explain, dtype=object),
         }
     )
     return out[TABLE_COLUMNS]
@@ -438,33 +751,67 @@ def compare_table(df: pd.DataFrame, rules: Rules | None = None) -> pd.DataFrame:
 
 # --- Words for the outputs -------------------------------------------------------------------
 
+#: How each ``family_wise`` rule is described in the method text.
+_FAMILY_TEXT = {
+    "holm": "Holm's step-down method across the characteristic's tested categories",
+    "bonferroni": "Bonferroni's correction across the characteristic's tested categories",
+    "strong_level": "the stricter {sl} level for every category",
+    "none": "each category on its own at {lv} (no allowance for the number of categories)",
+}
+
+
+def family_text(rules: Rules) -> str:
+    """The family-wise rule in a few words, e.g. for a footnote."""
+    return _FAMILY_TEXT[rules.family_wise].format(
+        lv=_level_label(rules.level), sl=_level_label(rules.strong_level))
+
+
+def p_text(p: float) -> str:
+    """A p-value as documents print it: "p = 0.012", "p < 0.001"."""
+    if p is None or p != p:
+        return "p not worked out"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}"
+
 
 def method_text(rules: Rules | None = None) -> str:
     """How the comparison was made, with its parameters, for reports and csv footers."""
     r = rules or load_rules()
     lv, sl = _level_label(r.level), _level_label(r.strong_level)
+    alpha = 1 - r.level
     return (
-        f"Shares are of people with a known value; their {lv} confidence intervals use "
-        f"Wilson's score method. The expected count is what the service would have if its "
-        f"users matched the area's Census 2021 population: the number with a known value "
-        f"times the area's share (crude), or, where the census gives the characteristic by "
-        f"age, the sum over age bands of the service's users in the band times the area's "
-        f"share in that band (indirectly standardised for age); where both are given, the "
-        f"flag is read from the age-adjusted rows (age_adjusted true) and the crude rows "
-        f"are shown beside them. The representation ratio is "
-        f"observed / expected, with {lv} and {sl} confidence limits by Byar's method when "
-        f"at least {r.byar_min_observed} people are observed and exact Poisson limits "
-        f"otherwise (as PHE/UKHSA Fingertips). A group is flagged 'under' when the ratio is "
-        f"below {r.under_ratio:g} and its {lv} interval lies wholly below 1, 'over' when "
-        f"the ratio is above {r.over_ratio:g} and its interval lies wholly above 1 (the "
-        f"four-fifths rule and its reciprocal); 'too_few' when fewer than "
-        f"{r.min_expected:g} people are expected. Flags are marked {sl} when the {sl} "
-        f"interval also excludes 1, which guards against chance findings when many groups "
-        f"are compared. Flags say fewer or more than expected, not better or worse. "
+        f"Shares are of people with a known value. The expected count is what the service "
+        f"would have if its users matched the area's Census 2021 population: the number with "
+        f"a known value times the area's share (crude), or, where the census gives the "
+        f"characteristic by age, the sum over age bands of the service's users in the band "
+        f"times the area's share in that band (indirectly standardised for age); where both "
+        f"are given, the flag is read from the age-adjusted rows (age_adjusted true) and the "
+        f"crude rows are shown beside them. The representation ratio is observed / expected. "
+        f"Crude rows are compared by binomial methods: the share's {lv} and {sl} intervals by "
+        f"Wilson's score method with the score test, or, when fewer than "
+        f"{r.exact_binomial_below} people are in the group or outside it, the exact "
+        f"(Clopper-Pearson) interval with the exact binomial test; the ratio's limits are the "
+        f"share's divided by the area's share. Age-adjusted rows are compared by Poisson "
+        f"methods, as PHE/UKHSA Fingertips: Byar's limits and test when at least "
+        f"{r.byar_min_observed} people are observed, exact Poisson limits and test otherwise; "
+        f"the share's limits are the ratio's times the expected share. Each test is the one "
+        f"its interval inverts, so a row's intervals and p-value never disagree. A category's "
+        f"own test at {lv} gives a screening signal (signal_95). The flag allows for the "
+        f"number of categories compared, using {family_text(r)} (the chance of any false "
+        f"flag in a characteristic held at {100 * alpha:.10g}%): a group is flagged 'under' "
+        f"when the ratio is below {r.under_ratio:g} and its adjusted p-value is below the "
+        f"level, 'over' when the ratio is above {r.over_ratio:g} (the four-fifths rule and "
+        f"its reciprocal); 'too_few' when fewer than {r.min_expected:g} people are expected. "
+        f"Strength {sl} means the {sl} interval also excludes the baseline. Flags say fewer "
+        f"or more than expected, not better or worse. "
         + (
-            "Each flag is re-tested with the people whose value is unknown counted wholly "
-            "outside and wholly inside the group; a flag that changes is marked not robust "
-            "to missing data. "
+            "For each flag, the tipping point is the share of the people whose value is "
+            "unknown who would have to be in the group for the flag to go (re-tested at the "
+            "level the flag was judged at); missing data could explain the flag when that "
+            f"share is at most {r.tipping_plausible_factor:g} times the larger of the "
+            "group's share among the recorded and its expected share (for 'over' flags, at "
+            f"least the smaller divided by {r.tipping_plausible_factor:g}). "
             if r.missing_sensitivity
             else ""
         )
@@ -478,18 +825,34 @@ def method_text(rules: Rules | None = None) -> str:
 __all__ = [
     "BYAR",
     "EXACT",
+    "EXACT_BINOMIAL",
     "FLAGS",
     "TABLE_COLUMNS",
-    "classify",
+    "WILSON",
+    "binomial_p",
+    "bonferroni",
+    "byar_p",
+    "clopper_pearson_interval",
     "compare_table",
+    "decide",
+    "exact_binomial_p",
+    "exact_poisson_p",
     "expected_crude",
     "expected_standardised",
-    "flag_counts",
+    "family_text",
+    "family_wise",
+    "flag_alpha",
     "goodness_of_fit",
+    "holm",
     "method_text",
-    "missing_sensitivity",
     "monte_carlo_p_value",
+    "p_text",
     "poisson_count_interval",
+    "poisson_p",
     "ratio_interval",
+    "row_p",
+    "score_test_p",
+    "share_interval",
+    "tipping_point",
     "wilson_interval",
 ]

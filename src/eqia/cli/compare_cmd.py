@@ -31,10 +31,12 @@ from eqia.cli.common import (
 )
 from eqia.compare import COLUMN_TEXT, STATUS_TEXT, Comparison, compare
 from eqia.errors import UsageError
+from eqia.findings import one_in
 from eqia.outputs import atomic_write, check_folder
 from eqia.profile import profile_file
 from eqia.rules import load_rules
 from eqia.spreadsheet import save_workbook, to_csv, write_frame
+from eqia.stats import family_text, p_text
 
 #: Flags are coloured AND marked in words, so they survive a black-and-white printout.
 FLAG_TEXT = {
@@ -121,7 +123,7 @@ def compare_command(
     result = compare(profile, area_obj, ages=age_range, rules=rules_obj, comparators=comparators,
                      data_date=parse_as_of(as_of) if as_of else None)
     if fmt is CompareFormat.csv:
-        text = to_csv(result.csv_table(), float_format="%.6g")
+        text = to_csv(result.csv_table())  # full precision: every number round-trips
         path = out_dir / "compare.csv" if out_dir else None
         write_text(path, text)
         if path is not None:
@@ -211,23 +213,28 @@ def _share(row: pd.Series) -> str:
 
 
 def _flag(row: pd.Series) -> str:
+    """The flag, its strength and its family-wise p-value; for a group with no flag, its
+    screening signal (its own 95% test) where it has one."""
     flag = FLAG_TEXT.get(row["flag"], str(row["flag"]))
-    if row["strength"]:
+    if row["flag"] in ("under", "over"):
         flag += f"\n{row['strength']}"
+    elif row["flag"] == "none" and row["signal_95"] in ("under", "over"):
+        flag += f"\n(signal {'▼' if row['signal_95'] == 'under' else '▲'} {row['strength']})"
+    if pd.notna(row["p_adjusted"]):
+        flag += f"\n{p_text(row['p_adjusted'])}"
     return flag
 
 
-def _robust(row: pd.Series) -> str:
-    if row["flag"] not in ("under", "over", "none") or pd.isna(row["robust_to_missing"]):
+def _missing(row: pd.Series) -> str:
+    """Whether missing data could explain a flag, with its tipping point."""
+    explain = row["missing_could_explain"]
+    if row["flag"] not in ("under", "over") or explain is None or pd.isna(explain):
         return ""
-    if row["robust_to_missing"]:
-        return "yes"
-    lines = ["NO"]
-    if row["flag_unknown_out"] != row["flag"]:
-        lines.append(f"out: {row['flag_unknown_out']}")
-    if row["flag_unknown_in"] != row["flag"]:
-        lines.append(f"in: {row['flag_unknown_in']}")
-    return "\n".join(lines)
+    tip = row["tipping_share"]
+    if pd.isna(tip):
+        return "no: holds\nwhatever" if row["unknown"] + row["invalid"] else ""
+    need = f"{'≤ ' if row['flag'] == 'over' else ''}{one_in(tip)}"
+    return f"could explain\n(if {need})" if explain else f"unlikely\n(needs {need})"
 
 
 def parse_comparators(items: list[str]) -> dict[str, Baseline]:
@@ -274,7 +281,7 @@ def print_comparison(result: Comparison) -> None:
             for col, just in (("Category", "left"), ("Users\n(expected)", "right"),
                               ("Share\n(95% CI)", "right"), ("Area\nshare", "right"),
                               ("Ratio\n(95% CI)", "right"), ("Flag", "left"),
-                              ("Robust to\nmissing", "left")):
+                              ("Missing\ndata", "left")):
                 table.add_column(col, justify=just, overflow="fold",
                                  no_wrap=col != "Category", min_width=10 if col == "Category"
                                  else None)
@@ -288,7 +295,7 @@ def print_comparison(result: Comparison) -> None:
                 area_share = pct(row["baseline_share"]) + (
                     "\nestimated" if row["baseline_estimated"] else "")
                 table.add_row(str(row["category"]), users, _share(row), area_share,
-                              _ratio(row), _flag(row), _robust(row))
+                              _ratio(row), _flag(row), _missing(row))
             out.print(table)
             if r.age_adjusted:
                 crude = result.table[(result.table["characteristic"] == key)
@@ -306,7 +313,7 @@ def print_comparison(result: Comparison) -> None:
         )
         if r.gof and np.isfinite(r.gof["p_value"]):
             out.print(f"  Whole mix: {r.gof['method']}, chi-square {r.gof['statistic']:.1f} on "
-                      f"{r.gof['dof']} df, p = {r.gof['p_value']:.3g}, Cohen's w = "
+                      f"{r.gof['dof']} df, {p_text(r.gof['p_value'])}, Cohen's w = "
                       f"{r.gof['cohen_w']:.2f}.")
         elif r.gof:
             out.print(f"  Whole mix: {r.gof['method']}.")
@@ -321,11 +328,14 @@ def print_comparison(result: Comparison) -> None:
         out.print("")
     out.print(
         "[bold]Flags[/]: ▼ UNDER / ▲ OVER = fewer / more users than expected from the area's "
-        "population (not better or worse); 95% or 99.8% = the strictest level at which the "
-        "ratio's interval excludes 1; too few = fewer than "
+        f"population (not better or worse), allowing for the number of groups compared "
+        f"({family_text(result.rules)}); p = that allowance's adjusted p-value; 95% or 99.8% "
+        "= the strictest level at which the group's own interval excludes the baseline; "
+        "signal = the group's own 95% test differs but not once the other groups are allowed "
+        "for (a screening signal, not a finding); too few = fewer than "
         f"{result.rules.min_expected:g} expected. Users (expected): the service's users in the "
-        "group and how many it would have if they matched the area. Robust to missing 'NO': "
-        "the flag becomes 'out: ...' with every unknown counted outside the group, 'in: ...' "
-        "with every unknown inside it."
+        "group and how many it would have if they matched the area. Missing data: the share "
+        "of the people with an unknown value who would have to be in the group for the flag "
+        "to go (≤: at most that share), and whether that is plausible."
     )
     out.print("[bold]Method[/]: " + result.method.replace("\n", " "))

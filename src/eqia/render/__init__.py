@@ -36,7 +36,10 @@ The context (built by ``eqia.screening``; shares are fractions 0-1)::
                completeness, sentences [str], guidance, caveats [str],
                rows [{category, service_count, service_share, ci_low, ci_high,
                       baseline_share, ratio, flag under|over|none|too_few|
-                      no_census_category, strength "95%"|"99.8%"|"", robust_to_missing}],
+                      no_census_category, hidden (True: the figures are protected and
+                      shown as the marker; the flag still stands), strength
+                      "95%"|"99.8%"|"", signal_95 under|over|none|"" (the group's own 95%
+                      test: a screening signal), missing_could_explain True|False|None}],
                unknown_rows [{label, count}],
                chart {categories, service, ci_low, ci_high, baseline, area, title} | None,
                age_adjusted, readings [str] (both readings of the flags for the proposal,
@@ -45,7 +48,8 @@ The context (built by ``eqia.screening``; shares are fractions 0-1)::
                officer_option 1-3|None, officer_text, options {n: text}
     action_plan [{issue, action, expected_outcome, owner, timescale, cost,
                   source "data"|"officer",
-                  kind "mitigation"|"outreach"|"data_gap"|"officer"}]
+                  kind "mitigation"|"outreach"|"review"|"data_gap"|"officer"}]
+               (review: a group whose figures, and finding, are not published)
 
 Templates also get the derived fields described in ``eqia.render.view`` (``grid[i].show``,
 ``judgement.option_list``, ``meta.internal``, ``proposal.date_full_eqia_text``,

@@ -27,6 +27,7 @@ from typing import Any
 
 from eqia.compare import FLAG_WORDS
 from eqia.disclosure import HIDDEN_FLAG_TEXT
+from eqia.published import UNSAID
 
 OPTION_TEXT = {
     1: "Option 1 – Screening sufficient",
@@ -34,13 +35,14 @@ OPTION_TEXT = {
     3: "Option 3 – Full impact assessment",
 }
 
-FLAG_TEXT = {**FLAG_WORDS, "hidden": HIDDEN_FLAG_TEXT}
+FLAG_TEXT = {**FLAG_WORDS, UNSAID: "Not shown"}
 
 TO_COMPLETE = "Officer to complete"
 
 #: What a suggested action row is for, after "Suggested from data".
 ACTION_KIND_TEXT = {"mitigation": ": mitigation for a group disproportionately affected",
                     "outreach": ": outreach to a group under-reached",
+                    "review": ": a group whose figures are not shown",
                     "data_gap": ": a gap in the data"}
 
 
@@ -84,14 +86,22 @@ def ratio(x: Any) -> str:
 
 
 def flag_text(row: dict) -> str:
-    """The flag in words, with its strength and whether missing data could explain it."""
+    """The flag in words, with its strength, whether missing data could explain it, and
+    whether the group's figures are hidden (the finding stands without them); for a group
+    with no flag, its screening signal (its own 95% test) where it has one."""
     flag = row.get("flag") or "none"
     text = FLAG_TEXT.get(flag, str(flag))
     if flag in ("under", "over"):
         if row.get("strength") == "99.8%":
             text += " (strong evidence)"
-        if row.get("robust_to_missing") is False:
+        if row.get("missing_could_explain") is True:
             text += "; could be due to missing data"
+    elif flag == "none" and row.get("signal_95") in ("under", "over"):
+        word = "fewer" if row["signal_95"] == "under" else "more"
+        text += f" (screening signal: {word} on this group's own test)"
+    if row.get("hidden"):
+        text = (HIDDEN_FLAG_TEXT[:1].upper() + HIDDEN_FLAG_TEXT[1:] if flag == UNSAID
+                else f"{text}; {HIDDEN_FLAG_TEXT}")
     if row.get("baseline_estimated"):
         text += "; population figure estimated"
     return text
