@@ -45,13 +45,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from eqia import baselines as bl
 from eqia.agebands import AgeBand
-from eqia.assess import load_assessment_rules, suggest
-from eqia.changes import focus_for
-from eqia.characteristics import ETHNICITY_DETAILED
-from eqia.compare import COMPARED, compare
-from eqia.counts import Profile, ValueCounts, build_profile
+from eqia.analysis.compare import COMPARED, compare
+from eqia.census import baselines as bl
+from eqia.judgement.assess import load_assessment_rules, suggest
+from eqia.read.counts import Profile, ValueCounts, build_profile
+from eqia.settings.changes import focus_for
+from eqia.settings.characteristics import ETHNICITY_DETAILED
 
 AREA = "Kent"
 POWER_AREA = "Brentwood"
@@ -213,7 +213,7 @@ def run_chunk(case: tuple[str, int, int, int, float | None, float | None]) -> Ta
     """``draws`` services of ``n`` people from ``area`` (seeded by ``chunk``); with
     ``factor``, the power group's share is scaled by it; with ``unknown``, ethnicity is
     unknown at that rate."""
-    from eqia.rules import load_rules
+    from eqia.settings.rules import load_rules
 
     area, n, draws, chunk, factor, unknown = case
     pop = population(area, shift=(POWER_GROUP, factor) if factor else None)
@@ -270,8 +270,8 @@ def sweep(services: int = 4_000, seed: int = 2) -> None:
     from Wilson/score (``exact_binomial_below``), for the tables where it matters most.
     Statistics alone (``compare_table`` on multinomial draws from Kent's mix, 9% unknown),
     so thousands of services take seconds; the figures are in rules.yaml."""
-    from eqia import stats
-    from eqia.rules import load_rules
+    from eqia.analysis import stats
+    from eqia.settings.rules import load_rules
 
     print("| table | n | " + " | ".join(f"exact below {b:,}" for b in SWEEP) + " |")
     print("|---|---|" + "---|" * len(SWEEP))

@@ -21,7 +21,7 @@ Reads the long-form table files described in ``census2021/SOURCES.md`` and write
   groups) by age and legal partnership status by age are published for districts and
   summed here to counties, regions, countries and England and Wales; religion by single
   year of age exists for England and Wales only (the seed eqia fits each area's own
-  religion and age counts to, ``eqia.ipf``).
+  religion and age counts to, ``eqia.census.ipf``).
 
 The build refuses to write anything if a check fails (leaves must add up to the total
 for every geography, every file must hold every geography).

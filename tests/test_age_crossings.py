@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eqia import age_crossings as ac
-from eqia import baselines as bl
 from eqia.agebands import AgeBand
+from eqia.census import age_crossings as ac
+from eqia.census import baselines as bl
 
 MAIDSTONE = "E07000110"
 SEPARATED = "Separated, but still legally married or still legally in a civil partnership"

@@ -30,7 +30,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from eqia import audit as au
+from eqia.documents import audit as au
 from eqia.errors import ConfigError
 
 HERE = Path(__file__).resolve().parent / "fixtures" / "audit"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from eqia import baselines as bl
-from eqia import characteristics as chars
 from eqia.agebands import AgeBand, parse_bands
+from eqia.census import baselines as bl
 from eqia.errors import AreaError, InputError, UsageError
+from eqia.settings import characteristics as chars
 
 from .conftest import SHARED_CENSUS
 

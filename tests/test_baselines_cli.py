@@ -7,7 +7,7 @@ import io
 import pandas as pd
 import pytest
 
-from eqia import baselines as bl
+from eqia.census import baselines as bl
 
 from .conftest import SHARED_CENSUS
 from .test_baselines import BROAD, needs_shared, nomis_file

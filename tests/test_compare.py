@@ -1,4 +1,4 @@
-"""`eqia compare` and `eqia.compare.compare`, end to end, against independent numbers.
+"""`eqia compare` and `eqia.analysis.compare.compare`, end to end, against independent numbers.
 
 Every expected number here is worked out from the raw inputs without eqia's code: the
 example extract is re-counted with pandas and a code table written out below; census
@@ -24,11 +24,11 @@ from scipy.stats import binom
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import binom_test, proportion_confint, proportions_ztest
 
-from eqia import baselines as bl
-from eqia import stats
-from eqia.compare import CSV_COLUMNS, compare, standard_bands
-from eqia.profile import profile_file
-from eqia.rules import load_rules
+from eqia.analysis import stats
+from eqia.analysis.compare import CSV_COLUMNS, compare, standard_bands
+from eqia.census import baselines as bl
+from eqia.read.extract import profile_file
+from eqia.settings.rules import load_rules
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING
 
@@ -607,7 +607,7 @@ def test_people_outside_the_eligible_ages_are_reported_as_such(edge_result):
 
 
 def test_the_findings_say_how_many_people_were_outside_the_ages(edge_result):
-    from eqia.findings import flag_sentences
+    from eqia.judgement.findings import flag_sentences
 
     _, result = edge_result
     sentences = flag_sentences(result, "age", "Kent")
@@ -926,7 +926,7 @@ def test_aggregated_counts_get_age_adjusted_sex_rows_from_the_age_mix():
 
 
 def test_data_far_from_census_day_get_a_note():
-    from eqia.compare import census_distance_note, period_middle
+    from eqia.analysis.compare import census_distance_note, period_middle
 
     # 2015-16: 1 April 2015 to 31 March 2016, middle 30 September 2015, 5.5 years before
     # Census Day (21 March 2021).
@@ -941,7 +941,7 @@ def test_data_far_from_census_day_get_a_note():
 
 
 def test_the_range_age_alone_could_explain_is_worked_out_by_hand():
-    from eqia.compare import age_explained_range, dissimilarity
+    from eqia.analysis.compare import age_explained_range, dissimilarity
 
     # Three age bands holding 50%, 30% and 20% of the population and 0%, 20% and 80% of
     # the service; the group is 25% of the population. At most, every person in the
@@ -958,7 +958,7 @@ def test_the_range_age_alone_could_explain_is_worked_out_by_hand():
 def test_the_age_range_is_the_linear_programmes_optimum(seed):
     from scipy.optimize import linprog
 
-    from eqia.compare import age_explained_range
+    from eqia.analysis.compare import age_explained_range
 
     rng = np.random.default_rng(seed)
     population, service = rng.dirichlet(np.ones(8)), rng.dirichlet(np.ones(8))

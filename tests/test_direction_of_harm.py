@@ -299,16 +299,16 @@ def test_new_service_makes_under_reached_groups_the_concern_with_outreach(new_se
 
 @pytest.fixture(scope="module")
 def example():
-    from eqia.compare import compare
-    from eqia.profile import profile_file
+    from eqia.analysis.compare import compare
+    from eqia.read.extract import profile_file
 
     p = profile_file(EXAMPLE_EXTRACT, EXAMPLE_MAPPING, as_of=AS_OF)
     return p, compare(p, "Kent", ages="18-")
 
 
 def test_override_beats_the_change(example):
-    from eqia.assess import load_assessment_rules, suggest
-    from eqia.changes import focus_for
+    from eqia.judgement.assess import load_assessment_rules, suggest
+    from eqia.settings.changes import focus_for
 
     _, comparison = example
     rules = load_assessment_rules(adverse_direction="under")
@@ -327,7 +327,7 @@ def test_override_beats_the_change(example):
 
 
 def test_a_proposal_that_does_not_say_what_changes_reads_both_ways(example):
-    from eqia.assess import suggest
+    from eqia.judgement.assess import suggest
 
     _, comparison = example
     s = suggest(comparison)  # no change, no override
@@ -337,7 +337,7 @@ def test_a_proposal_that_does_not_say_what_changes_reads_both_ways(example):
 
 
 def test_mixed_changes_make_both_readings_primary():
-    from eqia.changes import focus_for
+    from eqia.settings.changes import focus_for
 
     f = focus_for(("reduction", "expansion"))
     assert f.primary == ("over", "under") and f.what == "the proposed changes"
@@ -349,8 +349,8 @@ def test_mixed_changes_make_both_readings_primary():
 
 
 def test_employment_proposals_keep_marriage_and_count_only_married_people(example):
-    from eqia.assess import action_rows, load_assessment_rules, suggest
-    from eqia.changes import focus_for
+    from eqia.judgement.assess import action_rows, load_assessment_rules, suggest
+    from eqia.settings.changes import focus_for
 
     _, comparison = example
     rows = comparison.headline("marriage_civil_partnership").set_index("category")
@@ -378,7 +378,7 @@ def test_employment_proposals_keep_marriage_and_count_only_married_people(exampl
 
 
 def test_pregnancy_keeps_its_data_gap_where_ages_include_child_bearing_ones(example):
-    from eqia.assess import action_rows, load_assessment_rules, suggest
+    from eqia.judgement.assess import action_rows, load_assessment_rules, suggest
 
     _, comparison = example  # ages 18 and over
     s = suggest(comparison)
@@ -394,14 +394,14 @@ def test_pregnancy_keeps_its_data_gap_where_ages_include_child_bearing_ones(exam
     ("16-25", True), (None, True)])
 def test_child_bearing_ages_overlap(ages, expected):
     from eqia.agebands import parse_range
-    from eqia.assess import childbearing, load_assessment_rules
+    from eqia.judgement.assess import childbearing, load_assessment_rules
 
     assert childbearing(parse_range(ages), load_assessment_rules()) is expected
 
 
 def test_bad_childbearing_ages_is_a_rules_error():
-    from eqia.assess import load_assessment_rules
     from eqia.errors import ConfigError
+    from eqia.judgement.assess import load_assessment_rules
 
     with pytest.raises(ConfigError, match="childbearing_ages must be an age range"):
         load_assessment_rules(childbearing_ages="women")
@@ -441,8 +441,8 @@ def test_unknown_change_names_file_line_field_and_allowed_values(cli, tmp_path):
 
 
 def test_a_list_of_changes_and_a_bad_one_in_it(tmp_path):
+    from eqia.documents.proposal import load_proposal
     from eqia.errors import ConfigError
-    from eqia.proposal import load_proposal
 
     path = _write_proposal(tmp_path, ["Reduction", "relocation", "reduction"])
     assert load_proposal(path).change == ("reduction", "relocation")
@@ -454,8 +454,8 @@ def test_a_list_of_changes_and_a_bad_one_in_it(tmp_path):
 
 
 def test_bad_scope_is_an_error(tmp_path):
+    from eqia.documents.proposal import load_proposal
     from eqia.errors import ConfigError
-    from eqia.proposal import load_proposal
 
     path = _write_proposal(tmp_path, "closure", scope="staff")
     with pytest.raises(ConfigError, match="scope must be one of services, employment, both"):
@@ -493,8 +493,8 @@ def test_init_asks_what_is_changing_at_a_terminal(cli, runner, tmp_path, monkeyp
 
 
 def test_init_template_documents_every_change_value():
-    from eqia.changes import vocabulary
-    from eqia.proposal import template_text
+    from eqia.documents.proposal import template_text
+    from eqia.settings.changes import vocabulary
 
     lines = template_text().splitlines()
     comment = " ".join(" ".join(line.lstrip("# ").split()) for line in lines

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from eqia.disclosure import (
+from eqia.disclosure.engine import (
     INTERNAL,
     LOG_COLUMNS,
     NOT_FOR_PUBLICATION,

@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import false_flags as ff  # noqa: E402
 
-from eqia.assess import suggest  # noqa: E402
-from eqia.compare import compare  # noqa: E402
-from eqia.rules import load_rules  # noqa: E402
+from eqia.analysis.compare import compare  # noqa: E402
+from eqia.judgement.assess import suggest  # noqa: E402
+from eqia.settings.rules import load_rules  # noqa: E402
 
 SERVICES = 60
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from eqia.ipf import fit
+from eqia.census.ipf import fit
 
 
 def test_a_2x2_table_is_fitted_to_the_answer_worked_out_by_hand():

@@ -42,7 +42,7 @@ def test_the_unpacked_wheel_answers_from_its_own_files(wheel, tmp_path):
     # checkout nor ../shared can be reached.
     code = (
         "import json, sys, eqia\n"
-        "from eqia.baselines import baseline\n"
+        "from eqia.census.baselines import baseline\n"
         "b = baseline('Kent', 'ethnicity')\n"
         "print(json.dumps({'file': eqia.__file__, 'total': int(b.counts['count'].sum())}))\n"
     )

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eqia.counts import check_reconciled
-from eqia.profile import profile_file
+from eqia.read.counts import check_reconciled
+from eqia.read.extract import profile_file
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING, GOLDEN
 
@@ -205,7 +205,7 @@ def test_profile_csv_shares_of_known_sum_to_one(key):
 def test_dates_of_birth_read_fast_are_read_as_strptime_reads_them():
     """``parse_dates`` reads ``dd/mm/yyyy`` with numpy; pandas' strptime is the judge, on
     every day 00-32 of every month 00-13 in leap, common and out-of-range years."""
-    from eqia.mapping import parse_dates
+    from eqia.read.mapping import parse_dates
 
     years = ["0000", "1677", "1678", "1900", "1999", "2000", "2024", "2100", "2261", "2262",
              "9999"]
@@ -220,7 +220,7 @@ def test_dates_of_birth_read_fast_are_read_as_strptime_reads_them():
 
 
 def test_a_date_of_birth_centuries_ago_is_an_invalid_age_not_a_crash():
-    from eqia.mapping import map_ages
+    from eqia.read.mapping import map_ages
 
     got = map_ages(pd.Index(["01/01/1066", "1066-01-01", "01/01/1990", "01/01/3000"]), "dob",
                    dt.date(2026, 3, 31))

@@ -13,7 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from eqia.cli import app
-from eqia.report_config import TOP_LEVEL, load_report_config, parse_period
+from eqia.settings.report import TOP_LEVEL, load_report_config, parse_period
 
 ASIAN = "Asian, Asian British or Asian Welsh"
 #: Ethnicity codes and how many people have each, per period (fixture services).
@@ -79,21 +79,21 @@ def report_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def internal(report_file):
-    from eqia.report import build_report
+    from eqia.documents.report import build_report
 
     return build_report(load_report_config(report_file), publish=False)
 
 
 @pytest.fixture(scope="module")
 def published(report_file):
-    from eqia.report import build_report
+    from eqia.documents.report import build_report
 
     return build_report(load_report_config(report_file), publish=True)
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory, internal, published):
-    from eqia.report import write_report
+    from eqia.documents.report import write_report
 
     root = tmp_path_factory.mktemp("out")
     return {
@@ -117,7 +117,7 @@ def test_period_labels_financial_and_calendar_years():
 
 
 def test_report_template_is_valid_and_uses_only_known_fields():
-    from eqia.report_config import report_template_text
+    from eqia.settings.report import report_template_text
 
     raw = yaml.safe_load(report_template_text())
     assert set(raw) <= TOP_LEVEL
@@ -142,7 +142,7 @@ def _z_test_p(k1: int, n1: int, k2: int, n2: int) -> float:
 
 
 def test_two_proportion_test_equals_the_z_test():
-    from eqia.report import two_proportion_test
+    from eqia.documents.report import two_proportion_test
 
     p, test = two_proportion_test(26, 2000, 60, 2000)
     assert test == "chi-squared test"
@@ -176,7 +176,7 @@ def test_ethnicity_change_and_its_test_match_a_hand_computation(internal):
 
 
 def test_finding_states_the_change_and_the_population_share(internal):
-    from eqia.findings import pct
+    from eqia.judgement.findings import pct
 
     day = internal.services[0]
     sec = next(s for s in day.sections if s.key == "ethnicity")

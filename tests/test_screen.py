@@ -397,9 +397,9 @@ def test_markdown_has_the_grid_and_part2(screened):
 
 @pytest.fixture(scope="module")
 def comparison():
-    from eqia.compare import compare
-    from eqia.profile import profile_file
-    from eqia.proposal import load_proposal
+    from eqia.analysis.compare import compare
+    from eqia.documents.proposal import load_proposal
+    from eqia.read.extract import profile_file
 
     p = load_proposal(PROPOSAL)
     return compare(profile_file(p.extracts[0], p.mapping, as_of=p.as_of), p.area, ages=p.ages)
@@ -408,7 +408,7 @@ def comparison():
 def test_high_needs_the_flag_to_hold_across_the_whole_grid(comparison):
     from dataclasses import replace
 
-    from eqia.assess import load_assessment_rules, suggest
+    from eqia.judgement.assess import load_assessment_rules, suggest
 
     # Nine grid characteristics have a tested category (pregnancy is not collected), so
     # HIGH needs an adjusted p-value below 0.05 / 9 = 0.00556.
@@ -436,7 +436,7 @@ def test_high_needs_the_flag_to_hold_across_the_whole_grid(comparison):
 
 
 def test_adverse_direction_changes_the_suggestion(comparison):
-    from eqia.assess import load_assessment_rules, suggest
+    from eqia.judgement.assess import load_assessment_rules, suggest
 
     under = suggest(comparison, load_assessment_rules(adverse_direction="under"))
     over = suggest(comparison, load_assessment_rules(adverse_direction="over"))
@@ -457,7 +457,7 @@ def test_adverse_direction_changes_the_suggestion(comparison):
 
 
 def test_officer_saying_no_impact_keeps_a_firm_flag_at_medium(comparison):
-    from eqia.assess import suggest
+    from eqia.judgement.assess import suggest
 
     s = suggest(comparison, affects={"age": "NO"})
     assert s["age"].rating == "MEDIUM"
@@ -466,8 +466,8 @@ def test_officer_saying_no_impact_keeps_a_firm_flag_at_medium(comparison):
 
 
 def test_rules_file_overrides_the_defaults(comparison, tmp_path):
-    from eqia.assess import load_assessment_rules, suggest
-    from eqia.changes import focus_for
+    from eqia.judgement.assess import load_assessment_rules, suggest
+    from eqia.settings.changes import focus_for
 
     rules = tmp_path / "rules.yaml"
     rules.write_text("adverse_direction: under\ncomplete_from_known_share: 0.95\n"
@@ -744,7 +744,7 @@ def test_published_eqia_under_the_nhs_rule_rounds_and_works_shares_out_from_roun
 def test_an_age_confounded_difference_alone_never_suggests_high(comparison):
     from dataclasses import replace
 
-    from eqia.assess import load_assessment_rules, suggest
+    from eqia.judgement.assess import load_assessment_rules, suggest
 
     rules = load_assessment_rules(adverse_direction="over")
     confounded = suggest(comparison, rules)["carers"]
@@ -757,8 +757,8 @@ def test_an_age_confounded_difference_alone_never_suggests_high(comparison):
 
 
 def test_high_across_grid_must_be_true_or_false(tmp_path):
-    from eqia.assess import load_assessment_rules
     from eqia.errors import ConfigError
+    from eqia.judgement.assess import load_assessment_rules
 
     rules = tmp_path / "rules.yaml"
     rules.write_text("high_across_grid: sometimes\n", encoding="utf-8")

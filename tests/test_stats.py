@@ -24,9 +24,9 @@ from statsmodels.stats.proportion import binom_test, proportion_confint, proport
 from statsmodels.stats.rates import confint_poisson
 from statsmodels.stats.rates import test_poisson as sm_test_poisson
 
-from eqia import stats
+from eqia.analysis import stats
 from eqia.errors import ConfigError
-from eqia.rules import Rules, load_rules, with_changes
+from eqia.settings.rules import Rules, load_rules, with_changes
 
 RULES = load_rules()
 Z95 = 1.959963984540054  # standard normal 97.5th percentile

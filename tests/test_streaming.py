@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eqia import streaming
 from eqia.errors import InputError
-from eqia.mapping import load_mapping
-from eqia.profile import profile_file, profile_services
+from eqia.read import streaming
+from eqia.read.extract import profile_file, profile_services
+from eqia.read.mapping import load_mapping
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING
 
@@ -405,7 +405,7 @@ def test_the_age_source_is_read_from_the_values(tmp_path, values, source):
 
 
 def test_hashes_beyond_the_reserved_room_are_still_all_counted():
-    from eqia.streaming import _IdHashes
+    from eqia.read.streaming import _IdHashes
 
     pa = pytest.importorskip("pyarrow")
     ids = _IdHashes()

@@ -38,15 +38,15 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from eqia import characteristics as chars
-from eqia.proposal import load_proposal
-from eqia.published import UNSAID
+from eqia.disclosure.published import UNSAID
+from eqia.documents.proposal import load_proposal
+from eqia.documents.report import build_report, report_context, write_report
+from eqia.documents.screening import run_screening
 from eqia.render import render_all
 from eqia.render.charts import alt_text
 from eqia.render.view import prepare
-from eqia.report import build_report, report_context, write_report
-from eqia.report_config import load_report_config
-from eqia.screening import run_screening
+from eqia.settings import characteristics as chars
+from eqia.settings.report import load_report_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mh_support_proposal.yaml"
@@ -529,7 +529,7 @@ def quick_charts(monkeypatch):
         return Path(path), charts.alt_text(chart, name, area)
 
     monkeypatch.setattr(charts, "chart_png", chart_png)
-    monkeypatch.setattr("eqia.report.render_charts", lambda context: {})
+    monkeypatch.setattr("eqia.documents.report.render_charts", lambda context: {})
 
 
 @settings(max_examples=10, deadline=None,

@@ -89,7 +89,7 @@ def test_audit_that_fails_while_writing_leaves_the_previous_audit(
     before = _snapshot(out)
     assert set(before) == {"audit.csv", "audit.xlsx", "audit.html", "audit_narrative.docx",
                            "audit_narrative.html"}
-    monkeypatch.setattr(f"eqia.audit.{target}", _half_then(exc))
+    monkeypatch.setattr(f"eqia.documents.audit.{target}", _half_then(exc))
     r = cli("audit", AUDIT_IN, "--out", out, "--as-of", "2025-03-31")  # other figures
     assert r.exit_code == code
     assert _snapshot(out) == before
@@ -110,7 +110,7 @@ def test_report_that_runs_out_of_disk_leaves_the_previous_report(cli, tmp_path, 
     assert cli(*args, "--publish").exit_code == 0
     before = _snapshot(out)
     assert set(before) == {"report-2025-26.xlsx", "internal/suppression_log.csv"}
-    monkeypatch.setattr("eqia.report.write_xlsx",
+    monkeypatch.setattr("eqia.documents.report.write_xlsx",
                         _half_then(OSError(errno.ENOSPC, "No space left on device")))
     r = cli(*args)  # internal this time: the workbook would change, the log go
     assert r.exit_code == 2

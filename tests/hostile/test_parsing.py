@@ -22,10 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eqia import streaming
 from eqia.errors import InputError
-from eqia.ingest import read_table, same_files
-from eqia.profile import profile_file
+from eqia.read import streaming
+from eqia.read.extract import profile_file
+from eqia.read.files import read_table, same_files
 
 from ..conftest import EXAMPLE_EXTRACT, EXAMPLE_MAPPING
 
@@ -524,7 +524,7 @@ def test_the_quick_check_of_text_without_quotes_is_the_csv_modules(lines, newlin
                                                                     width):
     """Without quotes a record is a line: the split-and-count check must say what the
     csv module's row-by-row check says (the same records, or the same error and row)."""
-    from eqia.csvcheck import check_lines, check_text
+    from eqia.read.csvcheck import check_lines, check_text
 
     text = newline.join(lines) + end.replace("\n", newline)
 

@@ -195,7 +195,7 @@ def test_a_key_given_twice_is_an_error_not_a_silent_overwrite(cli, work):
 
 
 def test_text_is_kept_as_written_and_iso_dates_read_as_dates(work):
-    from eqia.proposal import load_proposal
+    from eqia.documents.proposal import load_proposal
 
     write("proposal.yaml", PROPOSAL + (
         "date_initial_screening: 2026-11-24\n"
@@ -211,8 +211,8 @@ def test_text_is_kept_as_written_and_iso_dates_read_as_dates(work):
 
 
 def test_values_given_from_python_are_checked_the_same_way():
-    from eqia.assess import load_assessment_rules
-    from eqia.rules import default_rules, load_rules, with_changes
+    from eqia.judgement.assess import load_assessment_rules
+    from eqia.settings.rules import default_rules, load_rules, with_changes
 
     with pytest.raises(ConfigError) as info:
         load_rules(gof_draws=10**20)
@@ -306,7 +306,7 @@ def test_the_same_extract_twice_in_a_proposal_is_refused(cli, work, second):
 
 
 def test_two_different_extracts_are_both_read(work):
-    from eqia.proposal import load_proposal
+    from eqia.documents.proposal import load_proposal
 
     write("other.csv", EXTRACT.replace("A1,", "B1,"))
     write("proposal.yaml", PROPOSAL.replace("[ex.csv]", "[ex.csv, other.csv]"))

@@ -13,7 +13,6 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from eqia import audit as au
 from eqia.cli.app import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, app, err, guarded, out
 from eqia.cli.common import (
     AsOfOpt,
@@ -26,6 +25,7 @@ from eqia.cli.common import (
     reading_mapping,
     write_text,
 )
+from eqia.documents import audit as au
 from eqia.errors import UsageError
 from eqia.outputs import check_folder
 
@@ -151,7 +151,7 @@ def _share(r) -> str:
 @contextmanager
 def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
     """A progress bar on stderr (on a terminal) when there are many files or large ones."""
-    from eqia.streaming import wanted
+    from eqia.read.streaming import wanted
 
     files, _ = au.find_extracts(paths)
     if not err.is_terminal or not (len(files) >= PROGRESS_FILES or any(map(wanted, files))):

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from eqia import baselines as bl
 from eqia.agebands import parse_bands, parse_range
+from eqia.census import baselines as bl
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import pct, write_text
 from eqia.errors import UsageError

@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from eqia.errors import UsageError
-from eqia.mapping import MappingFile, load_mapping
-from eqia.schema import read_date
+from eqia.read.mapping import MappingFile, load_mapping
+from eqia.settings.schema import read_date
 
 ExtractArg = Annotated[
     Path, typer.Argument(help="The service-user extract: CSV, XLSX or Parquet.", show_default=False)

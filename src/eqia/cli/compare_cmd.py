@@ -12,8 +12,9 @@ import typer
 from rich.table import Table as RichTable
 
 from eqia.agebands import parse_range
-from eqia.baselines import Baseline, comparator_from_file, find_area
-from eqia.characteristics import ETHNICITY_DETAILED
+from eqia.analysis.compare import COLUMN_TEXT, STATUS_TEXT, Comparison, compare
+from eqia.analysis.stats import family_text, p_text
+from eqia.census.baselines import Baseline, comparator_from_file, find_area
 from eqia.cli.app import app, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
@@ -29,14 +30,13 @@ from eqia.cli.common import (
     reading_mapping,
     write_text,
 )
-from eqia.compare import COLUMN_TEXT, STATUS_TEXT, Comparison, compare
 from eqia.errors import UsageError
-from eqia.findings import one_in
+from eqia.judgement.findings import one_in
 from eqia.outputs import atomic_write, check_folder
-from eqia.profile import profile_file
-from eqia.rules import load_rules
+from eqia.read.extract import profile_file
+from eqia.settings.characteristics import ETHNICITY_DETAILED
+from eqia.settings.rules import load_rules
 from eqia.spreadsheet import save_workbook, to_csv, write_frame
-from eqia.stats import family_text, p_text
 
 #: Flags are coloured AND marked in words, so they survive a black-and-white printout.
 FLAG_TEXT = {

@@ -12,7 +12,6 @@ import typer
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from eqia import characteristics as chars
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
@@ -30,11 +29,12 @@ from eqia.cli.common import (
     reading_mapping,
     write_text,
 )
-from eqia.counts import REASON_LABELS, Profile
 from eqia.errors import UsageError
-from eqia.ingest import rows_text
 from eqia.outputs import check_folder
-from eqia.profile import profile_file
+from eqia.read.counts import REASON_LABELS, Profile
+from eqia.read.extract import profile_file
+from eqia.read.files import rows_text
+from eqia.settings import characteristics as chars
 from eqia.spreadsheet import to_csv
 
 
@@ -92,7 +92,7 @@ def profile_command(
 @contextmanager
 def read_progress(path: Path) -> Iterator[Callable[[float], None] | None]:
     """A progress bar on stderr while a large extract is read (on a terminal only)."""
-    from eqia.streaming import wanted
+    from eqia.read.streaming import wanted
 
     if not (err.is_terminal and wanted(path)):
         yield None

@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 
-from eqia import changes
 from eqia.cli.app import app, guarded, out
+from eqia.documents.proposal import load_proposal, template_text
 from eqia.errors import UsageError
 from eqia.outputs import check_folder, write_text
-from eqia.proposal import load_proposal, template_text
+from eqia.settings import changes
 
 FORMATS = ("docx", "html", "md")
 
@@ -76,7 +76,7 @@ def init_command(
                          code="missing-option", hint="Leave out --change with --report: an "
                          "annual report covers services, not one change.")
     if report:
-        from eqia.report_config import report_template_text
+        from eqia.settings.report import report_template_text
 
         text = report_template_text()
         then = f"eqia report {file} --out report/"
@@ -135,8 +135,8 @@ def screen_command(
 
     Example: eqia screen examples/mh_support_proposal.yaml --out out/
     """
+    from eqia.documents.screening import run_screening
     from eqia.render import render_all
-    from eqia.screening import run_screening
     from eqia.spreadsheet import to_csv
 
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())

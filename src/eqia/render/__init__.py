@@ -13,7 +13,7 @@ Every format is rendered to a temporary file first and moved into place only whe
 of them have rendered (``eqia.outputs.Staged``), so an error never leaves a half-written
 or mismatched set. Nothing here prints.
 
-The context (built by ``eqia.screening``; shares are fractions 0-1)::
+The context (built by ``eqia.documents.screening``; shares are fractions 0-1)::
 
     meta       tool, generated, mode ("internal"|"publish"), not_for_publication, area,
                baseline_source, extracts [{name, rows}], method, eligible_ages (str|None)

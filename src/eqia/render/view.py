@@ -25,9 +25,9 @@ import copy
 import math
 from typing import Any
 
-from eqia.compare import FLAG_WORDS
-from eqia.disclosure import HIDDEN_FLAG_TEXT
-from eqia.published import UNSAID
+from eqia.analysis.compare import FLAG_WORDS
+from eqia.disclosure.engine import HIDDEN_FLAG_TEXT
+from eqia.disclosure.published import UNSAID
 
 OPTION_TEXT = {
     1: "Option 1 – Screening sufficient",

@@ -9,7 +9,7 @@ baseline and indirect standardisation read every crossing the same way:
 * a published band is spread over its single years in proportion to the area's own
   population at each age (TS007): the band's mix is kept, nothing else is assumed;
 * religion by age is *estimated*: the England and Wales table fitted to the area's own
-  religion (TS030) and ages (TS007) by iterative proportional fitting (``eqia.ipf``);
+  religion (TS030) and ages (TS007) by iterative proportional fitting (``eqia.census.ipf``);
 * detailed ethnic groups are *estimated*: each broad group by age, split by the area's
   detailed shares within that group at all ages (no finer crossing is published);
 * partnership by age counts separated people with the divorced: the two are split by the
@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eqia import baselines as bl
-from eqia import characteristics as chars
 from eqia.agebands import AgeBand, parse_band
-from eqia.characteristics import ETHNICITY_DETAILED
-from eqia.ipf import fit
+from eqia.census import baselines as bl
+from eqia.census.ipf import fit
+from eqia.settings import characteristics as chars
+from eqia.settings.characteristics import ETHNICITY_DETAILED
 
 #: Single years 0..TOP; the cell TOP holds everyone aged TOP and over (TS009's top).
 TOP = 90
@@ -78,7 +78,7 @@ class Crossing:
 
 @lru_cache(maxsize=1)
 def _shipped_meta() -> dict:
-    from eqia.yamlfile import safe_load
+    from eqia.settings.yamlfile import safe_load
 
     raw = safe_load((bl.reference_dir() / "metadata.yaml").read_text(encoding="utf-8"))
     return raw.get("age_crossings") or {}

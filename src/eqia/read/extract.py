@@ -15,11 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eqia import characteristics as chars
-from eqia.characteristics import normalise
-from eqia.counts import Profile, ValueCounts, build_profile, read_dates_as
 from eqia.errors import InputError
-from eqia.ingest import (
+from eqia.read.counts import Profile, ValueCounts, build_profile, read_dates_as
+from eqia.read.files import (
     TOTAL_PATTERN,
     ColumnPlan,
     Table,
@@ -28,7 +26,9 @@ from eqia.ingest import (
     plan_columns,
     read_table,
 )
-from eqia.mapping import MappingFile, load_mapping, lookup_for, map_categories, text_matches
+from eqia.read.mapping import MappingFile, load_mapping, lookup_for, map_categories, text_matches
+from eqia.settings import characteristics as chars
+from eqia.settings.characteristics import normalise
 
 #: Characteristics counted by age too: those the census crosses with age, so that
 #: expected counts can be age-standardised (``age_crossings``; detailed ethnic groups are
@@ -76,7 +76,7 @@ def profile_services(
     callers that compare nothing with the census (profile, audit) leave it out.
     """
     mf = mapping if isinstance(mapping, MappingFile) else load_mapping(mapping)
-    from eqia import streaming as st  # imports profile: not at module level
+    from eqia.read import streaming as st  # imports profile: not at module level
 
     crossed = AGE_CROSSED if by_age else ()
     if sheet is None and st.wanted(path, streaming):

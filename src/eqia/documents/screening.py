@@ -18,8 +18,14 @@ from pathlib import Path
 import pandas as pd
 
 from eqia import __version__
-from eqia import characteristics as chars
-from eqia.assess import (
+from eqia.analysis.compare import Comparison, compare
+from eqia.analysis.stats import family_text
+from eqia.census.baselines import comparator_from_file, find_area
+from eqia.disclosure.engine import INTERNAL, load_policy
+from eqia.disclosure.published import NOT_RECORDED, PEOPLE, RECORDED, Published
+from eqia.disclosure.published import publish as publish_figures
+from eqia.documents.proposal import Proposal
+from eqia.judgement.assess import (
     AssessmentRules,
     Suggestion,
     action_rows,
@@ -27,18 +33,12 @@ from eqia.assess import (
     suggest,
     suggest_option,
 )
-from eqia.baselines import comparator_from_file, find_area
-from eqia.changes import Focus, focus_for, vocabulary
-from eqia.compare import Comparison, compare
-from eqia.counts import Profile, merge_profiles
-from eqia.disclosure import INTERNAL, load_policy
-from eqia.findings import completeness_sentence, flag_sentences
-from eqia.profile import profile_file
-from eqia.proposal import Proposal
-from eqia.published import NOT_RECORDED, PEOPLE, RECORDED, Published
-from eqia.published import publish as publish_figures
-from eqia.stats import family_text
-from eqia.yamlfile import safe_load
+from eqia.judgement.findings import completeness_sentence, flag_sentences
+from eqia.read.counts import Profile, merge_profiles
+from eqia.read.extract import profile_file
+from eqia.settings import characteristics as chars
+from eqia.settings.changes import Focus, focus_for, vocabulary
+from eqia.settings.yamlfile import safe_load
 
 OPTION_TEXT = {
     1: "Option 1 – Screening sufficient",

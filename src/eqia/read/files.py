@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eqia import characteristics as chars
-from eqia.characteristics import normalise
-from eqia.csvcheck import QUOTE_HINT, check_text, separator_name
 from eqia.errors import InputError, UsageError
-from eqia.mapping import MappingFile
+from eqia.read.csvcheck import QUOTE_HINT, check_text, separator_name
+from eqia.read.mapping import MappingFile
+from eqia.settings import characteristics as chars
+from eqia.settings.characteristics import normalise
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -467,7 +467,7 @@ TOTAL_PATTERN = (f"^{WHITESPACE_CLASS}*(?i:(grand |sub[- ]?|overall )?totals?)"
 def rows_set_aside(df: pd.DataFrame, totals: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(blank, total): which rows have every cell blank, and which (``totals``: one row
     per person) say Total in their first cell. Neither is a person."""
-    from eqia.mapping import text_matches
+    from eqia.read.mapping import text_matches
 
     blank = np.zeros(len(df), dtype=bool)
     total = np.zeros(len(df), dtype=bool)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-from eqia.yamlfile import safe_load
+from eqia.settings.yamlfile import safe_load
 
 #: ``over``: groups using the service more than their share of the population;
 #: ``under``: groups using it less.

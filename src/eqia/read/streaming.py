@@ -38,10 +38,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eqia.counts import ValueCounts
-from eqia.csvcheck import Records, check_file, count_lines
 from eqia.errors import InputError
-from eqia.ingest import (
+from eqia.read.counts import ValueCounts
+from eqia.read.csvcheck import Records, check_file, count_lines
+from eqia.read.extract import (
+    AGE_CROSSED,
+    duplicate_ids_error,
+    duplicate_ids_note,
+    wide_counts_error,
+)
+from eqia.read.files import (
     BLANK_PATTERN,
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
@@ -64,13 +70,7 @@ from eqia.ingest import (
     reading_mismatch,
     rows_set_aside,
 )
-from eqia.mapping import MappingFile
-from eqia.profile import (
-    AGE_CROSSED,
-    duplicate_ids_error,
-    duplicate_ids_note,
-    wide_counts_error,
-)
+from eqia.read.mapping import MappingFile
 
 #: Files at least this big are streamed when ``streaming=None`` (auto).
 STREAM_THRESHOLD = 50 * 2**20

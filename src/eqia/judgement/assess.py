@@ -4,7 +4,7 @@ The rules are data (``data/assessment.yaml``), transparent and overridable. Ever
 suggestion carries its reasons in words. Nothing here decides: the document shows
 the suggestion beside the officer's answer, and the officer's answer wins.
 
-Which difference is a concern follows the proposal (``eqia.changes``): for a closure the
+Which difference is a concern follows the proposal (``eqia.settings.changes``): for a closure the
 groups who use the service most are disproportionately affected; for a new service the
 groups it does not reach are. Both readings are always given, the main concern first.
 """
@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from eqia import characteristics as chars
 from eqia.agebands import AgeBand, parse_range
-from eqia.changes import READINGS, Focus, focus_for
-from eqia.findings import family_phrase, missing_data_text
-from eqia.published import HIDDEN_FIGURES, NOT_RECORDED, PEOPLE
-from eqia.schema import (
+from eqia.analysis.stats import flag_alpha
+from eqia.disclosure.published import HIDDEN_FIGURES, NOT_RECORDED, PEOPLE
+from eqia.judgement.findings import family_phrase, missing_data_text
+from eqia.settings import characteristics as chars
+from eqia.settings.changes import READINGS, Focus, focus_for
+from eqia.settings.schema import (
     AgeRange,
     Choice,
     Fields,
@@ -35,12 +36,11 @@ from eqia.schema import (
     python_values,
     validate,
 )
-from eqia.stats import flag_alpha
-from eqia.yamlfile import parse_yaml_doc, read_yaml_doc
+from eqia.settings.yamlfile import parse_yaml_doc, read_yaml_doc
 
 if TYPE_CHECKING:
-    from eqia.compare import Comparison
-    from eqia.published import Published
+    from eqia.analysis.compare import Comparison
+    from eqia.disclosure.published import Published
 
 RATINGS = ("HIGH", "MEDIUM", "LOW", "NONE", "UNKNOWN")
 DIRECTIONS = ("under", "over", "both")
@@ -139,7 +139,7 @@ def _words(comparison: Comparison, shown: Published | None) -> Published:
     """The figures the words quote: as published, or (internal) all of them."""
     if shown is not None:
         return shown
-    from eqia.published import publish
+    from eqia.disclosure.published import publish
 
     return publish(comparison)
 
@@ -252,7 +252,7 @@ def suggest(
 
     ``affects`` holds the officer's YES/NO to "could the proposal affect this group
     less favourably?"; a flag of concern only suggests HIGH where it is not NO.
-    ``focus`` says which reading is the main concern (``eqia.changes.focus_for``; by
+    ``focus`` says which reading is the main concern (``eqia.settings.changes.focus_for``; by
     default from ``rules.adverse_direction``, or both readings when that is empty).
 
     Only the headline ``flag`` counts, which allows for the number of groups compared

@@ -5,7 +5,7 @@ A user's file is read strictly, because it comes from outside:
 
 * no aliases (``*name``): nine lines of nested aliases expand to billions of values (the
   "billion laughs"), and nobody needs them in a settings file;
-* dates are left as the text written, so that ``eqia.schema`` checks them where a date is
+* dates are left as the text written, so that ``eqia.settings.schema`` checks them where a date is
   expected and an impossible one (``2026-11-31``) is an error naming the field, not a crash;
 * a key given twice in one mapping is reported (YAML would keep the second silently);
 * every value's line, and the text of every scalar as written, are kept for messages and

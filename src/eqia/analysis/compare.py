@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from eqia import age_crossings as ac
-from eqia import baselines as bl
-from eqia import characteristics as chars
-from eqia import stats
 from eqia.agebands import AgeBand
-from eqia.characteristics import ETHNICITY_DETAILED
-from eqia.counts import Profile
-from eqia.rules import Rules, load_rules
+from eqia.analysis import stats
+from eqia.census import age_crossings as ac
+from eqia.census import baselines as bl
+from eqia.read.counts import Profile
+from eqia.settings import characteristics as chars
+from eqia.settings.characteristics import ETHNICITY_DETAILED
+from eqia.settings.rules import Rules, load_rules
 
 CSV_COLUMNS = [
     "characteristic", "category", "service_count", "service_share", "ci_low", "ci_high",
@@ -285,7 +285,7 @@ CENSUS_DAY = dt.date(2021, 3, 21)
 
 def period_middle(label: str | None) -> dt.date | None:
     """The middle of a reporting period named like 2015-16 or 2025 (None if it is not)."""
-    from eqia.report_config import parse_period
+    from eqia.settings.report import parse_period
 
     period = parse_period(label) if label else None
     if period is None:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, TextIO
 from eqia.errors import InputError
 
 if TYPE_CHECKING:
-    from eqia.ingest import CsvHeader
+    from eqia.read.files import CsvHeader
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a 10 MB free-text cell is still a cell
 

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from eqia.errors import ConfigError, InputError
-from eqia.yamlfile import read_yaml_doc, safe_load
+from eqia.settings.yamlfile import read_yaml_doc, safe_load
 
 METHODS = ("threshold", "nhs", "none")
 

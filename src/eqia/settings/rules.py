@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from eqia.errors import ConfigError
-from eqia.schema import Choice, Fields, Flag, Number, python_values, validate
-from eqia.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc
+from eqia.settings.schema import Choice, Fields, Flag, Number, python_values, validate
+from eqia.settings.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc
 
 #: How a characteristic's categories are judged together (``family_wise`` in rules.yaml).
 FAMILY_WISE = ("holm", "bonferroni", "strong_level", "none")

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from eqia.disclosure import DisclosurePolicy, load_policy
-from eqia.schema import (
+from eqia.disclosure.engine import DisclosurePolicy, load_policy
+from eqia.settings.schema import (
     FIRST_YEAR,
     LAST_YEAR,
     AgeRange,
@@ -29,7 +29,7 @@ from eqia.schema import (
     once,
     validate,
 )
-from eqia.yamlfile import YamlDoc, read_yaml_doc
+from eqia.settings.yamlfile import YamlDoc, read_yaml_doc
 
 #: Narrative sections, in the order they appear in the report, with their headings.
 NARRATIVE_SECTIONS = {

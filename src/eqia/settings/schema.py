@@ -27,7 +27,7 @@ from typing import Any
 
 from eqia.agebands import parse_range
 from eqia.errors import ConfigError, EqiaError
-from eqia.yamlfile import YamlDoc
+from eqia.settings.yamlfile import YamlDoc
 
 #: Returned for a value with a problem (already recorded); its parents are invalid too.
 INVALID: Any = object()

@@ -32,10 +32,9 @@ import pandas as pd
 from scipy import stats as st
 
 from eqia import __version__
-from eqia import characteristics as chars
-from eqia.compare import FLAG_WORDS
-from eqia.counts import Profile, category_order, merge_profiles
-from eqia.disclosure import (
+from eqia.analysis.compare import FLAG_WORDS
+from eqia.analysis.stats import holm, p_text, share_interval
+from eqia.disclosure.engine import (
     HIDDEN_FLAG_TEXT,
     INTERNAL,
     DisclosurePolicy,
@@ -44,15 +43,16 @@ from eqia.disclosure import (
     direction_is_safe,
     protect_lines,
 )
-from eqia.findings import one_in, pct
+from eqia.disclosure.published import NOT_RECORDED, PEOPLE, UNSAID
+from eqia.judgement.findings import one_in, pct
 from eqia.outputs import atomic_write
-from eqia.profile import profile_file
-from eqia.published import NOT_RECORDED, PEOPLE, UNSAID
-from eqia.report_config import PERIOD_HINT, Period, ReportConfig, ServiceConfig
-from eqia.stats import holm, p_text, share_interval
+from eqia.read.counts import Profile, category_order, merge_profiles
+from eqia.read.extract import profile_file
+from eqia.settings import characteristics as chars
+from eqia.settings.report import PERIOD_HINT, Period, ReportConfig, ServiceConfig
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
-    from eqia.compare import Comparison
+    from eqia.analysis.compare import Comparison
 
 #: Significance level of the change test, after Holm's adjustment within a characteristic.
 ALPHA = 0.05
@@ -316,7 +316,7 @@ def build_report(
 
 def rag_thresholds() -> dict[str, float]:
     """Completeness RAG thresholds (share known at or above which a rating applies)."""
-    from eqia.audit import load_thresholds
+    from eqia.documents.audit import load_thresholds
 
     th = load_thresholds()
     return {"green": float(th.green) / 100, "amber": float(th.amber) / 100}
@@ -390,7 +390,7 @@ def _service_report(
     latest = periods[-1] if periods else None
     previous = periods[-2] if len(periods) > 1 else None
     if latest is not None:
-        from eqia.compare import compare
+        from eqia.analysis.compare import compare
 
         middle = latest.start + (latest.end - latest.start) / 2
         comparison = compare(profiles[latest.label], config.area, ages=svc.ages,
@@ -479,7 +479,7 @@ def _counts(
     if policy.publishable:
         # A small group with no census category is counted with the people not recorded
         # rather than hidden: hiding it would mean hiding a compared group too (as in the
-        # EqIA, eqia.published).
+        # EqIA, eqia.disclosure.published).
         categories = chars.get(key).categories
         no_census = ({c.label for c in categories if not c.census}
                      if any(c.census for c in categories) else set())
@@ -1097,7 +1097,7 @@ def report_context(report: AnnualReport) -> dict:
                        if k in cfg.narrative]
     sections_after = [k for k in ("priorities", "challenges", "governance", "conclusion")
                       if k in cfg.narrative]
-    from eqia.report_config import NARRATIVE_SECTIONS
+    from eqia.settings.report import NARRATIVE_SECTIONS
 
     def narrative(keys: list[str]) -> list[dict]:
         return [{"id": k, "heading": NARRATIVE_SECTIONS[k], "blocks": _blocks(cfg.narrative[k])}

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from eqia.characteristics import ETHNICITY_DETAILED
-from eqia.compare import STATUS_FLAGS, CharacteristicResult, Comparison
-from eqia.published import HIDDEN_FIGURES, NOT_RECORDED, PEOPLE, UNSAID, Published, publish
-from eqia.stats import p_text
+from eqia.analysis.compare import STATUS_FLAGS, CharacteristicResult, Comparison
+from eqia.analysis.stats import p_text
+from eqia.disclosure.published import (
+    HIDDEN_FIGURES,
+    NOT_RECORDED,
+    PEOPLE,
+    UNSAID,
+    Published,
+    publish,
+)
+from eqia.settings.characteristics import ETHNICITY_DETAILED
 
 
 def pct(x: float, digits: int = 1) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 
-from eqia.yamlfile import safe_load
+from eqia.settings.yamlfile import safe_load
 
 #: The order used in every table and document (the order of a council screening grid).
 ORDER = (

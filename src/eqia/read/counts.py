@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from eqia import characteristics as chars
 from eqia.agebands import DEFAULT_BANDS as DEFAULT_AGE_BANDS
 from eqia.agebands import AgeBand, parse_bands
-from eqia.characteristics import ETHNICITY_DETAILED
 from eqia.errors import InputError
-from eqia.mapping import (
+from eqia.read.mapping import (
     Lookup,
     bands_overlap,
     date_evidence,
@@ -30,6 +28,8 @@ from eqia.mapping import (
     map_categories,
     text_matches,
 )
+from eqia.settings import characteristics as chars
+from eqia.settings.characteristics import ETHNICITY_DETAILED
 
 COUNT_COLUMNS = ["characteristic", "category", "kind", "reason", "value", "count"]
 BY_AGE_COLUMNS = ["characteristic", "age_lo", "age_hi", "category", "count"]
@@ -221,7 +221,7 @@ _BAND_CHARS = "[-+<\u2013\u2014opublOPUBL]"
 def _age_source(vc: ValueCounts) -> str | None:
     if "age" not in vc.values:
         return None
-    from eqia.mapping import looks_like_bands, parse_dates
+    from eqia.read.mapping import looks_like_bands, parse_dates
 
     idx = vc.values["age"].index
     if vc.shape == "aggregated":

@@ -12,11 +12,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from eqia import changes
-from eqia import characteristics as chars
-from eqia.assess import DIRECTIONS, RATINGS
-from eqia.assess import SCHEMA as ASSESSMENT_SCHEMA
-from eqia.schema import (
+from eqia.judgement.assess import DIRECTIONS, RATINGS
+from eqia.judgement.assess import SCHEMA as ASSESSMENT_SCHEMA
+from eqia.settings import changes
+from eqia.settings import characteristics as chars
+from eqia.settings.schema import (
     INVALID,
     AgeRange,
     Checker,
@@ -32,7 +32,7 @@ from eqia.schema import (
     once,
     validate,
 )
-from eqia.yamlfile import read_yaml_doc
+from eqia.settings.yamlfile import read_yaml_doc
 
 TEXT_FIELDS = (
     "directorate", "name", "assessed", "owner", "date_initial_screening", "date_full_eqia",

@@ -40,12 +40,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from eqia import characteristics as chars
 from eqia.agebands import DEFAULT_BANDS, AgeBand, parse_band, parse_bands
-from eqia.characteristics import ETHNICITY_DETAILED, normalise
 from eqia.errors import AreaError, InputError, UsageError
 from eqia.outputs import atomic_write, output_folder, write_text
-from eqia.yamlfile import safe_load
+from eqia.settings import characteristics as chars
+from eqia.settings.characteristics import ETHNICITY_DETAILED, normalise
+from eqia.settings.yamlfile import safe_load
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+; importlib.abc has it on 3.10
     from importlib.abc import Traversable
@@ -561,7 +561,7 @@ def baseline(
     if characteristic_key == "age":
         return _age_baseline(area_obj, ages, bands, baseline_dir)
     if ages is not None:
-        from eqia.age_crossings import crossing
+        from eqia.census.age_crossings import crossing
 
         crossed = crossing(area_obj, characteristic_key, baseline_dir=baseline_dir)
         if crossed is not None:
@@ -652,7 +652,7 @@ def _age_baseline(
 
 def _crossed_baseline(area: Area, ages: AgeBand, crossed, baseline_dir) -> Baseline:
     """The eligible-age population from an age crossing (``age_crossings.Crossing``)."""
-    from eqia.age_crossings import TOP, ages_mask, cut_bands
+    from eqia.census.age_crossings import TOP, ages_mask, cut_bands
 
     key = crossed.key
     char = chars.get("ethnicity" if key == ETHNICITY_DETAILED else key)
@@ -727,7 +727,7 @@ def baseline_by_age(
     area_obj = area if isinstance(area, Area) else find_area(area, baseline_dir=baseline_dir)
     bands = list(bands)
     if characteristic_key != "age":
-        from eqia.age_crossings import by_bands, crossing
+        from eqia.census.age_crossings import by_bands, crossing
 
         crossed = crossing(area_obj, characteristic_key, baseline_dir=baseline_dir)
         return None if crossed is None else by_bands(crossed, bands)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eqia.rules import Rules, load_rules
+from eqia.settings.rules import Rules, load_rules
 
 #: Flag values, in the order they are explained to readers.
 FLAGS = ("under", "over", "none", "too_few")

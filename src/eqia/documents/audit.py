@@ -43,21 +43,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eqia import characteristics as chars
 from eqia.errors import ConfigError, EqiaError, UsageError
-from eqia.ingest import (
+from eqia.outputs import atomic_write
+from eqia.read.extract import profile_services
+from eqia.read.files import (
     CSV_SUFFIXES,
     EXCEL_SUFFIXES,
     PARQUET_SUFFIXES,
     same_extract_error,
     same_files,
 )
-from eqia.mapping import MappingFile, load_mapping
-from eqia.outputs import atomic_write
-from eqia.profile import profile_services
-from eqia.schema import Choice, Fields, ListOf, MapOf, Number, validate
+from eqia.read.mapping import MappingFile, load_mapping
+from eqia.settings import characteristics as chars
+from eqia.settings.schema import Choice, Fields, ListOf, MapOf, Number, validate
+from eqia.settings.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc
 from eqia.spreadsheet import cell_value, save_workbook, write_frame
-from eqia.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc
 
 #: The columns of ``eqia audit --format csv``, in this order.
 CSV_COLUMNS = [
@@ -996,7 +996,7 @@ def write_narrative_docx(result: AuditResult, path: str | Path) -> None:
     from docx import Document
     from docx.shared import Cm, Pt, RGBColor
 
-    from eqia.report import _page_number, _set_language
+    from eqia.documents.report import _page_number, _set_language
 
     doc = Document()
     doc.core_properties.title = "Equality data completeness"

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eqia import characteristics as chars
-from eqia.compare import STATUS_FLAGS, Comparison
-from eqia.disclosure import (
+from eqia.analysis.compare import STATUS_FLAGS, Comparison
+from eqia.analysis.stats import share_interval
+from eqia.disclosure.engine import (
     INTERNAL,
     DisclosurePolicy,
     Line,
@@ -45,7 +45,7 @@ from eqia.disclosure import (
     direction_is_safe,
     protect_lines,
 )
-from eqia.stats import share_interval
+from eqia.settings import characteristics as chars
 
 #: Line labels of the figures every characteristic's table has besides its categories.
 PEOPLE = "People"

@@ -15,11 +15,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eqia import characteristics as chars
 from eqia.agebands import MAX_AGE, AgeBand, parse_band
-from eqia.characteristics import Characteristic, normalise
-from eqia.schema import Checker, Choice, Fields, Flag, ListOf, MapOf, Number, Text, validate
-from eqia.yamlfile import read_yaml_doc
+from eqia.settings import characteristics as chars
+from eqia.settings.characteristics import Characteristic, normalise
+from eqia.settings.schema import (
+    Checker,
+    Choice,
+    Fields,
+    Flag,
+    ListOf,
+    MapOf,
+    Number,
+    Text,
+    validate,
+)
+from eqia.settings.yamlfile import read_yaml_doc
 
 UNKNOWN_WORDS = {"unknown", "not_known", "not known", "not_stated", "not stated", "blank"}
 

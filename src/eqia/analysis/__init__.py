@@ -1,0 +1,1 @@
+"""Comparison of a service's profile with its population, and the statistics behind it."""

@@ -1,0 +1,1 @@
+"""Census 2021 reference data: areas, baselines, comparators, age crossings."""

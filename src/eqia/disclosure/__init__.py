@@ -1,0 +1,1 @@
+"""The one protection step every published number passes."""

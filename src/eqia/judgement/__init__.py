@@ -1,0 +1,1 @@
+"""What the numbers mean for an officer: findings and suggested ratings."""

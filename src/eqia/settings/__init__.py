@@ -1,0 +1,1 @@
+"""Settings: every YAML file the tool reads, validated by one schema, defaults in eqia/data."""
