@@ -290,3 +290,78 @@ def test_spark_counts_as_the_file(spark_url, extract, extract_csv):
     frame = spark.createDataFrame(rows, schema)
     frame.createOrReplaceTempView(TABLE)
     _same_counts(DatabaseSource(spark_url, table=TABLE), extract_csv)
+
+
+# ---------------------------------------------------------------------------
+# The commands: --db with --table or --query, a proposal's database extract
+
+
+def test_profile_and_compare_commands_count_a_table(cli, duckdb_file, extract_csv):
+    url = f"duckdb:///{duckdb_file}"
+    args = ["--map", EXAMPLE_MAPPING, "--as-of", EXAMPLE_AS_OF.isoformat(), "-f", "csv"]
+    from_db = cli("profile", "--db", url, "--table", TABLE, *args)
+    from_file = cli("profile", extract_csv, *args)
+    assert from_db.exit_code == 0, from_db.output
+    assert from_db.stdout == from_file.stdout  # the same figures, line for line
+    compared = cli("compare", "--db", url, "--table", TABLE, "--area", "Kent", "--ages", "18-",
+                   *args)
+    compared_file = cli("compare", extract_csv, "--area", "Kent", "--ages", "18-", *args)
+    assert compared.exit_code == 0, compared.output
+    assert compared.stdout == compared_file.stdout
+
+
+def test_commands_refuse_a_password_and_a_muddle(cli, duckdb_file, extract_csv):
+    got = cli("profile", "--db", "postgresql://analyst:s3cret@warehouse/council", "--table", "t")
+    assert got.exit_code == 2 and "s3cret" not in got.output
+    assert "EQIA_DB_PASSWORD" in got.output
+    both = cli("profile", extract_csv, "--db", f"duckdb:///{duckdb_file}", "--table", TABLE)
+    assert both.exit_code == 2 and "not both" in both.output
+    alone = cli("profile", "--table", TABLE)
+    assert alone.exit_code == 2 and "--db" in alone.output
+    nothing = cli("profile")
+    assert nothing.exit_code == 2 and "Unexpected" not in nothing.output
+
+
+def test_audit_command_audits_tables(cli, duckdb_file, extract_csv, tmp_path):
+    url = f"duckdb:///{duckdb_file}"
+    args = ["--map", EXAMPLE_MAPPING, "--as-of", EXAMPLE_AS_OF.isoformat(), "-f", "csv"]
+    from_db = cli("audit", "--db", url, "--table", TABLE, *args)
+    folder = tmp_path / "files"
+    folder.mkdir()
+    shutil.copy(extract_csv, folder / f"{TABLE}.csv")
+    from_file = cli("audit", folder, *args)
+    assert from_db.exit_code == from_file.exit_code
+    assert from_db.stdout == from_file.stdout  # services North and South, alike
+    assert "North" in from_db.stdout and "South" in from_db.stdout
+    twice = cli("audit", "--db", url, "--table", TABLE, "--table", TABLE, *args)
+    assert twice.exit_code == 2 and "twice" in twice.output
+
+
+def test_a_proposal_names_a_table(cli, duckdb_file, extract_csv, tmp_path):
+    import yaml
+
+    from eqia.documents.proposal import load_proposal
+    from eqia.read.engines import DatabaseSource
+
+    proposal = yaml.safe_load((EXAMPLE_MAPPING.parent / "mh_support_proposal.yaml").read_text())
+    proposal["data"]["extracts"] = [{"db": f"duckdb:///{duckdb_file}", "table": TABLE}]
+    proposal["data"]["mapping"] = str(EXAMPLE_MAPPING)
+    path = tmp_path / "proposal.yaml"
+    path.write_text(yaml.safe_dump(proposal))
+    loaded = load_proposal(path)
+    source = DatabaseSource(f"duckdb:///{duckdb_file}", table=TABLE)
+    assert loaded.extracts == [source]
+    assert cli("screen", path, "--out", tmp_path / "db", "--formats", "md").exit_code == 0
+    proposal["data"]["extracts"] = [str(extract_csv)]
+    path.write_text(yaml.safe_dump(proposal))
+    assert cli("screen", path, "--out", tmp_path / "file", "--formats", "md").exit_code == 0
+    (db_md,), (file_md,) = (sorted((tmp_path / d).glob("*.md")) for d in ("db", "file"))
+    assert db_md.read_text().replace(source.name, extract_csv.name) == file_md.read_text()
+    proposal["data"]["extracts"] = [{"db": "postgresql://a:pw@h/db", "table": TABLE}]
+    path.write_text(yaml.safe_dump(proposal))
+    from eqia.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_proposal(path)
+    assert info.value.code == "password-in-url" and info.value.line is not None
+    assert "pw" not in str(info.value).replace("password", "")

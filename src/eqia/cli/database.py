@@ -27,6 +27,11 @@ TableOpt = Annotated[
     typer.Option("--table", help="With --db: the table (or view) to count, e.g. "
                  "social_care.mh_support."),
 ]
+TablesOpt = Annotated[
+    list[str] | None,
+    typer.Option("--table", help="With --db: a table (or view) to audit, one per service or "
+                 "holding a service column. Repeatable."),
+]
 QueryOpt = Annotated[
     str | None,
     typer.Option("--query", help="With --db: a SELECT giving the rows to count (read only), "
@@ -63,3 +68,21 @@ def extract_or_database(
     check_url(db)  # before asking for a password
     password = typer.prompt("Database password", hide_input=True) if password_prompt else None
     return DatabaseSource(db, table=table, query=query, password=password)
+
+
+def database_tables(db: str | None, tables: list[str], password_prompt: bool = False) -> list:
+    """The ``DatabaseSource`` of each table the options name (none without --db)."""
+    if db is None:
+        if tables or password_prompt:
+            raise UsageError("--table and --password-prompt go with --db URL",
+                             code="missing-option",
+                             hint="Add e.g. --db postgresql://analyst@warehouse/council.")
+        return []
+    if not tables:
+        raise UsageError("--db needs the tables to audit", code="missing-option",
+                         file=db, hint="Add --table NAME for each table.")
+    from eqia.read.engines import DatabaseSource, check_url
+
+    check_url(db)
+    password = typer.prompt("Database password", hide_input=True) if password_prompt else None
+    return [DatabaseSource(db, table=t, password=password) for t in tables]

@@ -209,6 +209,9 @@ def find_extracts(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
     found: list[Path] = []
     skipped: list[Path] = []
     for given in paths:
+        if not isinstance(given, str | Path):  # a table in a database (read.engines)
+            found.append(given)
+            continue
         p = Path(given)
         if not p.is_dir():
             found.append(p)
@@ -534,9 +537,16 @@ def audit_paths(
 def each_file_once(paths: list[Path]) -> None:
     """Refuse the same extract twice (given twice, as a file and in its folder, by a link,
     or a copy with the same contents): its records would be counted twice."""
-    for path, first in zip(paths, same_files(paths), strict=True):
+    files = [p for p in paths if isinstance(p, Path)]
+    for path, first in zip(files, same_files(files), strict=True):
         if first is not None:
             raise same_extract_error(path, first)
+    tables = [p for p in paths if not isinstance(p, Path)]  # tables in a database
+    for i, table in enumerate(tables):
+        if table in tables[:i]:
+            raise UsageError("The same table is given twice: its records would be counted "
+                             "twice", code="same-extract", file=str(table),
+                             hint="Give each table once.")
 
 
 def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str | Path]:

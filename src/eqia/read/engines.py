@@ -78,9 +78,23 @@ class DatabaseSource:
 
     @property
     def name(self) -> str:
-        """What outputs call the source: the table, or "query"; and where it is."""
-        what = f"table {self.table}" if self.table is not None else "query"
-        return f"{what} at {self.safe_url}"
+        """What outputs call the source, as they call a file by its name: the table's
+        name, or "query" (not the URL: documents do not name servers)."""
+        return self.table if self.table is not None else "query"
+
+    @property
+    def where(self) -> str:
+        """The source and its URL, for error messages."""
+        return f"{self.name} at {self.safe_url}"
+
+    @property
+    def stem(self) -> str:
+        """What a service is called when the source has no service column (as a file's
+        name without its suffix): the table's name, or "query"."""
+        return self.table.rsplit(".", 1)[-1] if self.table is not None else "query"
+
+    def __str__(self) -> str:
+        return self.name
 
     def __repr__(self) -> str:  # never the password
         return f"DatabaseSource({self.url!r}, table={self.table!r}, query=...)"
@@ -138,9 +152,9 @@ def value_counts(
 
     name = source.name
     columns = [str(c) for c in engine.columns()]
-    plan = plan_columns(columns, mapping, name)
+    plan = plan_columns(columns, mapping, source.where)
     if not plan.columns:
-        raise no_characteristics_error(name, columns)
+        raise no_characteristics_error(source.where, columns)
     job = _Job(_named()(Path(name), "engine", columns), plan, split, crossed, mapping)
     alias = {c: f"k{i}" for i, c in enumerate(job.counted)}
     dob = plan.columns.get("age") if plan.age_hint == "dob" else None
@@ -159,14 +173,14 @@ def value_counts(
         grouped[s] = frame
     people = int(grouped[job.sets[0]]["n"].sum())
     if people == 0:
-        raise InputError("The table or query has no rows", code="empty-file", file=name,
+        raise InputError("The table or query has no rows", code="empty-file", file=source.where,
                          hint="Check the table's name, or the query's WHERE clause.")
     repeats = 0
     if plan.id_column is not None:
         repeats = int(engine.frame(sql.repeated_ids_query(sql.person_id(plan.id_column)),
                                    what="check person IDs").iloc[0, 0] or 0)
         if repeats and not allow_duplicates:
-            raise repeated_ids_error(repeats, name, plan.id_column)
+            raise repeated_ids_error(repeats, source.where, plan.id_column)
     parts = job.assemble(_Grouped(grouped, repeats, {"people": people}), Layout())
     return parts
 
@@ -269,7 +283,7 @@ class Engine:
                     "--query that converts it, e.g. SELECT ..., CAST(dob_text AS DATE) AS "
                     f"{column} FROM ...")
         return InputError(f"The database could not {what}: {first}", code="database-error",
-                          file=self.source.name, column=column, hint=hint)
+                          file=self.source.where, column=column, hint=hint)
 
 
 def read_only_query(query: str, dialect: str) -> str:
