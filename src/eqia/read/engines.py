@@ -393,8 +393,12 @@ class _SQLAlchemy(Engine):
         except sa.exc.SQLAlchemyError as exc:
             raise self.failed(exc.orig or exc if hasattr(exc, "orig") else exc,
                               "connect", None) from None
-        if self.dialect in ("postgres", "mysql", "redshift"):
-            self.con.exec_driver_sql("SET TRANSACTION READ ONLY")
+        read_only = {"postgres": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                     "redshift": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                     "mysql": "SET SESSION TRANSACTION READ ONLY"}.get(self.dialect)
+        if read_only:  # every transaction of this session, after a rollback too
+            self.con.exec_driver_sql(read_only)
+            self.con.commit()
 
     def run(self, query: str) -> Any:
         import pandas as pd
