@@ -22,6 +22,7 @@ from eqia.read.files import (
     ColumnPlan,
     Table,
     is_aggregated,
+    known_columns,
     no_characteristics_error,
     plan_columns,
     read_table,
@@ -117,7 +118,8 @@ def profiles_from_table(
     else:
         plan = plan_columns(columns, mapping, table.name)
         if not plan.columns:
-            raise no_characteristics_error(table.name, columns)
+            raise no_characteristics_error(table.name, columns, table.layout.header_row,
+                                           table.data, known_columns())
         wide = wide_counts_error(table, plan)
         if wide is not None:
             raise wide
