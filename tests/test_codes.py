@@ -183,7 +183,10 @@ def test_every_generated_spelling_means_what_its_code_list_says():
     """No two code lists, and no two codes, claim the same spelling; where
     characteristics.yaml already gives a spelling a meaning, that meaning stands."""
     raw = safe_load(files("eqia").joinpath("data/characteristics.yaml").read_text("utf-8"))
-    for key in ("sex", "ethnicity"):
+    listed = safe_load(files("eqia").joinpath("data/standard_codes.yaml").read_text("utf-8"))
+    keys = [k for k in listed if k != "spellings"]
+    assert {"sex", "ethnicity", "sexual_orientation"} <= set(keys)
+    for key in keys:
         body = raw["characteristics"][key]
         explicit = {normalise(v) for values in raw["unknowns"].values() for v in values}
         explicit |= {normalise(v) for values in (body.get("unknown_codes") or {}).values()
@@ -193,12 +196,37 @@ def test_every_generated_spelling_means_what_its_code_list_says():
                                                 *(item.get("census") or ()))}
         lookup = lookup_for(chars.get(key))
         spellings = standard_codes.spellings(key)
-        assert len(spellings) > 20
+        assert len(spellings) >= 4 * len(listed[key][0]["codes"])
         for sp in spellings:
             if normalise(sp.text) in explicit:
                 continue
             kind, target = lookup.codes[normalise(sp.text)]
             assert target == sp.means, (key, sp)
+
+
+def test_nhs_sexual_orientation_marital_status_and_gender_identity_codes():
+    """NHS Data Dictionary: PERSON STATED SEXUAL ORIENTATION CODE (DCB2094), PERSON
+    MARITAL STATUS and GENDER IDENTITY SAME AT BIRTH INDICATOR."""
+    assert mapped("sexual_orientation", ["1", "2", "3", "4", "U", "Z", "9",
+                                         "4 - Other sexual orientation not listed"]) == [
+        ("category", "Straight or Heterosexual"), ("category", "Gay or Lesbian"),
+        ("category", "Bisexual"), ("category", "All other sexual orientations"),
+        ("unknown", "not_known"), ("unknown", "not_stated"), ("unknown", "not_known"),
+        ("category", "All other sexual orientations")]
+    assert mapped("marriage_civil_partnership", ["S", "M", "D", "W", "P", "N", "8", "9",
+                                                 "M - Married/Civil Partner"]) == [
+        ("category", "Never married and never registered a civil partnership"),
+        ("category", "Married or in a registered civil partnership"),
+        ("category", "Divorced or civil partnership dissolved"),
+        ("category", "Widowed or surviving civil partnership partner"),
+        ("category", "Separated, but still legally married or still legally in a civil "
+                     "partnership"),
+        ("unknown", "not_stated"), ("unknown", "not_known"), ("unknown", "not_known"),
+        ("category", "Married or in a registered civil partnership")]
+    assert mapped("gender_identity", ["Y", "N", "X", "Z"]) == [
+        ("category", "Gender identity the same as sex registered at birth"),
+        ("category", "Gender identity different from sex registered at birth"),
+        ("unknown", "not_known"), ("unknown", "not_stated")]
 
 
 # ---------------------------------------------------------------------------
