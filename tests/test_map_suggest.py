@@ -113,3 +113,14 @@ def test_profile_lists_each_unrecognised_code_in_full_ready_to_paste(cli, tmp_pa
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text("values:\n" + pasted.replace(":    # 2 rows", ': "White: Other White"'))
     assert profile_file(path, mapping, as_of=AS_OF).invalid("ethnicity") == 0
+
+
+def test_a_table_of_counts_has_only_values_to_map(cli, tmp_path):
+    path = tmp_path / "counts.csv"
+    path.write_text("characteristic,category,count\nSex,Female,40\nSex,Femail,3\nSex,Male,37\n")
+    out, _ = draft(cli, tmp_path, path)
+    text = out.read_text(encoding="utf-8")
+    assert "  # Tables of counts (characteristic, category, count): no columns to name." in text
+    assert '    "Femail": "Female"    # 3 people; closest: \'female\' (83% alike)' in text
+    assert profile_file(path, out, as_of=AS_OF).category_counts("sex").to_dict() == {
+        "Female": 43, "Male": 37}

@@ -67,6 +67,7 @@ class Suggestion:
     header_row: int | None = None  # where the header was found, when not row 1
     sheet: str | None = None
     notes: list[str] = field(default_factory=list)
+    counts_only: bool = False  # every file a table of counts: no columns to name
 
 
 def _known_names() -> dict[str, tuple[str, str]]:
@@ -142,11 +143,13 @@ def suggest(paths: Sequence[str | Path], mapping: MappingFile | None = None,
     counts: Counter[tuple[str, str]] = Counter()
     first: dict[str, ColumnMatch] = {}
     unused: list[str] = []
+    aggregated = 0
     for path in paths:
         table = read_table(path, sheet=sheet, mapping=mapping)
         if table.layout.header_row > 1 and result.header_row is None:
             result.header_row = table.layout.header_row
         if is_aggregated(list(table.data.columns)):
+            aggregated += 1
             profile = next(iter(profiles_from_table(table, mapping, split=False).values()))
             for key in chars.keys():
                 if key != "age" and profile.is_collected(key):
@@ -171,6 +174,7 @@ def suggest(paths: Sequence[str | Path], mapping: MappingFile | None = None,
                 text = str(value)
                 if normalise(text) and normalise(text) not in lookup.codes:
                     counts[(m.key, text)] += int(n)
+    result.counts_only = aggregated == len(paths)
     result.columns = list(first.values())
     result.unused = [c for c in unused if c not in {m.column for m in result.columns}]
     lookups = {key: lookup_for(chars.get(key), mapping.values.get(key))
@@ -206,7 +210,9 @@ def draft_yaml(s: Suggestion) -> str:
     lines += ["", "columns:"]
     for m in s.columns:
         lines.append(f"  {m.key}: {_quoted(m.column)}    # {m.why}")
-    if not s.columns:
+    if s.counts_only:
+        lines.append("  # Tables of counts (characteristic, category, count): no columns to name.")
+    elif not s.columns:
         lines.append("  # No column was recognised: name each characteristic's column, e.g.")
         lines.append("  # ethnicity: \"Ethnic Group\"")
     if s.unused:
@@ -219,7 +225,8 @@ def draft_yaml(s: Suggestion) -> str:
         char = chars.get(key)
         lines.append(f"  {key}:")
         for v in (v for v in s.values if v.key == key):
-            rows = f"{v.count:,} row{'s' if v.count != 1 else ''}"
+            unit = ("person", "people") if s.counts_only else ("row", "rows")
+            rows = f"{v.count:,} {unit[v.count != 1]}"
             if v.means is None:
                 lines.append(f"    # {_quoted(v.value)}:    # {rows}; no close match: write "
                              "its standard category, not_known or not_stated, and remove the #")
