@@ -124,3 +124,35 @@ def test_a_table_of_counts_has_only_values_to_map(cli, tmp_path):
     assert '    "Femail": "Female"    # 3 people; closest: \'female\' (83% alike)' in text
     assert profile_file(path, out, as_of=AS_OF).category_counts("sex").to_dict() == {
         "Female": 43, "Male": 37}
+
+
+def test_values_are_counted_across_extracts(cli, tmp_path):
+    first, second = tmp_path / "q1.csv", tmp_path / "q2.csv"
+    first.write_text("Client ID,Gender\n1,Femail\n2,M\n3,Femail\n")
+    second.write_text("Client ID,Gender\n4,Femail\n5,Mal\n")
+    out, _ = draft(cli, tmp_path, first, second)
+    text = out.read_text(encoding="utf-8")
+    assert "from: q1.csv, q2.csv." in text
+    assert '    "Femail": "Female"    # 3 rows;' in text
+    assert '    # "Mal":    # 1 row; no close match' in text  # 3 letters: alike by chance
+
+
+def test_a_column_of_free_text_is_not_listed(cli, tmp_path):
+    path = tmp_path / "notes.csv"
+    lines = [f"{i},F,said on the phone that {i} was her religion" for i in range(30)]
+    path.write_text("Client ID,Gender,Religion\n" + "\n".join(lines) + "\n")
+    out, _ = draft(cli, tmp_path, path)
+    text = out.read_text(encoding="utf-8")
+    assert "said on the phone" not in text
+    assert ("# Note: Column 'Religion' (religion or belief) of notes.csv holds mostly values "
+            "that appear only once, like free text or IDs: they are not listed.") in text
+
+
+def test_the_header_under_a_title_as_wide_as_the_data_is_found(cli, tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text("Caseload,for,the,year\nRef,Born,Gender,Eth grp\nR1,01/01/1980,Femail,A\n")
+    out, _ = draft(cli, tmp_path, path)
+    text = out.read_text(encoding="utf-8")
+    assert "header_row: 2" in text
+    assert '  sex: "Gender"' in text and '"Femail": "Female"' in text
+    assert profile_file(path, out, as_of=AS_OF).category_counts("sex")["Female"] == 1

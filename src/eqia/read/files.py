@@ -708,7 +708,7 @@ def no_characteristics_error(source: str, columns: list[str], header_row: int = 
     """No characteristic found. When a row under the one taken as the header holds names
     eqia knows, the header is most likely that row (a title above it was taken for the
     header): say which, and do not send the officer to write a mapping file."""
-    lower = _row_with_known_names(below, known, header_row) if below is not None else None
+    lower = row_with_known_names(below, known, header_row) if below is not None else None
     details = [f"Header taken from row {header_row}; columns found: " + ", ".join(columns)]
     if lower is not None:
         row, names = lower
@@ -732,7 +732,7 @@ def no_characteristics_error(source: str, columns: list[str], header_row: int = 
     )
 
 
-def _row_with_known_names(rows: pd.DataFrame, known: frozenset[str],
+def row_with_known_names(rows: pd.DataFrame, known: frozenset[str],
                           header_row: int) -> tuple[int, list[str]] | None:
     """The first of the rows under the header (up to ``MAX_TITLE_ROWS``) holding a column
     name eqia knows: its row number in the file and the names it holds."""

@@ -15,11 +15,20 @@ import difflib
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pandas as pd
+
 from eqia.read.extract import profiles_from_table
-from eqia.read.files import is_aggregated, plan_columns, read_table
+from eqia.read.files import (
+    Table,
+    is_aggregated,
+    known_columns,
+    plan_columns,
+    read_table,
+    row_with_known_names,
+)
 from eqia.read.mapping import UNKNOWN_TARGETS, Lookup, MappingFile, lookup_for
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import normalise
@@ -32,6 +41,10 @@ COLUMN_CUTOFF = 0.8
 #: letters are alike by chance ("Jedi" is 75% like "jewi", Jewish).
 VALUE_CUTOFF = 0.6
 SHORT_CUTOFF = 0.9
+
+#: A coded column holds a few values, each many times. More values than this seen only
+#: once, in most of its rows, is free text or IDs: not listed in a draft.
+FREE_TEXT_SINGLES = 20
 
 MAPPING_KEYS = {"id": "the person ID", "service": "the service"}
 
@@ -145,7 +158,7 @@ def suggest(paths: Sequence[str | Path], mapping: MappingFile | None = None,
     unused: list[str] = []
     aggregated = 0
     for path in paths:
-        table = read_table(path, sheet=sheet, mapping=mapping)
+        table = _read(path, mapping, sheet)
         if table.layout.header_row > 1 and result.header_row is None:
             result.header_row = table.layout.header_row
         if is_aggregated(list(table.data.columns)):
@@ -168,8 +181,14 @@ def suggest(paths: Sequence[str | Path], mapping: MappingFile | None = None,
         for m in matches:
             if m.key in ("id", "service", "age"):
                 continue  # never their values: IDs, dates of birth
-            lookup = lookup_for(chars.get(m.key), mapping.values.get(m.key))
             found = table.data[m.column].value_counts(sort=False)
+            if _looks_free(found):
+                result.notes.append(
+                    f"Column '{m.column}' ({_label(m.key)}) of {table.name} holds mostly "
+                    "values that appear only once, like free text or IDs: they are not "
+                    "listed. Check that it is the right column.")
+                continue
+            lookup = lookup_for(chars.get(m.key), mapping.values.get(m.key))
             for value, n in found.items():
                 text = str(value)
                 if normalise(text) and normalise(text) not in lookup.codes:
@@ -185,6 +204,27 @@ def suggest(paths: Sequence[str | Path], mapping: MappingFile | None = None,
         means, like, score = closest(value, lookups[key])
         result.values.append(ValueMatch(key, value, n, means, like, score))
     return result
+
+
+def _read(path: str | Path, mapping: MappingFile, sheet: str | None) -> Table:
+    """The extract as every command reads it; but when no column is recognised and a
+    lower row holds names eqia knows (a title as wide as the data above it), from there."""
+    table = read_table(path, sheet=sheet, mapping=mapping)
+    columns = list(table.data.columns)
+    if (mapping.header_row is not None or is_aggregated(columns)
+            or plan_columns(columns, mapping, table.name).columns):
+        return table
+    lower = row_with_known_names(table.data, known_columns(mapping), table.layout.header_row)
+    if lower is None:
+        return table
+    return read_table(path, sheet=sheet, mapping=replace(mapping, header_row=lower[0]))
+
+
+def _looks_free(found: pd.Series) -> bool:
+    """Whether a column's values (counts by value) look like free text or IDs rather than
+    codes: more than ``FREE_TEXT_SINGLES`` values seen once, in most of its rows."""
+    singles = int((found == 1).sum())
+    return singles > FREE_TEXT_SINGLES and singles > found.sum() / 2
 
 
 def _quoted(text: str) -> str:
