@@ -80,7 +80,7 @@ def test_a_value_like_nothing_is_left_for_the_officer_and_the_file_still_loads(c
     text = out.read_text(encoding="utf-8")
     assert ('    # "Jedi":    # 6 rows; no close match: write its standard category, '
             "not_known or not_stated, and remove the #") in text
-    assert '"XX"' not in text  # the mapping given already maps it
+    assert '    "xx": not_known    # from mh_support_mapping.yaml' in text  # kept, not listed
     assert "(0 with a proposed category, 2 with no close match)" in " ".join(
         result.stderr.split())
     load_mapping(out)
@@ -156,3 +156,11 @@ def test_the_header_under_a_title_as_wide_as_the_data_is_found(cli, tmp_path):
     assert "header_row: 2" in text
     assert '  sex: "Gender"' in text and '"Femail": "Female"' in text
     assert profile_file(path, out, as_of=AS_OF).category_counts("sex")["Female"] == 1
+
+
+def test_a_draft_started_from_a_mapping_keeps_all_it_says(cli, tmp_path):
+    out, _ = draft(cli, tmp_path, EXAMPLE_EXTRACT, "--map", EXAMPLE_MAPPING)
+    ours = profile_file(EXAMPLE_EXTRACT, out, as_of=AS_OF).tidy(list_invalid_values=True)
+    theirs = profile_file(EXAMPLE_EXTRACT, EXAMPLE_MAPPING, as_of=AS_OF).tidy(
+        list_invalid_values=True)
+    assert ours.equals(theirs)

@@ -56,7 +56,6 @@ class ColumnMatch:
     key: str  # a characteristic key, id or service
     column: str
     why: str
-    certain: bool  # found by a name eqia knows (else: by a close spelling, to check)
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,7 @@ class Suggestion:
     sheet: str | None = None
     notes: list[str] = field(default_factory=list)
     counts_only: bool = False  # every file a table of counts: no columns to name
+    base: MappingFile = field(default_factory=MappingFile)  # the mapping it starts from
 
 
 def _known_names() -> dict[str, tuple[str, str]]:
@@ -105,15 +105,11 @@ def match_columns(columns: Sequence[str], mapping: MappingFile,
     """Each column eqia would use and why, then the closest spellings for the rest; and
     the columns left over."""
     plan = plan_columns(list(columns), mapping, source)
-    matches = []
-    for key, col in plan.columns.items():
-        why = ("named in the mapping file" if col == mapping.columns.get(key) else
-               f"'{col}' is a name eqia knows for {_label(key)}")
-        matches.append(ColumnMatch(key, col, why, True))
-    for key, col in (("id", plan.id_column), ("service", plan.service_column)):
-        if col:
-            matches.append(ColumnMatch(key, col, f"'{col}' is a name eqia knows for "
-                                       f"{_label(key)}", True))
+    named = {**mapping.columns, "id": mapping.id_column, "service": mapping.service_column}
+    found = {**plan.columns, "id": plan.id_column, "service": plan.service_column}
+    matches = [ColumnMatch(key, col, "named in the mapping file" if named.get(key) else
+                           f"'{col}' is a name eqia knows for {_label(key)}")
+               for key, col in found.items() if col]
     taken = {m.key for m in matches}
     used = {m.column for m in matches} | set(mapping.ignore)
     if plan.period_column:
@@ -130,7 +126,7 @@ def match_columns(columns: Sequence[str], mapping: MappingFile,
             continue
         ratio = difflib.SequenceMatcher(None, normalise(col), close[0]).ratio()
         matches.append(ColumnMatch(key, col, f"spelt like '{name}', a name for {_label(key)} "
-                                   f"({ratio:.0%} alike): check", False))
+                                   f"({ratio:.0%} alike): check"))
         taken.add(key)
     order = [*chars.keys(), "id", "service"]
     return sorted(matches, key=lambda m: order.index(m.key)), unused
@@ -152,7 +148,8 @@ def suggest(paths: Sequence[str | Path], mapping: MappingFile | None = None,
             sheet: str | None = None) -> Suggestion:
     """Match columns and list unrecognised values across ``paths`` (one mapping for all)."""
     mapping = mapping or MappingFile()
-    result = Suggestion(sources=[Path(p).name for p in paths], sheet=sheet or mapping.sheet)
+    result = Suggestion(sources=[Path(p).name for p in paths], sheet=sheet or mapping.sheet,
+                        base=mapping)
     counts: Counter[tuple[str, str]] = Counter()
     first: dict[str, ColumnMatch] = {}
     unused: list[str] = []
@@ -241,7 +238,14 @@ def draft_yaml(s: Suggestion) -> str:
         f"#   eqia profile {s.sources[0]} --map THIS-FILE.yaml",
         "# It lists values of coded columns only (never IDs or dates of birth).",
     ]
+    base = s.base
+    if base.path:
+        lines.append(f"# It starts from {base.path}: all that file says is kept here.")
     lines += [f"# Note: {n}" for n in s.notes]
+    if base.dayfirst is not None:
+        lines.append(f"dayfirst: {'true' if base.dayfirst else 'false'}")
+    if base.ignore:
+        lines.append("ignore_columns: [" + ", ".join(_quoted(c) for c in base.ignore) + "]")
     if s.sheet:
         lines += [f"sheet: {_quoted(s.sheet)}"]
     if s.header_row:
@@ -259,12 +263,21 @@ def draft_yaml(s: Suggestion) -> str:
         lines.append("  # Not used (give one a line above if it holds a characteristic): "
                      + ", ".join(_quoted(c) for c in s.unused))
     lines += ["", "values:"]
-    if not s.values:
+    if not s.values and not base.values:
         lines.append("  # Every value was recognised: nothing to map.")
-    for key in dict.fromkeys(v.key for v in s.values):
+    for key in chars.keys():
+        new = [v for v in s.values if v.key == key]
+        kept = base.values.get(key) or {}
+        if not (new or kept):
+            continue
         char = chars.get(key)
         lines.append(f"  {key}:")
-        for v in (v for v in s.values if v.key == key):
+        for code, target in kept.items():
+            means = target if target in UNKNOWN_TARGETS else _quoted(target)
+            lines.append(f"    {_quoted(code)}: {means}    # from {Path(base.path or '').name}")
+        if not new:
+            continue
+        for v in new:
             unit = ("person", "people") if s.counts_only else ("row", "rows")
             rows = f"{v.count:,} {unit[v.count != 1]}"
             if v.means is None:
