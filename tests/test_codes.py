@@ -314,6 +314,6 @@ def test_unknown_column_names_say_where_the_header_was_taken_and_offer_both_fixe
     path.write_text("Caseload,,\n,,\nRef,Sx,Eth grp\nR1,F,A\nR2,M,B\n")
     result = cli("profile", path, "--as-of", "2026-03-31")
     assert result.exit_code == 2
-    assert "Header taken from row 3; columns found: Ref, Sx, Eth grp" in result.stderr
+    assert "Columns found: Ref, Sx, Eth grp\n  - Header taken from row 3\n" in result.stderr
     assert "--header-row ROW" in result.stderr
     assert "eqia map suggest odd.csv drafts one" in result.stderr

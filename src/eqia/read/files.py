@@ -709,7 +709,7 @@ def no_characteristics_error(source: str, columns: list[str], header_row: int = 
     eqia knows, the header is most likely that row (a title above it was taken for the
     header): say which, and do not send the officer to write a mapping file."""
     lower = row_with_known_names(below, known, header_row) if below is not None else None
-    details = [f"Header taken from row {header_row}; columns found: " + ", ".join(columns)]
+    details = ["Columns found: " + ", ".join(columns), f"Header taken from row {header_row}"]
     if lower is not None:
         row, names = lower
         return InputError(

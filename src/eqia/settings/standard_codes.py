@@ -10,6 +10,7 @@ codes, never changing a meaning characteristics.yaml already gives: explicit win
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -60,15 +61,11 @@ def spellings(key: str) -> tuple[Spelling, ...]:
     return tuple(out)
 
 
-def sources(key: str) -> list[str]:
-    """The names of the code lists read for a characteristic."""
-    return [c["list"] for c in _raw().get(key) or ()]
-
-
-def extend(characteristics: dict, unknowns: dict, normalise) -> dict:
+def extend(characteristics: dict, unknowns: dict, normalise: Callable[[object], str]) -> dict:
     """``characteristics`` (characteristics.yaml's section, as read) with every standard
     spelling added to its category's ``codes`` (or to ``unknown_codes``), unless the
-    spelling already means something there or among the shared ``unknowns``.
+    spelling already means something there or among the shared ``unknowns``. ``normalise``
+    is the vocabulary's own (passed in: that module imports this one).
 
     Raises ``ValueError`` for a ``means`` that is no category: a fault in the packaged
     data, caught by the tests."""
@@ -95,7 +92,7 @@ def extend(characteristics: dict, unknowns: dict, normalise) -> dict:
             elif sp.means in by_label:
                 by_label[sp.means]["codes"] = [*(by_label[sp.means].get("codes") or ()), sp.text]
             else:
-                raise ValueError(f"standard_codes.yaml: {key} code '{sp.text}' means "
+                raise ValueError(f"standard_codes.yaml, {sp.source}: {key} code '{sp.text}' means "
                                  f"'{sp.means}', which is no category of {key}")
         body["categories"] = categories
         body["unknown_codes"] = unknown_codes
