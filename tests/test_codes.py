@@ -317,3 +317,23 @@ def test_unknown_column_names_say_where_the_header_was_taken_and_offer_both_fixe
     assert "Columns found: Ref, Sx, Eth grp\n  - Header taken from row 3\n" in result.stderr
     assert "--header-row ROW" in result.stderr
     assert "eqia map suggest odd.csv drafts one" in result.stderr
+
+
+NHS_NOTE = ("Ethnicity is recorded in NHS ethnic category codes (the 2001 census's categories), "
+            "which have no category for Gypsy or Irish Traveller, Roma or Arab people")
+NOTE_2011 = "Ethnicity is recorded in Census 2011's categories, which have no category for Roma"
+
+
+@pytest.mark.parametrize("values,notes", [
+    (["A", "H", "99"], [NHS_NOTE]),
+    (["A - White - British", "Z"], [NHS_NOTE]),
+    (["British or mixed British - ethnic category 2001 census"], [NHS_NOTE]),
+    (["Asian/Asian British: Other Asian", "White: Irish"], [NOTE_2011]),
+    (["WBRI", "White British", "Indian", "Arab", "Other ethnic group: Arab", "99", "Z"], []),
+])
+def test_an_older_classification_is_said_with_what_it_cannot_record(tmp_path, values, notes):
+    path = tmp_path / "extract.csv"
+    path.write_text("Client ID,Ethnicity\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)))
+    said = [n for n in profile_file(path, None, as_of=AS_OF).notes if "is recorded in" in n]
+    assert [n[:len(w)] for n, w in zip(said, notes, strict=False)] == notes
+    assert len(said) == len(notes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 
 import yaml
 
@@ -108,7 +109,9 @@ def test_profile_lists_each_unrecognised_code_in_full_ready_to_paste(cli, tmp_pa
     path.write_text(f'Client ID,Ethnicity\n1,"{long}"\n2,A\n3,"{long}"\n')
     result = cli("profile", path, "--as-of", "2026-03-31")
     assert result.exit_code == 0
-    pasted = result.stdout.split("drafts the file):\n")[1]
+    after = result.stdout.split("drafts the file):\n")[1].splitlines()
+    pasted = "".join(f"{line}\n" for line in itertools.takewhile(
+        lambda line: line.startswith("  "), after))
     assert pasted.startswith(f'  ethnicity:\n    "{long}":    # 2 rows\n')
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text("values:\n" + pasted.replace(":    # 2 rows", ': "White: Other White"'))

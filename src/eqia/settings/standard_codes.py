@@ -10,7 +10,7 @@ codes, never changing a meaning characteristics.yaml already gives: explicit win
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -61,6 +61,60 @@ def spellings(key: str) -> tuple[Spelling, ...]:
     return tuple(out)
 
 
+@cache
+def _own_spellings(key: str) -> dict[str, frozenset[str]]:
+    """For each code list of ``key`` with a ``note``, the normalised spellings of its
+    categories that only it has (not another list, nor characteristics.yaml): a value
+    among them, or one of its codes, shows the list is in use. Its codes for unknown
+    (99, Z) do not."""
+    from eqia.settings.characteristics import normalise
+
+    raw = safe_load(files("eqia").joinpath("data/characteristics.yaml").read_text("utf-8"))
+    explicit = _meanings(raw["characteristics"][key], raw["unknowns"], normalise)
+    lists = {c["list"]: [sp for sp in spellings(key)
+                         if sp.source == c["list"] and sp.means not in UNKNOWN_MEANINGS]
+             for c in _raw().get(key) or ()}
+    texts = {name: {normalise(sp.text) for sp in sps} for name, sps in lists.items()}
+    codes = {name: {normalise(c["code"]) for c in code_list["codes"]
+                    if c.get("code") is not None and c["means"] not in UNKNOWN_MEANINGS}
+             for code_list in _raw().get(key) or () for name in [code_list["list"]]}
+    return {name: frozenset((texts[name] - explicit
+                             - set().union(*(t for n, t in texts.items() if n != name)))
+                            | codes[name])
+            for name in lists if _note(key, name)}
+
+
+def _meanings(body: dict, unknowns: dict, normalise: Callable[[object], str]) -> set[str]:
+    """Every normalised spelling a characteristic's section of characteristics.yaml (and
+    the shared ``unknowns``) gives a meaning."""
+    taken = {normalise(v) for values in unknowns.values() for v in values}
+    taken |= {normalise(v) for values in (body.get("unknown_codes") or {}).values()
+              for v in values}
+    for item in (*(body.get("categories") or ()), *(body.get("groups") or ())):
+        taken |= {normalise(v) for v in (item["label"], *(item.get("codes") or ()),
+                                         *(item.get("census") or ()))}
+    return taken
+
+
+def _note(key: str, name: str) -> str | None:
+    return next((" ".join(str(c["note"]).split()) for c in _raw().get(key) or ()
+                 if c["list"] == name and c.get("note")), None)
+
+
+def classification_notes(values: dict[str, Iterable[object]]) -> list[str]:
+    """Notes for the older classifications an extract uses (``values``: each
+    characteristic's distinct raw values), saying what they cannot record."""
+    from eqia.settings.characteristics import normalise
+
+    notes = []
+    for key, raw in values.items():
+        if key not in _raw() or key == "spellings":
+            continue
+        seen = {normalise(v) for v in raw if v is not None}
+        notes += [_note(key, name) for name, own in _own_spellings(key).items() if seen & own]
+    return notes
+
+
 def extend(characteristics: dict, unknowns: dict, normalise: Callable[[object], str]) -> dict:
     """``characteristics`` (characteristics.yaml's section, as read) with every standard
     spelling added to its category's ``codes`` (or to ``unknown_codes``), unless the
@@ -77,11 +131,7 @@ def extend(characteristics: dict, unknowns: dict, normalise: Callable[[object], 
         categories = [dict(c) for c in body.get("categories") or ()]
         by_label = {c["label"]: c for c in categories}
         unknown_codes = {r: list(v) for r, v in (body.get("unknown_codes") or {}).items()}
-        taken = {normalise(v) for values in unknowns.values() for v in values}
-        taken |= {normalise(v) for values in unknown_codes.values() for v in values}
-        for item in (*categories, *(body.get("groups") or ())):
-            taken |= {normalise(v) for v in (item["label"], *(item.get("codes") or ()),
-                                             *(item.get("census") or ()))}
+        taken = _meanings(body, unknowns, normalise)
         for sp in spellings(key):
             norm = normalise(sp.text)
             if norm in taken:
