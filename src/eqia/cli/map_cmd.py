@@ -36,7 +36,8 @@ def suggest_command(
     """Draft a mapping file: each column matched and why, each value eqia does not
     recognise with its count and the closest standard category, for you to check.
 
-    With --map, starts from your mapping: only what it leaves unrecognised is listed.
+    With --map, starts from your mapping: the draft keeps all it says and lists only what
+    it leaves unrecognised.
     The draft lists values of coded columns only, never IDs or dates of birth.
 
     Example: eqia map suggest extract.csv --out mapping.yaml
