@@ -34,6 +34,25 @@ GRID_LABELS = [
 NS_WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
 
 
+#: Module fixtures that render documents or run a whole command (a second or more each).
+#: Every test that uses one is slow, and left out of make test-fast: marking only the
+#: test that happens to run first would move the cost to the next one.
+SLOW_FIXTURES = {
+    "test_screen.py": {"screened", "published"},
+    "test_population_e2e.py": {"screened"},
+    "test_direction_of_harm.py": {"closure", "new_service"},
+    "test_render.py": {"rendered"},
+    "test_report.py": {"written"},
+    "test_disclosure_leaks.py": {"black_28"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES.get(item.path.name, set()) & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--update-golden", action="store_true",

@@ -149,6 +149,7 @@ def test_kent_ethnicity_is_the_ons_count_and_adds_up_to_the_ts021_total():
     assert counts(b) == {g: int(kent[g]) for g in BROAD}
 
 
+@pytest.mark.slow
 @needs_shared
 def test_every_areas_ethnicity_and_religion_agree_with_the_shared_ons_files():
     eth = shared_cells("ts021_ethnic_group.csv")
@@ -206,6 +207,7 @@ def test_kent_summary_categories_are_the_sums_of_their_census_leaves():
     )
 
 
+@pytest.mark.slow
 @needs_shared
 @pytest.mark.parametrize("key", ["ethnicity_detailed", "religion", "disability", "sex",
                                  "sexual_orientation", "gender_identity", "carers",
@@ -223,6 +225,7 @@ def test_counties_regions_and_countries_equal_the_sum_of_their_districts(key):
     assert counts(bl.baseline("K04000001", key)) == summed
 
 
+@pytest.mark.slow
 @needs_shared
 def test_age_at_county_level_is_ons_direct_and_close_to_the_sum_of_districts():
     """SOURCES.md check D1: within 27 (county), 42 (region), 56 (country) people."""

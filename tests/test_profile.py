@@ -114,6 +114,7 @@ def test_windows_1252_and_bom_files_are_read(tmp_path):
     assert (p.rows, p.category_counts("religion")["Muslim"]) == (2, 1)
 
 
+@pytest.mark.slow
 def test_excel_sheet_and_parquet_give_the_same_counts_as_csv(tmp_path):
     df = pd.read_csv(EXAMPLE_EXTRACT, dtype=str, keep_default_na=False)
     xlsx = tmp_path / "extract.xlsx"
@@ -166,6 +167,7 @@ VALUES = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(*[st.sampled_from(v) for v in VALUES.values()]), min_size=1,
                 max_size=60))

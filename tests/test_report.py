@@ -240,6 +240,7 @@ def test_missing_year_unparsed_period_and_uncollected_characteristic_are_noted(i
     assert [p.label for p in internal.services[0].periods] == ["2024-25", "2025-26"]
 
 
+@pytest.mark.slow
 def test_data_notes_appear_in_the_documents(written):
     from docx import Document
 
@@ -388,6 +389,7 @@ def test_xlsx_has_one_sheet_per_table_with_frozen_headers(written):
 # --- the command ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_builds_the_report_and_lists_data_notes(report_file, tmp_path):
     result = CliRunner().invoke(app, ["report", str(report_file), "--out", str(tmp_path / "r"),
                                       "--publish"])
