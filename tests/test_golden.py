@@ -18,8 +18,6 @@ AS_OF = "2026-03-31"
 #: The example proposal's date of initial screening, as the drafting date.
 DRAFTED = dt.date(2026, 11, 24)
 AUDIT = EXAMPLES / "audit"
-#: The name eqia screen gives the example's documents (its charts folder is named after it).
-BASENAME = "community-mental-health-support-service-redesign"
 
 
 def test_profile_csv(cli, golden):
@@ -53,12 +51,12 @@ def test_screening_markdown(golden, tmp_path, publish):
     """``eqia screen examples/mh_support_proposal.yaml`` (and with --publish), drafted on
     a fixed day: the library calls the command makes, minus its terminal summary."""
     from eqia.documents.proposal import load_proposal
-    from eqia.documents.screening import run_screening
+    from eqia.documents.screening import document_name, run_screening
     from eqia.render import render_all
 
-    screening = run_screening(load_proposal(EXAMPLES / "mh_support_proposal.yaml"),
-                              publish=publish, today=DRAFTED)
-    (md,) = [p for p in render_all(screening.context, tmp_path, BASENAME, formats=("md",))
-             if p.suffix == ".md"]
+    proposal = load_proposal(EXAMPLES / "mh_support_proposal.yaml")
+    screening = run_screening(proposal, publish=publish, today=DRAFTED)
+    paths = render_all(screening.context, tmp_path, document_name(proposal), formats=("md",))
+    (md,) = [p for p in paths if p.suffix == ".md"]
     name = "example_screening" + ("_published" if publish else "") + ".md"
     golden(name, md.read_bytes().decode("utf-8"))
