@@ -78,6 +78,7 @@ def test_staged_files_move_together_or_not_at_all(tmp_path):
 
 # --- a command that fails half way: the previous outputs stay, byte for byte ---------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("target", "exc", "code"), [
     ("write_workbook", OSError(errno.ENOSPC, "No space left on device"), 2),
     ("write_narrative_docx", KeyboardInterrupt(), 130),  # Ctrl-C: the usual exit code
@@ -98,6 +99,7 @@ def test_audit_that_fails_while_writing_leaves_the_previous_audit(
         assert "This is a bug" not in r.stderr
 
 
+@pytest.mark.slow
 def test_report_that_runs_out_of_disk_leaves_the_previous_report(cli, tmp_path, monkeypatch):
     (tmp_path / "report.yaml").write_text(
         "title: Report 2025-26\norganisation: Test Council\nperiod: 2025-26\narea: Kent\n"
@@ -139,6 +141,7 @@ def test_documents_that_fail_in_the_last_one_leave_the_previous_set(tmp_path, mo
 
 # --- two runs into one folder at once --------------------------------------------------
 
+@pytest.mark.slow
 def test_concurrent_runs_into_one_folder_leave_complete_files(tmp_path):
     out = tmp_path / "audit"
     cmd = [sys.executable, "-c", "from eqia.cli import main; main()", "audit", str(AUDIT_IN),
