@@ -34,16 +34,15 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from eqia.errors import ConfigError, EqiaError, UsageError
+from eqia.errors import EqiaError, UsageError
 from eqia.outputs import atomic_write
 from eqia.read.extract import profile_services
 from eqia.read.files import (
@@ -55,9 +54,9 @@ from eqia.read.files import (
 )
 from eqia.read.mapping import MappingFile, load_mapping
 from eqia.settings import characteristics as chars
-from eqia.settings.schema import Choice, Fields, ListOf, MapOf, Number, validate
-from eqia.settings.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc
+from eqia.settings.thresholds import RAG_LABELS, Thresholds, load_thresholds
 from eqia.spreadsheet import cell_value, save_workbook, write_frame
+from eqia.words import EMPTY, join_and, percent_down, percentage, signed
 
 #: The columns of ``eqia audit --format csv``, in this order.
 CSV_COLUMNS = [
@@ -78,8 +77,6 @@ FILE_COLUMNS = ["audit", "file", "status", "services", "records", "shape", "code
                 "message"]
 GAP_COLUMNS = ["service", "characteristic", "status", "records", "known", "known_share", "rag",
                "previous_known_share", "change_pp", "required"]
-RAGS = ("green", "amber", "red")
-RAG_LABELS = {"green": "Green", "amber": "Amber", "red": "Red"}
 NOT_COLLECTED = "not collected"
 
 #: Files in a folder that are read as extracts. Others in the folder (a README.pdf) are
@@ -92,107 +89,6 @@ SENTENCE_NAMES = {"carers": "Caring responsibility"}
 #: ``progress(files_done, files_total, file_name)``; ``files_done`` counts part of a file
 #: as a fraction while a large file is streamed.
 AuditProgress = Callable[[float, int, str], None]
-
-
-# ---------------------------------------------------------------------------
-# Thresholds
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Green and amber cut-offs (percent known), what is audited and what is required.
-
-    The meaning of each setting is documented in ``data/thresholds.yaml``.
-    """
-
-    green: Fraction
-    amber: Fraction
-    characteristics: dict[str, tuple[Fraction, Fraction]] = field(default_factory=dict)
-    audited: tuple[str, ...] = ()
-    required: tuple[str, ...] | None = None
-    source: str = "eqia defaults"
-
-    def cutoffs(self, key: str) -> tuple[Fraction, Fraction]:
-        """(green, amber) for a characteristic, in percent."""
-        return self.characteristics.get(key, (self.green, self.amber))
-
-    def rag(self, key: str, known: int, records: int) -> str:
-        """Rated exactly (no rounding): 90% known is green, 89.99% amber."""
-        green, amber = self.cutoffs(key)
-        if records <= 0:
-            return "red"
-        share = Fraction(100 * known, records)
-        if share >= green:
-            return "green"
-        if share >= amber:
-            return "amber"
-        return "red"
-
-    def is_required(self, key: str, collected: bool) -> bool:
-        if self.required is None:
-            return collected
-        return key in self.required
-
-
-THRESHOLD_KEYS = ("green", "amber", "characteristics", "audited", "required")
-_PERCENT = Number(min=0, max=100, words="a percentage from 0 to 100, e.g. 90", empty_ok=False)
-_KEYS = ListOf(item=Choice(options=tuple(chars.keys()), noun="a characteristic eqia knows"),
-               single=True,
-               hint="e.g. [age, sex, ethnicity]. Use: " + ", ".join(chars.keys()) + ".")
-#: Everything a thresholds file may hold (the defaults are in ``data/thresholds.yaml``).
-THRESHOLD_SCHEMA = Fields(noun="setting", fields={
-    "green": _PERCENT,
-    "amber": _PERCENT,
-    "characteristics": MapOf(
-        key=Choice(options=tuple(chars.keys()), noun="a characteristic eqia knows"),
-        value=Fields(noun="setting", fields={"green": _PERCENT, "amber": _PERCENT}),
-        hint="e.g.\ncharacteristics:\n  religion: {green: 80, amber: 60}"),
-    "audited": replace(_KEYS, empty_ok=False),
-    "required": _KEYS,
-})
-assert set(THRESHOLD_KEYS) == set(THRESHOLD_SCHEMA.fields)
-
-
-def _thresholds_doc(doc: YamlDoc) -> dict:
-    return validate(doc, THRESHOLD_SCHEMA, "bad-thresholds",
-                    hint="The settings are explained in eqia's data/thresholds.yaml.")
-
-
-def load_thresholds(path: str | Path | None = None) -> Thresholds:
-    """The packaged thresholds, with a council's file (only the keys it changes) on top."""
-    raw = _thresholds_doc(parse_yaml_doc(
-        files("eqia").joinpath("data/thresholds.yaml").read_text(encoding="utf-8"),
-        "eqia/data/thresholds.yaml", "eqia's thresholds file"))
-    source = "eqia defaults"
-    doc = None
-    if path is not None:
-        doc = read_yaml_doc(path, "the thresholds file",
-                            missing_hint="Check the path given to --thresholds.")
-        raw = {**raw, **_thresholds_doc(doc)}
-        source = doc.source
-
-    def order(green: Any, amber: Any, at: tuple, example: str) -> tuple[Fraction, Fraction]:
-        g, a = Fraction(str(green)), Fraction(str(amber))
-        if a > g:
-            raise ConfigError(f"amber must not be above green{f' for {at[-1]}' if at else ''}",
-                              code="bad-thresholds", file=source,
-                              line=doc.line(at) if doc else None,
-                              setting=doc.label(at) if doc and at else None,
-                              hint="amber is the lowest share that is not red, e.g. "
-                                   f"{example}.")
-        return g, a
-
-    green, amber = order(raw["green"], raw["amber"], (), "green: 90, amber: 70")
-    per = {key: order(cut.get("green", green), cut.get("amber", amber),
-                      ("characteristics", key), f"{key}: {{green: 80, amber: 60}}")
-           for key, cut in (raw.get("characteristics") or {}).items()}
-    audited = tuple(dict.fromkeys(raw["audited"]))
-    required = raw.get("required")
-    req = None if required is None else tuple(dict.fromkeys(required))
-    if req is not None:
-        audited = (*audited, *(k for k in req if k not in audited))
-    return Thresholds(green=green, amber=amber, characteristics=per, audited=audited,
-                      required=req, source=source)
 
 
 # ---------------------------------------------------------------------------
@@ -586,23 +482,13 @@ def below(result: AuditResult, pct: float) -> pd.DataFrame:
     return s[low][GAP_COLUMNS].reset_index(drop=True)
 
 
-def share_text(known: int, records: int, digits: int = 1) -> str:
-    """A known share as text, rounded DOWN so that "90.0%" always meets a 90% threshold."""
-    if records <= 0:
-        return "–"
-    scale = 10**digits
-    value = math.floor(Fraction(100 * scale * int(known), int(records))) / scale
-    return f"{value:.{digits}f}%"
+#: A known share as the audit shows it: rounded down (``eqia.words.percent_down``).
+share_text = percent_down
 
 
 def change_text(change_pp: float, digits: int = 1) -> str:
     """Signed, in percentage points; a change that rounds to nothing is shown as 0."""
-    if change_pp is None or change_pp != change_pp:
-        return ""
-    value = round(float(change_pp), digits)
-    if value == 0:
-        return f"{0:.{digits}f} pp"
-    return f"{value:+.{digits}f} pp".replace("-", "−")
+    return signed(change_pp, digits, " pp", blank=EMPTY)
 
 
 def characteristic_name(key: str) -> str:
@@ -615,12 +501,6 @@ def _subject(key: str) -> str:
 
 def _lower(text: str) -> str:
     return text[:1].lower() + text[1:]
-
-
-def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # ---------------------------------------------------------------------------
@@ -668,8 +548,8 @@ def narrative(result: AuditResult) -> list[dict]:
     p(f"This audit looks at how often services record the protected characteristics of the "
       f"people they serve. It covers {len(services)} service{'s' if len(services) != 1 else ''} "
       f"from {len(read)} extract file{'s' if len(read) != 1 else ''}. A characteristic is "
-      f"green when at least {_pct(th.green)} of records hold a known value, amber from "
-      f"{_pct(th.amber)}, and red below that" + (" (some characteristics have their own "
+      f"green when at least {percentage(th.green)} of records hold a known value, amber from "
+      f"{percentage(th.amber)}, and red below that" + (" (some characteristics have their own "
                                                    "thresholds)." if th.characteristics else "."))
     p("The detailed workbook (audit.xlsx) is for internal use: it counts invalid values by "
       "service and reason, and lists the values themselves only when asked to, as personal "
@@ -690,7 +570,7 @@ def narrative(result: AuditResult) -> list[dict]:
                 overall.append(f"{_lower(_subject(key))} "
                                f"{share_text(int(rows['known'].sum()), int(rows['records'].sum()), 0)}")
         p("Across the services that collect them, the shares of records with a known value "
-          "are: " + _join(overall) + ".")
+          "are: " + join_and(overall) + ".")
     if result.previous_given:
         ch = s.dropna(subset=["change_pp"])
         up = int((ch["change_pp"] >= 1).sum())
@@ -699,7 +579,7 @@ def narrative(result: AuditResult) -> list[dict]:
           f"{up} pair{'s' if up != 1 else ''} and fell by at least one point for {down} "
           f"pair{'s' if down != 1 else ''}.")
         if result.missing_services:
-            p("No extract was received this time from: " + _join(result.missing_services) + ".")
+            p("No extract was received this time from: " + join_and(result.missing_services) + ".")
     gaps = worst_gaps(result)
     if len(gaps):
         h(2, "Gaps to chase")
@@ -714,7 +594,7 @@ def narrative(result: AuditResult) -> list[dict]:
                 missing[g["service"]].append(_lower(_subject(g["characteristic"])))
             else:
                 items.append(_share_sentence(row))
-        ul([f"{i} does not record {_join(missing[i])}." if i in missing else i
+        ul([f"{i} does not record {join_and(missing[i])}." if i in missing else i
              for i in items])
     h(2, "By service")
     for name in service_order(result):
@@ -724,7 +604,7 @@ def narrative(result: AuditResult) -> list[dict]:
         sentences = []
         if len(good):
             sentences.append(
-                _join([f"{_lower(_subject(r['characteristic']))} "
+                join_and([f"{_lower(_subject(r['characteristic']))} "
                        f"({share_text(r['known'], r['records'], 0)})"
                        for _, r in good.iterrows()]).capitalize()
                 + (" are" if len(good) > 1 else " is") + " recorded well.")
@@ -733,7 +613,7 @@ def narrative(result: AuditResult) -> list[dict]:
         missing = rows[rows["status"] == NOT_COLLECTED]
         if len(missing):
             sentences.append(f"{name} does not record "
-                             + _join([_lower(_subject(k))
+                             + join_and([_lower(_subject(k))
                                       for k in missing["characteristic"]]) + ".")
         p(" ".join(sentences))
     failed = result.files[result.files["status"] == "not read"]
@@ -748,10 +628,6 @@ def narrative(result: AuditResult) -> list[dict]:
 
 def _date_text(d: dt.date) -> str:
     return f"{d.day} {d:%B %Y}"  # not %-d: Windows' strftime has no such code
-
-
-def _pct(x: Fraction) -> str:
-    return f"{float(x):g}%"
 
 
 # ---------------------------------------------------------------------------
@@ -966,7 +842,7 @@ def page_context(result: AuditResult) -> dict:
         "not_collected_anywhere": nobody,
         "defaults": th.source == "eqia defaults",
         "thresholds": [{"characteristic": characteristic_name(k),
-                        "green": _pct(th.cutoffs(k)[0]), "amber": _pct(th.cutoffs(k)[1])}
+                        "green": percentage(th.cutoffs(k)[0]), "amber": percentage(th.cutoffs(k)[1])}
                        for k in th.audited],
         "threshold_source": th.source,
         "rows": rows,

@@ -50,26 +50,28 @@ from eqia.read.counts import Profile, category_order, merge_profiles
 from eqia.read.extract import profile_file
 from eqia.settings import characteristics as chars
 from eqia.settings.report import PERIOD_HINT, Period, ReportConfig, ServiceConfig
+from eqia.settings.rules import Rules, default_rules
+from eqia.settings.thresholds import DEFAULT_SOURCE, RAG_LABELS, Thresholds, load_thresholds
+from eqia.words import BLANK, percent_down, percentage, share_down
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
     from eqia.analysis.compare import Comparison
 
-#: Significance level of the change test, after Holm's adjustment within a characteristic.
-ALPHA = 0.05
-#: Below this expected count in any cell of the 2x2 table, Fisher's exact test is used.
-MIN_EXPECTED = 5
+def change_method(rules: Rules) -> str:
+    """How changes between periods are tested, with the rules' parameters."""
+    return (
+        "Change in a category's share between two periods: two-sided test of two proportions "
+        "(share of people with a known value), Pearson's chi-squared test on the 2x2 table "
+        "without continuity correction (scipy.stats.chi2_contingency, correction=False; the "
+        "same as the pooled two-proportion z-test), or Fisher's exact test "
+        f"(scipy.stats.fisher_exact) when any expected count is below {rules.min_expected:g}. "
+        "p-values are adjusted with Holm's method across the categories of each "
+        "characteristic, and a change is called significant when the adjusted p-value is "
+        f"below {1 - rules.level:.2g}. The two periods are treated as independent samples; "
+        "people using the service in both years make the test slightly conservative."
+    )
 
-CHANGE_METHOD = (
-    "Change in a category's share between two periods: two-sided test of two proportions "
-    "(share of people with a known value), Pearson's chi-squared test on the 2x2 table "
-    "without continuity correction (scipy.stats.chi2_contingency, correction=False; the same "
-    "as the pooled two-proportion z-test), or Fisher's exact test (scipy.stats.fisher_exact) "
-    f"when any expected count is below {MIN_EXPECTED}. p-values are adjusted with Holm's "
-    "method across the categories of each characteristic, and a change is called "
-    f"significant when the adjusted p-value is below {ALPHA:g}. The two periods are "
-    "treated as independent samples; people using the service in both years make the test "
-    "slightly conservative."
-)
+
 PUBLISH_METHOD = (
     "In this published version every count is protected under one rule before anything "
     "is worked out from it: shares, changes in share and their tests use the published "
@@ -96,9 +98,8 @@ def flag_words(flag: str, hidden: bool) -> str:
     text = FLAG_TEXT.get(flag, str(flag))
     return f"{text}; {HIDDEN_FLAG_TEXT}" if hidden else text
 
-#: RAG ratings of completeness (share of people with a known value): the audit module's
-#: thresholds are used when it provides them.
-RAG_TEXT = {"green": "Green", "amber": "Amber", "red": "Red"}
+#: How documents name the completeness ratings (``eqia.settings.thresholds``).
+RAG_TEXT = RAG_LABELS
 
 CHANGE_COLUMNS = [
     "characteristic", "category", "period_from", "period_to", "count_from", "known_from",
@@ -174,7 +175,8 @@ class AnnualReport:
     services: list[ServiceReport]
     notes: list[DataNote]
     generated: dt.date
-    rag_thresholds: dict[str, float]
+    thresholds: Thresholds
+    rules: Rules
 
     @property
     def all_notes(self) -> list[DataNote]:
@@ -194,20 +196,24 @@ class AnnualReport:
 # --- statistics --------------------------------------------------------------------------
 
 
-def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, str]:
+def two_proportion_test(k1: int, n1: int, k2: int, n2: int, min_expected: float | None = None
+                        ) -> tuple[float, str]:
     """Two-sided p-value for "the share k1/n1 equals k2/n2", and the test's name.
 
     Pearson's chi-squared on the 2x2 table without Yates' correction is the pooled
     two-proportion z-test (z squared = chi-squared); Fisher's exact test replaces it when
-    an expected count is under ``MIN_EXPECTED``. NaN when there is nothing to test.
+    an expected count is under ``min_expected`` (the rules' ``min_expected``). NaN when
+    there is nothing to test.
     """
+    if min_expected is None:
+        min_expected = default_rules().min_expected
     table = np.array([[k1, n1 - k1], [k2, n2 - k2]], dtype=float)
     if n1 <= 0 or n2 <= 0 or (table < 0).any():
         return float("nan"), ""
     if table[:, 0].sum() == 0 or table[:, 1].sum() == 0:
         return float("nan"), "not tested: no one, or everyone, in the category in both periods"
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
-    if (expected < MIN_EXPECTED).any():
+    if (expected < min_expected).any():
         return float(st.fisher_exact(table.astype(int)).pvalue), "Fisher's exact test"
     res = st.chi2_contingency(table, correction=False)
     return float(res.pvalue), "chi-squared test"
@@ -220,26 +226,28 @@ def possible_counts(shown: int, policy: DisclosurePolicy) -> tuple[int, int]:
     return policy.possible(int(shown))
 
 
-def published_change_test(k1: int, n1: int, k2: int, n2: int, policy: DisclosurePolicy
-                          ) -> tuple[float, str]:
+def published_change_test(k1: int, n1: int, k2: int, n2: int, policy: DisclosurePolicy,
+                          min_expected: float | None = None) -> tuple[float, str]:
     """``two_proportion_test`` on published figures: when they are rounded, the largest
     p-value over every set of true counts they could stand for (so rounding can never
     make a change look significant), worked out from the published figures alone."""
+    if min_expected is None:
+        min_expected = default_rules().min_expected
     ranges = [possible_counts(x, policy) for x in (k1, n1, k2, n2)]
     if all(lo == hi for lo, hi in ranges):
-        return two_proportion_test(k1, n1, k2, n2)
+        return two_proportion_test(k1, n1, k2, n2, min_expected)
     grid = np.array(np.meshgrid(*[np.arange(lo, hi + 1) for lo, hi in ranges],
                                 indexing="ij")).reshape(4, -1).astype(float)
     a, n, c, m = grid
     ok = (a <= n) & (c <= m) & (n > 0) & (m > 0)
     a, n, c, m = a[ok], n[ok], c[ok], m[ok]
     if not len(a):
-        return two_proportion_test(k1, n1, k2, n2)
+        return two_proportion_test(k1, n1, k2, n2, min_expected)
     col1, col2, total = a + c, (n - a) + (m - c), n + m
     if (col1 == 0).any() or (col2 == 0).any():
         return float("nan"), "not tested: no one, or everyone, in the category in both periods"
     expected_min = np.minimum.reduce([n * col1, n * col2, m * col1, m * col2]) / total
-    small = expected_min < MIN_EXPECTED
+    small = expected_min < min_expected
     pooled = col1 / total
     se = np.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -261,13 +269,16 @@ def _erfc(x: np.ndarray) -> np.ndarray:
     return erfc(x)
 
 
-def change_table(key: str, table: ProtectedTable, before: str, after: str) -> pd.DataFrame:
+def change_table(key: str, table: ProtectedTable, before: str, after: str,
+                 rules: Rules | None = None) -> pd.DataFrame:
     """Each category's share of the known in two periods, from the figures as shown.
 
     A category whose count is hidden in either period is not tested. Under the NHS
     rule's rounding the p-value is the largest the true counts could give
-    (``published_change_test``).
+    (``published_change_test``). Significant: Holm-adjusted p below 1 - the rules'
+    ``level``.
     """
+    rules = rules or default_rules()
     values = table.values
     total = table.policy.total_label
     rows = [r for r in values.index if r != total]
@@ -284,12 +295,12 @@ def change_table(key: str, table: ProtectedTable, before: str, after: str) -> pd
         k1, k2, n1i, n2i = int(k1), int(k2), int(n1), int(n2)
         s1 = k1 / n1i if n1i else np.nan
         s2 = k2 / n2i if n2i else np.nan
-        p, test = published_change_test(k1, n1i, k2, n2i, table.policy)
+        p, test = published_change_test(k1, n1i, k2, n2i, table.policy, rules.min_expected)
         out.append((key, cat, before, after, k1, n1i, k2, n2i, s1, s2, 100 * (s2 - s1), p,
                     np.nan, test, False))
     frame = pd.DataFrame(out, columns=CHANGE_COLUMNS)
     frame["p_adjusted"] = holm(frame["p_value"].astype(float))
-    frame["significant"] = (frame["p_adjusted"] < ALPHA).fillna(False).astype(bool)
+    frame["significant"] = (frame["p_adjusted"] < 1 - rules.level).fillna(False).astype(bool)
     return frame
 
 
@@ -305,36 +316,19 @@ def build_report(
     policy = config.policy if publish else INTERNAL
     notes: list[DataNote] = []
     report_periods = config.periods
-    thresholds = rag_thresholds()
-    services = [_service_report(config, s, report_periods, policy, thresholds)
+    thresholds = load_thresholds(config.thresholds)
+    rules = default_rules()
+    services = [_service_report(config, s, report_periods, policy, thresholds, rules)
                 for s in config.services]
     return AnnualReport(
         config=config, publish=publish, policy=policy, services=services, notes=notes,
-        generated=today or dt.date.today(), rag_thresholds=thresholds,
+        generated=today or dt.date.today(), thresholds=thresholds, rules=rules,
     )
-
-
-def rag_thresholds() -> dict[str, float]:
-    """Completeness RAG thresholds (share known at or above which a rating applies)."""
-    from eqia.documents.audit import load_thresholds
-
-    th = load_thresholds()
-    return {"green": float(th.green) / 100, "amber": float(th.amber) / 100}
-
-
-def rag_of(share: float, thresholds: dict[str, float]) -> str:
-    if share is None or share != share:
-        return ""
-    if share >= thresholds["green"]:
-        return "green"
-    if share >= thresholds["amber"]:
-        return "amber"
-    return "red"
 
 
 def _service_report(
     config: ReportConfig, svc: ServiceConfig, report_periods: list[Period],
-    policy: DisclosurePolicy, thresholds: dict[str, float],
+    policy: DisclosurePolicy, thresholds: Thresholds, rules: Rules,
 ) -> ServiceReport:
     notes: list[DataNote] = []
 
@@ -406,7 +400,7 @@ def _service_report(
             counted[key] = found
     tables = _protect(svc.name, periods, profiles, counted, policy)
     sections = [_section(key, counts, tables[key], comparison, previous, latest, note,
-                         config, svc.ages) for key, counts in counted.items()]
+                         config, svc.ages, rules) for key, counts in counted.items()]
     completeness, totals = _completeness(periods, profiles, tables, policy, thresholds)
     logs = [t.log for t in tables.values() if len(t.log)]
     protection_log = (pd.concat(logs, ignore_index=True) if logs
@@ -540,7 +534,7 @@ def _protect(service: str, periods: list[Period], profiles: dict[str, Profile],
 def _section(
     key: str, counts: pd.DataFrame, full: ProtectedTable, comparison: Comparison | None,
     previous: Period | None, latest: Period | None, note, config: ReportConfig,
-    ages: str | None,
+    ages: str | None, rules: Rules,
 ) -> CharacteristicSection:
     service = full.table_name.split(" | ")[0]
     name = chars.display_name(key)
@@ -550,7 +544,7 @@ def _section(
     _category_set_notes(service, name, table, labels, note)
     if previous is not None and latest is not None and previous.label in labels \
             and latest.label in labels:
-        changes = change_table(key, table, previous.label, latest.label)
+        changes = change_table(key, table, previous.label, latest.label, rules)
     else:
         changes = pd.DataFrame(columns=CHANGE_COLUMNS)
     population = _population(key, comparison, full, latest.label if latest else None)
@@ -782,7 +776,7 @@ COMPLETENESS_COLUMNS = ["characteristic", "name", "period", "collected", "people
 
 def _completeness(
     periods: list[Period], profiles: dict[str, Profile], tables: dict[object, ProtectedTable],
-    policy: DisclosurePolicy, thresholds: dict[str, float],
+    policy: DisclosurePolicy, thresholds: Thresholds,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Per characteristic and period: people, people with it recorded, the share, RAG.
 
@@ -811,11 +805,13 @@ def _completeness(
             if recorded is None or people is None:
                 share, share_text, rag = np.nan, policy.prose_hidden_share, ""
             elif not people:
-                share, share_text, rag = np.nan, "-", ""
+                share, share_text, rag = np.nan, BLANK, ""
             else:
-                share = round(recorded / people, policy.share_decimals + 2)
-                share_text = f"{100 * share:.{policy.share_decimals}f}%"
-                rag = rag_of(prof.known(key) / prof.rows if prof.rows else np.nan, thresholds)
+                # Shown rounded down and rated on the exact true counts (as in the
+                # audit): a share shown as 90.0% is never beside an amber rating.
+                share = share_down(recorded, people, policy.share_decimals)
+                share_text = percent_down(recorded, people, policy.share_decimals)
+                rag = thresholds.rag(key, prof.known(key), prof.rows)
             rows.append((key, name, p.label, True,
                          people_table.display.at[PEOPLE, p.label], t.display.at[total, p.label],
                          share, share_text, rag, recorded is None or people is None))
@@ -838,9 +834,10 @@ def _subject(key: str) -> str:
 
 
 def _completeness_findings(service: str, comp: pd.DataFrame, periods: list[Period],
-                           thresholds: dict[str, float]) -> list[str]:
+                           thresholds: Thresholds) -> list[str]:
     """Red characteristics in one sentence (with last period's share); ratings that
-    changed since the previous period in another."""
+    changed since the previous period in another. A characteristic with its own
+    thresholds says its own cut-off."""
     if not periods:
         return []
     latest = periods[-1].label
@@ -854,15 +851,17 @@ def _completeness_findings(service: str, comp: pd.DataFrame, periods: list[Perio
         before = rows[rows["period"] == prev].iloc[0] if prev else None
         had = before is not None and bool(before["collected"])
         if r["rag"] == "red":
+            own = thresholds.cutoffs(key)[1]
             red.append(f"{_subject(key)} {r['share_text']}"
-                       + (f" ({before['share_text']} in {prev})" if had else ""))
+                       + (f" ({before['share_text']} in {prev})" if had else "")
+                       + (f" (red below {percentage(own)})" if own != thresholds.amber else ""))
         elif had and before["rag"] and r["rag"] and r["rag"] != before["rag"]:
             moved.append(f"{_subject(key)} from {RAG_TEXT[before['rag']].lower()} "
                          f"({before['share_text']} in {prev}) to "
                          f"{RAG_TEXT[r['rag']].lower()} ({r['share_text']})")
     out = []
     if red:
-        out.append(f"Recorded for fewer than {pct(thresholds['amber'], 0)} of service users in "
+        out.append(f"Recorded for fewer than {percentage(thresholds.amber)} of service users in "
                    f"{latest} (red): " + _and(red) + ".")
     if moved:
         out.append(f"Recording changed rating in {latest}: " + _and(moved) + ".")
@@ -1082,10 +1081,8 @@ def report_context(report: AnnualReport) -> dict:
         "Compared with population: " + (report.services[0].comparison.method
                                         if report.services and report.services[0].comparison
                                         else "not available."),
-        CHANGE_METHOD,
-        "Completeness ratings: Green when at least "
-        f"{pct(report.rag_thresholds['green'], 0)} of people have the characteristic "
-        f"recorded, Amber from {pct(report.rag_thresholds['amber'], 0)}, Red below that.",
+        change_method(report.rules),
+        completeness_method(report.thresholds),
         "Ages are worked out at the end of each period (31 March for a financial year).",
         "Extracts used: " + "; ".join(sources) + "." if sources else "Extracts used: none.",
     ]
@@ -1123,6 +1120,19 @@ def report_context(report: AnnualReport) -> dict:
         "data_notes": [n.text for n in report.all_notes],
         "method": method,
     }
+
+
+def completeness_method(th: Thresholds) -> str:
+    """How completeness is rated: the council's thresholds, exactly as the audit rates."""
+    own = [f"{chars.display_name(k).lower()} {percentage(g)} and {percentage(a)}"
+           for k, (g, a) in th.characteristics.items()]
+    return ("Completeness ratings: Green when at least "
+            f"{percentage(th.green)} of people have the characteristic recorded, Amber from "
+            f"{percentage(th.amber)}, Red below that"
+            + (f" (own thresholds: {_and(own)})" if own else "")
+            + ("" if th.source == DEFAULT_SOURCE else f"; thresholds from {th.source}")
+            + ". Rated on the exact share of the true counts; shares are shown rounded "
+              "down, as in eqia audit.")
 
 
 #: Shown on every page of an internal report (docx header and footer, HTML banner).
