@@ -296,3 +296,9 @@ def render_text(env: PlainSandbox, name: str, ctx: dict) -> str:
         if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
             where = exc.filename
         raise translate(exc, where) from exc
+
+
+def render_own(name: str, ctx: dict) -> str:
+    """One of eqia's own HTML templates (the audit's, the report's), autoescaped, in the
+    same sandbox as every other document."""
+    return render_text(environment(None, autoescape=True), name, ctx)

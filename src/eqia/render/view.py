@@ -85,6 +85,15 @@ def ratio(x: Any) -> str:
     return x if isinstance(x, str) else f"{float(x):.2f}"
 
 
+def flag_words(flag: str, hidden: bool) -> str:
+    """A population comparison's flag in words, saying when its figures are hidden (the
+    annual report's tables; ``flag_text`` says more for the EqIA)."""
+    if flag == UNSAID:
+        return HIDDEN_FLAG_TEXT[:1].upper() + HIDDEN_FLAG_TEXT[1:]
+    text = FLAG_TEXT.get(flag, str(flag))
+    return f"{text}; {HIDDEN_FLAG_TEXT}" if hidden else text
+
+
 def flag_text(row: dict) -> str:
     """The flag in words, with its strength, whether missing data could explain it, and
     whether the group's figures are hidden (the finding stands without them); for a group
