@@ -37,6 +37,7 @@ from eqia.settings.schema import (
     validate,
 )
 from eqia.settings.yamlfile import parse_yaml_doc, read_yaml_doc
+from eqia.words import percent
 
 if TYPE_CHECKING:
     from eqia.analysis.compare import Comparison
@@ -121,11 +122,11 @@ NOT_COVERED = ("Not covered for a change to a service: the Equality Act's provis
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+    return percent(x, 0)
 
 
 def _share(x: float) -> str:
-    return f"{100 * x:.1f}%"
+    return percent(x)
 
 
 #: Said where the share recorded is hidden (it would give a small number back).

@@ -16,9 +16,9 @@ from eqia.documents.report.change import change_method
 from eqia.documents.report.completeness import completeness_method
 from eqia.documents.report.model import RAG_TEXT, AnnualReport, CharacteristicSection, ServiceReport
 from eqia.documents.report.sentences import area_phrase, subject
-from eqia.judgement.findings import pct
 from eqia.render.view import FLAG_TEXT, flag_words
 from eqia.settings import characteristics as chars
+from eqia.words import BLANK, percent, signed
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
     pass
@@ -75,12 +75,6 @@ def _blocks(text: str) -> list[dict]:
     return blocks
 
 
-def _signed(x: float) -> str:
-    if x != x:
-        return "-"
-    return f"{x:+.1f}"
-
-
 def _cell(table: ProtectedTable, row, col) -> str:
     """"1,235 (45.2%)" as the table may show it."""
     count = table.display.at[row, col]
@@ -116,16 +110,16 @@ def _characteristic_table(sec: CharacteristicSection, area: str, latest: str | N
             else:
                 ch = changes.loc[cat]
                 if pd.isna(ch["p_value"]):
-                    row += [_signed(ch["change_pp"]), "Not tested"]
+                    row += [signed(ch["change_pp"]), "Not tested"]
                 else:
-                    row += [_signed(ch["change_pp"]),
+                    row += [signed(ch["change_pp"]),
                             ("Yes" if ch["significant"] else "No") + f" ({p_text(ch['p_adjusted'])})"]
         if has_pop:
             if is_total or cat not in pop.index:
                 row += ["", "" if is_total else FLAG_TEXT["no_census_category"]]
             else:
                 pr = pop.loc[cat]
-                row += [pct(pr["baseline_share"]) if pd.notna(pr["baseline_share"]) else "-",
+                row += [percent(pr["baseline_share"], trim=True),
                         flag_words(pr["flag"], bool(pr["hidden"]))]
         rows.append(row)
     return {"columns": columns, "rows": rows, "total_row": total in t.display.index}
@@ -147,9 +141,9 @@ def _chart_spec(sec: CharacteristicSection, area: str) -> dict | None:
                 and pd.notna(pop.at[c, "baseline_share"]) else None for c in cats]
     parts = []
     for i, c in enumerate(cats):
-        vals = ", ".join(f"{p} {pct(series[p][i]) if series[p][i] is not None else 'not shown'}"
+        vals = ", ".join(f"{p} {percent(series[p][i], trim=True) if series[p][i] is not None else 'not shown'}"
                          for p in sec.periods)
-        base = f"; {area} {pct(baseline[i])}" if baseline[i] is not None else ""
+        base = f"; {area} {percent(baseline[i], trim=True)}" if baseline[i] is not None else ""
         parts.append(f"{c}: {vals}{base}")
     periods = " and ".join(sec.periods) if len(sec.periods) <= 2 else \
         f"{sec.periods[0]} to {sec.periods[-1]}"
@@ -223,7 +217,7 @@ def report_context(report: AnnualReport) -> dict:
                           + (f", with the share of {sec.compared_with or area_name}"
                              if len(sec.population) else ""),
             })
-        overview = [f"{p.label}: {s.totals.get(p.label, '-')} people" for p in s.periods]
+        overview = [f"{p.label}: {s.totals.get(p.label, BLANK)} people" for p in s.periods]
         sources += [f"{s.name}, {p.label}: {', '.join(s.profiles[p.label].source.split(' + '))}"
                     for p in s.periods]
         if s.findings:

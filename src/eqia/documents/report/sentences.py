@@ -10,10 +10,9 @@ import pandas as pd
 from eqia.analysis.stats import p_text
 from eqia.disclosure.published import UNSAID
 from eqia.documents.report.model import CharacteristicSection
-from eqia.judgement.findings import one_in, pct
 from eqia.settings import characteristics as chars
 from eqia.settings.report import ReportConfig
-from eqia.words import join_and
+from eqia.words import join_and, one_in, percent
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
     pass
@@ -46,7 +45,7 @@ def section_findings(sec: CharacteristicSection, config: ReportConfig, ages: str
         """The baseline share, marked where it is an estimate the population does not say."""
         mark = (" (estimated)" if bool(row.get("estimated"))
                 and not where.endswith("(estimated)") else "")
-        return pct(float(row["baseline_share"])) + mark
+        return percent(float(row["baseline_share"]), trim=True) + mark
     pop = sec.population.set_index("category") if len(sec.population) else None
     latest = sec.periods[-1] if sec.periods else None
     changes, said = [], set()
