@@ -214,12 +214,13 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
                    f"{adjusted} for every category that could be tested."
                    + (f"{lead}, so age may hide a difference." if r.age_confounded else ""))
     too_few = rows[rows["flag"] == "too_few"]
+    few = shown.comparison.rules.min_expected
     if len(too_few) and len(too_few) == len(rows[~rows["flag"].isin(STATUS_FLAGS)]):
         out.append(f"Too few people to compare any {r.name.lower()} category with the "
-                   "population (every expected count is under 5).")
+                   f"population (every expected count is under {few:g}).")
     elif len(too_few):
         out.append(f"{len(too_few)} categor{'y' if len(too_few) == 1 else 'ies'} had too few "
-                   "people to compare (expected count under 5).")
+                   f"people to compare (expected count under {few:g}).")
     for cat, n in shown.not_compared(key, "no_census_category").items():
         out.append(f"{n} people are recorded as '{cat}', which has no census counterpart; "
                    "they are counted but not compared.")
