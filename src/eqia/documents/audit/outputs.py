@@ -22,7 +22,7 @@ from eqia.outputs import Staged
 from eqia.render import audit_docx, audit_xlsx
 from eqia.settings.thresholds import DEFAULT_SOURCE, RAG_LABELS
 from eqia.spreadsheet import to_csv
-from eqia.words import percentage
+from eqia.words import count, percentage
 
 WORKBOOK, PAGE, NARRATIVE_DOCX, NARRATIVE_HTML, CSV_FILE = (
     "audit.xlsx", "audit.html", "audit_narrative.docx", "audit_narrative.html", "audit.csv",
@@ -107,67 +107,75 @@ def workbook_spec(result: AuditResult, list_invalid_values: bool = False) -> dic
 def page_context(result: AuditResult) -> dict:
     """What the HTML heatmap shows: plain values, no DataFrames."""
     th = result.thresholds
-    s = result.summary.set_index(["service", "characteristic"])
     collected = set(result.summary.loc[result.summary["status"] == "collected",
                                        "characteristic"])
     keys = [k for k in th.audited if k in collected or (th.required and k in th.required)]
-    nobody = [characteristic_name(k) for k in th.audited if k not in keys]
-    rows = []
-    for name in service_order(result):
-        cells = []
-        for k in keys:
-            r = s.loc[(name, k)]
-            nc = r["status"] == NOT_COLLECTED
-            unchanged_nc = nc and r["previous_status"] == NOT_COLLECTED
-            cells.append({
-                "rag": r["rag"], "rag_label": RAG_LABELS[r["rag"]],
-                "share": NOT_COLLECTED.capitalize() if nc else share_text(r["known"], r["records"]),
-                "change": "" if unchanged_nc else change_text(r["change_pp"]),
-                "title": (f"{int(r['known']):,} of {int(r['records']):,} records known; "
-                          f"{int(r['unknown']):,} unknown; {int(r['invalid']):,} invalid"),
-            })
-        rows.append({"service": name, "cells": cells})
-    gaps = []
-    for _, g in worst_gaps(result).iterrows():
-        gaps.append({
-            "service": g["service"], "characteristic": characteristic_name(g["characteristic"]),
-            "share": (NOT_COLLECTED.capitalize() if g["status"] == NOT_COLLECTED
-                      else share_text(g["known"], g["records"])),
-            "rag_label": RAG_LABELS[g["rag"]], "rag": g["rag"],
-            "change": change_text(g["change_pp"]), "records": f"{int(g['records']):,}",
-        })
-    detail = []
-    for _, r in result.summary.iterrows():
-        detail.append({
-            "service": r["service"], "characteristic": characteristic_name(r["characteristic"]),
-            "records": f"{int(r['records']):,}", "known": f"{int(r['known']):,}",
-            "not_stated": f"{int(r['unknown_not_stated']):,}",
-            "not_known": f"{int(r['unknown_not_known']):,}",
-            "blank": f"{int(r['unknown_blank']):,}",
-            "not_collected": f"{int(r['unknown_not_collected']):,}",
-            "invalid": f"{int(r['invalid']):,}",
-            "share": share_text(r["known"], r["records"]), "rag_label": RAG_LABELS[r["rag"]],
-            "rag": r["rag"], "change": change_text(r["change_pp"]),
-        })
     failed = result.files[result.files["status"] == "not read"]
     return {
         "title": "Equality data completeness audit",
         "as_of": result.as_of.isoformat(),
         "as_of_text": date_text(result.as_of),
         "characteristics": [characteristic_name(k) for k in keys],
-        "not_collected_anywhere": nobody,
+        "not_collected_anywhere": [characteristic_name(k) for k in th.audited if k not in keys],
         "defaults": th.source == DEFAULT_SOURCE,
         "thresholds": [{"characteristic": characteristic_name(k),
-                        "green": percentage(th.cutoffs(k)[0]), "amber": percentage(th.cutoffs(k)[1])}
-                       for k in th.audited],
+                        "green": percentage(th.cutoffs(k)[0]),
+                        "amber": percentage(th.cutoffs(k)[1])} for k in th.audited],
         "threshold_source": th.source,
-        "rows": rows,
-        "gaps": gaps,
-        "detail": detail,
+        "rows": _grid(result, keys),
+        "gaps": [_gap(g) for _, g in worst_gaps(result).iterrows()],
+        "detail": [_detail(r) for _, r in result.summary.iterrows()],
         "previous_given": result.previous_given,
         "missing_services": result.missing_services,
         "failures": [{"file": f, "audit": a, "message": m}
                      for f, a, m in zip(failed["file"], failed["audit"], failed["message"],
                                         strict=True)],
         "skipped": list(result.skipped),
+    }
+
+
+def _share(r) -> str:
+    return (NOT_COLLECTED.capitalize() if r["status"] == NOT_COLLECTED
+            else share_text(r["known"], r["records"]))
+
+
+def _grid(result: AuditResult, keys: list[str]) -> list[dict]:
+    """Services (worst first) x characteristics: share, rating and change in each cell."""
+    s = result.summary.set_index(["service", "characteristic"])
+    rows = []
+    for name in service_order(result):
+        cells = []
+        for k in keys:
+            r = s.loc[(name, k)]
+            unchanged_nc = (r["status"] == NOT_COLLECTED
+                            and r["previous_status"] == NOT_COLLECTED)
+            cells.append({
+                "rag": r["rag"], "rag_label": RAG_LABELS[r["rag"]], "share": _share(r),
+                "change": "" if unchanged_nc else change_text(r["change_pp"]),
+                "title": (f"{count(r['known'])} of {count(r['records'])} records known; "
+                          f"{count(r['unknown'])} unknown; {count(r['invalid'])} invalid"),
+            })
+        rows.append({"service": name, "cells": cells})
+    return rows
+
+
+def _gap(g) -> dict:
+    return {
+        "service": g["service"], "characteristic": characteristic_name(g["characteristic"]),
+        "share": _share(g), "rag_label": RAG_LABELS[g["rag"]], "rag": g["rag"],
+        "change": change_text(g["change_pp"]), "records": count(g["records"]),
+    }
+
+
+def _detail(r) -> dict:
+    return {
+        "service": r["service"], "characteristic": characteristic_name(r["characteristic"]),
+        "records": count(r["records"]), "known": count(r["known"]),
+        "not_stated": count(r["unknown_not_stated"]),
+        "not_known": count(r["unknown_not_known"]),
+        "blank": count(r["unknown_blank"]),
+        "not_collected": count(r["unknown_not_collected"]),
+        "invalid": count(r["invalid"]),
+        "share": share_text(r["known"], r["records"]), "rag_label": RAG_LABELS[r["rag"]],
+        "rag": r["rag"], "change": change_text(r["change_pp"]),
     }

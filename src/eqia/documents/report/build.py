@@ -70,6 +70,50 @@ def _service_report(
     def note(code: str, text: str) -> None:
         notes.append(DataNote(code, text, svc.name))
 
+    used = _extracts_used(config, svc, note)
+    periods = sorted(p for p, _ in used.values())
+    _missing_periods(config, svc.name, report_periods, periods, note)
+    profiles: dict[str, Profile] = {}
+    for p in periods:
+        paths = used[p.label][1]
+        parts = [profile_file(path, svc.mapping, as_of=p.end) for path in paths]
+        profiles[p.label] = merge_profiles(parts, source=" + ".join(x.name for x in paths))
+    if len(periods) == 1:
+        note("single-period",
+             f"{svc.name}: data for one period only ({periods[0].label}), so changes over "
+             "time cannot be shown.")
+    latest = periods[-1] if periods else None
+    previous = periods[-2] if len(periods) > 1 else None
+    comparison = _comparison(config, svc, profiles, latest, note)
+    counted = {}
+    for key in chars.keys():
+        found = _counts(svc.name, key, periods, profiles, policy, previous, latest, note,
+                        svc.ages)
+        if found is not None:
+            counted[key] = found
+    tables = protect(svc.name, periods, profiles, counted, policy)
+    sections = [_section(key, counts, tables[key], comparison, previous, latest, note,
+                         config, svc.ages, rules) for key, counts in counted.items()]
+    completeness, totals = rate_completeness(periods, profiles, tables, policy, thresholds)
+    logs = [t.log for t in tables.values() if len(t.log)]
+    protection_log = (pd.concat(logs, ignore_index=True) if logs
+                      else pd.DataFrame(columns=["table", "row", "column", "value", "reason",
+                                                 "protects", "lower", "upper"]))
+    findings = (_key_findings(sections, previous, latest)
+                + completeness_findings(svc.name, completeness, periods, thresholds))
+    return ServiceReport(
+        name=svc.name, description=svc.description, periods=periods, profiles=profiles,
+        comparison=comparison, sections=sections, completeness=completeness,
+        protection_log=protection_log, totals=totals, findings=findings, notes=notes,
+        ages=svc.ages,
+    )
+
+
+def _extracts_used(config: ReportConfig, svc: ServiceConfig, note
+                   ) -> dict[str, tuple[Period, list]]:
+    """The service's extracts by period label; those it cannot use (a label that does not
+    parse, a period after the report's) are noted, and two labels for the same year are
+    added together."""
     used: dict[str, tuple[Period, list]] = {}
     for ex in svc.extracts:
         names = ", ".join(p.name for p in ex.paths)
@@ -92,7 +136,11 @@ def _service_report(
             used[same[0]][1].extend(ex.paths)
             continue
         used[ex.label] = (ex.period, list(ex.paths))
-    periods = sorted(p for p, _ in used.values())
+    return used
+
+
+def _missing_periods(config: ReportConfig, service: str, report_periods: list[Period],
+                     periods: list[Period], note) -> None:
     have = {(p.start, p.end) for p in periods}
     for p in report_periods:
         if (p.start, p.end) not in have:
@@ -100,49 +148,33 @@ def _service_report(
                                                           config.period.end):
                 latest = f"; its latest figures are for {periods[-1].label}" if periods else ""
                 note("missing-period",
-                     f"{svc.name}: no extract for the report's period, {p.label}{latest}.")
+                     f"{service}: no extract for the report's period, {p.label}{latest}.")
             else:
                 note("missing-period",
-                     f"{svc.name}: no extract for {p.label}, so this period is missing from "
+                     f"{service}: no extract for {p.label}, so this period is missing from "
                      "its tables and charts.")
-    profiles: dict[str, Profile] = {}
-    for p in periods:
-        paths = used[p.label][1]
-        parts = [profile_file(path, svc.mapping, as_of=p.end) for path in paths]
-        profiles[p.label] = merge_profiles(parts, source=" + ".join(x.name for x in paths))
-    if len(periods) == 1:
-        note("single-period",
-             f"{svc.name}: data for one period only ({periods[0].label}), so changes over "
-             "time cannot be shown.")
 
-    comparison = None
-    latest = periods[-1] if periods else None
-    previous = periods[-2] if len(periods) > 1 else None
-    if latest is not None:
-        from eqia.analysis.compare import compare
 
-        middle = latest.start + (latest.end - latest.start) / 2
-        comparison = compare(profiles[latest.label], config.area, ages=svc.ages,
-                             data_date=middle)
-        for text in comparison.notes:
-            if "Census Day" in text:
-                note("census-distance", f"{svc.name}, {latest.label}: {text}")
-    counted = {}
-    for key in chars.keys():
-        found = _counts(svc.name, key, periods, profiles, policy, previous, latest, note,
-                        svc.ages)
-        if found is not None:
-            counted[key] = found
-    tables = protect(svc.name, periods, profiles, counted, policy)
-    sections = [_section(key, counts, tables[key], comparison, previous, latest, note,
-                         config, svc.ages, rules) for key, counts in counted.items()]
-    completeness, totals = rate_completeness(periods, profiles, tables, policy, thresholds)
-    logs = [t.log for t in tables.values() if len(t.log)]
-    protection_log = (pd.concat(logs, ignore_index=True) if logs
-                      else pd.DataFrame(columns=["table", "row", "column", "value", "reason",
-                                                 "protects", "lower", "upper"]))
-    # Key findings: changes first, then differences from the population, then gaps in
-    # the data.
+def _comparison(config: ReportConfig, svc: ServiceConfig, profiles: dict[str, Profile],
+                latest: Period | None, note) -> Comparison | None:
+    """The latest period against the census, at the middle of the period."""
+    if latest is None:
+        return None
+    from eqia.analysis.compare import compare  # with the census baselines: only when used
+
+    middle = latest.start + (latest.end - latest.start) / 2
+    comparison = compare(profiles[latest.label], config.area, ages=svc.ages,
+                         data_date=middle)
+    for text in comparison.notes:
+        if "Census Day" in text:
+            note("census-distance", f"{svc.name}, {latest.label}: {text}")
+    return comparison
+
+
+def _key_findings(sections: list[CharacteristicSection], previous: Period | None,
+                  latest: Period | None) -> list[str]:
+    """Changes first (or that none was significant), then differences from the
+    population; gaps in the data follow (``completeness_findings``)."""
     findings = [f for sec in sections for f in sec.change_findings]
     tested = [sec for sec in sections if len(sec.changes) and sec.changes["p_value"].notna().any()]
     if tested and not findings and previous is not None and latest is not None:
@@ -150,14 +182,7 @@ def _service_report(
             f"No group's share of service users changed significantly between "
             f"{previous.label} and {latest.label}, in any of the {len(tested)} "
             f"characteristic{'s' if len(tested) != 1 else ''} recorded in both years.")
-    findings += [f for sec in sections for f in sec.population_findings]
-    findings += completeness_findings(svc.name, completeness, periods, thresholds)
-    return ServiceReport(
-        name=svc.name, description=svc.description, periods=periods, profiles=profiles,
-        comparison=comparison, sections=sections, completeness=completeness,
-        protection_log=protection_log, totals=totals, findings=findings, notes=notes,
-        ages=svc.ages,
-    )
+    return findings + [f for sec in sections for f in sec.population_findings]
 
 
 def _counts(
@@ -206,15 +231,7 @@ def _counts(
                  if _outside_ages(str(c), ages) and not counts.loc[c].any()]
         counts = counts.drop(index=empty)
     if policy.publishable:
-        # A small group with no census category is counted with the people not recorded
-        # rather than hidden: hiding it would mean hiding a compared group too (as in the
-        # EqIA, eqia.disclosure.published).
-        categories = chars.get(key).categories
-        no_census = ({c.label for c in categories if not c.census}
-                     if any(c.census for c in categories) else set())
-        small = [c for c in counts.index if c in no_census
-                 and all(n == 0 or policy.is_small(int(n)) for n in counts.loc[c])]
-        counts = counts.drop(index=small)
+        counts = counts.drop(index=_small_without_census(key, counts, policy))
     clash = {NOT_RECORDED, PEOPLE, policy.total_label} & set(counts.index)
     if clash:
         raise ValueError(f"A category is named like a total: {sorted(clash)}")
@@ -223,6 +240,18 @@ def _counts(
     return counts
 
 
+
+
+def _small_without_census(key: str, counts: pd.DataFrame, policy: DisclosurePolicy
+                          ) -> list[str]:
+    """A small group with no census category is counted with the people not recorded
+    rather than hidden: hiding it would mean hiding a compared group too (as in the
+    EqIA, eqia.disclosure.published)."""
+    categories = chars.get(key).categories
+    no_census = ({c.label for c in categories if not c.census}
+                 if any(c.census for c in categories) else set())
+    return [c for c in counts.index if c in no_census
+            and all(n == 0 or policy.is_small(int(n)) for n in counts.loc[c])]
 
 
 def protect(service: str, periods: list[Period], profiles: dict[str, Profile],

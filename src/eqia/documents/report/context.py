@@ -18,7 +18,8 @@ from eqia.documents.report.model import RAG_TEXT, AnnualReport, CharacteristicSe
 from eqia.documents.report.sentences import area_phrase, subject
 from eqia.render.view import FLAG_TEXT, flag_words
 from eqia.settings import characteristics as chars
-from eqia.words import BLANK, percent, signed
+from eqia.settings.report import NARRATIVE_SECTIONS, ReportConfig
+from eqia.words import BLANK, EMPTY, percent, signed
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
     pass
@@ -193,44 +194,78 @@ def _completeness_table(s: ServiceReport) -> dict:
 def report_context(report: AnnualReport) -> dict:
     """The plain dict the templates fill in: aggregate, published figures only."""
     cfg = report.config
-    policy = report.policy
     area_name = cfg.area
     services = []
-    key_findings = []
-    sources: list[str] = []
     for i, s in enumerate(report.services, start=1):
         if s.comparison is not None:
             area_name = s.comparison.area.name
-        latest = s.latest.label if s.latest else None
-        chars_out = []
-        for sec in s.sections:
-            chars_out.append({
-                "key": sec.key, "name": sec.name, "id": f"s{i}-{sec.key}",
-                "table": _characteristic_table(sec, area_name, latest),
-                "chart": _chart_spec(sec, area_name),
-                "findings": sec.findings,
-                "caption": f"{s.name}: {sec.name.lower()} of service users by period"
-                           + (f", compared with {sec.compared_with}"
-                              if len(sec.population) and sec.compared_with else ""),
-                "figure": f"{sec.name}: share of service users whose {subject(sec.key)} "
-                          "is recorded, by period"
-                          + (f", with the share of {sec.compared_with or area_name}"
-                             if len(sec.population) else ""),
-            })
-        overview = [f"{p.label}: {s.totals.get(p.label, BLANK)} people" for p in s.periods]
-        sources += [f"{s.name}, {p.label}: {', '.join(s.profiles[p.label].source.split(' + '))}"
-                    for p in s.periods]
-        if s.findings:
-            key_findings.append({"service": s.name, "items": s.findings})
-        services.append({
-            "name": s.name, "id": f"s{i}", "description": s.description,
-            "ages": area_phrase(cfg, s.ages).split("population", 1)[1].strip()
-                                             .removeprefix("aged ") or "all ages",
-            "periods": [p.label for p in s.periods], "overview": overview,
-            "completeness": _completeness_table(s),
-            "findings": s.findings, "characteristics": chars_out,
-            "notes": [n.text for n in s.notes],
+        services.append(_service_context(i, s, cfg, area_name))
+    footnote = report.policy.note(
+        [sec.table.display for s in report.services for sec in s.sections]
+        + [s.completeness[["people", "recorded"]] for s in report.services])
+    return {
+        "meta": {
+            "title": cfg.title, "organisation": cfg.organisation,
+            "period": cfg.period.label, "period_text": cfg.period.describe,
+            "area": area_name, "classification": cfg.classification, "contact": cfg.contact,
+            "generated": f"{report.generated.day} {report.generated:%B %Y}",
+            "tool": f"eqia {__version__}",
+            "mode": "publish" if report.publish else "internal",
+            "not_for_publication": not report.publish,
+            "banner": INTERNAL_BANNER if not report.publish else None,
+            "footnote": footnote if report.publish else INTERNAL_BANNER,
+            "language": "en-GB",
+        },
+        "narrative_before": _narrative(cfg, ("summary", "introduction", "policy_context",
+                                             "achievements")),
+        "narrative_after": _narrative(cfg, ("priorities", "challenges", "governance",
+                                            "conclusion")),
+        "key_findings": [{"service": s.name, "items": s.findings}
+                         for s in report.services if s.findings],
+        "services": services,
+        "data_notes": [n.text for n in report.all_notes],
+        "method": _method(report, area_name, footnote),
+    }
+
+
+def _service_context(i: int, s: ServiceReport, cfg: ReportConfig, area_name: str) -> dict:
+    latest = s.latest.label if s.latest else None
+    chars_out = []
+    for sec in s.sections:
+        chars_out.append({
+            "key": sec.key, "name": sec.name, "id": f"s{i}-{sec.key}",
+            "table": _characteristic_table(sec, area_name, latest),
+            "chart": _chart_spec(sec, area_name),
+            "findings": sec.findings,
+            "caption": f"{s.name}: {sec.name.lower()} of service users by period"
+                       + (f", compared with {sec.compared_with}"
+                          if len(sec.population) and sec.compared_with else ""),
+            "figure": f"{sec.name}: share of service users whose {subject(sec.key)} "
+                      "is recorded, by period"
+                      + (f", with the share of {sec.compared_with or area_name}"
+                         if len(sec.population) else ""),
         })
+    return {
+        "name": s.name, "id": f"s{i}", "description": s.description,
+        "ages": area_phrase(cfg, s.ages).split("population", 1)[1].strip()
+                                        .removeprefix("aged ") or "all ages",
+        "periods": [p.label for p in s.periods],
+        "overview": [f"{p.label}: {s.totals.get(p.label, BLANK)} people" for p in s.periods],
+        "completeness": _completeness_table(s),
+        "findings": s.findings, "characteristics": chars_out,
+        "notes": [n.text for n in s.notes],
+    }
+
+
+def _narrative(cfg: ReportConfig, keys: tuple[str, ...]) -> list[dict]:
+    return [{"id": k, "heading": NARRATIVE_SECTIONS[k], "blocks": _blocks(cfg.narrative[k])}
+            for k in keys if k in cfg.narrative]
+
+
+def _method(report: AnnualReport, area_name: str, footnote: str) -> list[str]:
+    """The method and sources section: every method with its parameters."""
+    sources = [f"{s.name}, {p.label}: {', '.join(s.profiles[p.label].source.split(' + '))}"
+               for s in report.services for p in s.periods]
     tables = sorted({r.table_id for s in report.services if s.comparison
                      for r in s.comparison.results.values() if r.table_id})
     method = [
@@ -252,40 +287,9 @@ def report_context(report: AnnualReport) -> dict:
         "Ages are worked out at the end of each period (31 March for a financial year).",
         "Extracts used: " + "; ".join(sources) + "." if sources else "Extracts used: none.",
     ]
-    footnote = policy.note([sec.table.display for s in report.services for sec in s.sections]
-                           + [s.completeness[["people", "recorded"]] for s in report.services])
     if report.publish:
         method += [f"Small numbers: {footnote}", PUBLISH_METHOD]
-    sections_before = [k for k in ("summary", "introduction", "policy_context", "achievements")
-                       if k in cfg.narrative]
-    sections_after = [k for k in ("priorities", "challenges", "governance", "conclusion")
-                      if k in cfg.narrative]
-    from eqia.settings.report import NARRATIVE_SECTIONS
-
-    def narrative(keys: list[str]) -> list[dict]:
-        return [{"id": k, "heading": NARRATIVE_SECTIONS[k], "blocks": _blocks(cfg.narrative[k])}
-                for k in keys]
-
-    return {
-        "meta": {
-            "title": cfg.title, "organisation": cfg.organisation,
-            "period": cfg.period.label, "period_text": cfg.period.describe,
-            "area": area_name, "classification": cfg.classification, "contact": cfg.contact,
-            "generated": f"{report.generated.day} {report.generated:%B %Y}",
-            "tool": f"eqia {__version__}",
-            "mode": "publish" if report.publish else "internal",
-            "not_for_publication": not report.publish,
-            "banner": INTERNAL_BANNER if not report.publish else None,
-            "footnote": footnote if report.publish else INTERNAL_BANNER,
-            "language": "en-GB",
-        },
-        "narrative_before": narrative(sections_before),
-        "narrative_after": narrative(sections_after),
-        "key_findings": key_findings,
-        "services": services,
-        "data_notes": [n.text for n in report.all_notes],
-        "method": method,
-    }
+    return method
 
 
 #: Shown on every page of an internal report (docx header and footer, HTML banner).
@@ -307,7 +311,8 @@ def _number(text: str):
 
 def publishable_tables(report: AnnualReport) -> dict[str, pd.DataFrame]:
     """Every table of the report as the documents show it (numbers where shown, the
-    marker where hidden), for the spreadsheet. Sheet name -> table."""
+    marker where hidden, an empty cell where there is no figure), for the spreadsheet.
+    Sheet name -> table."""
     policy = report.policy
     tables: dict[str, pd.DataFrame] = {}
     area = report.config.area
@@ -315,52 +320,56 @@ def publishable_tables(report: AnnualReport) -> dict[str, pd.DataFrame]:
     tables["Key findings"] = pd.DataFrame(rows, columns=["Service", "Finding"])
     for i, s in enumerate(report.services, start=1):
         comp = s.completeness[s.completeness["collected"]]
-        frame = pd.DataFrame({
+        tables[f"S{i} completeness"] = pd.DataFrame({
             "Characteristic": comp["name"], "Period": comp["period"],
             "People": comp["people"].map(_number), "Recorded": comp["recorded"].map(_number),
             "% recorded": [round(100 * x, policy.share_decimals) if pd.notna(x) else
                            policy.marker for x in comp["share"]],
-            "Rating": comp["rag"].map(lambda r: RAG_TEXT.get(r, "")),
+            "Rating": comp["rag"].map(lambda r: RAG_TEXT.get(r, EMPTY)),
         })
-        tables[f"S{i} completeness"] = frame
         if s.comparison is not None:
             area = s.comparison.area.name
         for sec in s.sections:
-            t = sec.table
-            out = pd.DataFrame({"Category": [str(c) for c in t.display.index]})
-            for p in sec.periods:
-                out[f"{p} number"] = [_number(x) for x in t.display[p]]
-                out[f"{p} % of known"] = [
-                    policy.marker if x == policy.marker else (_number(x.rstrip("%"))
-                                                              if x != "-" else "")
-                    for x in t.shares_display[p]]
-            if len(sec.changes):
-                ch = sec.changes.set_index("category")
-                out["Change (points)"] = [round(ch.at[c, "change_pp"], 1) if c in ch.index and
-                                          pd.notna(ch.at[c, "change_pp"]) else ""
-                                          for c in t.display.index]
-                out["p (Holm)"] = [round(ch.at[c, "p_adjusted"], 4) if c in ch.index and
-                                   pd.notna(ch.at[c, "p_adjusted"]) else ""
-                                   for c in t.display.index]
-                out["Significant change"] = [("Yes" if ch.at[c, "significant"] else "No")
-                                             if c in ch.index else "" for c in t.display.index]
-            if len(sec.population):
-                pop = sec.population.set_index("category")
-
-                def val(c, col, scale=100.0, pop=pop):
-                    if c not in pop.index or pd.isna(pop.at[c, col]):
-                        return ""
-                    return round(scale * float(pop.at[c, col]), 1)
-
-                latest = sec.periods[-1]
-                out[f"{latest} 95% CI low %"] = [val(c, "ci_low") for c in t.display.index]
-                out[f"{latest} 95% CI high %"] = [val(c, "ci_high") for c in t.display.index]
-                out[f"{area} population %"] = [val(c, "baseline_share")
-                                               for c in t.display.index]
-                out["Compared with population"] = [
-                    flag_words(pop.at[c, "flag"], bool(pop.at[c, "hidden"]))
-                    if c in pop.index else ""
-                    for c in t.display.index]
-            tables[f"S{i} {sec.name}"[:31]] = out
+            tables[f"S{i} {sec.name}"[:31]] = _characteristic_sheet(sec, policy, area)
     tables["Data notes"] = pd.DataFrame({"Note": [n.text for n in report.all_notes]})
     return tables
+
+
+def _characteristic_sheet(sec: CharacteristicSection, policy, area: str) -> pd.DataFrame:
+    t = sec.table
+    cats = list(t.display.index)
+    out = pd.DataFrame({"Category": [str(c) for c in cats]})
+    for p in sec.periods:
+        out[f"{p} number"] = [_number(x) for x in t.display[p]]
+        out[f"{p} % of known"] = [
+            policy.marker if x == policy.marker else (_number(x.rstrip("%"))
+                                                      if x != "-" else EMPTY)
+            for x in t.shares_display[p]]
+    if len(sec.changes):
+        ch = sec.changes.set_index("category")
+
+        def change(c, col: str, digits: int):
+            if c not in ch.index or pd.isna(ch.at[c, col]):
+                return EMPTY
+            return round(ch.at[c, col], digits)
+
+        out["Change (points)"] = [change(c, "change_pp", 1) for c in cats]
+        out["p (Holm)"] = [change(c, "p_adjusted", 4) for c in cats]
+        out["Significant change"] = [("Yes" if ch.at[c, "significant"] else "No")
+                                     if c in ch.index else EMPTY for c in cats]
+    if len(sec.population):
+        pop = sec.population.set_index("category")
+
+        def val(c, col):
+            if c not in pop.index or pd.isna(pop.at[c, col]):
+                return EMPTY
+            return round(100 * float(pop.at[c, col]), 1)
+
+        latest = sec.periods[-1]
+        out[f"{latest} 95% CI low %"] = [val(c, "ci_low") for c in cats]
+        out[f"{latest} 95% CI high %"] = [val(c, "ci_high") for c in cats]
+        out[f"{area} population %"] = [val(c, "baseline_share") for c in cats]
+        out["Compared with population"] = [
+            flag_words(pop.at[c, "flag"], bool(pop.at[c, "hidden"])) if c in pop.index
+            else EMPTY for c in cats]
+    return out
