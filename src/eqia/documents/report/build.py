@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from eqia.agebands import parse_band, parse_range
 from eqia.disclosure.engine import (
     INTERNAL,
     DisclosurePolicy,
@@ -321,8 +322,6 @@ def _section(
 
 def _outside_ages(label: str, ages: str) -> bool:
     """Whether an age group lies wholly outside the service's eligible ages."""
-    from eqia.agebands import parse_band, parse_range
-
     band, eligible = parse_band(label), parse_range(ages)
     if band is None or eligible is None:
         return False

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from eqia.agebands import parse_range
 from eqia.analysis.stats import p_text
 from eqia.disclosure.published import UNSAID
 from eqia.documents.report.model import CharacteristicSection
@@ -19,8 +20,6 @@ if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when 
 
 
 def area_phrase(config: ReportConfig, ages: str | None) -> str:
-    from eqia.agebands import parse_range
-
     band = parse_range(ages) if ages else None
     if band is None:
         return f"{config.area}'s population"
