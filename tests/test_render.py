@@ -20,7 +20,9 @@ from docx.oxml.ns import qn
 from eqia.errors import TemplateError
 from eqia.render import render_all
 from eqia.render.charts import alt_text
-from eqia.render.view import ci, flag_text, pct, ratio
+from eqia.render.view import ci, flag_text
+from eqia.words import percent as pct
+from eqia.words import ratio
 
 from .conftest import GRID_LABELS, NS_WP
 
