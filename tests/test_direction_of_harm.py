@@ -300,7 +300,7 @@ def test_new_service_makes_under_reached_groups_the_concern_with_outreach(new_se
 @pytest.fixture(scope="module")
 def example():
     from eqia.analysis.compare import compare
-    from eqia.read.extract import profile_file
+    from eqia.analysis.profiling import profile_file
 
     p = profile_file(EXAMPLE_EXTRACT, EXAMPLE_MAPPING, as_of=AS_OF)
     return p, compare(p, "Kent", ages="18-")

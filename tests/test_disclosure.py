@@ -19,17 +19,14 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from eqia.disclosure.engine import (
-    INTERNAL,
     LOG_COLUMNS,
-    NOT_FOR_PUBLICATION,
-    DisclosurePolicy,
     Line,
     direction_is_safe,
-    load_policy,
     protect_lines,
     protect_table,
 )
 from eqia.errors import ConfigError, InputError
+from eqia.settings.disclosure import INTERNAL, NOT_FOR_PUBLICATION, DisclosurePolicy, load_policy
 
 THRESHOLD = load_policy()
 NHS = load_policy(method="nhs")

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eqia.analysis.profiling import profile_file, profile_services
 from eqia.errors import InputError
-from eqia.read import streaming
-from eqia.read.extract import profile_file, profile_services
+from eqia.read import extract, streaming
 from eqia.read.mapping import load_mapping
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING
@@ -212,13 +212,13 @@ def test_progress_is_reported_up_to_the_end():
 
 
 def test_only_large_csv_and_parquet_files_stream_by_default(tmp_path):
-    assert not streaming.wanted(EXAMPLE_EXTRACT)
-    assert streaming.wanted(EXAMPLE_EXTRACT, True)
-    assert not streaming.wanted(tmp_path / "book.xlsx", True)
+    assert not extract.streams(EXAMPLE_EXTRACT)
+    assert extract.streams(EXAMPLE_EXTRACT, True)
+    assert not extract.streams(tmp_path / "book.xlsx", True)
     big = tmp_path / "big.csv"
     with open(big, "wb") as f:
-        f.truncate(streaming.STREAM_THRESHOLD)
-    assert streaming.wanted(big)
+        f.truncate(extract.STREAM_THRESHOLD)
+    assert extract.streams(big)
 
 
 def test_aggregated_files_are_read_in_memory_even_when_streaming_is_asked():

@@ -22,9 +22,11 @@ import pandas as pd
 
 from eqia.agebands import AgeBand
 from eqia.analysis import stats
+from eqia.analysis.profile import Profile
 from eqia.census import age_crossings as ac
 from eqia.census import baselines as bl
-from eqia.read.counts import Profile
+from eqia.census.areas import Area, find_area
+from eqia.census.tables import metadata
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import ETHNICITY_DETAILED
 from eqia.settings.rules import Rules, load_rules
@@ -196,7 +198,7 @@ class CharacteristicResult:
 
 @dataclass
 class Comparison:
-    area: bl.Area
+    area: Area
     ages: AgeBand | None
     table: pd.DataFrame
     results: dict[str, CharacteristicResult]
@@ -222,7 +224,7 @@ class Comparison:
 
 def compare(
     profile: Profile,
-    area: str | bl.Area,
+    area: str | Area,
     ages: AgeBand | str | None = None,
     rules: Rules | str | None = None,
     comparators: dict[str, bl.Baseline] | None = None,
@@ -244,7 +246,7 @@ def compare(
 
     age_range = parse_range(ages) if isinstance(ages, str) else ages
     rules_obj = rules if isinstance(rules, Rules) else load_rules(rules)
-    area_obj = area if isinstance(area, bl.Area) else bl.find_area(area)
+    area_obj = area if isinstance(area, Area) else find_area(area)
     frames, results = [], {}
     for key in COMPARED:
         comparator = (comparators or {}).get(key)
@@ -353,7 +355,7 @@ def _status_row(key: str, flag: str) -> pd.DataFrame:
 
 def _compare_one(
     profile: Profile,
-    area: bl.Area,
+    area: Area,
     key: str,
     ages: AgeBand | None,
     rules: Rules,
@@ -500,7 +502,7 @@ def standard_bands(ages: AgeBand | None, starts: tuple[int, ...] = ()) -> list[A
 
 
 def _standardised_expected(
-    profile: Profile, area: bl.Area, key: str, categories: list[str], ages: AgeBand | None
+    profile: Profile, area: Area, key: str, categories: list[str], ages: AgeBand | None
 ) -> tuple[pd.Series, str, ac.Crossing] | None:
     """E_g = sum over age bands of (service's known count in band x area share of g in band).
 
@@ -565,7 +567,7 @@ def _standardised_expected(
     return expected, how, crossing
 
 
-def _standardised_note(area: bl.Area, name: str, how: str, crossing: ac.Crossing) -> str:
+def _standardised_note(area: Area, name: str, how: str, crossing: ac.Crossing) -> str:
     text = (f"Flags are read from the age-adjusted rows: expected counts are indirectly "
             f"standardised for the service's own age profile with {area.name}'s "
             f"{name.lower()} by age ({crossing.method}).")
@@ -590,7 +592,7 @@ def _estimated_note(key: str, base: bl.Baseline, standardised, estimated: list[s
             "comparisons as approximate.")
 
 
-def population_text(area: bl.Area, base: bl.Baseline, ages: AgeBand | None) -> str:
+def population_text(area: Area, base: bl.Baseline, ages: AgeBand | None) -> str:
     """The population a characteristic is compared with, in words that follow "compared
     with": "Maidstone's population aged 65 and over", "Maidstone's population of all
     ages (no age breakdown published)", "the comparator population (eligible.csv)"."""
@@ -607,7 +609,7 @@ def population_text(area: bl.Area, base: bl.Baseline, ages: AgeBand | None) -> s
     return phrase
 
 
-def _age_mixes(profile: Profile, area: bl.Area, key: str, base: bl.Baseline,
+def _age_mixes(profile: Profile, area: Area, key: str, base: bl.Baseline,
                ages: AgeBand | None, result: CharacteristicResult
                ) -> tuple[np.ndarray, np.ndarray] | None:
     """(service, population): each one's shares over the extract's age bands, plus a last
@@ -619,7 +621,7 @@ def _age_mixes(profile: Profile, area: bl.Area, key: str, base: bl.Baseline,
         return None
     if key != ETHNICITY_DETAILED and (result.age_adjusted or base.age_restricted):
         return None
-    info = bl.metadata().tables[chars.get(
+    info = metadata().tables[chars.get(
         "ethnicity" if key == ETHNICITY_DETAILED else key).census_table]
     if profile.is_collected("age") and profile.known("age") > 0:
         bands = list(profile.age_bands)
@@ -704,7 +706,7 @@ def _confounded_note(result: CharacteristicResult, rules: Rules) -> str | None:
         what = ("The detailed groups within each broad ethnic group are split by their shares "
                 "at all ages")
     else:
-        title = bl.metadata().tables[str(result.table_id).lower()].title
+        title = metadata().tables[str(result.table_id).lower()].title
         what = (f"The census publishes no {title.lower()} by age, so the comparison is with "
                 f"{result.population}")
     if not result.age_confounded:

@@ -151,10 +151,10 @@ def _share(r) -> str:
 @contextmanager
 def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
     """A progress bar on stderr (on a terminal) when there are many files or large ones."""
-    from eqia.read.streaming import wanted
+    from eqia.read.extract import streams
 
     files, _ = au.find_extracts(paths)
-    if not err.is_terminal or not (len(files) >= PROGRESS_FILES or any(map(wanted, files))):
+    if not err.is_terminal or not (len(files) >= PROGRESS_FILES or any(map(streams, files))):
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn

@@ -37,15 +37,9 @@ import pandas as pd
 
 from eqia.analysis.compare import STATUS_FLAGS, Comparison
 from eqia.analysis.stats import share_interval
-from eqia.disclosure.engine import (
-    INTERNAL,
-    DisclosurePolicy,
-    Line,
-    ProtectedTable,
-    direction_is_safe,
-    protect_lines,
-)
+from eqia.disclosure.engine import Line, ProtectedTable, direction_is_safe, protect_lines
 from eqia.settings import characteristics as chars
+from eqia.settings.disclosure import INTERNAL, DisclosurePolicy
 
 #: Line labels of the figures every characteristic's table has besides its categories.
 PEOPLE = "People"

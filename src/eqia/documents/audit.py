@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eqia.analysis.profiling import profile_services
 from eqia.errors import ConfigError, EqiaError, UsageError
 from eqia.outputs import atomic_write
-from eqia.read.extract import profile_services
 from eqia.read.files import (
     CSV_SUFFIXES,
     EXCEL_SUFFIXES,

@@ -33,11 +33,11 @@ from scipy import stats as st
 
 from eqia import __version__
 from eqia.analysis.compare import FLAG_WORDS
+from eqia.analysis.profile import Profile, category_order, merge_profiles
+from eqia.analysis.profiling import profile_file
 from eqia.analysis.stats import holm, p_text, share_interval
 from eqia.disclosure.engine import (
     HIDDEN_FLAG_TEXT,
-    INTERNAL,
-    DisclosurePolicy,
     Line,
     ProtectedTable,
     direction_is_safe,
@@ -46,9 +46,8 @@ from eqia.disclosure.engine import (
 from eqia.disclosure.published import NOT_RECORDED, PEOPLE, UNSAID
 from eqia.judgement.findings import one_in, pct
 from eqia.outputs import atomic_write
-from eqia.read.counts import Profile, category_order, merge_profiles
-from eqia.read.extract import profile_file
 from eqia.settings import characteristics as chars
+from eqia.settings.disclosure import INTERNAL, DisclosurePolicy
 from eqia.settings.report import PERIOD_HINT, Period, ReportConfig, ServiceConfig
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from eqia.errors import InputError, UsageError
-from eqia.read.csvcheck import QUOTE_HINT, check_text, separator_name
+from eqia.read.csvcheck import QUOTE_HINT, CsvHeader, check_text, separator_name
 from eqia.read.mapping import MappingFile
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import normalise
@@ -163,7 +163,6 @@ def check_file(path: Path) -> None:
         )
 
 
-
 def _sniff_delimiter(text: str) -> str:
     """The separator of the first line that has any of , ; tab | (a title line above the
     header may have none)."""
@@ -226,25 +225,6 @@ def _header_row_error(source: str, header_row: int, rows: int) -> InputError:
         code="bad-header-row", file=source,
         hint="Give the number of the row that holds the column names (the first row is 1).",
     )
-
-
-@dataclass(frozen=True)
-class CsvHeader:
-    """A CSV's dialect and header: what both readers need to read the rest."""
-
-    delimiter: str
-    skip: int  # lines above the header (a title)
-    columns: list[str]  # as pandas names them (blank -> "Unnamed: 2", repeats -> "X.1")
-    lines: int  # lines the header itself takes (more than 1 if a name holds a line break)
-
-    @property
-    def width(self) -> int:
-        return len(self.columns)
-
-    @property
-    def first_line(self) -> int:
-        """The file's line number of the first data line."""
-        return self.skip + self.lines + 1
 
 
 def read_header(text: str, source: str, header_row: int | None = None,
@@ -337,6 +317,22 @@ def read_csv(path: Path, header_row: int | None = None,
     layout = Layout(header_row=head.skip + 1, trailing=head.delimiter if records.trailing else None,
                     encoding_note=encoding_note(encoding))
     return Table(path=str(path), data=df, encoding=encoding, layout=layout)
+
+
+def read_supplied_csv(path: str | Path, known: Iterable[str], hint: str) -> Table:
+    """A CSV a person supplies besides an extract (a comparator population, a Nomis
+    table), read as strictly as an extract: encoding, separator, quoting, ragged rows,
+    a title above the header (found by the ``known`` column names). Every cell is text
+    and no row is set aside: what a row means is the caller's to judge. ``hint``: what
+    the file should hold, said when it is empty or not text."""
+    p = Path(path)
+    check_file(p)
+    try:
+        return read_csv(p, None, frozenset(normalise(k) for k in known))
+    except InputError as exc:
+        if exc.code in ("empty-file", "unreadable-file"):
+            exc.hint = hint
+        raise
 
 
 def reading_mismatch(source: str, got: int | None, records: int) -> InputError:

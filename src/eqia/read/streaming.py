@@ -39,22 +39,15 @@ import numpy as np
 import pandas as pd
 
 from eqia.errors import InputError
-from eqia.read.counts import ValueCounts
-from eqia.read.csvcheck import Records, check_file, count_lines
-from eqia.read.extract import (
-    AGE_CROSSED,
-    duplicate_ids_error,
-    duplicate_ids_note,
-    wide_counts_error,
-)
+from eqia.read.aggregated import wide_counts_error
+from eqia.read.counts import Parts, ValueCounts
+from eqia.read.csvcheck import CsvHeader, Records, check_file, count_lines
 from eqia.read.files import (
     BLANK_PATTERN,
-    CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     SUPPORTED,
     TOTAL_PATTERN,
     ColumnPlan,
-    CsvHeader,
     Layout,
     Table,
     _after_lines,
@@ -71,9 +64,8 @@ from eqia.read.files import (
     rows_set_aside,
 )
 from eqia.read.mapping import MappingFile
+from eqia.read.records import AGE_CROSSED, duplicate_ids_error, duplicate_ids_note
 
-#: Files at least this big are streamed when ``streaming=None`` (auto).
-STREAM_THRESHOLD = 50 * 2**20
 #: DuckDB's memory budget; beyond it, its aggregation spills to a temporary folder.
 MEMORY_LIMIT = "1GB"
 THREADS = 2
@@ -92,18 +84,7 @@ WHITESPACE = (
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 
-Parts = dict[tuple[str | None, str | None], ValueCounts]
 Progress = Callable[[float], None]
-
-
-def wanted(path: str | Path, streaming: bool | None = None) -> bool:
-    """Whether to stream this file: a CSV or Parquet file, and large when ``None``."""
-    p = Path(path)
-    if streaming is False or p.suffix.lower() not in CSV_SUFFIXES | PARQUET_SUFFIXES:
-        return False
-    if not p.is_file():
-        return False
-    return streaming is True or p.stat().st_size >= STREAM_THRESHOLD
 
 
 @dataclass
