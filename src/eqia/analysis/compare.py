@@ -45,8 +45,6 @@ COMPARED = (
     "sexual_orientation", "pregnancy_maternity", "marriage_civil_partnership", "carers",
 )
 
-#: Age bands used to standardise (Census 2021 TS009 five-year bands, 90+ at the top).
-STANDARD_BANDS = ",".join(f"{a}-{a + 4}" for a in range(0, 90, 5)) + ",90+"
 #: TS009 counts everyone aged 90 and over together: no band can start above this.
 STANDARD_TOP = 90
 

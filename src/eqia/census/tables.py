@@ -64,7 +64,6 @@ class TableInfo:
 class Metadata:
     tables: dict[str, TableInfo]
     reorganised_2023: dict[str, str]
-    licence: str
 
 
 @lru_cache(maxsize=1)
@@ -80,8 +79,7 @@ def metadata() -> Metadata:
         )
         for key, t in raw["tables"].items()
     }
-    return Metadata(tables=tables, reorganised_2023=dict(raw.get("reorganised_2023") or {}),
-                    licence=raw.get("licence", ""))
+    return Metadata(tables=tables, reorganised_2023=dict(raw.get("reorganised_2023") or {}))
 
 
 @lru_cache(maxsize=16)
