@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from eqia.analysis.profiling import profile_file, profile_services
 from eqia.errors import InputError
 from eqia.read import extract, scan, scan_duckdb, streaming
-from eqia.read.files import plan_columns
+from eqia.read.columns import plan_columns
 from eqia.read.mapping import load_mapping
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING

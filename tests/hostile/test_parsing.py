@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from eqia.analysis.profiling import profile_file
 from eqia.errors import InputError
 from eqia.read import extract, streaming
-from eqia.read.files import read_table, same_files
+from eqia.read.files import read_table
+from eqia.read.same import same_files
 
 from ..conftest import EXAMPLE_EXTRACT, EXAMPLE_MAPPING
 

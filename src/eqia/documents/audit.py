@@ -46,14 +46,9 @@ import pandas as pd
 from eqia.analysis.profiling import profile_services
 from eqia.errors import ConfigError, EqiaError, UsageError
 from eqia.outputs import atomic_write
-from eqia.read.files import (
-    CSV_SUFFIXES,
-    EXCEL_SUFFIXES,
-    PARQUET_SUFFIXES,
-    same_extract_error,
-    same_files,
-)
+from eqia.read.files import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
 from eqia.read.mapping import MappingFile, load_mapping
+from eqia.read.same import same_extract_error, same_files
 from eqia.settings import characteristics as chars
 from eqia.settings.schema import Choice, Fields, ListOf, MapOf, Number, validate
 from eqia.settings.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc

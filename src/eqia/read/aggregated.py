@@ -8,12 +8,9 @@ import numpy as np
 import pandas as pd
 
 from eqia.errors import InputError
+from eqia.read.columns import ColumnPlan
 from eqia.read.counts import ValueCounts
-from eqia.read.files import (
-    TOTAL_PATTERN,
-    ColumnPlan,
-    Table,
-)
+from eqia.read.files import TOTAL_PATTERN, Table
 from eqia.read.mapping import lookup_for, map_categories, text_matches
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import normalise

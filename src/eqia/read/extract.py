@@ -14,16 +14,9 @@ from pathlib import Path
 
 from eqia.read import streaming as st
 from eqia.read.aggregated import aggregated_value_counts, wide_counts_error
+from eqia.read.columns import is_aggregated, no_characteristics_error, plan_columns
 from eqia.read.counts import Parts
-from eqia.read.files import (
-    CSV_SUFFIXES,
-    PARQUET_SUFFIXES,
-    Table,
-    is_aggregated,
-    no_characteristics_error,
-    plan_columns,
-    read_table,
-)
+from eqia.read.files import CSV_SUFFIXES, PARQUET_SUFFIXES, Table, read_table
 from eqia.read.mapping import MappingFile
 from eqia.read.records import AGE_CROSSED, record_value_counts
 

@@ -7,11 +7,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 from eqia.errors import InputError
+from eqia.read.columns import ColumnPlan
 from eqia.read.counts import ValueCounts
-from eqia.read.files import (
-    ColumnPlan,
-    Table,
-)
+from eqia.read.files import Table
 
 #: Characteristics counted by age too: those the census crosses with age, so that
 #: expected counts can be age-standardised (``age_crossings``; detailed ethnic groups are

@@ -19,18 +19,17 @@ from typing import Any
 import pandas as pd
 
 from eqia.errors import InputError
+from eqia.read.columns import ColumnPlan, known_columns
 from eqia.read.counts import Parts, ValueCounts
 from eqia.read.csvcheck import CsvHeader, Records, check_file
 from eqia.read.files import (
     PARQUET_SUFFIXES,
     SUPPORTED,
-    ColumnPlan,
     Layout,
     _after_lines,
     decode,
     detect_encoding,
     encoding_note,
-    known_columns,
     read_header,
     read_table,
 )

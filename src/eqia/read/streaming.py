@@ -31,17 +31,10 @@ from pathlib import Path
 import pandas as pd
 
 from eqia.read.aggregated import wide_counts_error
+from eqia.read.columns import ColumnPlan, is_aggregated, no_characteristics_error, plan_columns
 from eqia.read.counts import Parts
 from eqia.read.csvcheck import count_lines
-from eqia.read.files import (
-    ColumnPlan,
-    Table,
-    _after_lines,
-    decode,
-    is_aggregated,
-    no_characteristics_error,
-    plan_columns,
-)
+from eqia.read.files import Table, _after_lines, decode
 from eqia.read.mapping import MappingFile
 from eqia.read.records import AGE_CROSSED
 from eqia.read.scan import (
