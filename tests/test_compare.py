@@ -26,7 +26,8 @@ from statsmodels.stats.proportion import binom_test, proportion_confint, proport
 
 from eqia.agebands import AgeBand
 from eqia.analysis import stats
-from eqia.analysis.compare import CSV_COLUMNS, compare, standard_bands
+from eqia.analysis.age_adjust import standard_bands
+from eqia.analysis.compare import CSV_COLUMNS, compare
 from eqia.analysis.profiling import profile_file
 from eqia.census import baselines as bl
 from eqia.settings.rules import load_rules
@@ -943,7 +944,7 @@ def test_data_far_from_census_day_get_a_note():
 
 
 def test_the_range_age_alone_could_explain_is_worked_out_by_hand():
-    from eqia.analysis.compare import age_explained_range, dissimilarity
+    from eqia.analysis.age_adjust import age_explained_range, dissimilarity
 
     # Three age bands holding 50%, 30% and 20% of the population and 0%, 20% and 80% of
     # the service; the group is 25% of the population. At most, every person in the
@@ -960,7 +961,7 @@ def test_the_range_age_alone_could_explain_is_worked_out_by_hand():
 def test_the_age_range_is_the_linear_programmes_optimum(seed):
     from scipy.optimize import linprog
 
-    from eqia.analysis.compare import age_explained_range
+    from eqia.analysis.age_adjust import age_explained_range
 
     rng = np.random.default_rng(seed)
     population, service = rng.dirichlet(np.ones(8)), rng.dirichlet(np.ones(8))
