@@ -349,7 +349,8 @@ def test_mixed_changes_make_both_readings_primary():
 
 
 def test_employment_proposals_keep_marriage_and_count_only_married_people(example):
-    from eqia.judgement.assess import action_rows, load_assessment_rules, suggest
+    from eqia.judgement.actions import action_rows
+    from eqia.judgement.assess import load_assessment_rules, suggest
     from eqia.settings.changes import focus_for
 
     _, comparison = example
@@ -378,7 +379,8 @@ def test_employment_proposals_keep_marriage_and_count_only_married_people(exampl
 
 
 def test_pregnancy_keeps_its_data_gap_where_ages_include_child_bearing_ones(example):
-    from eqia.judgement.assess import action_rows, load_assessment_rules, suggest
+    from eqia.judgement.actions import action_rows
+    from eqia.judgement.assess import load_assessment_rules, suggest
 
     _, comparison = example  # ages 18 and over
     s = suggest(comparison)

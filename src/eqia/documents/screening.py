@@ -27,14 +27,8 @@ from eqia.census.comparators import comparator_from_file
 from eqia.disclosure.published import NOT_RECORDED, PEOPLE, RECORDED, Published
 from eqia.disclosure.published import publish as publish_figures
 from eqia.documents.proposal import Proposal
-from eqia.judgement.assess import (
-    AssessmentRules,
-    Suggestion,
-    action_rows,
-    load_assessment_rules,
-    suggest,
-    suggest_option,
-)
+from eqia.judgement.actions import action_rows, suggest_option
+from eqia.judgement.assess import AssessmentRules, Suggestion, load_assessment_rules, suggest
 from eqia.judgement.findings import completeness_sentence, flag_sentences
 from eqia.settings import characteristics as chars
 from eqia.settings.changes import Focus, focus_for, vocabulary
