@@ -44,45 +44,9 @@ def comparator_from_file(path: str | Path, characteristic_key: str) -> Baseline:
     kind = normalise(value_col)
     cat_col = columns["category"]
 
-    if characteristic_key == "age":
-        allowed: dict[str, str] = {}
-        for value in raw[cat_col]:
-            band = parse_band(value)
-            if band is not None:
-                allowed[normalise(value)] = band.label
-        standard = list(dict.fromkeys(allowed.values()))
-        groups: dict[str, str] = {}
-    elif characteristic_key == "ethnicity":
-        standard = [g.label for g in char.groups]
-        allowed = {normalise(label): label for label in standard}
-        groups = {normalise(c.label): c.group for c in char.categories if c.group}
-    else:
-        standard = [c.label for c in char.categories if c.in_census or not char.census_table]
-        allowed = {normalise(label): label for label in standard}
-        groups = {}
-    unknown_words = {w for values in chars.vocabulary().unknowns.values() for w in values}
-    unknown_words |= {"not answered", "unknown"}
-
-    values: dict[str, float] = dict.fromkeys(standard, 0.0)
-    unknown = 0.0
-    bad: list[str] = []
-    for i, (cat, value) in enumerate(zip(raw[cat_col], raw[value_col], strict=True),
-                                      start=table.layout.first_line):
-        try:
-            number = float(str(value).replace(",", "").replace("%", "").strip())
-        except ValueError:
-            raise InputError(f"'{value}' is not a number", code="bad-number", file=str(path),
-                             row=i, column=value_col,
-                             hint=f"Give each {kind} as a number.") from None
-        key = normalise(cat)
-        if key in allowed:
-            values[allowed[key]] += number
-        elif key in groups:
-            values[groups[key]] += number
-        elif key in unknown_words:
-            unknown += number
-        else:
-            bad.append(str(cat))
+    standard, allowed, groups = _categories(characteristic_key, char, raw[cat_col])
+    values, unknown, bad = _summed(raw, cat_col, value_col, standard, allowed, groups,
+                                   str(path), table.layout.first_line)
     if bad:
         raise InputError(
             f"{len(bad)} categor{'y is' if len(bad) == 1 else 'ies are'} not standard "
@@ -121,3 +85,51 @@ def comparator_from_file(path: str | Path, characteristic_key: str) -> Baseline:
         base=f"comparator population ({path.name})", counts=frame, unknown=unknown_count,
         total=total, caveats=caveats, source=str(path), title=path.stem,
     )
+
+
+def _categories(key: str, char: chars.Characteristic, given: pd.Series
+                ) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """(standard categories, normalised label -> category, detailed -> its group) that a
+    comparator of ``key`` may use; for age, the bands the file itself gives."""
+    if key == "age":
+        allowed: dict[str, str] = {}
+        for value in given:
+            band = parse_band(value)
+            if band is not None:
+                allowed[normalise(value)] = band.label
+        return list(dict.fromkeys(allowed.values())), allowed, {}
+    if key == "ethnicity":
+        standard = [g.label for g in char.groups]
+        groups = {normalise(c.label): c.group for c in char.categories if c.group}
+        return standard, {normalise(label): label for label in standard}, groups
+    standard = [c.label for c in char.categories if c.in_census or not char.census_table]
+    return standard, {normalise(label): label for label in standard}, {}
+
+
+def _summed(raw: pd.DataFrame, cat_col: str, value_col: str, standard: list[str],
+            allowed: dict[str, str], groups: dict[str, str], source: str, first_line: int
+            ) -> tuple[dict[str, float], float, list[str]]:
+    """(each standard category's count or share, the unknown's, categories not known)."""
+    unknown_words = {w for values in chars.vocabulary().unknowns.values() for w in values}
+    unknown_words |= {"not answered", "unknown"}
+    values: dict[str, float] = dict.fromkeys(standard, 0.0)
+    unknown = 0.0
+    bad: list[str] = []
+    for i, (cat, value) in enumerate(zip(raw[cat_col], raw[value_col], strict=True),
+                                      start=first_line):
+        try:
+            number = float(str(value).replace(",", "").replace("%", "").strip())
+        except ValueError:
+            raise InputError(f"'{value}' is not a number", code="bad-number", file=source,
+                             row=i, column=value_col,
+                             hint=f"Give each {normalise(value_col)} as a number.") from None
+        key = normalise(cat)
+        if key in allowed:
+            values[allowed[key]] += number
+        elif key in groups:
+            values[groups[key]] += number
+        elif key in unknown_words:
+            unknown += number
+        else:
+            bad.append(str(cat))
+    return values, unknown, bad
