@@ -16,7 +16,7 @@ import eqia
 
 SRC = Path(eqia.__file__).parent
 
-#: Top first. ``eqia`` itself is the public facade (``from eqia import compare``).
+#: Top first. ``eqia`` itself and ``eqia.api`` are the public facade (``eqia.compare``).
 LAYERS = ["eqia", "cli", "documents", "render", "judgement", "disclosure", "analysis",
           "census", "read", "settings", "foundations"]
 
@@ -60,7 +60,7 @@ def imports(modules: dict[str, Path]) -> set[tuple[str, str, int]]:
 
 def layer(module: str) -> int:
     parts = module.split(".")
-    if len(parts) == 1:
+    if len(parts) == 1 or parts[1] == "api":
         return LAYERS.index("eqia")
     if parts[1] in LAYERS:
         return LAYERS.index(parts[1])
@@ -105,10 +105,11 @@ def circles(edges: set[tuple[str, str, int]]) -> list[list[str]]:
 
 EDGES = imports(module_names())
 
-#: Circles being removed elsewhere in issue 15 (the documents layer's split): listed so
-#: that no new one can join them, and checked to still exist, so that each entry is
-#: deleted the moment its circle is gone.
-PENDING = [["eqia.documents.audit", "eqia.documents.report"]]
+#: Circles being removed elsewhere in issue 15 (the documents layer's split; the settings'
+#: one loader): listed so that no new one can join them, and checked to still exist, so
+#: that each entry is deleted the moment its circle is gone.
+PENDING = [["eqia.settings.characteristics", "eqia.settings.standard_codes"],
+           ["eqia.documents.audit", "eqia.documents.report"]]
 
 
 def test_the_import_graph_is_found_with_imports_inside_functions():
@@ -119,7 +120,7 @@ def test_the_import_graph_is_found_with_imports_inside_functions():
 
 
 def test_no_module_imports_another_in_a_circle():
-    assert circles(EDGES) == PENDING
+    assert sorted(circles(EDGES)) == sorted(PENDING)
 
 
 def test_every_import_points_down_the_layers():

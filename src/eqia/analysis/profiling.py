@@ -21,7 +21,8 @@ from eqia.agebands import AgeBand, parse_bands
 from eqia.analysis.profile import BY_AGE_COLUMNS, COUNT_COLUMNS, Profile, check_reconciled
 from eqia.errors import InputError
 from eqia.read.counts import Parts, ValueCounts
-from eqia.read.extract import value_counts
+from eqia.read.extract import table_value_counts, value_counts
+from eqia.read.files import Table
 from eqia.read.mapping import (
     Lookup,
     MappingFile,
@@ -38,6 +39,7 @@ from eqia.read.mapping import (
 from eqia.read.records import AGE_CROSSED
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import ETHNICITY_DETAILED
+from eqia.settings.standard_codes import classification_notes
 
 #: Characters one of which every multi-year band label holds (``parse_band`` lowers the
 #: text first, and only O, P, U, B, L lower to these letters): the dashes of a range,
@@ -392,7 +394,25 @@ def profiles_from_counts(
 ) -> dict[tuple[str | None, str | None], Profile]:
     """One file's parts -> profiles, its dates of birth read one way for them all."""
     dates = read_dates_as(parts.values(), mapping.dayfirst, as_of)
-    return {
-        key: build_profile(vc, mapping.values, as_of=as_of, age_bands=age_bands, dates=dates)
-        for key, vc in parts.items()
-    }
+    profiles = {}
+    for key, vc in parts.items():
+        profile = build_profile(vc, mapping.values, as_of=as_of, age_bands=age_bands,
+                                dates=dates)
+        profile.notes.extend(classification_notes(
+            {k: values.index for k, values in vc.values.items()}))
+        profiles[key] = profile
+    return profiles
+
+
+def profiles_from_table(
+    table: Table,
+    mapping: MappingFile,
+    as_of: dt.date | None = None,
+    age_bands: str | None = None,
+    allow_duplicates: bool = False,
+    split: bool = True,
+    crossed: tuple[str, ...] = AGE_CROSSED,
+) -> dict[tuple[str | None, str | None], Profile]:
+    """Profiles of a table already read (a sheet, a notebook's DataFrame)."""
+    parts = table_value_counts(table, mapping, allow_duplicates, split, crossed)
+    return profiles_from_counts(parts, mapping, as_of, age_bands)

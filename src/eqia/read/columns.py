@@ -121,15 +121,3 @@ def _found_by_name(plan: ColumnPlan, char: chars.Characteristic, columns: list[s
             f"{char.name}: used column '{col}'; also found {others} "
             f"(name the one you want under 'columns' in the mapping file)."
         )
-
-
-def no_characteristics_error(source: str, columns: list[str]) -> InputError:
-    example = "\n".join(f"  {k}: <column name>" for k in ("ethnicity", "sex", "age"))
-    return InputError(
-        "No column in the extract could be recognised as a protected characteristic",
-        code="no-characteristics",
-        file=source,
-        details=["Columns found: " + ", ".join(columns)],
-        hint="Name the columns in a mapping file and pass it with --map, e.g.\ncolumns:\n"
-        + example,
-    )

@@ -14,9 +14,15 @@ from pathlib import Path
 
 from eqia.read import streaming as st
 from eqia.read.aggregated import aggregated_value_counts, wide_counts_error
-from eqia.read.columns import is_aggregated, no_characteristics_error, plan_columns
+from eqia.read.columns import is_aggregated, known_columns, plan_columns
 from eqia.read.counts import Parts
-from eqia.read.files import CSV_SUFFIXES, PARQUET_SUFFIXES, Table, read_table
+from eqia.read.files import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    Table,
+    no_characteristics_error,
+    read_table,
+)
 from eqia.read.mapping import MappingFile
 from eqia.read.records import AGE_CROSSED, record_value_counts
 
@@ -71,7 +77,8 @@ def table_value_counts(
         return aggregated_value_counts(table, split=split, user_values=mapping.values)
     plan = plan_columns(columns, mapping, table.name)
     if not plan.columns:
-        raise no_characteristics_error(table.name, columns)
+        raise no_characteristics_error(table.name, columns, table.layout.header_row,
+                                       table.data, known_columns())
     wide = wide_counts_error(table, plan)
     if wide is not None:
         raise wide

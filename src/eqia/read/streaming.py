@@ -31,10 +31,10 @@ from pathlib import Path
 import pandas as pd
 
 from eqia.read.aggregated import wide_counts_error
-from eqia.read.columns import ColumnPlan, is_aggregated, no_characteristics_error, plan_columns
+from eqia.read.columns import ColumnPlan, is_aggregated, plan_columns
 from eqia.read.counts import Parts
 from eqia.read.csvcheck import count_lines
-from eqia.read.files import Table, _after_lines, decode
+from eqia.read.files import Table, _after_lines, decode, no_characteristics_error
 from eqia.read.mapping import MappingFile
 from eqia.read.records import AGE_CROSSED
 from eqia.read.scan import (
@@ -88,7 +88,7 @@ def stream_value_counts(
         return None
     plan = plan_columns(src.columns, mapping, src.name)
     if not plan.columns:
-        raise no_characteristics_error(src.name, src.columns)
+        raise no_characteristics_error(src.name, src.columns, src.skip + 1)
     if plan.id_column is None and src.kind == "csv":
         _refuse_wide_counts(src, plan)
     job = Job(src, plan, split, crossed, mapping)
