@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from eqia.analysis.profile import no_census_category
 from eqia.disclosure.engine import (
     LOG_COLUMNS,
     Line,
@@ -25,7 +26,7 @@ from eqia.disclosure.engine import (
     protect_lines,
     protect_table,
 )
-from eqia.disclosure.published import counted_as_not_recorded, no_census_category
+from eqia.disclosure.published import counted_as_not_recorded
 from eqia.errors import ConfigError, InputError
 from eqia.settings.disclosure import INTERNAL, NOT_FOR_PUBLICATION, DisclosurePolicy, load_policy
 
@@ -583,5 +584,6 @@ def test_a_small_group_with_no_census_category_is_counted_as_not_recorded():
                           index=["Other", "Empty", "Once big", "Female", "Small compared"])
     got = counted_as_not_recorded(counts, ["Other", "Empty", "Once big", "Absent"], THRESHOLD)
     assert got == ["Other"]
-    assert no_census_category("sex") == {"Other (not in the census)"}
+    assert no_census_category("sex") == {"Other (not in the census)",
+                                         "Indeterminate (not in the census)"}
     assert no_census_category("age") == set()

@@ -81,7 +81,7 @@ class Profile:
         rows = self.of(key)
         got = rows[rows["kind"] == "category"].groupby("category", sort=False)["count"].sum()
         order = [c for c in category_order(key, self) if c in got.index or c not in
-                 _outside_census(key)]
+                 no_census_category(key)]
         extra = [c for c in got.index if c not in order]
         return got.reindex(order + extra, fill_value=0).astype(int)
 
@@ -169,8 +169,9 @@ def category_order(key: str, profile: Profile | None = None) -> list[str]:
     return char.labels
 
 
-def _outside_census(key: str) -> set[str]:
-    """A characteristic's categories that have no census counterpart, when it has one."""
+def no_census_category(key: str) -> set[str]:
+    """A characteristic's categories that have no census counterpart (sex "Other"), when
+    it is compared with the census at all."""
     if key not in chars.keys() or not chars.get(key).has_baseline:
         return set()
     return {c.label for c in chars.get(key).categories if not c.in_census}

@@ -211,21 +211,13 @@ def counted_as_not_recorded(counts: pd.DataFrame, not_compared: Iterable[str],
     not recorded, rather than hidden: hiding one would mean hiding a compared group too.
 
     ``counts``: a row per group, a column per table it is in (one service, or one period
-    each); ``not_compared``: the groups with no census category (``no_census_category``
-    gives them) or outside the ages compared. A group goes when every figure of it is
-    small under ``policy`` or zero, and one at least is small."""
+    each); ``not_compared``: the groups with no census category (given by
+    ``analysis.profile.no_census_category``) or outside the ages compared. A group goes
+    when every figure of it is small under ``policy`` or zero, and one at least is small."""
     groups = [c for c in not_compared if c in counts.index]
     small = counts.loc[groups].map(lambda n: policy.is_small(int(n)))
     zero = counts.loc[groups] == 0
     return [c for c in groups if (small.loc[c] | zero.loc[c]).all() and small.loc[c].any()]
-
-
-def no_census_category(key: str) -> set[str]:
-    """A characteristic's categories with no census counterpart (sex "Other"), when it is
-    compared with the census at all."""
-    categories = chars.get(key).categories
-    return ({c.label for c in categories if not c.census}
-            if any(c.census for c in categories) else set())
 
 
 def _block(comparison: Comparison, key: str, policy: DisclosurePolicy
