@@ -47,9 +47,12 @@ import pandas as pd
 
 from eqia.agebands import AgeBand
 from eqia.analysis.compare import COMPARED, compare
+from eqia.analysis.profile import Profile
+from eqia.analysis.profiling import build_profile
 from eqia.census import baselines as bl
+from eqia.census.areas import Area, find_area
 from eqia.judgement.assess import load_assessment_rules, suggest
-from eqia.read.counts import Profile, ValueCounts, build_profile
+from eqia.read.counts import ValueCounts
 from eqia.settings.changes import focus_for
 from eqia.settings.characteristics import ETHNICITY_DETAILED
 
@@ -93,7 +96,7 @@ class Mix:
 
 @dataclass
 class Population:
-    area: bl.Area
+    area: Area
     ages: np.ndarray  # single years 0..100 (100: "100 and over")
     age_cdf: np.ndarray
     mixes: dict[str, Mix] = field(default_factory=dict)
@@ -111,7 +114,7 @@ def population(area: str, shift: tuple[str, float] | None = None,
     """The area's census mix; ``shift`` = (broad ethnic group, factor) scales that group's
     share (and, in proportion, the others the other way) for the power runs; ``keys``
     (default: all, and age) are the characteristics the extract records."""
-    area_obj = bl.find_area(area)
+    area_obj = find_area(area)
     singles = [AgeBand(a, a) for a in range(100)] + [AgeBand(100, None)]
     ages = bl.baseline(area_obj, "age", bands=singles).counts
     age_values = np.array([int(str(c).rstrip("+")) for c in ages["category"]])

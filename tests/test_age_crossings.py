@@ -17,6 +17,7 @@ import pytest
 from eqia.agebands import AgeBand
 from eqia.census import age_crossings as ac
 from eqia.census import baselines as bl
+from eqia.census.areas import Area
 
 MAIDSTONE = "E07000110"
 SEPARATED = "Separated, but still legally married or still legally in a civil partnership"
@@ -187,6 +188,6 @@ def test_detailed_groups_for_older_people_are_scaled_within_their_broad_group():
 
 def test_areas_without_a_published_crossing_fall_back_to_all_ages(tmp_path):
     # An area only a user import knows (a council created in 2023) has no crossing.
-    area = bl.Area(code="E06000063", name="Cumberland", type="ltla", types=("ltla",))
+    area = Area(code="E06000063", name="Cumberland", type="ltla", types=("ltla",))
     assert ac.crossing(area, "ethnicity", baseline_dir=tmp_path) is None
     assert ac.crossing("Kent", "disability") is None

@@ -6,8 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from eqia.agebands import AgeBand, parse_bands
+from eqia.agebands import DEFAULT_BANDS, AgeBand, parse_bands
 from eqia.census import baselines as bl
+from eqia.census.areas import ENV_BASELINE_DIR, _stripped, find_area, list_areas
+from eqia.census.comparators import comparator_from_file
+from eqia.census.nomis import clean_labels, import_nomis
+from eqia.census.tables import SHIPPED_SOURCE, _shipped_table, metadata, single_age
 from eqia.errors import AreaError, InputError, UsageError
 from eqia.settings import characteristics as chars
 
@@ -30,7 +34,7 @@ BROAD = [
 @pytest.fixture(autouse=True)
 def no_user_baselines(tmp_path, monkeypatch):
     """Keep a developer's own ~/.config/eqia/baselines out of the tests."""
-    monkeypatch.setenv(bl.ENV_BASELINE_DIR, str(tmp_path / "no-user-baselines"))
+    monkeypatch.setenv(ENV_BASELINE_DIR, str(tmp_path / "no-user-baselines"))
 
 
 def shared(name: str) -> pd.DataFrame:
@@ -77,25 +81,25 @@ def counts(b: bl.Baseline) -> dict[str, int]:
     ],
 )
 def test_find_area_by_code_or_name_however_spelt(text, code, type_):
-    area = bl.find_area(text)
+    area = find_area(text)
     assert (area.code, area.type) == (code, type_)
 
 
 def test_a_unitary_is_one_area_of_both_tiers():
-    medway = bl.find_area("Medway")
+    medway = find_area("Medway")
     assert medway.types == ("ltla", "utla")
     assert medway.kind == "unitary authority (both tiers)"
     assert (medway.region, medway.country) == ("South East", "England")
 
 
 def test_a_district_knows_its_county_region_and_country():
-    area = bl.find_area("Maidstone")
+    area = find_area("Maidstone")
     assert (area.utla, area.region, area.country) == ("Kent", "South East", "England")
 
 
 def test_an_unknown_area_lists_close_matches():
     with pytest.raises(AreaError) as info:
-        bl.find_area("Kentt")
+        find_area("Kentt")
     assert info.value.code == "unknown-area"
     assert any("Kent (E10000016" in d for d in info.value.details)
     assert "eqia baselines list" in info.value.hint
@@ -103,7 +107,7 @@ def test_an_unknown_area_lists_close_matches():
 
 def test_an_ambiguous_area_lists_the_candidates():
     with pytest.raises(AreaError) as info:
-        bl.find_area("Sussex")
+        find_area("Sussex")
     assert info.value.code == "ambiguous-area"
     assert [d.split(":")[0] for d in info.value.details] == [
         "Mid Sussex (E07000228)", "East Sussex (E10000011)", "West Sussex (E10000032)",
@@ -111,30 +115,30 @@ def test_an_ambiguous_area_lists_the_candidates():
 
 
 def test_no_two_areas_share_a_name_once_council_words_are_dropped():
-    areas = bl.list_areas()
-    loose = areas.assign(key=areas["name"].map(bl._stripped))
+    areas = list_areas()
+    loose = areas.assign(key=areas["name"].map(_stripped))
     clashes = loose[loose.duplicated("key", keep=False)]
     # City of London and the London region are told apart by their full names
     assert sorted(clashes["code"]) == ["E09000001", "E12000007"]
     for row in areas.itertuples():
-        assert bl.find_area(row.name).code == row.code
+        assert find_area(row.name).code == row.code
 
 
 def test_list_areas_has_the_331_districts_of_2021():
-    ltla = bl.list_areas("ltla")
+    ltla = list_areas("ltla")
     assert len(ltla) == 331 and ltla["code"].is_unique
     assert list(ltla.columns) == ["code", "name", "type", "utla", "region", "country"]
     assert ltla.set_index("code").loc["E07000110", ["utla", "region"]].tolist() == [
         "Kent", "South East"]
-    assert len(bl.list_areas("utla")) == 174
-    everything = bl.list_areas()
+    assert len(list_areas("utla")) == 174
+    everything = list_areas()
     assert everything["code"].is_unique and len(everything) == 367
     assert everything.set_index("code").loc["E06000035", "type"] == "utla"
 
 
 def test_list_areas_rejects_an_unknown_type():
     with pytest.raises(UsageError):
-        bl.list_areas("ward")
+        list_areas("ward")
 
 
 # ------------------------------------------------------------------- real counts
@@ -155,8 +159,8 @@ def test_every_areas_ethnicity_and_religion_agree_with_the_shared_ons_files():
     eth = shared_cells("ts021_ethnic_group.csv")
     rel = shared_cells("ts030_religion.csv")
     labels = {c.label: c.census[0] for c in chars.get("religion").categories}
-    for area in bl.list_areas()["code"]:
-        area_obj = bl.find_area(area)
+    for area in list_areas()["code"]:
+        area_obj = find_area(area)
         b = bl.baseline(area_obj, "ethnicity")
         # the broad-group rows are ONS's own subtotals; eqia adds up the detailed groups
         assert counts(b) == {g: int(eth[area][g]) for g in BROAD}, area
@@ -214,7 +218,7 @@ def test_kent_summary_categories_are_the_sums_of_their_census_leaves():
                                  "marriage_civil_partnership"])
 def test_counties_regions_and_countries_equal_the_sum_of_their_districts(key):
     """True for every table but TS007, whose higher levels are ONS's own (next test)."""
-    ltla = bl.list_areas("ltla")
+    ltla = list_areas("ltla")
     by_code = {c: counts(bl.baseline(c, key)) for c in ltla["code"]}
     geos = pd.read_csv(SHARED_CENSUS / "geographies.csv", dtype=str)
     for level in ("utla21_code", "region_code", "country_code"):
@@ -246,7 +250,7 @@ def test_age_bands_come_from_single_years_with_100_and_over_at_the_top():
     b = bl.baseline("Kent", "age", bands=parse_bands("0-17,18-64,65+"))
     kent = shared("ts007_age_single_year.csv").query("geography_code == 'E10000016'")
     single = dict(zip(kent["category"], kent["count"], strict=True))
-    ages = {bl.single_age(k): v for k, v in single.items() if k != "Total"}
+    ages = {single_age(k): v for k, v in single.items() if k != "Total"}
     assert counts(b) == {
         "0-17": sum(ages[a] for a in range(18)),
         "18-64": sum(ages[a] for a in range(18, 65)),
@@ -257,7 +261,7 @@ def test_age_bands_come_from_single_years_with_100_and_over_at_the_top():
 
 def test_age_uses_the_default_bands_when_none_are_given():
     b = bl.baseline("Kent", "age")
-    assert b.counts["category"].tolist() == [x.label for x in parse_bands(bl.DEFAULT_BANDS)]
+    assert b.counts["category"].tolist() == [x.label for x in parse_bands(DEFAULT_BANDS)]
 
 
 @needs_shared
@@ -268,7 +272,7 @@ def test_sex_restricted_to_adults_comes_from_ts009_single_years():
     expect = {
         sex: sum(v for k, v in cells.items()
                  if k.startswith(f"{sex}; Aged") and "under 1" not in k
-                 and bl.single_age(k.split("; ")[1]) >= 18)
+                 and single_age(k.split("; ")[1]) >= 18)
         for sex in ("Female", "Male")
     }
     assert counts(b) == expect
@@ -397,7 +401,7 @@ def test_the_profile_table_lists_not_answered_after_the_categories():
 def test_a_comparator_of_counts_becomes_a_baseline(tmp_path):
     path = tmp_path / "eligible.csv"
     path.write_text("category,count\nfemale,600\nMALE,400\nNot stated,50\n")
-    b = bl.comparator_from_file(path, "sex")
+    b = comparator_from_file(path, "sex")
     assert counts(b) == {"Female": 600, "Male": 400}
     assert b.counts["share"].tolist() == [0.6, 0.4]
     assert (b.unknown, b.total, b.area, b.available) == (50, 1050, None, True)
@@ -408,7 +412,7 @@ def test_a_comparator_of_percentages_and_detailed_ethnicity(tmp_path):
     path.write_text("category,share\nWhite: Irish,10\nWhite: Other White,40\nAsian, Asian "
                     "British or Asian Welsh: Indian,50\n".replace("Asian, Asian British or "
                     "Asian Welsh: Indian", '"Asian, Asian British or Asian Welsh: Indian"'))
-    b = bl.comparator_from_file(path, "ethnicity")
+    b = comparator_from_file(path, "ethnicity")
     shares = dict(zip(b.counts["category"], b.counts["share"], strict=True))
     assert shares["White"] == pytest.approx(0.5) and shares[BROAD[0]] == pytest.approx(0.5)
     assert b.counts["count"].isna().all()
@@ -418,7 +422,7 @@ def test_a_comparator_with_unknown_categories_lists_them(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("category,count\nFemale,5\nWoman-ish,3\nMale,2\n")
     with pytest.raises(InputError) as info:
-        bl.comparator_from_file(path, "sex")
+        comparator_from_file(path, "sex")
     assert info.value.code == "unknown-category"
     assert info.value.details == ["'Woman-ish'"]
     assert "Female" in info.value.hint and "Male" in info.value.hint
@@ -427,7 +431,7 @@ def test_a_comparator_with_unknown_categories_lists_them(tmp_path):
 def test_an_age_comparator_uses_band_labels(tmp_path):
     path = tmp_path / "ages.csv"
     path.write_text("category,count\n18 to 64,700\n65 and over,300\n")
-    b = bl.comparator_from_file(path, "age")
+    b = comparator_from_file(path, "age")
     assert counts(b) == {"18-64": 700, "65+": 300}
 
 
@@ -435,11 +439,11 @@ def test_an_age_comparator_uses_band_labels(tmp_path):
 
 def nomis_file(path, key, codes, suffix="; measures: Value", add=0, names=None):
     """Write a Nomis bulk-layout file from the reference data (plus ``add`` per cell)."""
-    info = bl.metadata().tables[key]
+    info = metadata().tables[key]
     prefix = {"ts021": "Ethnic group", "ts030": "Religion", "ts008": "Sex"}[key]
     rows = []
     for code in codes:
-        cells = bl._shipped_table(key)[code]
+        cells = _shipped_table(key)[code]
         row = {"date": 2021, "geography": (names or {}).get(code, code), "geography code": code}
         for cat in [info.total, *info.leaves]:
             if cat == "Does not apply":
@@ -451,11 +455,11 @@ def nomis_file(path, key, codes, suffix="; measures: Value", add=0, names=None):
 
 
 def test_clean_labels_strips_nomis_prefixes_and_measures():
-    assert bl.clean_labels([
+    assert clean_labels([
         "Sex: All persons; Age: Total; measures: Value",
         "Sex: Female; Age: Aged 30 years; measures: Value",
     ]) == ["All persons; Total", "Female; Aged 30 years"]
-    assert bl.clean_labels(["Ethnic group: Total: All usual residents",
+    assert clean_labels(["Ethnic group: Total: All usual residents",
                             "Ethnic group: White: Irish"]) == [
         "Total: All usual residents", "White: Irish"]
 
@@ -463,22 +467,22 @@ def test_clean_labels_strips_nomis_prefixes_and_measures():
 def test_an_imported_nomis_table_is_preferred_for_its_areas(tmp_path):
     user = tmp_path / "baselines"
     f = nomis_file(tmp_path / "census2021-ts030-ltla.csv", "ts030", ["E07000110"], add=1)
-    [result] = bl.import_nomis([f], baseline_dir=user)
+    [result] = import_nomis([f], baseline_dir=user)
     assert (result.table, result.areas, result.new_areas) == ("TS030", 1, [])
     shipped = bl.baseline("Maidstone", "religion")
     mine = bl.baseline("Maidstone", "religion", baseline_dir=user)
     assert (mine.counts["count"] - shipped.counts["count"]).tolist() == [1] * 8
     assert mine.unknown == shipped.unknown + 1
-    assert "census2021-ts030-ltla.csv" in mine.source and shipped.source == bl.SHIPPED_SOURCE
+    assert "census2021-ts030-ltla.csv" in mine.source and shipped.source == SHIPPED_SOURCE
     other = bl.baseline("Ashford", "religion", baseline_dir=user)
-    assert other.source == bl.SHIPPED_SOURCE
+    assert other.source == SHIPPED_SOURCE
 
 
 def test_the_user_directory_comes_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(bl.ENV_BASELINE_DIR, str(tmp_path / "env"))
+    monkeypatch.setenv(ENV_BASELINE_DIR, str(tmp_path / "env"))
     f = nomis_file(tmp_path / "census2021-ts021-ltla.csv", "ts021", ["E07000110"], suffix="",
                    add=2)
-    bl.import_nomis([f])
+    import_nomis([f])
     assert (tmp_path / "env" / "ts021.parquet").is_file()
     assert bl.baseline("Maidstone", "ethnicity").total == (
         bl.baseline("Maidstone", "ethnicity", baseline_dir=tmp_path / "none").total + 19 * 2)
@@ -491,9 +495,9 @@ def test_an_import_can_add_areas_created_after_2021(tmp_path):
     frame = pd.read_csv(f)
     frame.loc[0, ["geography", "geography code"]] = ["Cumberland", "E06000063"]
     frame.to_csv(f, index=False)
-    [result] = bl.import_nomis([f], baseline_dir=user)
+    [result] = import_nomis([f], baseline_dir=user)
     assert result.new_areas == ["E06000063"]
-    area = bl.find_area("Cumberland", baseline_dir=user)
+    area = find_area("Cumberland", baseline_dir=user)
     assert (area.code, area.types) == ("E06000063", ("ltla", "utla"))
     assert bl.baseline(area, "sex", baseline_dir=user).total == (
         bl.baseline("Allerdale", "sex").total)
@@ -505,17 +509,17 @@ def test_a_file_that_is_not_a_census_table_is_refused_and_nothing_is_written(tmp
     bad = tmp_path / "extract.csv"
     bad.write_text("date,geography,geography code,Colour: Red\n2021,X,E07000110,4\n")
     with pytest.raises(InputError) as info:
-        bl.import_nomis([good, bad], baseline_dir=user)
+        import_nomis([good, bad], baseline_dir=user)
     assert info.value.code == "not-a-census-table"
     assert not user.exists()
     no_ids = tmp_path / "people.csv"
     no_ids.write_text("name,age\nA,3\n")
     with pytest.raises(InputError, match="no 'date', 'geography', 'geography code' column"):
-        bl.import_nomis([no_ids], baseline_dir=user)
+        import_nomis([no_ids], baseline_dir=user)
 
 
 def test_a_nomis_file_of_a_table_eqia_does_not_use_is_refused(tmp_path):
     f = tmp_path / "census2021-ts001-ltla.csv"
     f.write_text("date,geography,geography code,Residence type: Total\n2021,X,E07000110,4\n")
     with pytest.raises(InputError, match="TS001 is not one of the census tables eqia uses"):
-        bl.import_nomis([f], baseline_dir=tmp_path / "b")
+        import_nomis([f], baseline_dir=tmp_path / "b")

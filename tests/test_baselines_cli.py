@@ -7,7 +7,9 @@ import io
 import pandas as pd
 import pytest
 
+from eqia.agebands import AgeBand
 from eqia.census import baselines as bl
+from eqia.census.areas import ENV_BASELINE_DIR
 
 from .conftest import SHARED_CENSUS
 from .test_baselines import BROAD, needs_shared, nomis_file
@@ -15,7 +17,7 @@ from .test_baselines import BROAD, needs_shared, nomis_file
 
 @pytest.fixture(autouse=True)
 def no_user_baselines(tmp_path, monkeypatch):
-    monkeypatch.setenv(bl.ENV_BASELINE_DIR, str(tmp_path / "no-user-baselines"))
+    monkeypatch.setenv(ENV_BASELINE_DIR, str(tmp_path / "no-user-baselines"))
 
 
 @needs_shared
@@ -56,7 +58,7 @@ def test_show_bands_and_ages_restrict_age_and_sex(cli):
     assert r.exit_code == 0, r.output
     got = pd.read_csv(io.StringIO(r.stdout))
     assert got["category"].tolist() == ["18-64", "65+"]
-    b = bl.baseline("Kent", "age", ages=bl.AgeBand(18, None))
+    b = bl.baseline("Kent", "age", ages=AgeBand(18, None))
     assert got["count"].sum() == b.total
 
 

@@ -11,8 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from eqia.read.extract import profile_file
-from eqia.read.files import plan_columns
+from eqia.analysis.profiling import profile_file
+from eqia.read.columns import plan_columns
 from eqia.read.mapping import MappingFile, load_mapping, lookup_for, map_categories
 from eqia.settings import characteristics as chars
 from eqia.settings import standard_codes

@@ -24,10 +24,12 @@ from scipy.stats import binom
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import binom_test, proportion_confint, proportions_ztest
 
+from eqia.agebands import AgeBand
 from eqia.analysis import stats
-from eqia.analysis.compare import CSV_COLUMNS, compare, standard_bands
+from eqia.analysis.age_adjust import standard_bands
+from eqia.analysis.compare import CSV_COLUMNS, compare
+from eqia.analysis.profiling import profile_file
 from eqia.census import baselines as bl
-from eqia.read.extract import profile_file
 from eqia.settings.rules import load_rules
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING
@@ -400,11 +402,11 @@ def test_example_sex_is_age_adjusted_exactly_as_worked_out_by_hand(kent_adults, 
 
 
 def test_standard_bands_split_at_the_eligible_range():
-    labels = [b.label for b in standard_bands(bl.AgeBand(18, 64))]
+    labels = [b.label for b in standard_bands(AgeBand(18, 64))]
     assert labels[:6] == ["0-4", "5-9", "10-14", "15-17", "18-19", "20-24"]
     assert "60-64" in labels and "65-69" in labels and labels[-1] == "90+"
     # Beyond the census' top cell (90 and over) there is nothing to split.
-    assert [b.label for b in standard_bands(bl.AgeBand(95, None))][-1] == "90+"
+    assert [b.label for b in standard_bands(AgeBand(95, None))][-1] == "90+"
 
 
 def test_hand_worked_indirect_standardisation(tmp_path):
@@ -508,7 +510,7 @@ def test_services_drawn_from_kents_census_are_falsely_flagged_at_most_5_percent(
 def test_age_adjusted_sex_of_simulated_kent_services_is_rarely_flagged():
     # Each service has its own age mix (18+); each user's sex is drawn from Kent's share
     # at their age. The age-adjusted comparison should flag at most 5% of services.
-    bands = [b for b in standard_bands(bl.AgeBand(18, None)) if b.lo >= 18]
+    bands = [b for b in standard_bands(AgeBand(18, None)) if b.lo >= 18]
     f_share = np.array([female_share(b.lo, b.hi) for b in bands])
     rng = np.random.default_rng(7)
     frames = []
@@ -751,7 +753,7 @@ def test_edge_extract_runs_from_the_command_line(cli, edge_result):
 def test_api_accepts_a_rules_path_and_an_age_band(tmp_path, example_profile):
     rules = tmp_path / "rules.yaml"
     rules.write_text("missing_sensitivity: false\n", encoding="utf-8")
-    result = compare(example_profile, "E10000016", ages=bl.AgeBand(18, None), rules=rules)
+    result = compare(example_profile, "E10000016", ages=AgeBand(18, None), rules=rules)
     compared = result.table[result.table["flag"].isin(["under", "over", "none"])]
     assert compared["missing_could_explain"].isna().all()
     assert compared["tipping_share"].isna().all()
@@ -790,8 +792,9 @@ def test_an_empty_comparator_file_is_a_clear_error_not_a_crash(cli, tmp_path):
     empty.write_text("", encoding="utf-8")
     result = cli(*EXAMPLE_ARGS, "--comparator", f"ethnicity={empty}")
     assert result.exit_code == 2
-    assert "[unreadable-file]" in result.stderr and "Comparator file is not a readable CSV" \
-        in result.stderr and "eligible.csv" in result.stderr
+    assert "Error [empty-file]: The file is empty" in result.stderr
+    assert "eligible.csv" in result.stderr
+    assert "Write it as CSV: category,count" in result.stderr
 
 
 # --- The population compared with -------------------------------------------------------
@@ -938,7 +941,7 @@ def test_data_far_from_census_day_get_a_note():
 
 
 def test_the_range_age_alone_could_explain_is_worked_out_by_hand():
-    from eqia.analysis.compare import age_explained_range, dissimilarity
+    from eqia.analysis.age_adjust import age_explained_range, dissimilarity
 
     # Three age bands holding 50%, 30% and 20% of the population and 0%, 20% and 80% of
     # the service; the group is 25% of the population. At most, every person in the
@@ -955,7 +958,7 @@ def test_the_range_age_alone_could_explain_is_worked_out_by_hand():
 def test_the_age_range_is_the_linear_programmes_optimum(seed):
     from scipy.optimize import linprog
 
-    from eqia.analysis.compare import age_explained_range
+    from eqia.analysis.age_adjust import age_explained_range
 
     rng = np.random.default_rng(seed)
     population, service = rng.dirichlet(np.ones(8)), rng.dirichlet(np.ones(8))

@@ -302,7 +302,7 @@ def test_new_service_makes_under_reached_groups_the_concern_with_outreach(new_se
 @pytest.fixture(scope="module")
 def example():
     from eqia.analysis.compare import compare
-    from eqia.read.extract import profile_file
+    from eqia.analysis.profiling import profile_file
 
     p = profile_file(EXAMPLE_EXTRACT, EXAMPLE_MAPPING, as_of=AS_OF)
     return p, compare(p, "Kent", ages="18-")
@@ -353,7 +353,8 @@ def test_mixed_changes_make_both_readings_primary():
 
 @pytest.mark.slow
 def test_employment_proposals_keep_marriage_and_count_only_married_people(example):
-    from eqia.judgement.assess import action_rows, load_assessment_rules, suggest
+    from eqia.judgement.actions import action_rows
+    from eqia.judgement.assess import load_assessment_rules, suggest
     from eqia.settings.changes import focus_for
 
     _, comparison = example
@@ -383,7 +384,8 @@ def test_employment_proposals_keep_marriage_and_count_only_married_people(exampl
 
 @pytest.mark.slow
 def test_pregnancy_keeps_its_data_gap_where_ages_include_child_bearing_ones(example):
-    from eqia.judgement.assess import action_rows, load_assessment_rules, suggest
+    from eqia.judgement.actions import action_rows
+    from eqia.judgement.assess import load_assessment_rules, suggest
 
     _, comparison = example  # ages 18 and over
     s = suggest(comparison)

@@ -18,18 +18,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from eqia.analysis.profile import no_census_category
 from eqia.disclosure.engine import (
-    INTERNAL,
     LOG_COLUMNS,
-    NOT_FOR_PUBLICATION,
-    DisclosurePolicy,
     Line,
     direction_is_safe,
-    load_policy,
     protect_lines,
     protect_table,
 )
+from eqia.disclosure.published import counted_as_not_recorded
 from eqia.errors import ConfigError, InputError
+from eqia.settings.disclosure import INTERNAL, NOT_FOR_PUBLICATION, DisclosurePolicy, load_policy
 
 THRESHOLD = load_policy()
 NHS = load_policy(method="nhs")
@@ -580,3 +579,15 @@ def test_the_nhs_note_explains_the_second_marker_only_where_it_is_shown():
     assert NHS.note([plain, pd.DataFrame({"n": ["[c]"]})]) == (
         NHS.footnote + " [c] = a larger number hidden so that a * cannot be worked out.")
     assert THRESHOLD.note([pd.DataFrame({"n": ["[c]"]})]) == THRESHOLD.footnote
+
+
+def test_a_small_group_with_no_census_category_is_counted_as_not_recorded():
+    """Under the default threshold (10): a group not compared goes to "not recorded" when
+    each of its figures is under 10 or zero and one is under 10; compared groups stay."""
+    counts = pd.DataFrame({"2024": [3, 0, 3, 40, 4], "2025": [0, 0, 12, 50, 2]},
+                          index=["Other", "Empty", "Once big", "Female", "Small compared"])
+    got = counted_as_not_recorded(counts, ["Other", "Empty", "Once big", "Absent"], THRESHOLD)
+    assert got == ["Other"]
+    assert no_census_category("sex") == {"Other (not in the census)",
+                                         "Indeterminate (not in the census)"}
+    assert no_census_category("age") == set()

@@ -8,7 +8,7 @@ import itertools
 
 import yaml
 
-from eqia.read.extract import profile_file
+from eqia.analysis.profiling import profile_file
 from eqia.read.mapping import load_mapping
 from eqia.settings import characteristics as chars
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eqia.read.counts import check_reconciled
-from eqia.read.extract import profile_file
+from eqia.analysis.profile import check_reconciled
+from eqia.analysis.profiling import profile_file
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING
 

@@ -26,9 +26,9 @@ import pytest
 from typer.testing import CliRunner
 
 from eqia.cli import app
-from eqia.disclosure.engine import INTERNAL, load_policy
 from eqia.documents.report import build_report, possible_counts, published_change_test
 from eqia.judgement.findings import pct
+from eqia.settings.disclosure import INTERNAL, load_policy
 from eqia.settings.report import load_report_config
 
 HERE = Path(__file__).resolve().parent / "fixtures" / "report"

@@ -399,8 +399,8 @@ def test_markdown_has_the_grid_and_part2(screened):
 @pytest.fixture(scope="module")
 def comparison():
     from eqia.analysis.compare import compare
+    from eqia.analysis.profiling import profile_file
     from eqia.documents.proposal import load_proposal
-    from eqia.read.extract import profile_file
 
     p = load_proposal(PROPOSAL)
     return compare(profile_file(p.extracts[0], p.mapping, as_of=p.as_of), p.area, ages=p.ages)

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eqia.analysis.profiling import profile_file, profile_services
 from eqia.errors import InputError
-from eqia.read import streaming
-from eqia.read.extract import profile_file, profile_services
+from eqia.read import extract, scan, scan_duckdb, streaming
+from eqia.read.columns import plan_columns
 from eqia.read.mapping import load_mapping
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING
@@ -215,13 +216,13 @@ def test_progress_is_reported_up_to_the_end():
 
 
 def test_only_large_csv_and_parquet_files_stream_by_default(tmp_path):
-    assert not streaming.wanted(EXAMPLE_EXTRACT)
-    assert streaming.wanted(EXAMPLE_EXTRACT, True)
-    assert not streaming.wanted(tmp_path / "book.xlsx", True)
+    assert not extract.streams(EXAMPLE_EXTRACT)
+    assert extract.streams(EXAMPLE_EXTRACT, True)
+    assert not extract.streams(tmp_path / "book.xlsx", True)
     big = tmp_path / "big.csv"
     with open(big, "wb") as f:
-        f.truncate(streaming.STREAM_THRESHOLD)
-    assert streaming.wanted(big)
+        f.truncate(extract.STREAM_THRESHOLD)
+    assert extract.streams(big)
 
 
 def test_aggregated_files_are_read_in_memory_even_when_streaming_is_asked():
@@ -323,7 +324,7 @@ def test_repeated_ids_in_a_generated_extract_are_counted_exactly(tmp_path):
 
 def test_colliding_hashes_do_not_invent_repeats(tmp_path, monkeypatch):
     # A deliberately bad hash (the ID's length): every ID collides, none repeats.
-    monkeypatch.setattr(streaming._Reader, "hash_of",
+    monkeypatch.setattr(scan_duckdb.Reader, "hash_of",
                         staticmethod(lambda raw: f"hash(length(trim({raw})))"))
     path = _generated(tmp_path, 2_000)
     vc = streaming.stream_value_counts(path, load_mapping(EXAMPLE_MAPPING))[(None, None)]
@@ -338,7 +339,7 @@ def test_the_fallbacks_count_the_same(tmp_path, monkeypatch, how):
     import duckdb
 
     if how == "no udf":
-        monkeypatch.setattr(streaming._IdHashes, "register", classmethod(lambda cls, con: None))
+        monkeypatch.setattr(scan_duckdb.IdHashes, "register", classmethod(lambda cls, con: None))
     elif how == "hashes lost":
         calls = {"n": 0}
 
@@ -348,7 +349,7 @@ def test_the_fallbacks_count_the_same(tmp_path, monkeypatch, how):
                 self.batches.append(hashes)
             return hashes
 
-        monkeypatch.setattr(streaming._IdHashes, "_keep", lossy)
+        monkeypatch.setattr(scan_duckdb.IdHashes, "_keep", lossy)
     else:
         monkeypatch.setattr(duckdb, "__version__", "1.4.3")
     path = _generated(tmp_path, 5_000, [(4_000, "KMH000000011"), (4_001, "KMH000000012 ")])
@@ -410,10 +411,10 @@ def test_the_age_source_is_read_from_the_values(tmp_path, values, source):
 
 
 def test_hashes_beyond_the_reserved_room_are_still_all_counted():
-    from eqia.read.streaming import _IdHashes
+    from eqia.read.scan_duckdb import IdHashes
 
     pa = pytest.importorskip("pyarrow")
-    ids = _IdHashes()
+    ids = IdHashes()
     ids.reserve(5)  # room for 5; 8 arrive, in three batches, one with a null (a blank ID)
     for batch in ([1, 2, 3], [4, None, 5, 6], [7, 3]):
         ids._keep(pa.array(batch, type=pa.uint64()))
@@ -432,10 +433,10 @@ def test_columns_counted_together_count_the_same_when_the_sample_misleads(tmp_pa
              "No" if i <= 2_100 else f"Condition {i}", "Y" if i % 2 else "N", "Hub A"]
             for i in range(1, 5_101)]
     path = write(tmp_path / "late.csv", rows)
-    src = streaming.inspect(path)
+    src = scan.inspect(path)
     assert src.distinct["Disability"] == 1 and src.distinct["Client ID"] == 2_000
-    plan = streaming.plan_columns(src.columns, load_mapping(None), src.name)
-    job = streaming._Job(src, plan, split=False)
+    plan = plan_columns(src.columns, load_mapping(None), src.name)
+    job = scan.Job(src, plan, split=False)
     together = [s for s in job.sets if len(s) > 1 and "Date of Birth" not in s]
     assert together and any("Disability" in s for s in together)
     got = assert_same_profiles(path, split=False)[(None, None)]
@@ -444,9 +445,9 @@ def test_columns_counted_together_count_the_same_when_the_sample_misleads(tmp_pa
 
 
 def test_columns_are_grouped_while_their_sampled_values_multiply_under_the_limit():
-    limit = streaming.COMBINE_LIMIT
+    limit = scan.COMBINE_LIMIT
     distinct = {"a": 3, "b": 7, "c": 31, "d": 2, "e": limit, "f": 1}
     # (3+1)*(7+1)*(31+1) = 1024 fits; d would make 3072: a new group; e is counted alone.
-    assert streaming._combined(list("abcdef"), distinct) == [
+    assert scan.combined_sets(list("abcdef"), distinct) == [
         ("a", "b", "c"), ("e",), ("d", "f")]
-    assert streaming._combined(["x"], {}) == [("x",)]  # unknown: alone
+    assert scan.combined_sets(["x"], {}) == [("x",)]  # unknown: alone

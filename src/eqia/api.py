@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from eqia.analysis.compare import Comparison
+    from eqia.analysis.profile import Profile
     from eqia.documents.audit import AuditResult
     from eqia.documents.report import AnnualReport
     from eqia.documents.screening import Screening
-    from eqia.read.counts import Profile
     from eqia.read.mapping import MappingFile
 
 __all__ = ["annual_report", "audit", "compare", "profile_file", "profile_frame", "screen"]
@@ -55,7 +55,7 @@ def profile_frame(
     values of any type are read as the text a CSV export would hold (dates as
     ``YYYY-MM-DD``, whole numbers without ``.0``). ``name`` is what messages call it.
     """
-    from eqia.read.extract import profiles_from_table
+    from eqia.analysis.profiling import profiles_from_table
     from eqia.read.files import Table, frame_as_text
     from eqia.read.mapping import MappingFile, load_mapping
 
@@ -76,7 +76,7 @@ def profile_file(
     allow_duplicates: bool = False,
 ) -> Profile:
     """Profile an extract file (CSV, XLSX or Parquet), as ``eqia profile`` does."""
-    from eqia.read.extract import profile_file as _profile_file
+    from eqia.analysis.profiling import profile_file as _profile_file
 
     return _profile_file(path, mapping, as_of=_date(as_of), sheet=sheet, age_bands=age_bands,
                          allow_duplicates=allow_duplicates)

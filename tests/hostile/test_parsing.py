@@ -22,10 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eqia.analysis.profiling import profile_file
 from eqia.errors import InputError
-from eqia.read import streaming
-from eqia.read.extract import profile_file
-from eqia.read.files import read_table, same_files
+from eqia.read import extract, streaming
+from eqia.read.files import read_table
+from eqia.read.same import same_files
 
 from ..conftest import EXAMPLE_EXTRACT, EXAMPLE_MAPPING
 
@@ -40,7 +41,7 @@ def path_kind(request, monkeypatch):
     """Run a test on each reader: "streamed" makes every CSV and Parquet file big enough
     to stream (the threshold is read when a file is opened)."""
     if request.param == "streamed":
-        monkeypatch.setattr(streaming, "STREAM_THRESHOLD", 0)
+        monkeypatch.setattr(extract, "STREAM_THRESHOLD", 0)
     return request.param
 
 
@@ -98,7 +99,7 @@ def test_a_stray_quote_near_the_end_stops_with_its_row(cli, tmp_path, path_kind)
 def test_the_size_threshold_leads_to_the_same_checks(tmp_path, monkeypatch):
     """A file at the threshold streams by itself (no streaming=True), through the checks."""
     path, line = stray_quote_file(tmp_path, 3_000, 100)
-    monkeypatch.setattr(streaming, "STREAM_THRESHOLD", path.stat().st_size)
+    monkeypatch.setattr(extract, "STREAM_THRESHOLD", path.stat().st_size)
     calls = []
     real = streaming.stream_value_counts
     monkeypatch.setattr(streaming, "stream_value_counts",

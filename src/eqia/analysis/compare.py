@@ -22,9 +22,18 @@ import pandas as pd
 
 from eqia.agebands import AgeBand
 from eqia.analysis import stats
-from eqia.census import age_crossings as ac
+from eqia.analysis.age_adjust import (
+    age_band_of,
+    age_mixes,
+    age_retest,
+    dissimilarity,
+    standardised_expected,
+    standardised_note,
+)
+from eqia.analysis.profile import Profile
 from eqia.census import baselines as bl
-from eqia.read.counts import Profile
+from eqia.census.areas import Area, find_area
+from eqia.census.tables import metadata
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import ETHNICITY_DETAILED
 from eqia.settings.rules import Rules, load_rules
@@ -43,10 +52,6 @@ COMPARED = (
     "sexual_orientation", "pregnancy_maternity", "marriage_civil_partnership", "carers",
 )
 
-#: Age bands used to standardise (Census 2021 TS009 five-year bands, 90+ at the top).
-STANDARD_BANDS = ",".join(f"{a}-{a + 4}" for a in range(0, 90, 5)) + ",90+"
-#: TS009 counts everyone aged 90 and over together: no band can start above this.
-STANDARD_TOP = 90
 
 #: ``flag`` values of rows that are not a comparison of a category with the census.
 STATUS_FLAGS = ("not_collected", "no_baseline", "no_census_category", "outside_ages")
@@ -196,7 +201,7 @@ class CharacteristicResult:
 
 @dataclass
 class Comparison:
-    area: bl.Area
+    area: Area
     ages: AgeBand | None
     table: pd.DataFrame
     results: dict[str, CharacteristicResult]
@@ -222,7 +227,7 @@ class Comparison:
 
 def compare(
     profile: Profile,
-    area: str | bl.Area,
+    area: str | Area,
     ages: AgeBand | str | None = None,
     rules: Rules | str | None = None,
     comparators: dict[str, bl.Baseline] | None = None,
@@ -244,7 +249,7 @@ def compare(
 
     age_range = parse_range(ages) if isinstance(ages, str) else ages
     rules_obj = rules if isinstance(rules, Rules) else load_rules(rules)
-    area_obj = area if isinstance(area, bl.Area) else bl.find_area(area)
+    area_obj = area if isinstance(area, Area) else find_area(area)
     frames, results = [], {}
     for key in COMPARED:
         comparator = (comparators or {}).get(key)
@@ -353,7 +358,7 @@ def _status_row(key: str, flag: str) -> pd.DataFrame:
 
 def _compare_one(
     profile: Profile,
-    area: bl.Area,
+    area: Area,
     key: str,
     ages: AgeBand | None,
     rules: Rules,
@@ -389,17 +394,9 @@ def _compare_one(
     service = profile.category_counts(key)
     shares = base.counts.set_index("category")["share"]
     comparable = [c for c in service.index if c in shares.index]
-    for c in service.index:
-        if c in shares.index or service[c] <= 0:
-            continue
-        band = _age_band(profile, c) if key == "age" else None
-        if band is not None and _overlap(band, ages) == "outside":
-            result.outside_ages[c] = int(service[c])
-        else:
-            result.no_census_categories[c] = int(service[c])
+    _not_comparable(result, profile, service, shares, ages)
     observed = service.reindex(comparable).astype(float)
     n = float(observed.sum())
-    u = float(result.unknown + result.invalid)
     if n == 0:
         result.status = "no_known"
         if result.no_census_categories or result.outside_ages:
@@ -412,7 +409,7 @@ def _compare_one(
         "category": comparable,
         "observed": observed.to_numpy(),
         "n": n,
-        "unknown": u,
+        "unknown": float(result.unknown + result.invalid),
         "baseline_share": shares.reindex(comparable).to_numpy(),
     })
     frame["expected"] = frame["n"] * frame["baseline_share"]
@@ -420,11 +417,46 @@ def _compare_one(
     crude["age_adjusted"] = False
     if n == 0:
         crude["flag_reason"] = result.reason
-    out = [crude]
     crude["baseline_estimated"] = crude["category"].isin(base.estimated)
-    standardised = None
+    out = [crude]
     if comparator is None and n > 0:
-        standardised = _standardised_expected(profile, area, key, comparable, ages)
+        out = _by_age(result, profile, area, base, frame, ages, rules, crude)
+    if comparator is None and result.estimated and set(result.estimated) >= set(comparable):
+        result.population += " (estimated)"
+    for t in out:
+        t["headline"] = bool(t["age_adjusted"].iloc[0]) == result.age_adjusted
+    table = pd.concat(out, ignore_index=True)
+    table.insert(0, "characteristic", key)
+    if n > 0:
+        expected = table.loc[table["headline"], "expected"].to_numpy()
+        result.gof = stats.goodness_of_fit(observed.to_numpy(), expected / expected.sum(), rules)
+    return _with_set_aside(table, result, ages), result
+
+
+def _not_comparable(result: CharacteristicResult, profile: Profile, service: pd.Series,
+                    shares: pd.Series, ages: AgeBand | None) -> None:
+    """The service's groups the population has no share for: outside the ages compared
+    (age bands), or with no census category."""
+    for c in service.index:
+        if c in shares.index or service[c] <= 0:
+            continue
+        band = age_band_of(profile, c) if result.key == "age" else None
+        if band is not None and _overlap(band, ages) == "outside":
+            result.outside_ages[c] = int(service[c])
+        else:
+            result.no_census_categories[c] = int(service[c])
+
+
+def _by_age(result: CharacteristicResult, profile: Profile, area: Area, base: bl.Baseline,
+            frame: pd.DataFrame, ages: AgeBand | None, rules: Rules,
+            crude: pd.DataFrame) -> list[pd.DataFrame]:
+    """The crude rows, then age-standardised rows where the census crosses the
+    characteristic with age; every set re-tested when the service's ages differ much from
+    the area's. The result's notes say what was done."""
+    out = [crude]
+    key, name, n = result.key, result.name, float(frame["n"].iloc[0])
+    comparable = list(frame["category"])
+    standardised = standardised_expected(profile, area, key, comparable, ages)
     if standardised is not None:
         expected, how, crossing = standardised
         adj_frame = frame.copy()
@@ -435,11 +467,10 @@ def _compare_one(
         out.append(adj)
         result.age_adjusted, result.standardisation = True, how
         result.estimated = [c for c in comparable if c in crossing.estimated]
-        result.notes.append(_standardised_note(area, name, how, crossing))
+        result.notes.append(standardised_note(area, name, how, crossing))
     if result.estimated:
         result.notes.append(_estimated_note(key, base, standardised, result.estimated))
-    mixes = _age_mixes(profile, area, key, base, ages, result) if (
-        comparator is None and n > 0) else None
+    mixes = age_mixes(profile, area, key, base, ages, result.age_adjusted)
     if mixes is not None:
         result.age_mismatch = dissimilarity(*mixes)
         result.age_confounded = result.age_mismatch > rules.age_confounded_distance
@@ -448,16 +479,15 @@ def _compare_one(
             result.notes.append(note)
         if result.age_confounded:
             for t in out:
-                _age_retest(t, mixes, rules, n)
-    if comparator is None and result.estimated and set(result.estimated) >= set(comparable):
-        result.population += " (estimated)"
-    for t in out:
-        t["headline"] = bool(t["age_adjusted"].iloc[0]) == result.age_adjusted
-    table = pd.concat(out, ignore_index=True)
-    table.insert(0, "characteristic", key)
-    if n > 0:
-        expected = table.loc[table["headline"], "expected"].to_numpy()
-        result.gof = stats.goodness_of_fit(observed.to_numpy(), expected / expected.sum(), rules)
+                age_retest(t, mixes, rules, n)
+    return out
+
+
+def _with_set_aside(table: pd.DataFrame, result: CharacteristicResult,
+                    ages: AgeBand | None) -> pd.DataFrame:
+    """The comparison rows, then a row for each group not compared (no census category,
+    outside the ages), and the characteristic's reconciliation on every row."""
+    key, name = result.key, result.name
     extras = [(c, n, "no_census_category",
                f"the census has no {name.lower()} category matching '{c}'")
               for c, n in result.no_census_categories.items()]
@@ -476,105 +506,7 @@ def _compare_one(
     table["not_stated"] = result.not_stated
     table["not_known"] = result.not_known
     table["invalid"] = result.invalid
-    return table, result
-
-
-def _age_band(profile: Profile, label: str) -> AgeBand | None:
-    return next((b for b in profile.age_bands if b.label == label), None)
-
-
-def standard_bands(ages: AgeBand | None, starts: tuple[int, ...] = ()) -> list[AgeBand]:
-    """Five-year bands 0-4 ... 85-89, 90+, split where the eligible range starts and ends
-    (e.g. 15-17 and 18-19 for ``18-``) so that no band mixes eligible and ineligible ages,
-    and where a census crossing's own bands start (``starts``, e.g. 16, 20 and 22 for
-    ethnic group), so that no band mixes two of the census' bands.
-    """
-    cuts = set(range(0, STANDARD_TOP + 1, 5)) | set(starts)
-    if ages is not None:
-        cuts.add(ages.lo)
-        if ages.hi is not None:
-            cuts.add(ages.hi + 1)
-    cuts = sorted(c for c in cuts if c <= STANDARD_TOP)
-    bands = [AgeBand(a, b - 1) for a, b in zip(cuts, cuts[1:], strict=False)]
-    return [*bands, AgeBand(cuts[-1], None)]
-
-
-def _standardised_expected(
-    profile: Profile, area: bl.Area, key: str, categories: list[str], ages: AgeBand | None
-) -> tuple[pd.Series, str, ac.Crossing] | None:
-    """E_g = sum over age bands of (service's known count in band x area share of g in band).
-
-    The service's count in a band comes from each person's age and value ("joint"); in
-    a table of counts that gives ages and values apart, from the age mix ("marginal"):
-    n_band = N x (share of the service's known ages in the band), which assumes the
-    characteristic is independent of age within the service. ``None`` where the census
-    does not cross the characteristic with age or the service's ages are not known.
-    People whose category is known but whose age is not (or whose band the census does
-    not cover) are expected at the eligible area's crude share, so every known person
-    counts exactly once.
-    """
-    if key not in ac.CROSSED:
-        return None
-    crossing = ac.crossing(area, key)
-    if crossing is None:
-        return None
-    known_total = float(profile.category_counts(key).reindex(categories).sum())
-    svc = profile.by_age[
-        (profile.by_age["characteristic"] == key) & profile.by_age["category"].isin(categories)
-    ]
-    banded = profile.age_source == "age band"
-    bands = list(profile.age_bands) if banded else standard_bands(ages, crossing.band_starts)
-    if len(svc):
-        how = "joint"
-        people = [(int(r.age_lo), float(r.count)) for r in svc.itertuples()]
-    elif (profile.shape == "aggregated" and profile.is_collected("age")
-          and profile.known("age") > 0 and known_total > 0):
-        # Ages and values given apart (a published table of counts): the age mix.
-        how = "marginal"
-        ages_known = profile.category_counts("age")
-        people = [(b.lo, known_total * float(ages_known.get(b.label, 0)) / ages_known.sum())
-                  for b in profile.age_bands]
-    else:
-        return None
-    area_by_age = ac.by_bands(crossing, bands)
-    area_tab = area_by_age.pivot_table(index="age_band", columns="category", values="count",
-                                       aggfunc="sum").fillna(0)
-    area_tab = area_tab[area_tab.sum(axis=1) > 0]
-    area_share = area_tab.div(area_tab.sum(axis=1), axis=0)
-    n_band: dict[str, float] = {}
-    for lo, count in people:
-        band = next((b for b in bands if b.contains(lo)), None)
-        if band is None or band.label not in area_share.index or not count:
-            continue
-        n_band[band.label] = n_band.get(band.label, 0) + count
-    if not n_band:
-        return None
-    share_by_band = {
-        label: area_share.loc[label].reindex(categories).fillna(0.0) for label in n_band
-    }
-    expected = pd.Series(
-        {c: stats.expected_standardised(n_band, {b: s[c] for b, s in share_by_band.items()})
-         for c in categories}, dtype=float,
-    )
-    # Known category, unknown (or uncovered) age: the crude share of the eligible area.
-    rest = known_total - sum(n_band.values())
-    if rest > 1e-9:
-        base = bl.baseline(area, key, ages=ages)
-        crude = base.counts.set_index("category")["share"].reindex(categories).fillna(0)
-        expected += rest * crude
-    return expected, how, crossing
-
-
-def _standardised_note(area: bl.Area, name: str, how: str, crossing: ac.Crossing) -> str:
-    text = (f"Flags are read from the age-adjusted rows: expected counts are indirectly "
-            f"standardised for the service's own age profile with {area.name}'s "
-            f"{name.lower()} by age ({crossing.method}).")
-    if how == "marginal":
-        text += (" The extract gives ages and this characteristic as separate counts, not "
-                 "together, so the adjustment uses the service's age mix and assumes the "
-                 f"{name.lower()} of its users does not depend on their age.")
-    return text + (f" The crude comparison (the service's known total times {area.name}'s "
-                   "share) is given too.")
+    return table
 
 
 def _estimated_note(key: str, base: bl.Baseline, standardised, estimated: list[str]) -> str:
@@ -590,7 +522,7 @@ def _estimated_note(key: str, base: bl.Baseline, standardised, estimated: list[s
             "comparisons as approximate.")
 
 
-def population_text(area: bl.Area, base: bl.Baseline, ages: AgeBand | None) -> str:
+def population_text(area: Area, base: bl.Baseline, ages: AgeBand | None) -> str:
     """The population a characteristic is compared with, in words that follow "compared
     with": "Maidstone's population aged 65 and over", "Maidstone's population of all
     ages (no age breakdown published)", "the comparator population (eligible.csv)"."""
@@ -607,104 +539,13 @@ def population_text(area: bl.Area, base: bl.Baseline, ages: AgeBand | None) -> s
     return phrase
 
 
-def _age_mixes(profile: Profile, area: bl.Area, key: str, base: bl.Baseline,
-               ages: AgeBand | None, result: CharacteristicResult
-               ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(service, population): each one's shares over the extract's age bands, plus a last
-    cell for the population's ages in none of them, where the compared population is not
-    matched to the service's ages (``None`` where it is, or the service's ages are not
-    known). Detailed ethnic groups are split by their shares at all ages, so they are
-    measured against the whole population."""
-    if key == "age" or base.area is None:
-        return None
-    if key != ETHNICITY_DETAILED and (result.age_adjusted or base.age_restricted):
-        return None
-    info = bl.metadata().tables[chars.get(
-        "ethnicity" if key == ETHNICITY_DETAILED else key).census_table]
-    if profile.is_collected("age") and profile.known("age") > 0:
-        bands = list(profile.age_bands)
-        service = profile.category_counts("age").reindex([b.label for b in bands]).fillna(0)
-        service = service.to_numpy(dtype=float) / service.sum()
-    elif ages is not None:  # no ages in the extract: its eligible population stands in
-        bands = standard_bands(ages)
-        eligible = bl.baseline(area, "age", ages=ages, bands=bands)
-        service = _band_shares(eligible, bands)
-    else:
-        return None
-    floor = info.base_min_age
-    population = bl.baseline(area, "age", ages=AgeBand(floor, None) if floor else None,
-                             bands=bands)
-    pop = _band_shares(population, bands)
-    outside = max(0.0, 1.0 - pop.sum())  # the population's ages in none of the bands
-    return np.append(service, 0.0), np.append(pop, outside)
-
-
-def dissimilarity(service: np.ndarray, population: np.ndarray) -> float:
-    """Half the sum of |service share - population share| over age bands: the share of the
-    service that would have to be in another band for the two age mixes to match."""
-    return float(0.5 * np.abs(np.asarray(service) - np.asarray(population)).sum())
-
-
-def age_explained_range(share: float, service: np.ndarray,
-                        population: np.ndarray) -> tuple[float, float]:
-    """The lowest and highest share of a group the service could expect from its ages alone,
-    when the group's share by age is unknown: of all prevalences by age p_b in [0, 1] with
-    sum_b population_b x p_b = ``share`` (the population's own share), the extremes of
-    sum_b service_b x p_b. A linear programme solved greedily: the highest puts the group
-    in the bands where the service is most over-represented first (a fractional knapsack),
-    the lowest in those where it is least."""
-    service = np.asarray(service, dtype=float)
-    population = np.asarray(population, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weight = np.where(population > 0, service / population, np.inf)
-
-    def fill(order: np.ndarray) -> float:
-        budget, got = float(share), 0.0
-        for i in order:
-            if budget <= 0 or population[i] <= 0:
-                continue
-            take = min(population[i], budget)
-            got += weight[i] * take
-            budget -= take
-        return got
-
-    ranked = np.argsort(-weight, kind="stable")
-    return fill(ranked[::-1]), min(1.0, fill(ranked))
-
-
-def _age_retest(t: pd.DataFrame, mixes: tuple[np.ndarray, np.ndarray], rules: Rules,
-                n: float) -> None:
-    """The expected counts age alone could give (``expected_age_low/high``, for ``n``
-    people with a known value) and whether each flag holds even against the one age could
-    most explain it with (``robust_to_age``)."""
-    ranges = [age_explained_range(share, *mixes) for share in t["baseline_share"]]
-    t["expected_age_low"] = [n * lo for lo, _ in ranges]
-    t["expected_age_high"] = [n * hi for _, hi in ranges]
-    worst = np.where(t["flag"] == "over", t["expected_age_high"], t["expected_age_low"])
-    observed = t["service_count"].to_numpy(dtype=float)
-    standardised = bool(t["age_adjusted"].iloc[0]) if len(t) else False
-    p_worst = stats.row_p(observed, np.full(len(t), n), worst, standardised, rules)
-    p_adjusted, _ = stats.family_wise(p_worst, rules)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(worst > 0, observed / worst, np.nan)
-    again = stats.decide(ratio, p_adjusted, stats.flag_alpha(rules), worst, rules)
-    t["robust_to_age"] = [bool(a == f) if f in ("under", "over") else None
-                          for a, f in zip(again, t["flag"], strict=True)]
-
-
-def _band_shares(base: bl.Baseline, bands: list[AgeBand]) -> np.ndarray:
-    """Each band's share of the baseline's whole population (total, not just the bands)."""
-    counts = base.counts.set_index("category")["count"]
-    return np.array([float(counts.get(b.label, 0)) for b in bands]) / float(base.total)
-
-
 def _confounded_note(result: CharacteristicResult, rules: Rules) -> str | None:
     d = result.age_mismatch
     if result.key == ETHNICITY_DETAILED:
         what = ("The detailed groups within each broad ethnic group are split by their shares "
                 "at all ages")
     else:
-        title = bl.metadata().tables[str(result.table_id).lower()].title
+        title = metadata().tables[str(result.table_id).lower()].title
         what = (f"The census publishes no {title.lower()} by age, so the comparison is with "
                 f"{result.population}")
     if not result.age_confounded:

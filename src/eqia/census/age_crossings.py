@@ -28,10 +28,13 @@ import numpy as np
 import pandas as pd
 
 from eqia.agebands import AgeBand, parse_band
-from eqia.census import baselines as bl
+from eqia.census.areas import Area, default_baseline_dir, find_area, reference_dir
 from eqia.census.ipf import fit
+from eqia.census.tables import metadata, single_age, table_cells
+from eqia.errors import AreaError
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import ETHNICITY_DETAILED
+from eqia.settings.yamlfile import safe_load
 
 #: Single years 0..TOP; the cell TOP holds everyone aged TOP and over (TS009's top).
 TOP = 90
@@ -78,9 +81,8 @@ class Crossing:
 
 @lru_cache(maxsize=1)
 def _shipped_meta() -> dict:
-    from eqia.settings.yamlfile import safe_load
 
-    raw = safe_load((bl.reference_dir() / "metadata.yaml").read_text(encoding="utf-8"))
+    raw = safe_load((reference_dir() / "metadata.yaml").read_text(encoding="utf-8"))
     return raw.get("age_crossings") or {}
 
 
@@ -88,7 +90,7 @@ def _shipped_meta() -> dict:
 def _shipped_frame(name: str) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
     """The shipped crossing, sorted by area, and each area's rows (start, stop)."""
     info = _shipped_meta()[name]
-    with (bl.reference_dir() / info["file"]).open("rb") as fh:
+    with (reference_dir() / info["file"]).open("rb") as fh:
         frame = pd.read_parquet(fh)
     frame = frame.astype({"geography_code": str, "age_band": str, "category": str})
     frame = frame.sort_values("geography_code", kind="stable").reset_index(drop=True)
@@ -110,11 +112,11 @@ def _shipped_cells(name: str, code: str) -> pd.DataFrame | None:
     return wide.reindex(index=info["bands"], columns=info["categories"]).fillna(0)
 
 
-def _singles(area: bl.Area, baseline_dir) -> pd.Series:
+def _singles(area: Area, baseline_dir) -> pd.Series:
     """The area's usual residents by single year 0..TOP (TS007, 90 and over together)."""
-    info = bl.metadata().tables["ts007"]
-    cells, _ = bl.table_cells(area, "ts007", baseline_dir=baseline_dir)
-    ages = np.array([min(bl.single_age(leaf), TOP) for leaf in info.leaves])
+    info = metadata().tables["ts007"]
+    cells, _ = table_cells(area, "ts007", baseline_dir=baseline_dir)
+    ages = np.array([min(single_age(leaf), TOP) for leaf in info.leaves])
     counts = np.array([float(cells.get(leaf, 0)) for leaf in info.leaves])
     return pd.Series(np.bincount(ages, weights=counts, minlength=TOP + 1), index=AGES)
 
@@ -137,20 +139,20 @@ def spread(banded: pd.DataFrame, population: pd.Series) -> pd.DataFrame:
     return out
 
 
-def crossing(area: bl.Area | str, key: str, *,
+def crossing(area: Area | str, key: str, *,
              baseline_dir: str | Path | None = None) -> Crossing | None:
     """The area's ``key`` by single year of age, or ``None`` where the census does not
     cross it with age or the shipped crossing does not hold the area (an area a user
     imported, e.g. a council created in 2023)."""
     if key not in SOURCES:
         return None
-    area_obj = area if isinstance(area, bl.Area) else bl.find_area(area, baseline_dir=baseline_dir)
-    user = str(bl.default_baseline_dir() if baseline_dir is None else baseline_dir)
+    area_obj = area if isinstance(area, Area) else find_area(area, baseline_dir=baseline_dir)
+    user = str(default_baseline_dir() if baseline_dir is None else baseline_dir)
     return _crossing(area_obj, key, user)
 
 
 @lru_cache(maxsize=64)
-def _crossing(area: bl.Area, key: str, baseline_dir: str) -> Crossing | None:
+def _crossing(area: Area, key: str, baseline_dir: str) -> Crossing | None:
     if key == "sex":
         return _sex(area, baseline_dir)
     name = SOURCES[key]
@@ -177,14 +179,14 @@ def _spread_text(title: str, bands: tuple[AgeBand, ...]) -> str:
             f"{bands[0]} to {bands[-1]} (an ONS custom dataset)")
 
 
-def _sex(area: bl.Area, baseline_dir) -> Crossing:
-    info = bl.metadata().tables["ts009"]
-    cells, _ = bl.table_cells(area, "ts009", baseline_dir=baseline_dir)
+def _sex(area: Area, baseline_dir) -> Crossing:
+    info = metadata().tables["ts009"]
+    cells, _ = table_cells(area, "ts009", baseline_dir=baseline_dir)
     labels = {c.census[0]: c.label for c in chars.get("sex").categories if c.census}
     counts = pd.DataFrame(0.0, index=AGES, columns=list(labels.values()))
     for leaf in info.leaves:
         sex, age = leaf.split("; ", 1)
-        counts.at[min(bl.single_age(age), TOP), labels[sex]] += float(cells.get(leaf, 0))
+        counts.at[min(single_age(age), TOP), labels[sex]] += float(cells.get(leaf, 0))
     return Crossing(
         key="sex", table=info.id, title=info.title, counts=counts,
         unknown=pd.Series(0.0, index=AGES),
@@ -193,11 +195,11 @@ def _sex(area: bl.Area, baseline_dir) -> Crossing:
     )
 
 
-def _partnership(area: bl.Area, counts: pd.DataFrame, common: dict, baseline_dir) -> Crossing:
+def _partnership(area: Area, counts: pd.DataFrame, common: dict, baseline_dir) -> Crossing:
     """Split 'separated, divorced or dissolved' by the area's own ratio at 16 and over."""
     char = chars.get("marriage_civil_partnership")
-    info = bl.metadata().tables["ts002"]
-    cells, _ = bl.table_cells(area, "ts002", baseline_dir=baseline_dir)
+    info = metadata().tables["ts002"]
+    cells, _ = table_cells(area, "ts002", baseline_dir=baseline_dir)
 
     def total(label: str) -> float:
         return float(sum(int(cells.get(leaf, 0)) for leaf in char.category(label).census))
@@ -215,10 +217,10 @@ def _partnership(area: bl.Area, counts: pd.DataFrame, common: dict, baseline_dir
                     estimated=frozenset({SEPARATED, DIVORCED}), method=method, **common)
 
 
-def _detailed(area: bl.Area, broad: pd.DataFrame, common: dict, baseline_dir) -> Crossing:
+def _detailed(area: Area, broad: pd.DataFrame, common: dict, baseline_dir) -> Crossing:
     """Each broad group by age, split by the area's detailed shares within it (all ages)."""
     char = chars.get("ethnicity")
-    cells, _ = bl.table_cells(area, "ts021", baseline_dir=baseline_dir)
+    cells, _ = table_cells(area, "ts021", baseline_dir=baseline_dir)
     counts = pd.DataFrame(0.0, index=AGES, columns=char.labels)
     for group in char.groups:
         members = [c for c in char.categories if c.group == group.label]
@@ -233,13 +235,13 @@ def _detailed(area: bl.Area, broad: pd.DataFrame, common: dict, baseline_dir) ->
                     estimated=frozenset(char.labels), method=method, **common)
 
 
-def _religion(area: bl.Area, info: dict, baseline_dir) -> Crossing | None:
+def _religion(area: Area, info: dict, baseline_dir) -> Crossing | None:
     """England and Wales religion by age, fitted to the area's religion and age counts."""
     seed_cells = _shipped_cells("religion_by_age_ew", "K04000001")
-    ts030 = bl.metadata().tables["ts030"]
+    ts030 = metadata().tables["ts030"]
     try:
-        cells, _ = bl.table_cells(area, "ts030", baseline_dir=baseline_dir)
-    except bl.AreaError:
+        cells, _ = table_cells(area, "ts030", baseline_dir=baseline_dir)
+    except AreaError:
         return None
     labels = list(seed_cells.columns)  # TS030's leaves, "Not answered" last
     religion = np.array([float(cells.get(c, 0)) for c in labels])

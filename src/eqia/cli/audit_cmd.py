@@ -159,10 +159,10 @@ def _share(r) -> str:
 @contextmanager
 def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
     """A progress bar on stderr (on a terminal) when there are many files or large ones."""
-    from eqia.read.streaming import wanted
+    from eqia.read.extract import streams
 
     files, _ = au.find_extracts(paths)
-    big = any(wanted(f) for f in files if isinstance(f, Path))
+    big = any(streams(f) for f in files if isinstance(f, Path))
     if not err.is_terminal or not (len(files) >= PROGRESS_FILES or big):
         yield None
         return

@@ -11,6 +11,9 @@ from rich.table import Table as RichTable
 
 from eqia.agebands import parse_bands, parse_range
 from eqia.census import baselines as bl
+from eqia.census.areas import ENV_BASELINE_DIR, Area, find_area, list_areas
+from eqia.census.nomis import import_nomis
+from eqia.census.tables import SHIPPED_SOURCE
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import pct, write_text
 from eqia.errors import UsageError
@@ -39,7 +42,7 @@ class ShowFormat(str, Enum):
 
 DirOpt = Annotated[
     Path | None,
-    typer.Option("--dir", help=f"User baseline directory (default: ${bl.ENV_BASELINE_DIR} or "
+    typer.Option("--dir", help=f"User baseline directory (default: ${ENV_BASELINE_DIR} or "
                  "~/.config/eqia/baselines).", file_okay=False),
 ]
 
@@ -61,7 +64,7 @@ def list_command(
 
     Example: eqia baselines list --type ltla
     """
-    areas = bl.list_areas(area_type.value if area_type else None, baseline_dir=baseline_dir)
+    areas = list_areas(area_type.value if area_type else None, baseline_dir=baseline_dir)
     if fmt is ShowFormat.csv:
         write_text(None, to_csv(areas))
         return
@@ -106,7 +109,7 @@ def show_command(
         raise UsageError("--bands applies to age only", code="missing-option",
                          hint=f"Leave out --bands for {characteristic}, or use "
                               "--characteristic age.")
-    area_obj = bl.find_area(area, baseline_dir=baseline_dir)
+    area_obj = find_area(area, baseline_dir=baseline_dir)
     results = bl.area_profile(area_obj, keys, ages=age_range, bands=band_list,
                               baseline_dir=baseline_dir)
     if fmt is ShowFormat.csv:
@@ -119,7 +122,7 @@ def show_command(
         _print_baseline(b)
 
 
-def _print_area(area: bl.Area) -> None:
+def _print_area(area: Area) -> None:
     within = ", ".join(p for p in (area.utla, area.region, area.country) if p)
     out.print(f"[bold]{area.name}[/] ({area.code}): {area.kind}" + (f", in {within}" if within
                                                                        else ""))
@@ -153,7 +156,7 @@ def _print_baseline(b: bl.Baseline) -> None:
     notes = [b.age_note] if b.age_note else []
     if b.estimated:
         notes.append(f"Estimated, not published: from {b.method}.")
-    if b.source != bl.SHIPPED_SOURCE:
+    if b.source != SHIPPED_SOURCE:
         notes.append(f"Source: {b.source}.")
     for text in [*notes, *b.caveats]:
         out.print(f"  - {text}", markup=False)
@@ -174,7 +177,7 @@ def import_command(
 
     Example: eqia baselines import census2021-ts021-ltla.csv census2021-ts021-utla.csv
     """
-    for r in bl.import_nomis(files, baseline_dir=baseline_dir):
+    for r in import_nomis(files, baseline_dir=baseline_dir):
         out.print(f"{Path(r.file).name}: {r.table} {r.title}, {r.areas} areas -> {r.directory}",
                   markup=False)
         if r.new_areas:

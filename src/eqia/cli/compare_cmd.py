@@ -13,8 +13,11 @@ from rich.table import Table as RichTable
 
 from eqia.agebands import parse_range
 from eqia.analysis.compare import COLUMN_TEXT, STATUS_TEXT, Comparison, compare
+from eqia.analysis.profiling import profile_file
 from eqia.analysis.stats import family_text, p_text
-from eqia.census.baselines import Baseline, comparator_from_file, find_area
+from eqia.census.areas import find_area
+from eqia.census.baselines import Baseline
+from eqia.census.comparators import comparator_from_file
 from eqia.cli.app import app, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
@@ -40,7 +43,6 @@ from eqia.cli.database import (
 from eqia.errors import UsageError
 from eqia.judgement.findings import one_in
 from eqia.outputs import atomic_write, check_folder
-from eqia.read.extract import profile_file
 from eqia.settings.characteristics import ETHNICITY_DETAILED
 from eqia.settings.rules import load_rules
 from eqia.spreadsheet import save_workbook, to_csv, write_frame

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
+from eqia.analysis import suggest as sg
 from eqia.cli.app import app, err, guarded
 from eqia.cli.common import HeaderRowOpt, MapOpt, SheetOpt, reading_mapping, write_text
 from eqia.outputs import check_folder
-from eqia.read import suggest as sg
 
 map_app = typer.Typer(
     name="map",

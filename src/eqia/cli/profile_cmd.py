@@ -12,6 +12,8 @@ import typer
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from eqia.analysis.profile import REASON_LABELS, Profile
+from eqia.analysis.profiling import profile_file
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
@@ -38,8 +40,6 @@ from eqia.cli.database import (
 )
 from eqia.errors import UsageError
 from eqia.outputs import check_folder
-from eqia.read.counts import REASON_LABELS, Profile
-from eqia.read.extract import profile_file
 from eqia.read.files import rows_text
 from eqia.settings import characteristics as chars
 from eqia.spreadsheet import to_csv
@@ -107,9 +107,9 @@ def profile_command(
 @contextmanager
 def read_progress(path: Path) -> Iterator[Callable[[float], None] | None]:
     """A progress bar on stderr while a large extract is read (on a terminal only)."""
-    from eqia.read.streaming import wanted
+    from eqia.read.extract import streams
 
-    if not (err.is_terminal and isinstance(path, Path) and wanted(path)):
+    if not (err.is_terminal and isinstance(path, Path) and streams(path)):
         yield None
         return
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn

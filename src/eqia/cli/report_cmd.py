@@ -35,9 +35,9 @@ def report_command(
 
     Example: eqia report examples/annual_report.yaml --out report/ --publish
     """
-    from eqia.disclosure.engine import load_policy
     from eqia.documents.report import build_report, write_report
     from eqia.render.formats import REPORT as FORMATS
+    from eqia.settings.disclosure import load_policy
     from eqia.settings.report import load_report_config
 
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())

@@ -43,131 +43,27 @@ never be published.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
-from importlib.resources import files
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from eqia.errors import ConfigError, InputError
-from eqia.settings.yamlfile import read_yaml_doc, safe_load
-
-METHODS = ("threshold", "nhs", "none")
-
-#: The smallest values eqia accepts. Below them a published document identifies people
-#: (a count of 1 or 2 does), so a policy asking for less is refused, not weakened.
-#: ``threshold`` 5: counts of 1 to 4 are always hidden; ``nhs_small_max`` 7 and
-#: ``rounding_base`` 5: the NHS rule is 1 to 7 as ``*`` and rounding to 5, never less.
-MINIMUMS = {"threshold": 5, "nhs_small_max": 7, "rounding_base": 5, "min_range": 1,
-            "share_decimals": 0}
-
-#: The label renderers put on every page of a document made with method ``none``.
-NOT_FOR_PUBLICATION = (
-    "NOT FOR PUBLICATION - internal use only: small numbers are not suppressed."
-)
+from eqia.disclosure.protector import Protector, choose_in_line, choose_rectangle
+from eqia.errors import InputError
+from eqia.settings.disclosure import DisclosurePolicy
 
 #: Columns of ``ProtectedTable.log``: one row per hidden figure. ``value`` is the true
 #: count; ``lower`` and ``upper`` the range a reader could work out for it from
 #: everything published (``upper`` may be infinite).
 LOG_COLUMNS = ["table", "row", "column", "value", "reason", "protects", "lower", "upper"]
 
-_TOL = 1e-6
-
-
-@dataclass(frozen=True)
-class DisclosurePolicy:
-    """How small numbers are protected; see ``data/disclosure.yaml`` for each setting."""
-
-    method: str = "threshold"
-    threshold: int = 10
-    suppress_zero: bool = False
-    min_range: int = 1
-    nhs_small_max: int = 7
-    rounding_base: int = 5
-    marker: str = "*"
-    secondary_marker: str = "[c]"
-    total_label: str = "Total"
-    share_decimals: int = 1
-    prose_small: str = "fewer than {limit}"
-    prose_hidden_share: str = "share not shown"
-    prose_hidden_count: str = "a number not shown"
-
-    @property
-    def publishable(self) -> bool:
-        return self.method != "none"
-
-    @property
-    def page_label(self) -> str | None:
-        """What to print on every page: ``NOT_FOR_PUBLICATION`` for internal output."""
-        return None if self.publishable else NOT_FOR_PUBLICATION
-
-    @property
-    def smallest_shown(self) -> int:
-        """The smallest non-zero count that is published as it is (or rounded)."""
-        if self.method == "threshold":
-            return self.threshold
-        if self.method == "nhs":
-            return self.nhs_small_max + 1
-        return 1
-
-    def note(self, shown: Sequence[pd.DataFrame]) -> str:
-        """``footnote``, and what ``secondary_marker`` means where one of the ``shown``
-        tables (as printed) has it."""
-        used = any((t == self.secondary_marker).any().any() for t in shown)
-        if self.method != "nhs" or not used:
-            return self.footnote
-        return (f"{self.footnote} {self.secondary_marker} = a larger number hidden so that a "
-                f"{self.marker} cannot be worked out.")
-
-    @property
-    def footnote(self) -> str:
-        """One sentence for under a published table, saying what the marker means."""
-        if self.method == "threshold":
-            zero = " (including 0)" if self.suppress_zero else ""
-            return (f"{self.marker} = a number hidden to protect privacy: fewer than "
-                    f"{self.threshold}{zero}, or hidden so that a smaller number cannot be "
-                    "worked out from other figures.")
-        if self.method == "nhs":
-            return (f"{self.marker} = 1 to {self.nhs_small_max}. "
-                    f"Other figures are rounded to the nearest {self.rounding_base}, and totals "
-                    "are rounded on their own, so figures may not add up to the totals. "
-                    "Percentages are worked out from the rounded figures.")
-        return NOT_FOR_PUBLICATION
-
-    def is_small(self, n: int) -> bool:
-        """Whether a count is hidden on its own (primary suppression, or the NHS marker)."""
-        if self.method == "threshold":
-            return n < self.threshold and (n > 0 or self.suppress_zero)
-        if self.method == "nhs":
-            return 0 < n <= self.nhs_small_max
-        return False
-
-    def rounded(self, n: int) -> int:
-        """The NHS rule's rounding (nearest ``rounding_base``, halves up); others: ``n``."""
-        if self.method != "nhs" or n == 0:
-            return n
-        b = self.rounding_base
-        return (2 * n + b) // (2 * b) * b
-
-    def possible(self, shown: int) -> tuple[int, int]:
-        """The true counts a published figure can stand for: itself, or under the NHS
-        rule every count that rounds to it (never 1 to ``nhs_small_max``)."""
-        if self.method != "nhs" or shown == 0:
-            return shown, shown
-        b = self.rounding_base
-        return max(shown - b // 2, self.nhs_small_max + 1), shown + (b - 1) // 2
 
 
 #: Added to the flag of a group whose figures are hidden: the finding stands, its
 #: figures are not shown.
 HIDDEN_FLAG_TEXT = "figures not shown, to protect privacy"
-
-#: The policy for internal output: nothing hidden.
-INTERNAL = DisclosurePolicy(method="none")
 
 
 def direction_is_safe(flag: str, true: int, lower: float, upper: float,
@@ -198,79 +94,6 @@ def direction_is_safe(flag: str, true: int, lower: float, upper: float,
 
 
 # --- loading ------------------------------------------------------------------------
-
-
-def load_policy(path: str | Path | None = None, **overrides: object) -> DisclosurePolicy:
-    """Packaged defaults, then a user's YAML file, then explicit overrides (None ignored).
-
-    The user's file holds the same keys as ``data/disclosure.yaml``, at the top level
-    or under ``disclosure:``. Values below ``MINIMUMS`` are a ``ConfigError``.
-    """
-    text = files("eqia").joinpath("data/disclosure.yaml").read_text(encoding="utf-8")
-    values = dict(safe_load(text))
-    source = str(path) if path is not None else None
-    doc, under = None, ()
-    if path is not None:
-        doc = read_yaml_doc(path, "the disclosure policy file", code="bad-disclosure-policy")
-        user = doc.data or {}
-        if isinstance(user, dict) and set(user) == {"disclosure"}:
-            user, under = user["disclosure"] or {}, ("disclosure",)
-        if not isinstance(user, dict):
-            raise ConfigError("The disclosure policy file must hold settings as key: value",
-                              code="bad-disclosure-policy", file=source,
-                              hint="See eqia/data/disclosure.yaml for the settings.")
-        values.update(user)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return _validated(values, source)
-    except ConfigError as exc:  # name the line of a setting the file gave
-        if doc is not None and exc.column and exc.column not in overrides:
-            exc.line = doc.lines.get((*under, exc.column))
-        raise
-
-
-def _validated(values: dict, source: str | None) -> DisclosurePolicy:
-    names = {f.name for f in fields(DisclosurePolicy)}
-
-    def bad(message: str, key: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(message, code="bad-disclosure-policy", file=source,
-                           column=key, value=values.get(key), hint=hint)
-
-    for key in values:
-        if key not in names:
-            raise bad(f"'{key}' is not a disclosure setting", key,
-                      "Known settings: " + ", ".join(sorted(names)) + ".")
-    if values.get("method") not in METHODS:
-        raise bad("method must be threshold, nhs or none", "method")
-    for key, low in MINIMUMS.items():
-        v = values.get(key)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise bad(f"{key} must be a whole number, at least {low}", key)
-        if v < low:
-            raise bad(f"{key} must be at least {low}: smaller values do not protect people "
-                      "in published documents", key,
-                      f"Set {key}: {low} or more (the documented minimum, see "
-                      "eqia/data/disclosure.yaml), or leave it out to use the default.")
-    if values["share_decimals"] > 4:
-        raise bad("share_decimals must be at most 4", "share_decimals")
-    if values["rounding_base"] > 2 * (values["nhs_small_max"] + 1):
-        raise bad(f"rounding_base must be at most {2 * (values['nhs_small_max'] + 1)}: a larger "
-                  f"base would round {values['nhs_small_max'] + 1} down to 0", "rounding_base")
-    if not isinstance(values.get("suppress_zero"), bool):
-        raise bad("suppress_zero must be true or false", "suppress_zero")
-    for key in ("marker", "secondary_marker", "total_label", "prose_small",
-                "prose_hidden_share", "prose_hidden_count"):
-        v = values.get(key)
-        if not isinstance(v, str) or not v.strip():
-            raise bad(f"{key} must be some text", key)
-    if values["marker"] == values["secondary_marker"]:
-        raise bad("secondary_marker must differ from marker: under the NHS rule the marker "
-                  "means 1 to 7", "secondary_marker")
-    try:
-        values["prose_small"].format(limit=10)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise bad("prose_small may only use the placeholder {limit}", "prose_small") from exc
-    return replace(DisclosurePolicy(), **values)
 
 
 # --- protected tables -----------------------------------------------------------------
@@ -381,12 +204,12 @@ def protect_table(
     level[:, n_cols:] = 1
     chooser = None
     if add_total_col and add_total_row:
-        chooser = partial(_choose_rectangle, shape=shape, n_rows=n_rows, n_cols=n_cols)
+        chooser = partial(choose_rectangle, shape=shape, n_rows=n_rows, n_cols=n_cols)
     elif add_total_col or add_total_row:
-        chooser = partial(_choose_in_line, shape=shape, by_row=add_total_col)
+        chooser = partial(choose_in_line, shape=shape, by_row=add_total_col)
     cells = [(i, j) for i, j in np.ndindex(shape)]
     names = [(index[i], columns[j]) for i, j in cells]
-    hidden, reasons, protects, bounds = _Protector(
+    hidden, reasons, protects, bounds = Protector(
         parts, ext, level.reshape(-1), policy, chooser=chooser,
         labels=[f"{r} / {c}" for r, c in names]).run()
 
@@ -454,7 +277,7 @@ def protect_lines(
             if values[a] != values[b]:
                 raise ValueError(f"'{keys[b][1]}' differs between tables: "
                                  f"{values[a]} and {values[b]}")
-        hidden, reasons, protects, bounds = _Protector(
+        hidden, reasons, protects, bounds = Protector(
             parts_m, np.array(values, dtype=np.int64), np.array(levels), policy,
             links=links, labels=[label for _, label in keys]).run()
         for k, key in enumerate(keys):
@@ -555,253 +378,13 @@ def _checked_counts(counts: pd.DataFrame, table_name: str) -> np.ndarray:
 
 # --- the protection step ----------------------------------------------------------------
 
-#: A chooser: (protector, hidden, figure to protect) -> [(figure to hide, why)].
-Chooser = Callable[["_Protector", np.ndarray, int], list[tuple[int, str]]]
 
 
-class _Protector:
-    """Primary and secondary suppression over figures that add up parts.
-
-    ``parts[i]`` says which parts figure ``i`` adds up; ``true[i]`` is its true value;
-    ``level[i]`` how reluctant we are to hide it (totals last); ``links`` pairs figures
-    that are the same number in two tables. ``chooser`` picks what to hide next to
-    protect a figure (a table with both kinds of totals uses rectangles); by default the
-    cheapest figure that, hidden, protects it.
-    """
-
-    def __init__(self, parts: np.ndarray, true: np.ndarray, level: np.ndarray,
-                 policy: DisclosurePolicy, *, links: Sequence[tuple[int, int]] = (),
-                 labels: Sequence[Hashable] | None = None, chooser: Chooser | None = None
-                 ) -> None:
-        self.parts, self.true, self.level, self.policy = parts, true, level, policy
-        self.links = list(links)
-        self.labels = list(labels) if labels is not None else list(range(len(true)))
-        self.primary = np.array([policy.is_small(int(v)) for v in true], dtype=bool)
-        self.shown = np.array([policy.rounded(int(v)) for v in true], dtype=np.int64)
-        #: Under the NHS rule, the true values each shown figure can stand for.
-        self.rounding = tuple(np.array([policy.possible(int(v))[k] for v in self.shown],
-                                       dtype=float) for k in (0, 1))
-        big = int(true.sum()) + 1
-        # Hiding a total costs more than hiding every count (tau-argus does the same).
-        self.cost = (true + big * level).astype(float)
-        self.chooser = chooser or _choose_cheapest
-        #: Ranges already worked out, by (what is hidden, figure): hiding only grows, and
-        #: the same state is asked about again (the final check, trial choices).
-        self.solved: dict[tuple[bytes, int], tuple[float, float, set[int]]] = {}
-        # Figures that are one published number (a shared figure in several tables).
-        self.same = {i: {i} for i in range(len(true))}
-        for a, b in self.links:
-            group = self.same[a] | self.same[b]
-            for k in group:
-                self.same[k] = group
-
-    def run(self) -> tuple[np.ndarray, dict, dict, dict]:
-        """(hidden, reason per hidden figure, what each secondary one protects, ranges)."""
-        p = self.policy
-        hidden = self.primary.copy()
-        reasons: dict[int, str] = {}
-        protects: dict[int, Hashable] = {}
-        for i in np.nonzero(hidden)[0]:
-            reasons[i] = (f"primary: 1 to {p.nhs_small_max} (NHS rule)" if p.method == "nhs"
-                          else f"primary: below {p.threshold}" if self.true[i] else
-                          "primary: zero")
-        if not p.publishable or not hidden.any():
-            return hidden, reasons, protects, {}
-        # Totals first: what protects a total often protects its parts too.
-        pending = deque(sorted((i for i in np.nonzero(hidden)[0] if self.needs(i)),
-                               key=lambda i: (-self.level[i], i)))
-        while pending:
-            t = pending[0]
-            if self.safe(hidden, t):
-                pending.popleft()
-                continue
-            chosen = self.chooser(self, hidden, t)
-            if not chosen:
-                raise RuntimeError("no figure left to hide")  # pragma: no cover
-            for new, why in chosen:
-                for k in self.same[new]:
-                    if hidden[k]:
-                        continue
-                    hidden[k] = True
-                    reasons[k] = f"secondary: protects {why}"
-                    protects[k] = self.labels[t]
-                    if self.needs(k):
-                        pending.append(k)
-        bounds = {}
-        for i in np.nonzero(hidden)[0]:
-            bounds[i] = self.range_of(hidden, i)
-            if self.needs(i) and not self.ok(i, *bounds[i]):  # pragma: no cover - loop guards
-                raise RuntimeError("secondary suppression left a hidden figure disclosed")
-        return hidden, reasons, protects, bounds
-
-    def needs(self, i: int) -> bool:
-        """Whether a hidden figure must be protected (under the NHS rule only the 1 to
-        7s: a hidden larger figure is only there to protect one)."""
-        return self.policy.method != "nhs" or bool(self.primary[i])
-
-    def ok(self, i: int, lo: float, hi: float) -> bool:
-        p = self.policy
-        wide = hi - lo >= p.min_range - _TOL
-        return wide and (p.method != "threshold" or hi >= p.threshold - _TOL)
-
-    def safe(self, hidden: np.ndarray, i: int) -> bool:
-        return self.ok(i, *self.range_of(hidden, i))
-
-    def known(self, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """What a reader knows of each figure: the smallest and largest it can be."""
-        p = self.policy
-        if p.method == "nhs":
-            lo, hi = self.rounding
-            lo = np.where(hidden, np.where(self.primary, 1, p.nhs_small_max + 1), lo)
-            hi = np.where(hidden, np.where(self.primary, p.nhs_small_max, np.inf), hi)
-            return lo, hi
-        lower = 0 if p.suppress_zero else 1
-        return (np.where(hidden, lower, self.true).astype(float),
-                np.where(hidden, np.inf, self.true).astype(float))
-
-    def component(self, hidden: np.ndarray, t: int) -> np.ndarray:
-        """The parts a reader can link to figure ``t`` through what is published (when
-        the number of people is shown, one characteristic's table)."""
-        lo, hi = self.known(hidden)
-        exact = lo == hi
-        says = exact | np.isfinite(hi) | (lo > 0)  # a hidden figure >= 0 says nothing
-        touches = np.vstack([self.parts[says]] + [
-            self.parts[[x]] | self.parts[[y]]
-            for x, y in self.links if not (exact[x] and exact[y])])
-        near = self.parts[t].copy()
-        while True:
-            grown = touches[touches[:, near].any(axis=1)].any(axis=0) | near
-            if (grown == near).all():
-                return near
-            near = grown
-
-    def range_of(self, hidden: np.ndarray, t: int) -> tuple[float, float]:
-        """Smallest and largest value of figure ``t``, given all that is published."""
-        lo, hi, _ = self.solve(hidden, t)
-        return lo, hi
-
-    def solve(self, hidden: np.ndarray, t: int) -> tuple[float, float, set[int]]:
-        """(smallest, largest) value of figure ``t`` given all that is published, and
-        the published figures that bind them (those with a non-zero dual value: hiding
-        one of them is what can widen the range).
-
-        Only the parts connected to ``t`` through what a reader knows are in the linear
-        program (a characteristic's table, when the number of people is shown).
-        """
-        key = (hidden.tobytes(), t)
-        if key not in self.solved:
-            self.solved[key] = self._solve(hidden, t)
-        return self.solved[key]
-
-    def _solve(self, hidden: np.ndarray, t: int) -> tuple[float, float, set[int]]:
-        from scipy.optimize import linprog  # here, not at the top: it takes 1 s to load
-
-        lo, hi = self.known(hidden)
-        exact = lo == hi
-        says = exact | np.isfinite(hi) | (lo > 0)  # a hidden figure >= 0 says nothing
-        near = self.component(hidden, t)
-        a = self.parts[:, near].astype(float)
-        keep = says & self.parts[:, near].any(axis=1)
-        eq = np.nonzero(keep & exact)[0]
-        ub = np.nonzero(keep & ~exact & np.isfinite(hi))[0]
-        lb = np.nonzero(keep & ~exact & (lo > 0))[0]
-        links = [(x, y) for x, y in self.links
-                 if not (exact[x] and exact[y]) and self.parts[[x, y]][:, near].any()]
-        a_eq = np.vstack([a[eq]] + [a[[x]] - a[[y]] for x, y in links])
-        b_eq = np.concatenate([lo[eq], np.zeros(len(links))])
-        a_ub = np.vstack([a[ub], -a[lb]])
-        b_ub = np.concatenate([hi[ub], -lo[lb]])
-        out, binding = [], set()
-        for sign in (1.0, -1.0):
-            res = linprog(sign * a[t], A_eq=a_eq if len(a_eq) else None,
-                          b_eq=b_eq if len(a_eq) else None,
-                          A_ub=a_ub if len(a_ub) else None,
-                          b_ub=b_ub if len(a_ub) else None,
-                          bounds=(0, None), method="highs")
-            if res.status == 3:
-                out.append(np.inf)
-                continue
-            if res.status != 0:
-                raise RuntimeError(f"suppression check failed: {res.message}")
-            out.append(round(sign * res.fun, 6))
-            duals = np.concatenate([
-                np.abs(res.eqlin.marginals[:len(eq)]) if len(a_eq) else [],
-                np.abs(res.ineqlin.marginals) if len(a_ub) else []])
-            rows = np.concatenate([eq, ub, lb]).astype(int)
-            binding |= {int(k) for k, d in zip(rows, duals, strict=True) if d > _TOL}
-        return out[0], out[1], binding - {t}
-
-    def can_hide(self, hidden: np.ndarray) -> np.ndarray:
-        """Figures that may be hidden to protect another: shown, and not a zero (a
-        hidden zero, where zeros are shown, would tell readers hidden figures can be 0;
-        under the NHS rule a zero is exact and the markers mean 1 or more)."""
-        ok = ~hidden & (self.true > 0) if not (self.policy.method == "threshold"
-                                               and self.policy.suppress_zero) else ~hidden
-        return ok
-
-    def related(self, hidden: np.ndarray, t: int) -> np.ndarray:
-        """Figures a reader can link to ``t``: hiding any other cannot protect it."""
-        return (self.parts & self.component(hidden, t)).any(axis=1)
 
 
-def _choose_cheapest(pr: _Protector, hidden: np.ndarray, t: int) -> list[tuple[int, str]]:
-    """The cheapest figure, or pair, among those that bind ``t``'s range (or, when none
-    can be hidden, those a reader can link to it) that, hidden, protects ``t``; failing
-    that, the cheapest of them (and the loop asks again, with what binds it then)."""
-    can = pr.can_hide(hidden)
-    _, _, binding = pr.solve(hidden, t)
-
-    def cheapest(ks) -> list[int]:
-        return sorted((int(k) for k in ks if can[k]), key=lambda k: (pr.cost[k], k))
-
-    related = cheapest(np.nonzero(pr.related(hidden, t))[0])
-    pool = cheapest(binding) or related
-    few = list(dict.fromkeys(pool[:_PAIRS_AMONG] + related[:_PAIRS_AMONG]))
-    options = [(pr.cost[k], (k,)) for k in pool]
-    options += [(pr.cost[a] + pr.cost[b], (a, b)) for n, a in enumerate(few) for b in few[n + 1:]]
-    for _, ks in sorted(options, key=lambda o: (o[0], o[1])):
-        trial = hidden.copy()
-        trial[[j for k in ks for j in pr.same[k]]] = True
-        if pr.safe(trial, t):
-            return [(int(k), "totals") for k in ks]
-    pool = pool or sorted(np.nonzero(can)[0], key=lambda k: (pr.cost[k], k))
-    return [(int(pool[0]), "totals")] if pool else []
 
 
-#: Pairs of figures to hide are looked for among this many of the cheapest that bind,
-#: and this many of the cheapest a reader can link.
-_PAIRS_AMONG = 4
 
 
-def _choose_in_line(pr: _Protector, hidden: np.ndarray, t: int, *, shape: tuple[int, int],
-                    by_row: bool) -> list[tuple[int, str]]:
-    """One kind of totals: the cheapest other cell in the same line."""
-    i, j = divmod(t, shape[1])
-    cost = np.where(pr.can_hide(hidden), pr.cost, np.inf).reshape(shape)
-    line = cost[i, :].copy() if by_row else cost[:, j].copy()
-    line[j if by_row else i] = np.inf
-    if np.isfinite(line).any():
-        k = int(np.argmin(line))
-        cell = i * shape[1] + k if by_row else k * shape[1] + j
-        return [(cell, "row total" if by_row else "column total")]
-    return _choose_cheapest(pr, hidden, t)
 
 
-def _choose_rectangle(pr: _Protector, hidden: np.ndarray, t: int, *, shape: tuple[int, int],
-                      n_rows: int, n_cols: int) -> list[tuple[int, str]]:
-    """Both kinds of totals: the cheapest rectangle through ``t`` (the hypercube method)
-    whose other three corners are hidden or can be; a reader can then add to two
-    corners and take from the other two without changing a total. Cost: total cells
-    last, then the smallest value."""
-    a, b = divmod(t, shape[1])
-    mask = hidden.reshape(shape)
-    cost = np.where(hidden, 0.0, np.where(pr.can_hide(hidden), pr.cost, np.inf)).reshape(shape)
-    grid = cost[:, [b]] + cost[[a], :] + cost
-    grid[a, :] = np.inf
-    grid[:, b] = np.inf
-    grid[grid == 0] = np.inf  # adds nothing new
-    if not np.isfinite(grid).any():
-        return _choose_cheapest(pr, hidden, t)
-    m, k = np.unravel_index(int(np.argmin(grid)), grid.shape)
-    corners = [((a, k), "row total"), ((m, b), "column total"), ((m, k), "row and column totals")]
-    return [(int(r * shape[1] + c), why) for (r, c), why in corners if not mask[r, c]]

@@ -30,6 +30,7 @@ internal only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,15 +38,9 @@ import pandas as pd
 
 from eqia.analysis.compare import STATUS_FLAGS, Comparison
 from eqia.analysis.stats import share_interval
-from eqia.disclosure.engine import (
-    INTERNAL,
-    DisclosurePolicy,
-    Line,
-    ProtectedTable,
-    direction_is_safe,
-    protect_lines,
-)
+from eqia.disclosure.engine import Line, ProtectedTable, direction_is_safe, protect_lines
 from eqia.settings import characteristics as chars
+from eqia.settings.disclosure import INTERNAL, DisclosurePolicy
 
 #: Line labels of the figures every characteristic's table has besides its categories.
 PEOPLE = "People"
@@ -210,6 +205,21 @@ def _collected(comparison: Comparison, key: str) -> bool:
     return r is not None and r.status != "not_collected"
 
 
+def counted_as_not_recorded(counts: pd.DataFrame, not_compared: Iterable[str],
+                            policy: DisclosurePolicy) -> list[str]:
+    """The small groups not compared with the population that are counted with the people
+    not recorded, rather than hidden: hiding one would mean hiding a compared group too.
+
+    ``counts``: a row per group, a column per table it is in (one service, or one period
+    each); ``not_compared``: the groups with no census category (given by
+    ``analysis.profile.no_census_category``) or outside the ages compared. A group goes
+    when every figure of it is small under ``policy`` or zero, and one at least is small."""
+    groups = [c for c in not_compared if c in counts.index]
+    small = counts.loc[groups].map(lambda n: policy.is_small(int(n)))
+    zero = counts.loc[groups] == 0
+    return [c for c in groups if (small.loc[c] | zero.loc[c]).all() and small.loc[c].any()]
+
+
 def _block(comparison: Comparison, key: str, policy: DisclosurePolicy
            ) -> tuple[pd.DataFrame, list[Line], set[str]]:
     """One characteristic's parts (true counts) and lines; and the small groups not
@@ -222,7 +232,7 @@ def _block(comparison: Comparison, key: str, policy: DisclosurePolicy
     flags = dict(zip(rows["category"], rows["flag"], strict=True))
     compared = [c for c in counts if flags[c] not in STATUS_FLAGS]
     other = [c for c in counts if flags[c] in _NOT_COMPARED]
-    small = {c for c in other if policy.is_small(counts[c])}
+    small = set(counted_as_not_recorded(pd.DataFrame({SERVICE: counts}), other, policy))
     other = [c for c in other if c not in small]
     clash = set(counts) & set(_SPECIAL)
     if clash:

@@ -20,25 +20,20 @@ import pandas as pd
 
 from eqia import __version__
 from eqia.analysis.compare import Comparison, compare
+from eqia.analysis.profile import Profile, merge_profiles
+from eqia.analysis.profiling import profile_file
 from eqia.analysis.stats import family_text
-from eqia.census.baselines import comparator_from_file, find_area
-from eqia.disclosure.engine import INTERNAL, load_policy
+from eqia.census.areas import find_area
+from eqia.census.comparators import comparator_from_file
 from eqia.disclosure.published import NOT_RECORDED, PEOPLE, RECORDED, Published
 from eqia.disclosure.published import publish as publish_figures
 from eqia.documents.proposal import Proposal
-from eqia.judgement.assess import (
-    AssessmentRules,
-    Suggestion,
-    action_rows,
-    load_assessment_rules,
-    suggest,
-    suggest_option,
-)
+from eqia.judgement.actions import action_rows, suggest_option
+from eqia.judgement.assess import AssessmentRules, Suggestion, load_assessment_rules, suggest
 from eqia.judgement.findings import completeness_sentence, flag_sentences
-from eqia.read.counts import Profile, merge_profiles
-from eqia.read.extract import profile_file
 from eqia.settings import characteristics as chars
 from eqia.settings.changes import Focus, focus_for, vocabulary
+from eqia.settings.disclosure import INTERNAL, load_policy
 from eqia.settings.yamlfile import safe_load
 
 OPTION_TEXT = {

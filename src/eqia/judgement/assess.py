@@ -36,12 +36,11 @@ from eqia.settings.schema import (
     python_values,
     validate,
 )
-from eqia.settings.thresholds import load_thresholds
 from eqia.settings.yamlfile import parse_yaml_doc, read_yaml_doc
-from eqia.words import percent, percentage
+from eqia.words import percent
 
 if TYPE_CHECKING:
-    from eqia.analysis.compare import Comparison
+    from eqia.analysis.compare import CharacteristicResult, Comparison
     from eqia.disclosure.published import Published
 
 RATINGS = ("HIGH", "MEDIUM", "LOW", "NONE", "UNKNOWN")
@@ -137,7 +136,7 @@ UNSAID_TEXT = ("a group whose figures are not shown, to protect people's privacy
                "taken into account")
 
 
-def _words(comparison: Comparison, shown: Published | None) -> Published:
+def shown_figures(comparison: Comparison, shown: Published | None) -> Published:
     """The figures the words quote: as published, or (internal) all of them."""
     if shown is not None:
         return shown
@@ -150,18 +149,18 @@ def _pc(level: float) -> str:
     return f"{100 * level:.10g}%"
 
 
-def _group(key: str, category: str) -> str:
+def group_text(key: str, category: str) -> str:
     """A category as people: "people aged 65-74"; other categories as they are."""
     return f"people aged {category}" if key == "age" else category
 
 
 def _listing(key: str, rows: list[dict], shown: Published) -> str:
     """"people aged 25-34 (ratio 1.38); ...", the ratios as published."""
-    return "; ".join(f"{_group(key, r['category'])} ({shown.ratio_text(key, r['category'])})"
+    return "; ".join(f"{group_text(key, r['category'])} ({shown.ratio_text(key, r['category'])})"
                      for r in rows)
 
 
-def _versus(shown: Published, key: str, row: dict, people: str) -> str:
+def versus_text(shown: Published, key: str, row: dict, people: str) -> str:
     """"77.0% of service users against 15.9% of Maidstone's population of all ages (no age
     breakdown published) (ratio 4.84)": the figures behind a flag, as published
     (``shown``), and the population they were compared with
@@ -234,7 +233,7 @@ def _readings(key: str, by_reading: dict[str, list[dict]], focus: Focus,
             text += (f" The finding for {len(unsaid)} group{'s' if len(unsaid) > 1 else ''} "
                      "whose figures are not shown is not said, to protect people's privacy.")
         out.append({"reading": reading, "label": label, "primary": primary,
-                    "groups": [_group(key, r["category"]) for r in rows], "text": text})
+                    "groups": [group_text(key, r["category"]) for r in rows], "text": text})
     return out
 
 
@@ -287,299 +286,201 @@ def suggest(
     rules = rules or load_assessment_rules()
     affects = affects or {}
     focus = focus or focus_for(adverse_direction=rules.adverse_direction)
-    shown = _words(comparison, shown)
-    out = {}
-    for key in chars.keys():
-        r = comparison.results[key]
-        name = r.name
-        if key == MARRIAGE and not focus.covers_employment:
-            out[key] = _settled(key, "NONE", "Not covered", NOT_COVERED)
-            continue
-        if key == PREGNANCY and not childbearing(comparison.ages, rules):
-            out[key] = _settled(key, "LOW", "Outside child-bearing ages", (
-                f"The service is for people aged {comparison.ages}, outside the child-bearing "
-                f"ages ({rules.childbearing_ages} in the assessment rules), so the data gives "
-                "no reason to expect an impact on the people who use it. Think about staff, "
-                "carers or visitors who may be pregnant or on maternity leave."))
-            continue
-        if r.status == "not_collected":
-            out[key] = Suggestion(key, "UNKNOWN", None, [
-                f"The service does not record {name.lower()}, so the impact on this group "
-                "cannot be assessed from service data."], data_gap=True)
-            continue
-        if r.status == "no_baseline":
-            s = Suggestion(key, "UNKNOWN", None, [
-                f"There is no Census 2021 figure for {name.lower()} to compare with; "
-                "use other evidence (see Part 2)."])
-            s.data_gap = r.known_share < rules.complete_from_known_share
-            out[key] = s
-            continue
-        if r.known_share < rules.unknown_below_known_share:
-            recorded = shown.recorded_share(key)
-            share = (f"more than {_pct(1 - rules.unknown_below_known_share)} of people using "
-                     f"the service ({HIDDEN_SHARE})" if recorded is None else
-                     f"{shown.share_text(1 - recorded)} of people using the service "
-                     f"({shown.count(key, NOT_RECORDED)} of {shown.count(key, PEOPLE)})")
-            out[key] = Suggestion(key, "UNKNOWN", None, [
-                f"{name} is not recorded for {share}, so any difference could come from who "
-                "happens to be recorded."], data_gap=True)
-            continue
-        headline = comparison.headline(key)
-        rows = headline[headline["flag"].isin(["under", "over"])]
-        testable = headline[headline["flag"].isin(["under", "over", "none"])]
-        if testable.empty:
-            out[key] = Suggestion(key, "UNKNOWN", None, [
-                f"Too few people with a known {name.lower()} to compare with "
-                f"{r.population or 'the population'} "
-                f"(every expected count is under {comparison.rules.min_expected:g})."])
-            continue
-        reasons, rating, direction = [], "LOW", None
-        flagged, complement = [], []
-        by_reading: dict[str, list[dict]] = {reading: [] for reading in READINGS}
-        incomplete = r.known_share < rules.complete_from_known_share
-        for _, row in rows.iterrows():
-            item = row.to_dict()
-            explained = item.get("missing_could_explain")
-            robust = not (explained is not None and pd.notna(explained) and explained)
-            item["robust"] = robust
-            item["adverse"] = False
-            flagged.append(item)
-            if row["category"] in rules.not_adverse_categories:
-                complement.append(item)
-                continue
-            by_reading[row["flag"]].append(item)
-            if not focus.is_primary(row["flag"]):
-                continue
-            item["adverse"] = True
-            word = "fewer" if row["flag"] == "under" else "more"
-            family = family_phrase(headline, item, comparison.rules)
-            text = (f"{focus.label(row['flag'])} – {_group(key, row['category'])}: {word} than "
-                    f"expected, {_versus(shown, key, item, focus.people)}"
-                    + (f"; {family}" if family else ""))
-            if not shown.says_finding(key, row["category"]):
-                text = UNSAID_TEXT[:1].upper() + UNSAID_TEXT[1:]
-            # Whether missing data could explain a hidden group's difference is not said:
-            # it would narrow down its count.
-            hidden = shown.is_hidden(key, row["category"])
-            unrecorded = ("" if shown.value(key, NOT_RECORDED) is None
-                          else shown.count(key, NOT_RECORDED))
-            missing = "" if hidden else missing_data_text(item, r, "the population", unrecorded)
-            strong = not rules.high_across_grid or item.get("holds_across_grid") is True
-            if robust and strong and (affects.get(key) or "").upper() != "NO":
-                rating, direction = "HIGH", "Negative"
-                reasons.append(f"{text}. {missing}".strip())
-            else:
-                if rating != "HIGH":
-                    rating, direction = "MEDIUM", "Negative"
-                if not robust:
-                    reasons.append(f"{text}. {missing}".strip())
-                elif not strong:
-                    grid = flag_alpha(comparison.rules) / max(comparison.screened, 1)
-                    reasons.append(" ".join(x for x in (
-                        f"{text}.", missing,
-                        f"Not strong enough for HIGH: with {comparison.screened} "
-                        f"characteristics screened, HIGH needs p below {grid:.2g}, so that "
-                        "a service like its population is rarely rated HIGH by chance.")
-                        if x))
-                else:
-                    reasons.append(f"{text}, but the officer says the proposal does not "
-                                   "affect this group.")
-        signals = headline[(headline["flag"] == "none")
-                           & headline["signal_95"].isin(["under", "over"])
-                           & ~headline["category"].isin(rules.not_adverse_categories)]
-        signals = [row for _, row in signals.iterrows() if focus.is_primary(row["signal_95"])]
-        if signals:
-            reasons.append(
-                f"Screening signal only, not counted towards the rating: "
-                f"{_listing(key, signals, shown)} differ{'s' if len(signals) == 1 else ''} at "
-                f"{_pc(comparison.rules.level)} on {'its' if len(signals) == 1 else 'their'} "
-                f"own, but not once the {int(headline['p_value'].notna().sum())} groups "
-                "compared are allowed for.")
-        readings = _readings(key, by_reading, focus, complement, shown)
-        for reading in readings:
-            if reading["groups"] and not reading["primary"]:
-                reasons.append(reading["text"])
-        complement = [f for f in complement if shown.says_finding(key, f["category"])]
-        if complement:
-            reasons.append(f"Not counted towards the rating, because these people do not have "
-                           f"the characteristic the Equality Act protects: "
-                           f"{_listing(key, complement, shown)}.")
-        recorded = shown.recorded_share(key)
-        if incomplete:
-            if rating == "LOW":
-                rating = "MEDIUM"
-            reasons.append(f"{name} is recorded for only {shown.share_text(recorded)} of "
-                           "people using the service." if recorded is not None else
-                           f"{name} is recorded for fewer than "
-                           f"{_pct(rules.complete_from_known_share)} of people using the "
-                           f"service ({HIDDEN_SHARE}).")
+    shown = shown_figures(comparison, shown)
+    return {key: _suggest_one(key, comparison, rules, affects, focus, shown)
+            for key in chars.keys()}
+
+
+def _suggest_one(key: str, comparison: Comparison, rules: AssessmentRules,
+                 affects: dict[str, str | None], focus: Focus, shown: Published) -> Suggestion:
+    """``suggest`` for one characteristic."""
+    settled = _settled_without_flags(key, comparison, rules, focus, shown)
+    if settled is not None:
+        return settled
+    r = comparison.results[key]
+    name = r.name
+    headline = comparison.headline(key)
+    incomplete = r.known_share < rules.complete_from_known_share
+    rating, direction, reasons, flagged, complement, by_reading = _flag_reasons(
+        key, comparison, headline, rules, affects, focus, shown)
+    signals = headline[(headline["flag"] == "none")
+                       & headline["signal_95"].isin(["under", "over"])
+                       & ~headline["category"].isin(rules.not_adverse_categories)]
+    signals = [row for _, row in signals.iterrows() if focus.is_primary(row["signal_95"])]
+    if signals:
+        reasons.append(
+            f"Screening signal only, not counted towards the rating: "
+            f"{_listing(key, signals, shown)} differ{'s' if len(signals) == 1 else ''} at "
+            f"{_pc(comparison.rules.level)} on {'its' if len(signals) == 1 else 'their'} "
+            f"own, but not once the {int(headline['p_value'].notna().sum())} groups "
+            "compared are allowed for.")
+    readings = _readings(key, by_reading, focus, complement, shown)
+    for reading in readings:
+        if reading["groups"] and not reading["primary"]:
+            reasons.append(reading["text"])
+    complement = [f for f in complement if shown.says_finding(key, f["category"])]
+    if complement:
+        reasons.append(f"Not counted towards the rating, because these people do not have "
+                       f"the characteristic the Equality Act protects: "
+                       f"{_listing(key, complement, shown)}.")
+    recorded = shown.recorded_share(key)
+    if incomplete:
         if rating == "LOW":
-            concern = " or ".join(focus.label(x).lower() for x in focus.primary)
-            complete = (f"{shown.share_text(recorded)} of records are complete"
-                        if recorded is not None else
-                        f"most records are complete ({HIDDEN_SHARE})")
-            reasons.insert(0, f"No group is {concern}, and {complete}."
-                           if flagged else
-                           f"The service's {name.lower()} profile is in line with "
-                           f"{r.population or 'the population'} for every category that "
-                           f"could be tested, and {complete}.")
-        if r.age_confounded:
-            # The census has no age breakdown for this characteristic and the service's ages
-            # differ markedly from the population's: a difference age alone could explain
-            # (``robust_to_age`` false) never suggests HIGH on its own.
-            held = [f["category"] for f in flagged if f.get("adverse") and f.get("robust")
-                    and f.get("robust_to_age") is True]
-            # Groups whose figures are hidden are not named: it would narrow their counts.
-            named = [c for c in held if not shown.is_hidden(key, c)]
-            why = (f"The comparison is with {r.population}, whose ages differ markedly from "
-                   "the service's (age-confounded)")
-            if held:
-                why += (": even so, age alone could not explain the difference for "
-                        + ("; ".join(_group(key, c) for c in named) if named else
-                           "a group whose figures are not shown"))
-            else:
-                why += ": a difference may come from age alone"
-                if rating == "HIGH":
-                    rating = "MEDIUM"
-                    why += ", so on its own it suggests MEDIUM, not HIGH"
-            reasons.append(why + ".")
-        cap = rules.max_rating.get(key)
-        if cap and _LEVEL.get(rating, 0) > _LEVEL[cap]:
-            reasons.append(f"The data alone suggests at most {cap} for {name.lower()} (see the "
-                           f"assessment rules); it would otherwise suggest {rating}.")
-            rating = cap
-        out[key] = Suggestion(key, rating, direction, reasons, flagged, data_gap=incomplete,
-                              readings=readings)
-    return out
+            rating = "MEDIUM"
+        reasons.append(f"{name} is recorded for only {shown.share_text(recorded)} of "
+                       "people using the service." if recorded is not None else
+                       f"{name} is recorded for fewer than "
+                       f"{_pct(rules.complete_from_known_share)} of people using the "
+                       f"service ({HIDDEN_SHARE}).")
+    if rating == "LOW":
+        concern = " or ".join(focus.label(x).lower() for x in focus.primary)
+        complete = (f"{shown.share_text(recorded)} of records are complete"
+                    if recorded is not None else
+                    f"most records are complete ({HIDDEN_SHARE})")
+        reasons.insert(0, f"No group is {concern}, and {complete}."
+                       if flagged else
+                       f"The service's {name.lower()} profile is in line with "
+                       f"{r.population or 'the population'} for every category that "
+                       f"could be tested, and {complete}.")
+    if r.age_confounded:
+        rating, why = _age_confounded_reason(key, r, flagged, shown, rating)
+        reasons.append(why)
+    cap = rules.max_rating.get(key)
+    if cap and _LEVEL.get(rating, 0) > _LEVEL[cap]:
+        reasons.append(f"The data alone suggests at most {cap} for {name.lower()} (see the "
+                       f"assessment rules); it would otherwise suggest {rating}.")
+        rating = cap
+    return Suggestion(key, rating, direction, reasons, flagged, data_gap=incomplete,
+                      readings=readings)
 
 
-def suggest_option(
-    suggestions: dict[str, Suggestion],
-    officer_ratings: dict[str, str | None] | None = None,
-    focus: Focus | None = None,
-) -> tuple[int, list[str]]:
-    """Suggested judgement option (1, 2 or 3) and why, from the grid's ratings.
+def _settled_without_flags(key: str, comparison: Comparison, rules: AssessmentRules,
+                           focus: Focus, shown: Published) -> Suggestion | None:
+    """The rating where no flag decides it: the Act does not cover the group, the ages
+    rule it out, or the data cannot show an impact; None where the flags decide."""
+    r = comparison.results[key]
+    name = r.name
+    if key == MARRIAGE and not focus.covers_employment:
+        return _settled(key, "NONE", "Not covered", NOT_COVERED)
+    if key == PREGNANCY and not childbearing(comparison.ages, rules):
+        return _settled(key, "LOW", "Outside child-bearing ages", (
+            f"The service is for people aged {comparison.ages}, outside the child-bearing "
+            f"ages ({rules.childbearing_ages} in the assessment rules), so the data gives "
+            "no reason to expect an impact on the people who use it. Think about staff, "
+            "carers or visitors who may be pregnant or on maternity leave."))
+    if r.status == "not_collected":
+        return Suggestion(key, "UNKNOWN", None, [
+            f"The service does not record {name.lower()}, so the impact on this group "
+            "cannot be assessed from service data."], data_gap=True)
+    if r.status == "no_baseline":
+        s = Suggestion(key, "UNKNOWN", None, [
+            f"There is no Census 2021 figure for {name.lower()} to compare with; "
+            "use other evidence (see Part 2)."])
+        s.data_gap = r.known_share < rules.complete_from_known_share
+        return s
+    if r.known_share < rules.unknown_below_known_share:
+        recorded = shown.recorded_share(key)
+        share = (f"more than {_pct(1 - rules.unknown_below_known_share)} of people using "
+                 f"the service ({HIDDEN_SHARE})" if recorded is None else
+                 f"{shown.share_text(1 - recorded)} of people using the service "
+                 f"({shown.count(key, NOT_RECORDED)} of {shown.count(key, PEOPLE)})")
+        return Suggestion(key, "UNKNOWN", None, [
+            f"{name} is not recorded for {share}, so any difference could come from who "
+            "happens to be recorded."], data_gap=True)
+    headline = comparison.headline(key)
+    testable = headline[headline["flag"].isin(["under", "over", "none"])]
+    if testable.empty:
+        return Suggestion(key, "UNKNOWN", None, [
+            f"Too few people with a known {name.lower()} to compare with "
+            f"{r.population or 'the population'} "
+            f"(every expected count is under {comparison.rules.min_expected:g})."])
+    return None
 
-    The grid's rating is the officer's where given (``officer_ratings``), otherwise the
-    data's suggestion; the reasons say which, and (with ``focus``) which groups each
-    reading of the data points to, the main concern first.
-    """
-    officer_ratings = officer_ratings or {}
-    by: dict[str, list[str]] = {r: [] for r in RATINGS}
-    for key, s in suggestions.items():
-        mine = officer_ratings.get(key)
-        label = chars.get(key).grid_label
-        if mine:
-            by[mine].append(f"{label} (officer)")
+
+def _flag_reasons(key: str, comparison: Comparison, headline: pd.DataFrame,
+                  rules: AssessmentRules, affects: dict[str, str | None], focus: Focus,
+                  shown: Published) -> tuple[str, str | None, list[str], list[dict], list[dict],
+                                             dict[str, list[dict]]]:
+    """The rating the headline flags suggest, and why: (rating, direction, reasons, the
+    flagged rows, those in ``not_adverse_categories``, the flagged rows by reading)."""
+    r = comparison.results[key]
+    rows = headline[headline["flag"].isin(["under", "over"])]
+    reasons, rating, direction = [], "LOW", None
+    flagged, complement = [], []
+    by_reading: dict[str, list[dict]] = {reading: [] for reading in READINGS}
+    for _, row in rows.iterrows():
+        item = row.to_dict()
+        explained = item.get("missing_could_explain")
+        robust = not (explained is not None and pd.notna(explained) and explained)
+        item["robust"] = robust
+        item["adverse"] = False
+        flagged.append(item)
+        if row["category"] in rules.not_adverse_categories:
+            complement.append(item)
+            continue
+        by_reading[row["flag"]].append(item)
+        if not focus.is_primary(row["flag"]):
+            continue
+        item["adverse"] = True
+        word = "fewer" if row["flag"] == "under" else "more"
+        family = family_phrase(headline, item, comparison.rules)
+        text = (f"{focus.label(row['flag'])} – {group_text(key, row['category'])}: {word} than "
+                f"expected, {versus_text(shown, key, item, focus.people)}"
+                + (f"; {family}" if family else ""))
+        if not shown.says_finding(key, row["category"]):
+            text = UNSAID_TEXT[:1].upper() + UNSAID_TEXT[1:]
+        # Whether missing data could explain a hidden group's difference is not said:
+        # it would narrow down its count.
+        hidden = shown.is_hidden(key, row["category"])
+        unrecorded = ("" if shown.value(key, NOT_RECORDED) is None
+                      else shown.count(key, NOT_RECORDED))
+        missing = "" if hidden else missing_data_text(item, r, "the population", unrecorded)
+        strong = not rules.high_across_grid or item.get("holds_across_grid") is True
+        if robust and strong and (affects.get(key) or "").upper() != "NO":
+            rating, direction = "HIGH", "Negative"
+            reasons.append(f"{text}. {missing}".strip())
         else:
-            by[s.rating].append(f"{label} (suggested from data)")
-    if by["HIGH"]:
-        option, reasons = 3, ["Rated HIGH: " + ", ".join(by["HIGH"]) + ".",
-                              "A full impact assessment is suggested."]
-    elif by["MEDIUM"] or by["UNKNOWN"]:
-        reasons = []
-        if by["MEDIUM"]:
-            reasons.append("Rated MEDIUM (a possible adverse impact, or incomplete data): "
-                           + ", ".join(by["MEDIUM"]) + ".")
-        if by["UNKNOWN"]:
-            reasons.append("Rated UNKNOWN (the impact cannot be assessed from service data): "
-                           + ", ".join(by["UNKNOWN"]) + ".")
-        option, reasons = 2, reasons + ["Internal action (see the action plan) is suggested."]
+            if rating != "HIGH":
+                rating, direction = "MEDIUM", "Negative"
+            if not robust:
+                reasons.append(f"{text}. {missing}".strip())
+            elif not strong:
+                grid = flag_alpha(comparison.rules) / max(comparison.screened, 1)
+                reasons.append(" ".join(x for x in (
+                    f"{text}.", missing,
+                    f"Not strong enough for HIGH: with {comparison.screened} "
+                    f"characteristics screened, HIGH needs p below {grid:.2g}, so that "
+                    "a service like its population is rarely rated HIGH by chance.")
+                    if x))
+            else:
+                reasons.append(f"{text}, but the officer says the proposal does not "
+                               "affect this group.")
+    return rating, direction, reasons, flagged, complement, by_reading
+
+
+def _age_confounded_reason(key: str, r: CharacteristicResult, flagged: list[dict],
+                           shown: Published, rating: str) -> tuple[str, str]:
+    """(rating, reason) for an age-confounded comparison."""
+    # The census has no age breakdown for this characteristic and the service's ages
+    # differ markedly from the population's: a difference age alone could explain
+    # (``robust_to_age`` false) never suggests HIGH on its own.
+    held = [f["category"] for f in flagged if f.get("adverse") and f.get("robust")
+            and f.get("robust_to_age") is True]
+    # Groups whose figures are hidden are not named: it would narrow their counts.
+    named = [c for c in held if not shown.is_hidden(key, c)]
+    why = (f"The comparison is with {r.population}, whose ages differ markedly from "
+           "the service's (age-confounded)")
+    if held:
+        why += (": even so, age alone could not explain the difference for "
+                + ("; ".join(group_text(key, c) for c in named) if named else
+                   "a group whose figures are not shown"))
     else:
-        option, reasons = 1, ["No characteristic is rated HIGH, MEDIUM or UNKNOWN."]
-    if focus is None:
-        return option, reasons
-    found: dict[tuple[str, bool], list[str]] = {}
-    for key, s in suggestions.items():
-        for reading in s.readings:
-            if reading["groups"]:
-                found.setdefault((reading["label"], reading["primary"]), []).append(
-                    f"{chars.get(key).grid_label} ({', '.join(reading['groups'])})")
-    said = [f"{label} ({f'the main concern for {focus.what}' if primary else 'secondary'}): "
-            + "; ".join(items) + "."
-            for (label, primary), items in sorted(found.items(), key=lambda kv: not kv[0][1])]
-    return option, [focus.explanation, *reasons, *said]
+        why += ": a difference may come from age alone"
+        if rating == "HIGH":
+            rating = "MEDIUM"
+            why += ", so on its own it suggests MEDIUM, not HIGH"
+    return rating, why + "."
 
 
-def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
-                focus: Focus | None = None, shown: Published | None = None) -> list[dict]:
-    """Pre-filled action plan: a row per data gap and per robust difference of concern.
 
-    A group disproportionately affected gets a mitigation row; an under-reached group an
-    outreach row. ``kind`` says which (``data_gap``, ``mitigation``, ``outreach``; and
-    ``review`` for a group whose finding may not be said, see ``published.UNSAID``). The
-    figures are quoted from ``shown``, as for ``suggest``. A data gap's target is the
-    completeness thresholds' green (``data/thresholds.yaml``).
-    """
-    focus = focus or focus_for()
-    shown = _words(comparison, shown)
-    green = load_thresholds().cutoffs
-    rows: list[dict] = []
-    for key, s in suggestions.items():
-        r = comparison.results[key]
-        if s.data_gap:
-            if r.status == "not_collected":
-                issue = f"{r.name} is not recorded by the service."
-            else:
-                recorded = shown.recorded_share(key)
-                issue = (f"{r.name} is recorded for only {shown.share_text(recorded)} of "
-                         "people using the service." if recorded is not None else
-                         f"{r.name} is not recorded for everyone who should have it "
-                         f"({HIDDEN_SHARE}).")
-            rows.append({
-                "issue": issue,
-                "action": f"Ask about and record {r.name.lower()} at assessment and review; "
-                          "report completeness to the equality lead each quarter.",
-                "expected_outcome": f"{r.name} known for at least "
-                                    f"{percentage(green(key)[0])} of people.",
-                "owner": "", "timescale": "", "cost": "", "source": "data", "kind": "data_gap",
-            })
-        for f in s.flagged:
-            if not (f.get("adverse") and f.get("robust")):
-                continue
-            if not shown.says_finding(key, f["category"]):
-                rows.append({
-                    "issue": f"{r.name}: {UNSAID_TEXT}.",
-                    "action": (f"Find out how {focus.what} affects this group, with people in "
-                               "it and organisations that represent them, using the figures "
-                               "in the internal version of this assessment."),
-                    "expected_outcome": "Effect on the group understood; mitigation or "
-                                        "outreach agreed.",
-                    "owner": "", "timescale": "", "cost": "", "source": "data",
-                    "kind": "review",
-                })
-                continue
-            head = (f"{r.name} – {_group(key, f['category'])}: "
-                    f"{_versus(shown, key, f, focus.people)}.")
-            if f["flag"] == "over":
-                rows.append({
-                    "issue": f"{head} They would lose most from {focus.what}.",
-                    "action": (f"Plan mitigation for them before {focus.what}: find out what "
-                               "they rely on the service for, agree alternatives (and any travel "
-                               "or transition support) with them, their carers and organisations "
-                               "that represent them, and check that no one is left without "
-                               "support." if focus.covers_services else
-                               f"Plan mitigation for them before {focus.what}: check that the "
-                               "selection criteria and process do not put them at a "
-                               "disadvantage, and agree support (redeployment, reasonable "
-                               "adjustments) with them and their representatives."),
-                    "expected_outcome": "Mitigation agreed and recorded before the decision; "
-                                        "the effect on this group monitored after the change.",
-                    "owner": "", "timescale": "", "cost": "", "source": "data",
-                    "kind": "mitigation",
-                })
-            else:
-                rows.append({
-                    "issue": f"{head} Fewer use the service than expected.",
-                    "action": ("Plan outreach: find out why fewer use the service (referral "
-                               f"routes, access, awareness) and how {focus.what} will reach "
-                               "them, with people in this group and organisations that "
-                               "represent them."),
-                    "expected_outcome": "Reasons understood; outreach agreed; their share of "
-                                        "users monitored.",
-                    "owner": "", "timescale": "", "cost": "", "source": "data",
-                    "kind": "outreach",
-                })
-    # The people who lose most first, then those not reached, then the gaps in the data.
-    order = {"mitigation": 0, "outreach": 1, "review": 1, "data_gap": 2}
-    return sorted(rows, key=lambda row: order[row["kind"]])
+

@@ -29,12 +29,9 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from eqia.errors import InputError
-
-if TYPE_CHECKING:
-    from eqia.read.files import CsvHeader
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a 10 MB free-text cell is still a cell
 
@@ -232,3 +229,22 @@ def count_lines(path: Path, block: int = 1 << 19) -> tuple[int, int]:
         return lines + 1, 0
     tail = len(last) - len(last.rstrip(b"\r\n"))
     return lines, max(last[len(last) - tail:].count(b"\n") - 1, 0)
+
+
+@dataclass(frozen=True)
+class CsvHeader:
+    """A CSV's dialect and header: what both readers need to read the rest."""
+
+    delimiter: str
+    skip: int  # lines above the header (a title)
+    columns: list[str]  # as pandas names them (blank -> "Unnamed: 2", repeats -> "X.1")
+    lines: int  # lines the header itself takes (more than 1 if a name holds a line break)
+
+    @property
+    def width(self) -> int:
+        return len(self.columns)
+
+    @property
+    def first_line(self) -> int:
+        """The file's line number of the first data line."""
+        return self.skip + self.lines + 1

@@ -29,10 +29,11 @@ from typing import Any
 
 from eqia.errors import InputError, UsageError
 from eqia.read import sql
-from eqia.read.counts import Profile
-from eqia.read.extract import AGE_CROSSED, profiles_from_counts
-from eqia.read.files import Layout, no_characteristics_error, plan_columns
-from eqia.read.mapping import MappingFile, load_mapping
+from eqia.read.columns import plan_columns
+from eqia.read.counts import Parts
+from eqia.read.files import Layout, no_characteristics_error
+from eqia.read.mapping import MappingFile
+from eqia.read.records import AGE_CROSSED
 
 #: Where a password comes from when the URL's user needs one.
 PASSWORD_VARIABLE = "EQIA_DB_PASSWORD"
@@ -122,40 +123,37 @@ def check_url(url: str) -> None:
             f"{PASSWORD_VARIABLE} instead (or add --password-prompt to be asked for it).")
 
 
-def profile_services(
+def source_value_counts(
     source: DatabaseSource,
-    mapping: str | Path | MappingFile | None = None,
+    mapping: MappingFile,
     as_of: dt.date | None = None,
-    age_bands: str | None = None,
     allow_duplicates: bool = False,
     split: bool = True,
-    by_age: bool = True,
-) -> dict[tuple[str | None, str | None], Profile]:
-    """As ``extract.profile_services`` for a file: profiles keyed by (service, period)."""
-    mf = mapping if isinstance(mapping, MappingFile) else load_mapping(mapping)
-    as_of = as_of or dt.date.today()
+    crossed: tuple[str, ...] = AGE_CROSSED,
+) -> Parts:
+    """As ``extract.value_counts`` for a file: the ValueCounts per (service, period),
+    counted in the source's engine (ages as of ``as_of``, today when not given)."""
     with connect(source) as engine:
-        parts = value_counts(engine, source, mf, as_of, allow_duplicates, split,
-                             AGE_CROSSED if by_age else ())
-    return profiles_from_counts(parts, mf, as_of, age_bands)
+        return value_counts(engine, source, mapping, as_of or dt.date.today(),
+                            allow_duplicates, split, crossed)
 
 
 def value_counts(
     engine: Engine, source: DatabaseSource, mapping: MappingFile, as_of: dt.date,
     allow_duplicates: bool = False, split: bool = True,
     crossed: tuple[str, ...] = AGE_CROSSED,
-) -> dict[tuple[str | None, str | None], Any]:
+) -> Parts:
     """The ``ValueCounts`` per (service, period), counted in the engine."""
     import pandas as pd
 
-    from eqia.read.streaming import _Grouped, _Job
+    from eqia.read.scan import Grouped, Job
 
     name = source.name
     columns = [str(c) for c in engine.columns()]
     plan = plan_columns(columns, mapping, source.where)
     if not plan.columns:
         raise no_characteristics_error(source.where, columns)
-    job = _Job(_named()(Path(name), "engine", columns), plan, split, crossed, mapping)
+    job = Job(_named()(Path(name), "engine", columns), plan, split, crossed, mapping)
     alias = {c: f"k{i}" for i, c in enumerate(job.counted)}
     dob = plan.columns.get("age") if plan.age_hint == "dob" else None
     values = {alias[c]: sql.age_of(c, as_of) if c == dob else sql.text_of(c)
@@ -181,13 +179,13 @@ def value_counts(
                                    what="check person IDs").iloc[0, 0] or 0)
         if repeats and not allow_duplicates:
             raise repeated_ids_error(repeats, source.where, plan.id_column)
-    parts = job.assemble(_Grouped(grouped, repeats, {"people": people}), Layout())
+    parts = job.assemble(Grouped(grouped, repeats, {"people": people}), Layout())
     return parts
 
 
 def _named() -> type:
     """``streaming.Source`` named by the source's description, not a file name."""
-    from eqia.read.streaming import Source
+    from eqia.read.scan import Source
 
     class Named(Source):
         @property

@@ -7,7 +7,6 @@ back as text (blank stays ``""``) so that mapping sees exactly what the system w
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import itertools
 import re
@@ -19,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from eqia.errors import InputError, UsageError
-from eqia.read.csvcheck import QUOTE_HINT, check_text, separator_name
+from eqia.read.columns import is_aggregated, known_columns
+from eqia.read.csvcheck import QUOTE_HINT, CsvHeader, check_text, separator_name
 from eqia.read.mapping import MappingFile
-from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import normalise
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -163,7 +162,6 @@ def check_file(path: Path) -> None:
         )
 
 
-
 def _sniff_delimiter(text: str) -> str:
     """The separator of the first line that has any of , ; tab | (a title line above the
     header may have none)."""
@@ -180,19 +178,6 @@ def _sniff_delimiter(text: str) -> str:
 
 #: How many rows above the header a title may take (``header_row`` sets more).
 MAX_TITLE_ROWS = 20
-
-
-def known_columns(mapping: MappingFile | None = None) -> frozenset[str]:
-    """Every column name eqia recognises (normalised): the header row names some."""
-    voc = chars.vocabulary()
-    names: set[str] = {*AGGREGATE_COLUMNS, *voc.id_columns, *voc.service_columns,
-                       *voc.period_columns}
-    for char in voc:
-        names.update((*char.columns, *char.band_columns, *char.dob_columns))
-    if mapping is not None:
-        names.update((*mapping.columns.values(), mapping.id_column or "",
-                      mapping.service_column or ""))
-    return frozenset(normalise(n) for n in names if n)
 
 
 def header_index(rows: list[list[str]], known: frozenset[str]) -> int:
@@ -226,25 +211,6 @@ def _header_row_error(source: str, header_row: int, rows: int) -> InputError:
         code="bad-header-row", file=source,
         hint="Give the number of the row that holds the column names (the first row is 1).",
     )
-
-
-@dataclass(frozen=True)
-class CsvHeader:
-    """A CSV's dialect and header: what both readers need to read the rest."""
-
-    delimiter: str
-    skip: int  # lines above the header (a title)
-    columns: list[str]  # as pandas names them (blank -> "Unnamed: 2", repeats -> "X.1")
-    lines: int  # lines the header itself takes (more than 1 if a name holds a line break)
-
-    @property
-    def width(self) -> int:
-        return len(self.columns)
-
-    @property
-    def first_line(self) -> int:
-        """The file's line number of the first data line."""
-        return self.skip + self.lines + 1
 
 
 def read_header(text: str, source: str, header_row: int | None = None,
@@ -337,6 +303,22 @@ def read_csv(path: Path, header_row: int | None = None,
     layout = Layout(header_row=head.skip + 1, trailing=head.delimiter if records.trailing else None,
                     encoding_note=encoding_note(encoding))
     return Table(path=str(path), data=df, encoding=encoding, layout=layout)
+
+
+def read_supplied_csv(path: str | Path, known: Iterable[str], hint: str) -> Table:
+    """A CSV a person supplies besides an extract (a comparator population, a Nomis
+    table), read as strictly as an extract: encoding, separator, quoting, ragged rows,
+    a title above the header (found by the ``known`` column names). Every cell is text
+    and no row is set aside: what a row means is the caller's to judge. ``hint``: what
+    the file should hold, said when it is empty or not text."""
+    p = Path(path)
+    check_file(p)
+    try:
+        return read_csv(p, None, frozenset(normalise(k) for k in known))
+    except InputError as exc:
+        if exc.code in ("empty-file", "unreadable-file"):
+            exc.hint = hint
+        raise
 
 
 def reading_mismatch(source: str, got: int | None, records: int) -> InputError:
@@ -564,153 +546,8 @@ def read_table(path: str | Path, sheet: str | None = None,
 # The same extract twice
 
 
-def same_files(paths: Iterable[str | Path]) -> list[Path | None]:
-    """For each of ``paths``, the earlier one it repeats, or None.
-
-    The same file (given twice, by another path to it, or a link), or another file with
-    the same bytes (a copy). Sizes are compared first, so only files of equal size are
-    read. Paths that are not regular files are left for the reader to report.
-    """
-    seen: dict[tuple[int, int], Path] = {}
-    by_size: dict[int, list[Path]] = {}
-    digests: dict[Path, str] = {}
-
-    def digest(path: Path) -> str:
-        if path not in digests:
-            h = hashlib.blake2b()
-            with open(path, "rb") as f:
-                while block := f.read(1 << 22):
-                    h.update(block)
-            digests[path] = h.hexdigest()
-        return digests[path]
-
-    out: list[Path | None] = []
-    for given in paths:
-        p = Path(given)
-        out.append(None)
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        if not p.is_file():
-            continue
-        key = (st.st_dev, st.st_ino)
-        if key in seen:
-            out[-1] = seen[key]
-            continue
-        seen[key] = p
-        for other in by_size.get(st.st_size, []):
-            if digest(other) == digest(p):
-                out[-1] = other
-                break
-        else:
-            by_size.setdefault(st.st_size, []).append(p)
-    return out
-
-
-def same_extract_error(path: Path, first: Path) -> UsageError:
-    """``path`` repeats ``first`` (``same_files``): its records would be counted twice."""
-    same = path.resolve() == first.resolve() or path.samefile(first)
-    return UsageError(
-        "The same extract is given twice" + ("" if same else " (a copy with the same contents)")
-        + f", so its records would be counted twice: {first} and {path}",
-        code="duplicate-extract", file=str(path),
-        hint="Give each extract once (a folder includes every extract in it). If both files "
-        "should be there, check that the right file was exported for each.",
-    )
-
-
 # ---------------------------------------------------------------------------
 # Which column is which
-
-
-@dataclass
-class ColumnPlan:
-    """Which column holds each characteristic (absent keys: not collected)."""
-
-    columns: dict[str, str] = field(default_factory=dict)
-    age_hint: str | None = None  # dob / age / band, from the column's name
-    id_column: str | None = None
-    service_column: str | None = None
-    period_column: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-AGGREGATE_COLUMNS = {"characteristic", "category", "count"}
-
-
-def is_aggregated(columns: list[str]) -> bool:
-    names = {normalise(c) for c in columns}
-    return AGGREGATE_COLUMNS <= names
-
-
-def _find(columns: list[str], synonyms: tuple[str, ...]) -> list[str]:
-    wanted = {normalise(s) for s in synonyms}
-    return [c for c in columns if normalise(c) in wanted]
-
-
-def plan_columns(columns: list[str], mapping: MappingFile, source: str) -> ColumnPlan:
-    """Find each characteristic's column by the mapping file first, then by synonym."""
-    voc = chars.vocabulary()
-    plan = ColumnPlan()
-    present = {c: c for c in columns}
-    by_norm = {normalise(c): c for c in columns}
-
-    def resolve(name: str, what: str) -> str:
-        if name in present:
-            return name
-        if normalise(name) in by_norm:
-            return by_norm[normalise(name)]
-        raise InputError(
-            f"The mapping file names column '{name}' for {what}, but the extract has no such column",
-            code="missing-column",
-            file=mapping.path,
-            column=name,
-            hint="Columns in " + source + ": " + ", ".join(columns) + ".",
-        )
-
-    for key, col in mapping.columns.items():
-        plan.columns[key] = resolve(col, key)
-    if mapping.id_column:
-        plan.id_column = resolve(mapping.id_column, "the person ID")
-    if mapping.service_column:
-        plan.service_column = resolve(mapping.service_column, "the service")
-
-    taken = set(plan.columns.values()) | set(mapping.ignore)
-    for char in voc:
-        if char.key in plan.columns:
-            continue
-        candidates = []
-        if char.key == "age":
-            for hint, names in (("dob", char.dob_columns), ("age", char.columns),
-                                ("band", char.band_columns)):
-                for col in _find(columns, names):
-                    candidates.append((col, hint))
-        else:
-            candidates = [(col, None) for col in _find(columns, char.columns)]
-        candidates = [(c, h) for c, h in candidates if c not in taken]
-        if not candidates:
-            continue
-        col, hint = candidates[0]
-        plan.columns[char.key] = col
-        taken.add(col)
-        if char.key == "age":
-            plan.age_hint = hint
-        if len(candidates) > 1:
-            others = ", ".join(f"'{c}'" for c, _ in candidates[1:])
-            plan.notes.append(
-                f"{char.name}: used column '{col}'; also found {others} "
-                f"(name the one you want under 'columns' in the mapping file)."
-            )
-    if plan.id_column is None:
-        ids = [c for c in _find(columns, voc.id_columns) if c not in taken]
-        plan.id_column = ids[0] if ids else None
-    if plan.service_column is None:
-        services = [c for c in _find(columns, voc.service_columns) if c not in taken]
-        plan.service_column = services[0] if services else None
-    periods = [c for c in _find(columns, voc.period_columns) if c not in taken]
-    plan.period_column = periods[0] if periods else None
-    return plan
 
 
 def no_characteristics_error(source: str, columns: list[str], header_row: int = 1,

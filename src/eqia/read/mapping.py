@@ -31,8 +31,6 @@ from eqia.settings.schema import (
 )
 from eqia.settings.yamlfile import read_yaml_doc
 
-UNKNOWN_WORDS = {"unknown", "not_known", "not known", "not_stated", "not stated", "blank"}
-
 
 @dataclass(frozen=True)
 class MappingFile:

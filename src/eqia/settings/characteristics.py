@@ -7,12 +7,12 @@ vocabulary or it is not.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 
 from eqia.settings import standard_codes
+from eqia.settings.spelling import normalise
 from eqia.settings.yamlfile import safe_load
 
 #: The order used in every table and document (the order of a council screening grid).
@@ -33,14 +33,6 @@ ORDER = (
 ETHNICITY_DETAILED = "ethnicity_detailed"
 
 UNKNOWN_REASONS = ("not_stated", "not_known", "blank")
-
-
-def normalise(value: object) -> str:
-    """Fold case, punctuation and spacing so that local spellings compare equal."""
-    text = str(value).strip().lower()
-    text = text.replace("'", "").replace("\u2019", "")
-    text = re.sub(r"[^0-9a-z]+", " ", text)
-    return text.strip()
 
 
 @dataclass(frozen=True)

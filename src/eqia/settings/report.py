@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from eqia.disclosure.engine import DisclosurePolicy, load_policy
+from eqia.settings.disclosure import DisclosurePolicy, load_policy
 from eqia.settings.schema import (
     FIRST_YEAR,
     LAST_YEAR,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
 
+from eqia.settings.spelling import normalise
 from eqia.settings.yamlfile import safe_load
 
 UNKNOWN_MEANINGS = ("not_known", "not_stated")
@@ -67,8 +68,6 @@ def _own_spellings(key: str) -> dict[str, frozenset[str]]:
     categories that only it has (not another list, nor characteristics.yaml): a value
     among them, or one of its codes, shows the list is in use. Its codes for unknown
     (99, Z) do not."""
-    from eqia.settings.characteristics import normalise
-
     raw = safe_load(files("eqia").joinpath("data/characteristics.yaml").read_text("utf-8"))
     explicit = _meanings(raw["characteristics"][key], raw["unknowns"], normalise)
     lists = {c["list"]: [sp for sp in spellings(key)
@@ -104,8 +103,6 @@ def _note(key: str, name: str) -> str | None:
 def classification_notes(values: dict[str, Iterable[object]]) -> list[str]:
     """Notes for the older classifications an extract uses (``values``: each
     characteristic's distinct raw values), saying what they cannot record."""
-    from eqia.settings.characteristics import normalise
-
     notes = []
     for key, raw in values.items():
         if key not in _raw() or key == "spellings":

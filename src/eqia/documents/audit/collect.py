@@ -15,16 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eqia.analysis.profiling import profile_services
 from eqia.errors import EqiaError, UsageError
-from eqia.read.extract import profile_services
-from eqia.read.files import (
-    CSV_SUFFIXES,
-    EXCEL_SUFFIXES,
-    PARQUET_SUFFIXES,
-    same_extract_error,
-    same_files,
-)
+from eqia.read.files import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
 from eqia.read.mapping import MappingFile, load_mapping
+from eqia.read.same import same_extract_error, same_files
 from eqia.settings.thresholds import Thresholds, load_thresholds
 from eqia.words import EMPTY, percent_down, signed
 

@@ -10,14 +10,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from eqia.agebands import parse_band, parse_range
-from eqia.disclosure.engine import (
-    INTERNAL,
-    DisclosurePolicy,
-    Line,
-    ProtectedTable,
-    protect_lines,
-)
-from eqia.disclosure.published import NOT_RECORDED, PEOPLE
+from eqia.analysis.profile import Profile, category_order, merge_profiles, no_census_category
+from eqia.analysis.profiling import profile_file
+from eqia.disclosure.engine import Line, ProtectedTable, protect_lines
+from eqia.disclosure.published import NOT_RECORDED, PEOPLE, counted_as_not_recorded
 from eqia.documents.report.change import change_table
 from eqia.documents.report.completeness import completeness_findings, rate_completeness
 from eqia.documents.report.model import (
@@ -30,17 +26,14 @@ from eqia.documents.report.model import (
 )
 from eqia.documents.report.population import category_set_notes, population_rows
 from eqia.documents.report.sentences import section_findings
-from eqia.read.counts import Profile, category_order, merge_profiles
-from eqia.read.extract import profile_file
 from eqia.settings import characteristics as chars
+from eqia.settings.disclosure import INTERNAL, DisclosurePolicy
 from eqia.settings.report import PERIOD_HINT, Period, ReportConfig, ServiceConfig
 from eqia.settings.rules import Rules, default_rules
 from eqia.settings.thresholds import Thresholds, load_thresholds
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
     from eqia.analysis.compare import Comparison
-
-
 
 
 def build_report(
@@ -232,27 +225,14 @@ def _counts(
                  if _outside_ages(str(c), ages) and not counts.loc[c].any()]
         counts = counts.drop(index=empty)
     if policy.publishable:
-        counts = counts.drop(index=_small_without_census(key, counts, policy))
+        counts = counts.drop(index=counted_as_not_recorded(counts, no_census_category(key),
+                                                           policy))
     clash = {NOT_RECORDED, PEOPLE, policy.total_label} & set(counts.index)
     if clash:
         raise ValueError(f"A category is named like a total: {sorted(clash)}")
     counts.index.name = name
     counts.columns.name = "Period"
     return counts
-
-
-
-
-def _small_without_census(key: str, counts: pd.DataFrame, policy: DisclosurePolicy
-                          ) -> list[str]:
-    """A small group with no census category is counted with the people not recorded
-    rather than hidden: hiding it would mean hiding a compared group too (as in the
-    EqIA, eqia.disclosure.published)."""
-    categories = chars.get(key).categories
-    no_census = ({c.label for c in categories if not c.census}
-                 if any(c.census for c in categories) else set())
-    return [c for c in counts.index if c in no_census
-            and all(n == 0 or policy.is_small(int(n)) for n in counts.loc[c])]
 
 
 def protect(service: str, periods: list[Period], profiles: dict[str, Profile],

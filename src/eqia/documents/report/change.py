@@ -11,11 +11,9 @@ import pandas as pd
 from scipy import stats as st
 
 from eqia.analysis.stats import holm
-from eqia.disclosure.engine import (
-    DisclosurePolicy,
-    ProtectedTable,
-)
+from eqia.disclosure.engine import ProtectedTable
 from eqia.documents.report.model import CHANGE_COLUMNS
+from eqia.settings.disclosure import DisclosurePolicy
 from eqia.settings.rules import Rules, default_rules
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used

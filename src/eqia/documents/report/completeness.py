@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from eqia.disclosure.engine import (
-    DisclosurePolicy,
-    ProtectedTable,
-)
+from eqia.analysis.profile import Profile
+from eqia.disclosure.engine import ProtectedTable
 from eqia.disclosure.published import PEOPLE
 from eqia.documents.report.model import PEOPLE_TABLE, RAG_TEXT
 from eqia.documents.report.sentences import subject
-from eqia.read.counts import Profile
 from eqia.settings import characteristics as chars
+from eqia.settings.disclosure import DisclosurePolicy
 from eqia.settings.report import Period
 from eqia.settings.thresholds import DEFAULT_SOURCE, Thresholds
 from eqia.words import BLANK, join_and, percent_down, percentage, share_down

@@ -9,11 +9,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from eqia.disclosure.engine import (
-    DisclosurePolicy,
-    ProtectedTable,
-)
-from eqia.read.counts import Profile
+from eqia.analysis.profile import Profile
+from eqia.disclosure.engine import ProtectedTable
+from eqia.settings.disclosure import DisclosurePolicy
 from eqia.settings.report import Period, ReportConfig
 from eqia.settings.rules import Rules
 from eqia.settings.thresholds import RAG_LABELS, Thresholds

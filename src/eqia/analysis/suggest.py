@@ -20,15 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from eqia.read.extract import profiles_from_table
-from eqia.read.files import (
-    Table,
-    is_aggregated,
-    known_columns,
-    plan_columns,
-    read_table,
-    row_with_known_names,
-)
+from eqia.analysis.profiling import profiles_from_table
+from eqia.read.columns import is_aggregated, known_columns, plan_columns
+from eqia.read.files import Table, read_table, row_with_known_names
 from eqia.read.mapping import UNKNOWN_TARGETS, Lookup, MappingFile, lookup_for
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import normalise

@@ -1,0 +1,200 @@
+"""Aggregated extracts (characteristic, category, count) -> ValueCounts; total rows set aside, wide layouts refused."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from eqia.errors import InputError
+from eqia.read.columns import ColumnPlan
+from eqia.read.counts import ValueCounts
+from eqia.read.files import TOTAL_PATTERN, Table
+from eqia.read.mapping import lookup_for, map_categories, text_matches
+from eqia.settings import characteristics as chars
+from eqia.settings.characteristics import normalise
+
+
+def _characteristic_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for char in chars.vocabulary():
+        for n in (char.key, char.name, char.grid_label, *char.columns, *char.band_columns):
+            names.setdefault(normalise(n), char.key)
+    names[normalise("ethnicity_detailed")] = "ethnicity"
+    names[normalise("gender")] = "sex"
+    names[normalise("race")] = "ethnicity"
+    return names
+
+
+#: The most people one row of counts may hold (beyond it, a slip such as 1e20).
+MAX_COUNT = 10**9
+
+
+#: A count as people write it: 1234, 1,234 or 1234.0 (Excel's way of writing a number).
+COUNT_PATTERN = r"^[0-9]{1,3}(,[0-9]{3})*(\.0+)?$|^[0-9]+(\.0+)?$"
+
+
+#: A category that stands for everyone: a total row (besides ``TOTAL_PATTERN``).
+ALL_PATTERN = r"^\s*(?i:all( people| persons| categories| groups)?)\s*$"
+
+
+LONG_LAYOUT = """characteristic,category,count,service
+ethnicity,White: English/Welsh/Scottish/Northern Irish/British,120,Service A
+ethnicity,White: English/Welsh/Scottish/Northern Irish/British,95,Service B
+ethnicity,Asian/Asian British: Indian,7,Service A"""
+
+
+def parse_counts(text: pd.Series, source: str, column: str, first_line: int) -> pd.Series:
+    """Counts of people from text: whole numbers 0 to ``MAX_COUNT``; anything else
+    (blank, text, negative, fractional, infinite, huge) stops with the first bad row."""
+    text = text.astype(str).str.strip()
+    ok = text_matches(text, COUNT_PATTERN)
+    digits = text.str.replace(",", "", regex=False).str.replace(r"\.0+$", "", regex=True)
+    ok &= (digits.str.len() <= 10).to_numpy()
+    counts = pd.to_numeric(digits.where(ok, "0")).astype("int64")
+    ok &= (counts <= MAX_COUNT).to_numpy()
+    if ok.all():
+        return counts
+    bad = np.flatnonzero(~ok)
+    value = text.iloc[bad[0]]
+    raise InputError(
+        _count_problem(value),
+        code="bad-count",
+        file=source,
+        row=int(text.index[bad[0]]) + first_line,
+        column=column,
+        value=value,
+        details=[f"{len(bad):,} rows have a count that is not a whole number from 0 to "
+                 f"{MAX_COUNT:,}"] if len(bad) > 1 else [],
+        hint=f"A count is a whole number of people from 0 to {MAX_COUNT:,}. Fix it (a blank "
+        "count should be 0), then run again.",
+    )
+
+
+def _count_problem(value: str) -> str:
+    if value == "":
+        return "A count is blank"
+    try:
+        number = float(value.replace(",", ""))
+    except ValueError:
+        return "A count must be a whole number of people, not text"
+    if number != number or number in (float("inf"), float("-inf")):
+        return "A count must be a whole number of people, not infinite or 'not a number'"
+    if number < 0:
+        return "A count cannot be negative"
+    if number != int(number):
+        return "A count must be a whole number of people, not a fraction"
+    return f"A count must be at most {MAX_COUNT:,} people in one row"
+
+
+def wide_counts_error(table: Table, plan: ColumnPlan) -> InputError | None:
+    """A table of counts with a column per service or group (``Ethnicity, Service A,
+    Service B``) would be read as one person per row: the error that says so, or None.
+
+    Wide: no person ID, every column that is not a characteristic's holds only counts,
+    and no category repeats down the characteristic's column."""
+    df = table.data
+    if plan.id_column is not None or not plan.columns:
+        return None
+    used = set(plan.columns.values())
+    others = [c for c in df.columns if c not in used]
+    if not others:
+        return None
+    for c in used:
+        text = df[c].astype(str).str.strip()
+        if text[text != ""].duplicated().any():  # a category twice: people, not counts
+            return None
+    for c in others:
+        text = df[c].astype(str).str.strip()
+        if not (text_matches(text, COUNT_PATTERN) | (text == "").to_numpy()).all():
+            return None
+    return InputError(
+        "This looks like a table of counts with a column per service or group (a wide "
+        "layout); read as it is, each row would be one person",
+        code="wide-counts",
+        file=table.name,
+        details=["Columns: " + ", ".join(map(str, df.columns))],
+        hint="Give the counts one per row, with the columns characteristic, category and "
+        "count (and service, if there are several), like this:\n" + LONG_LAYOUT
+        + "\nOr give the extract itself, one row per person.",
+    )
+
+
+def aggregated_value_counts(
+    table: Table, split: bool = True, user_values: dict[str, dict[str, str]] | None = None,
+) -> dict[tuple[str | None, str | None], ValueCounts]:
+    """Counts in the long layout (characteristic, category, count; perhaps service and
+    period) -> ValueCounts. Total rows are set aside: a category or characteristic saying
+    Total or All, or an unrecognised category whose count is the sum of the others."""
+    df = table.data
+    cols = {normalise(c): c for c in df.columns}
+    ccol, kcol, ncol = cols["characteristic"], cols["category"], cols["count"]
+    scol = cols.get("service") if split else None
+    pcol = cols.get("period") if split else None
+    names = _characteristic_names()
+    first_line = table.layout.first_line
+
+    labelled = (text_matches(df[kcol].astype(str), TOTAL_PATTERN)
+                | text_matches(df[kcol].astype(str), ALL_PATTERN)
+                | text_matches(df[ccol].astype(str), TOTAL_PATTERN))
+    df = df[~labelled]
+    counts = parse_counts(df[ncol], table.name, ncol, first_line)
+    keys = df[ccol].map(lambda v: names.get(normalise(v)))
+    if keys.isna().any():
+        i = keys.index[keys.isna().to_numpy()][0]
+        raise InputError(
+            "The characteristic is not one eqia knows",
+            code="unknown-characteristic",
+            file=table.name,
+            row=int(i) + first_line,
+            column=ccol,
+            value=df.at[i, ccol],
+            hint="Use one of: " + ", ".join(chars.keys()) + ".",
+        )
+    frame = pd.DataFrame({
+        "key": keys, "category": df[kcol], "count": counts,
+        "service": df[scol].astype(str) if scol else None,
+        "period": df[pcol].astype(str) if pcol else None,
+    })
+    total = _sum_of_others(frame, user_values or {})
+    frame = frame[~total]
+    layout = replace(table.layout, total=int(labelled.sum() + total.sum()))
+    out = {}
+    group_cols = [c for c, on in (("service", scol), ("period", pcol)) if on]
+    parts = frame.groupby(group_cols, sort=True) if group_cols else [((), frame)]
+    for gkey, part in parts:
+        gkey = gkey if isinstance(gkey, tuple) else (gkey,)
+        service = str(gkey[0]) if scol else None
+        period = str(gkey[-1]) if pcol else None
+        values = {}
+        inputs = {}
+        for key, rows in part.groupby("key", sort=False):
+            series = rows.groupby("category", sort=False)["count"].sum()
+            values[str(key)] = series
+            inputs[str(key)] = int(series.sum())
+        out[(service, period)] = ValueCounts(
+            source=table.name, shape="aggregated", rows=max(inputs.values(), default=0),
+            columns={k: kcol for k in values}, values=values, inputs=inputs,
+            service=service, period=period, notes=layout.notes(),
+            set_aside=layout.set_aside() if not group_cols else {},
+        )
+    return out
+
+
+def _sum_of_others(frame: pd.DataFrame, user_values: dict[str, dict[str, str]]) -> np.ndarray:
+    """Rows whose category eqia does not recognise and whose count is the sum of the
+    other rows of its characteristic (and service and period), with two or more others."""
+    found = np.zeros(len(frame), dtype=bool)
+    by = ["key"] + [c for c in ("service", "period") if frame[c].notna().any()]
+    for _, rows in frame.dropna(subset=["key"]).groupby(by, sort=False):
+        if len(rows) < 3:
+            continue
+        key = str(rows["key"].iloc[0])
+        lookup = lookup_for(chars.get(key), user_values.get(key))
+        kinds = map_categories(pd.Index(rows["category"]), lookup)["kind"].to_numpy()
+        total = int(rows["count"].sum())
+        for i, (kind, n) in enumerate(zip(kinds, rows["count"], strict=True)):
+            if kind == "invalid" and 2 * int(n) == total and n > 0:
+                found[frame.index.get_loc(rows.index[i])] = True
+    return found
