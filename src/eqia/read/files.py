@@ -446,12 +446,23 @@ def read_parquet(path: Path) -> Table:
             file=str(path),
             hint=f"Export the extract again as {SUPPORTED}.",
         ) from exc
+    return Table(path=str(path), data=frame_as_text(df))
+
+
+def frame_as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """A typed table (Parquet, a notebook's DataFrame) as the text a CSV export holds:
+    dates as YYYY-MM-DD, missing values blank, whole numbers in a float column (codes
+    with gaps, which pandas stores as floats) without ``.0``."""
+    df = df.copy()
     for col in df.columns:
-        if pd.api.types.is_datetime64_any_dtype(df[col]):
-            df[col] = df[col].dt.strftime("%Y-%m-%d")
+        s = df[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            df[col] = s.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
+            df[col] = s.astype("Int64")
     df = df.astype(object).where(df.notna(), "").astype(str)
     df.columns = [str(c).strip() for c in df.columns]
-    return Table(path=str(path), data=df.reset_index(drop=True))
+    return df.reset_index(drop=True)
 
 
 #: Python's whitespace (what ``str.strip()`` removes), for RE2 (Arrow and DuckDB).
@@ -702,13 +713,42 @@ def plan_columns(columns: list[str], mapping: MappingFile, source: str) -> Colum
     return plan
 
 
-def no_characteristics_error(source: str, columns: list[str]) -> InputError:
+def no_characteristics_error(source: str, columns: list[str], header_row: int = 1,
+                             below: pd.DataFrame | None = None,
+                             known: frozenset[str] = frozenset()) -> InputError:
+    """No characteristic found. When a row under the one taken as the header holds names
+    eqia knows, the header is most likely that row (a title above it was taken for the
+    header): say which, and do not send the officer to write a mapping file."""
+    lower = row_with_known_names(below, known, header_row) if below is not None else None
+    details = ["Columns found: " + ", ".join(columns), f"Header taken from row {header_row}"]
+    if lower is not None:
+        row, names = lower
+        return InputError(
+            "No column in the extract could be recognised as a protected characteristic: the "
+            f"column names look to be on row {row}, not row {header_row}",
+            code="no-characteristics", file=source,
+            details=[*details, f"Row {row} holds: " + ", ".join(names)],
+            hint=f"Add --header-row {row} (or 'header_row: {row}' in the mapping file).",
+        )
     example = "\n".join(f"  {k}: <column name>" for k in ("ethnicity", "sex", "age"))
     return InputError(
         "No column in the extract could be recognised as a protected characteristic",
         code="no-characteristics",
         file=source,
-        details=["Columns found: " + ", ".join(columns)],
-        hint="Name the columns in a mapping file and pass it with --map, e.g.\ncolumns:\n"
-        + example,
+        details=details,
+        hint="If the column names are on a lower row (under a title), give that row with "
+        "--header-row ROW. If these are the column names, name the characteristics' columns "
+        f"in a mapping file (eqia map suggest {source} drafts one) and pass it with --map, "
+        "e.g.\ncolumns:\n" + example,
     )
+
+
+def row_with_known_names(rows: pd.DataFrame, known: frozenset[str],
+                          header_row: int) -> tuple[int, list[str]] | None:
+    """The first of the rows under the header (up to ``MAX_TITLE_ROWS``) holding a column
+    name eqia knows: its row number in the file and the names it holds."""
+    for i, cells in enumerate(rows.iloc[:MAX_TITLE_ROWS].itertuples(index=False)):
+        names = [str(c).strip() for c in cells if str(c).strip() and normalise(c) in known]
+        if names:
+            return header_row + 1 + i, names
+    return None
