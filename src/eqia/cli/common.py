@@ -13,6 +13,7 @@ import typer
 from eqia.errors import UsageError
 from eqia.read.mapping import MappingFile, load_mapping
 from eqia.settings.schema import read_date
+from eqia.words import EMPTY, percent
 
 ExtractArg = Annotated[
     Path, typer.Argument(help="The service-user extract: CSV, XLSX or Parquet.", show_default=False)
@@ -91,9 +92,8 @@ def parse_as_of(text: str | None) -> dt.date:
 
 
 def pct(x: float | None, digits: int = 1) -> str:
-    if x is None or x != x:  # NaN
-        return ""
-    return f"{100 * x:.{digits}f}%"
+    """A share in the terminal's tables: empty where there is none (``eqia.words``)."""
+    return percent(x, digits, blank=EMPTY)
 
 
 def write_text(path: Path | None, text: str) -> None:

@@ -11,8 +11,6 @@ from eqia.cli.app import app, err, guarded, out
 from eqia.errors import UsageError
 from eqia.outputs import check_folder
 
-FORMATS = ("docx", "html", "xlsx")
-
 
 @app.command("report")
 @guarded
@@ -39,13 +37,14 @@ def report_command(
     """
     from eqia.disclosure.engine import load_policy
     from eqia.documents.report import build_report, write_report
+    from eqia.render.formats import REPORT as FORMATS
     from eqia.settings.report import load_report_config
 
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     bad = [f for f in wanted if f not in FORMATS]
     if bad or not wanted:
         raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
-                         hint="Use any of docx, html, xlsx, e.g. --formats docx,html")
+                         hint=f"Use any of {', '.join(FORMATS)}, e.g. --formats docx,html")
     if policy is not None and not publish:
         raise UsageError("--policy applies only with --publish", code="missing-option",
                          file=str(policy), hint="Add --publish to protect small numbers under "

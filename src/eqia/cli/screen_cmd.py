@@ -15,8 +15,6 @@ from eqia.errors import UsageError
 from eqia.outputs import check_folder, write_text
 from eqia.settings import changes
 
-FORMATS = ("docx", "html", "md")
-
 
 def _interactive() -> bool:
     """Whether a person is at the terminal to answer a question."""
@@ -132,13 +130,14 @@ def screen_command(
     """
     from eqia.documents.screening import document_name, run_screening
     from eqia.render import render_all
+    from eqia.render.formats import SCREENING as FORMATS
     from eqia.spreadsheet import to_csv
 
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     bad = [f for f in wanted if f not in FORMATS]
     if bad or not wanted:
         raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
-                         hint="Use any of docx, html, md, e.g. --formats docx,html")
+                         hint=f"Use any of {', '.join(FORMATS)}, e.g. --formats docx,html")
     if policy is not None and not publish:
         raise UsageError("--policy applies only with --publish", code="missing-option",
                          file=str(policy), hint="Add --publish to protect small numbers under "
