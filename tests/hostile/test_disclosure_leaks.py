@@ -301,7 +301,8 @@ def reader_ranges(md: str, truth: dict[str, int], method: str) -> dict[str, tupl
             res = milp(sign * c, constraints=constraints, integrality=np.ones(len(names)),
                        bounds=Bounds(0, np.inf))
             assert res.status in (0, 3) or "unbounded" in res.message.lower(), res.message
-            bounds.append(np.inf if res.status != 0 else sign * res.fun)
+            # round: the optimum is a whole number (HiGHS can give 8.8e-15 for 0)
+            bounds.append(np.inf if res.status != 0 else round(sign * res.fun))
         out[name] = (bounds[0], bounds[1])
     return out
 

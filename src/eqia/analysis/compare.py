@@ -351,8 +351,11 @@ def _overlap(band: AgeBand, ages: AgeBand | None) -> str:
 
 def _status_row(key: str, flag: str) -> pd.DataFrame:
     row = dict.fromkeys(CSV_COLUMNS, np.nan)
+    # No baseline, so no estimate; False, not NaN, also keeps the joined column boolean
+    # (pandas 2 turned the other rows' True into 1.0 beside a NaN).
     row.update(characteristic=key, category="", flag=flag, signal_95="", strength="",
-               missing_could_explain=None, age_adjusted=False, headline=True)
+               missing_could_explain=None, age_adjusted=False, headline=True,
+               baseline_estimated=False)
     return pd.DataFrame([row])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 import os
 import sys
 from collections.abc import Callable
@@ -32,6 +34,28 @@ def _console(stderr: bool = False) -> Console:
 
 out = _console()
 err = _console(stderr=True)
+
+# Plain-text stand-ins for the symbols eqia prints that a Windows file or console code page
+# (cp1252) lacks; any other character it cannot show becomes "?", so output never fails.
+_PLAIN = {"▼": "v", "▲": "^", "≤": "<=", "≥": ">=", "−": "-"}
+
+
+def _plain(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    bad = exc.object[exc.start:exc.end]
+    return "".join(_PLAIN.get(c, "?") for c in bad), exc.end
+
+
+codecs.register_error("eqia-plain", _plain)
+
+
+def _never_fail_to_print() -> None:
+    """Write symbols as plain text where stdout or stderr cannot encode them
+    (``eqia compare ... > out.txt`` on Windows writes cp1252)."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="eqia-plain")
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT = 0, 1, 2
 
@@ -102,6 +126,7 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 def main() -> None:
     """The ``eqia`` command. Ends without tearing the interpreter down: freeing pandas,
     Arrow and DuckDB object by object takes 0.05-0.1 s that the system does at once."""
+    _never_fail_to_print()
     try:
         app(prog_name="eqia")
         code: int | str | None = 0

@@ -269,7 +269,27 @@ def parse_dates(values: pd.Series, dayfirst: bool = True,
             parsed[ok] = _ymd(_resolve_century(year % 100, month, day, as_of), month, day)
         result[todo[ok]] = parsed[ok]
         remaining[todo[ok]] = False
+    if _TO_DATETIME_IN_NS:  # pandas 2 gave NaT for what nanoseconds cannot hold: 1066-01-01
+        for i in np.flatnonzero(remaining):
+            result[i] = _strptime_us(text[i])
     return pd.Series(result, index=values.index)
+
+
+#: pandas before 3 reads text into nanoseconds, so it coerces a date before 1677 or after
+#: 2262 to NaT; those few are then read one by one.
+_TO_DATETIME_IN_NS = bool(pd.to_datetime(pd.Series(["1066-01-01"]), format="%Y-%m-%d",
+                                         errors="coerce").isna().all())
+
+
+def _strptime_us(text: str) -> np.datetime64:
+    """``text`` read by the first of ``DATE_FORMATS`` that fits it (ASCII digits only, as
+    pandas reads them); else NaT. Two-digit years never reach here: they fit nanoseconds."""
+    for fmt in DATE_FORMATS if text.isascii() else ():
+        try:
+            return np.datetime64(dt.datetime.strptime(text, fmt), "us")
+        except ValueError:
+            continue
+    return np.datetime64("NaT", "us")
 
 
 def text_matches(text: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
