@@ -86,7 +86,7 @@ def browser():
 @pytest.fixture
 def page(browser, tmp_path):
     context = browser.new_context(accept_downloads=True, locale="en-GB")
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(90_000)  # a loaded 2-core CI machine
     pg = context.new_page()
     yield pg
     context.close()

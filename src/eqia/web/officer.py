@@ -169,18 +169,18 @@ def _yaml_upload(field: str, what: str) -> dict | None:
     file = request.files.get(field)
     if file is None or not file.filename:
         return None
+    from eqia.settings.yamlfile import parse_yaml_doc
+
+    name = safe_name(file.filename)
     try:
-        doc = yaml.safe_load(file.read().decode("utf-8-sig"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise UsageError(f"The {what} could not be read as YAML", code=f"bad-{what.split()[0]}",
-                         file=safe_name(file.filename),
-                         line=None if line is None else line + 1,
-                         hint="Check the file in a text editor: indent with spaces, and put "
-                         "text holding ': ' in quotes.") from None
+        text = file.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"The {what} is not text (UTF-8)", code=f"bad-{what.split()[0]}",
+                         file=name, hint="Upload the YAML file itself, saved as UTF-8.") from None
+    doc = parse_yaml_doc(text, name, f"the {what}").data  # as the CLI reads it
     if not isinstance(doc, dict):
         raise UsageError(f"The {what} holds no fields", code=f"bad-{what.split()[0]}",
-                         file=safe_name(file.filename),
+                         file=name,
                          hint="Upload a file made with eqia (eqia init, or this site).")
     return doc
 
@@ -275,7 +275,7 @@ def _profile_view(ws: Workspace, prof) -> dict:
     """The profile as ``eqia profile`` prints it, and the mapping form's choices."""
     rec = prof.reconciliation().set_index("characteristic")
     blocks = []
-    for key in chars.keys():
+    for key in [*chars.keys(), chars.ETHNICITY_DETAILED]:
         if key not in rec.index or not prof.is_collected(key):
             continue
         known = prof.known(key)
@@ -292,12 +292,14 @@ def _profile_view(ws: Workspace, prof) -> dict:
             for r in prof.invalid_values(key).itertuples():
                 rows.append({"category": f"Invalid: '{r.value}' ({r.reason})",
                              "count": f"{r.count:,}", "share": "", "muted": True})
-                invalid.append({"value": str(r.value), "count": f"{r.count:,}"})
+                if key != chars.ETHNICITY_DETAILED:  # mapped once, under ethnicity
+                    invalid.append({"value": str(r.value), "count": f"{r.count:,}"})
         r = rec.loc[key]
         blocks.append({
-            "key": key, "name": chars.display_name(key), "column": prof.columns.get(key),
-            "rows": rows, "invalid": invalid,
-            "choices": [*((c, c) for c in chars.get(key).labels), *UNKNOWN_CHOICES],
+            "key": key, "name": chars.display_name(key), "rows": rows, "invalid": invalid,
+            "column": prof.columns.get("ethnicity" if key == chars.ETHNICITY_DETAILED else key),
+            "choices": [] if not invalid else [*((c, c) for c in chars.get(key).labels),
+                                               *UNKNOWN_CHOICES],
             "reconciles": bool(r["balanced"]),
             "line": (f"{int(r['rows']):,} rows = {int(r['in_categories']):,} in categories + "
                      f"{int(r['unknown']):,} unknown + {int(r['invalid']):,} invalid: "
@@ -416,7 +418,7 @@ def area():
 # -- step 4: the comparison ---------------------------------------------------------------
 
 
-def _screen(ws: Workspace, publish: bool = False, formats: tuple[str, ...] = ("html",)):
+def _screen(ws: Workspace, publish: bool, formats: tuple[str, ...]):
     """``eqia screen proposal.yaml --out out/`` on what the officer has said so far."""
     out = ws.clear("out")
     return draft_screening(_proposal_path(ws), out, publish=publish, formats=formats)
@@ -428,7 +430,10 @@ def compare():
     g.back = url_for("officer.area")
     if not (ws.state().get("proposal") or {}).get("data", {}).get("area"):
         return redirect(url_for("officer.area"))
-    screening, _ = _screen(ws)
+    from eqia.documents.proposal import load_proposal
+    from eqia.documents.screening import run_screening
+
+    screening = run_screening(load_proposal(_proposal_path(ws)))  # as eqia screen, unwritten
     result = screening.comparison
     from eqia.render.charts import chart_png
 
@@ -540,11 +545,18 @@ def _proposal_view(prop: dict) -> dict:
         "prop": prop, "text_fields": TEXT_FIELDS, "officer_fields": OFFICER_FIELDS,
         "labels": OFFICER_LABELS, "ratings": RATINGS,
         "grid": [{"key": k, "name": chars.get(k).grid_label,
-                  "answers": {f: str(v) if v is not None else "" for f, v in
-                              (grid.get(k) or {}).items()}} for k in chars.keys()],
+                  "answers": {f: _answer(v) for f, v in (grid.get(k) or {}).items()}}
+                 for k in chars.keys()],
         "judgement": prop.get("judgement") or {},
         "signoff": prop.get("signoff") or {}, "signoff_labels": SIGNOFF_LABELS,
     }
+
+
+def _answer(value: object) -> str:
+    """A grid answer as the form shows it: YAML reads an unquoted YES as true."""
+    if isinstance(value, bool):
+        return "YES" if value else "NO"
+    return "" if value is None else str(value)
 
 
 @bp.get("/proposal.yaml")
