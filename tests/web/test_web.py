@@ -182,13 +182,42 @@ def test_a_zip_is_unpacked_flat_with_no_path_from_it_and_within_the_limit(tmp_pa
 def test_nothing_from_the_extract_is_logged(client, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     upload(client, proposal=PROPOSAL)
-    for path in ("/officer/profile", "/officer/compare", "/officer/document"):
+    for path in ("/officer/profile", "/officer/document"):
         assert client.get(path).status_code == 200
     captured = capfd.readouterr()
     seen = caplog.text + captured.out + captured.err
     first_ids = pd.read_csv(EXTRACT, nrows=50)["Client ID"]
     assert not any(i in seen for i in first_ids)
     assert "mh_support_extract" not in seen
+
+
+def test_a_workbook_with_several_sheets_asks_which_one(client, tmp_path):
+    book = tmp_path / "extract.xlsx"
+    with pd.ExcelWriter(book) as xl:
+        pd.DataFrame({"Notes": ["Exported 1 April"]}).to_excel(xl, sheet_name="About", index=False)
+        pd.DataFrame({"Client ID": ["A1", "A2", "A3"], "Gender": ["F", "M", "F"]}).to_excel(
+            xl, sheet_name="Clients", index=False)
+    resp = upload(client, book, mapping=None)
+    assert resp.headers["Location"].endswith("/officer/sheet")
+    html = client.get("/officer/sheet").data.decode()
+    assert 'value="About"' in html and 'value="Clients"' in html
+    resp = client.post("/officer/sheet", data={"csrf_token": token(client, "/officer/sheet"),
+                                               "sheet": "Clients"})
+    assert resp.headers["Location"].endswith("/officer/profile")
+    rows = {r[0]: r[1:] for r in cells(client.get("/officer/profile").data.decode(),
+                                        "profile-sex")}
+    assert rows["Female"] == ["2", "66.7%"] and rows["Male"] == ["1", "33.3%"]
+
+
+def test_a_counts_table_is_profiled_as_counts(client, cli, tmp_path):
+    counts = EXAMPLES / "mh_support_aggregated.csv"
+    upload(client, counts, mapping=None)
+    html = client.get("/officer/profile").data.decode()
+    out = tmp_path / "p.json"
+    assert cli("profile", counts, "-f", "json", "-o", out).exit_code == 0
+    data = json.loads(out.read_text())
+    assert data["shape"] == "aggregated"
+    assert f"{data['rows']:,} rows (aggregated counts)" in html
 
 
 # -- the same numbers as the CLI -------------------------------------------------------------
