@@ -98,11 +98,6 @@ def init_command(
     out.print(f"Wrote {file}. Fill it in, then run: {then}")
 
 
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
-    return slug[:60] or "eqia"
-
-
 #: With --publish, the true values of the hidden figures: internal, never published.
 SUPPRESSION_LOG = Path("internal") / "suppression_log.csv"
 
@@ -115,7 +110,7 @@ def draft_screening(proposal_file: Path, out_dir: Path, *, publish: bool = False
 
     What ``eqia screen`` and ``eqia serve`` both do, so that the two give the same
     documents. Returns the ``Screening`` and the paths written."""
-    from eqia.documents.screening import run_screening
+    from eqia.documents.screening import document_name, run_screening
     from eqia.render import render_all
     from eqia.spreadsheet import to_csv
 
@@ -126,7 +121,7 @@ def draft_screening(proposal_file: Path, out_dir: Path, *, publish: bool = False
     if publish and len(screening.suppression_log):
         extra[SUPPRESSION_LOG.as_posix()] = lambda p: p.write_text(
             to_csv(screening.suppression_log), encoding="utf-8", newline="")
-    paths = render_all(screening.context, out_dir, _slug(proposal.text["name"] or "eqia"),
+    paths = render_all(screening.context, out_dir, document_name(proposal),
                        templates_dir=templates, formats=formats, extra=extra)
     return screening, paths
 

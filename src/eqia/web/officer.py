@@ -31,7 +31,7 @@ from eqia.agebands import parse_range
 from eqia.census.baselines import find_area, list_areas
 from eqia.cli.common import parse_as_of, pct
 from eqia.cli.compare_cmd import _flag, _missing, _num, _ratio, _share
-from eqia.cli.screen_cmd import _slug, draft_screening
+from eqia.cli.screen_cmd import draft_screening
 from eqia.documents.proposal import OFFICER_FIELDS, SIGNOFF_FIELDS
 from eqia.errors import EqiaError, UsageError
 from eqia.judgement.assess import RATINGS
@@ -125,8 +125,7 @@ def _proposal_dict(ws: Workspace, for_download: bool = False) -> dict:
     extract, mapping = _extract(ws), ws.path / "mapping.yaml"
     data["extracts"] = [extract.name if for_download else str(extract)]
     if state.get("mapping"):
-        data["mapping"] = f"{_slug(state['extract'])}_mapping.yaml" if for_download \
-            else str(mapping)
+        data["mapping"] = _download_name(ws, "mapping") if for_download else str(mapping)
     else:
         data.pop("mapping", None)
     data.setdefault("as_of", state.get("as_of"))
@@ -135,6 +134,11 @@ def _proposal_dict(ws: Workspace, for_download: bool = False) -> dict:
     if not proposal.get("name"):
         proposal["name"] = "" if for_download else "Untitled proposal"
     return proposal
+
+
+def _download_name(ws: Workspace, what: str) -> str:
+    """``extract_mapping.yaml``: named after the extract, to keep beside it."""
+    return f"{Path(ws.state()['extract']).stem}_{what}.yaml"
 
 
 def _proposal_path(ws: Workspace) -> Path:
@@ -368,7 +372,7 @@ def mapping_file():
     text = _mapping_text(ws.state().get("mapping") or {})
     return send_file(io.BytesIO(text.encode("utf-8")), mimetype="application/x-yaml",
                      as_attachment=True,
-                     download_name=f"{_slug(ws.state()['extract'])}_mapping.yaml")
+                     download_name=_download_name(ws, "mapping"))
 
 
 # -- step 3: area, ages and what is changing ----------------------------------------------
@@ -567,9 +571,8 @@ def proposal_file():
             "# (with the extract, and the mapping file, beside this file)\n"
             + yaml.safe_dump(_proposal_dict(ws, for_download=True), sort_keys=False,
                              allow_unicode=True))
-    name = ws.state().get("proposal", {}).get("name") or "proposal"
     return send_file(io.BytesIO(text.encode("utf-8")), mimetype="application/x-yaml",
-                     as_attachment=True, download_name=f"{_slug(name)}_proposal.yaml")
+                     as_attachment=True, download_name=_download_name(ws, "proposal"))
 
 
 # -- step 6: the document -------------------------------------------------------------------
