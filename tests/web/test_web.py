@@ -291,3 +291,15 @@ def test_eqia_serve_prints_its_address_and_deletes_everything_when_stopped(tmp_p
     assert proc.returncode == 0, err
     assert "deleted" in out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_document_page_shows_the_ratings_eqia_screen_prints(client, cli, tmp_path):
+    upload(client, proposal=PROPOSAL)
+    grid = cells(client.get("/officer/document").data.decode(), "grid")
+    said = cli("screen", PROPOSAL, "--out", tmp_path, "--formats", "md")
+    assert said.exit_code == 0
+    printed = re.findall(r"^  (.+?)\s{2,}(HIGH|MEDIUM|LOW|NONE|UNKNOWN)\s+\((.*)\)$",
+                         said.stdout, re.M)
+    assert len(printed) == 10
+    assert [[label, rating, source[:1].upper() + source[1:]]
+            for label, rating, source in printed] == grid

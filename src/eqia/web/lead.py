@@ -102,58 +102,68 @@ def upload():
     state = ws.state()
     state["audit"] = {"as_of": as_of, "previous": previous > 0}
     ws.save_state(state)
+    _audit(ws)
     return redirect(url_for("lead.heatmap"))
+
+
+def _audit(ws: Workspace) -> None:
+    """Audit the uploads once: the outputs to download, and what the pages show."""
+    import json
+
+    result = _result(ws)
+    au.write_outputs(result, ws.clear("audit/out"))
+    ctx = au.page_context(result)
+    for f in ctx["failures"]:
+        f["file"] = _name(f["file"])
+        f["message"] = ws.hide(f["message"])
+    names = ctx["characteristics"]
+    ctx["keys"] = [{"key": k, "name": au.characteristic_name(k)}
+                   for k in result.thresholds.audited if au.characteristic_name(k) in names]
+    (ws.path / "audit" / "page.json").write_text(json.dumps(ctx), encoding="utf-8")
+
+
+def _page(ws: Workspace) -> dict:
+    import json
+
+    path = ws.path / "audit" / "page.json"
+    if not path.is_file():
+        abort(redirect(url_for("lead.upload")))
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @bp.get("/heatmap")
 def heatmap():
     ws = _workspace()
-    g.back = url_for("lead.upload")
-    result = _result(ws)
-    au.write_outputs(result, ws.clear("audit/out"))
-    ctx = au.page_context(result)
+    ctx = _page(ws)
     for i, row in enumerate(ctx["rows"]):  # in au.service_order, as /service/<index>
         row["url"] = url_for("lead.service", index=i)
-    keys = _keys(result, ctx)
-    for f in ctx["failures"]:
-        f["file"] = _name(f["file"])
-        f["message"] = ws.hide(f["message"])
-    return render_template("lead/heatmap.html", ctx=ctx, keys=keys,
-                           gaps=ctx["gaps"], downloads=DOWNLOADS)
-
-
-def _keys(result: au.AuditResult, ctx: dict) -> list[dict]:
-    names = ctx["characteristics"]
-    keys = [k for k in result.thresholds.audited if au.characteristic_name(k) in names]
-    return [{"key": k, "name": au.characteristic_name(k),
-             "url": url_for("lead.characteristic", key=k)} for k in keys]
+    keys = [{**k, "url": url_for("lead.characteristic", key=k["key"])} for k in ctx["keys"]]
+    return render_template("lead/heatmap.html", ctx=ctx, keys=keys, gaps=ctx["gaps"],
+                           downloads=DOWNLOADS)
 
 
 @bp.get("/service/<int:index>")
 def service(index: int):
     ws = _workspace()
-    g.back = url_for("lead.heatmap")
-    result = _result(ws)
-    services = au.service_order(result)
-    if not 0 <= index < len(services):
+    ctx = _page(ws)
+    if not 0 <= index < len(ctx["rows"]):
         abort(404)
-    name = services[index]
-    detail = [d for d in au.page_context(result)["detail"] if d["service"] == name]
-    return render_template("lead/detail.html", title=name, by="characteristic", rows=detail,
-                           previous=result.previous_given)
+    name = ctx["rows"][index]["service"]
+    return render_template("lead/detail.html", title=name, by="characteristic",
+                           rows=[d for d in ctx["detail"] if d["service"] == name],
+                           previous=ctx["previous_given"])
 
 
 @bp.get("/characteristic/<key>")
 def characteristic(key: str):
     ws = _workspace()
-    g.back = url_for("lead.heatmap")
     if key not in chars.keys():
         abort(404)
-    result = _result(ws)
+    ctx = _page(ws)
     name = au.characteristic_name(key)
-    detail = [d for d in au.page_context(result)["detail"] if d["characteristic"] == name]
-    return render_template("lead/detail.html", title=name, by="service", rows=detail,
-                           previous=result.previous_given)
+    return render_template("lead/detail.html", title=name, by="service",
+                           rows=[d for d in ctx["detail"] if d["characteristic"] == name],
+                           previous=ctx["previous_given"])
 
 
 @bp.get("/download/<what>")

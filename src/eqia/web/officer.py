@@ -587,12 +587,32 @@ def document():
         publish = request.form.get("publish") == "yes"
         _update(ws, publish=publish)
         return redirect(url_for("officer.document"))
-    screening, paths = _screen(ws, publish=publish, formats=tuple(FORMATS))
-    grid = screening.context["grid"]
-    return render_template("officer/document.html", grid=grid, publish=publish,
-                           judgement=screening.context["judgement"], formats=FORMATS,
-                           rows=screening.profile.rows, area=screening.comparison.area.name,
-                           name=screening.proposal.text["name"])
+    return render_template("officer/document.html", publish=publish, formats=FORMATS,
+                           **_drafted(ws, publish))
+
+
+def _drafted(ws: Workspace, publish: bool) -> dict:
+    """The documents for what the officer has said, drafted again only when it changed
+    (the page is shown again after each download and after the publish choice)."""
+    import hashlib
+
+    proposal = _proposal_path(ws).read_bytes()
+    mapping = (ws.path / "mapping.yaml").read_bytes() if ws.state().get("mapping") else b""
+    key = hashlib.sha256(proposal + b"\0" + mapping + str(publish).encode()).hexdigest()
+    done = ws.state().get("drafted") or {}
+    if done.get("key") == key and (ws.path / "out").is_dir():
+        return done["view"]
+    screening, _ = _screen(ws, publish=publish, formats=tuple(FORMATS))
+    view = {
+        "grid": [{"label": r["label"], "rating": r["rating"]["value"],
+                  "source": r["rating"]["source"], "suggested": r["suggested"]["rating"]}
+                 for r in screening.context["grid"]],
+        "suggested": screening.context["judgement"]["suggested_text"],
+        "rows": screening.profile.rows, "area": screening.comparison.area.name,
+        "name": screening.proposal.text["name"],
+    }
+    _update(ws, drafted={"key": key, "view": view})
+    return view
 
 
 def _document(ws: Workspace, fmt: str) -> Path:
