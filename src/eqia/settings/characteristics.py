@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 
+from eqia.settings import standard_codes
 from eqia.settings.yamlfile import safe_load
 
 #: The order used in every table and document (the order of a council screening grid).
@@ -132,7 +133,8 @@ def vocabulary() -> Vocabulary:
     """The packaged vocabulary, loaded once."""
     text = files("eqia").joinpath("data/characteristics.yaml").read_text(encoding="utf-8")
     raw = safe_load(text)
-    chars = {key: _characteristic(key, body) for key, body in raw["characteristics"].items()}
+    bodies = standard_codes.extend(raw["characteristics"], raw["unknowns"], normalise)
+    chars = {key: _characteristic(key, body) for key, body in bodies.items()}
     return Vocabulary(
         characteristics=chars,
         unknowns={k: tuple(str(v) for v in vals) for k, vals in raw["unknowns"].items()},
