@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast golden bench lint install clean reference-data
+.PHONY: demo test test-fast golden bench lint install clean reference-data serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 	$(BIN)/python examples/make_example.py --check
 	$(BIN)/eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml --as-of 2026-03-31
 	$(BIN)/eqia screen examples/mh_support_proposal.yaml --out out/
+
+# The web pages (eqia serve) on http://127.0.0.1:8000/; Ctrl+C stops them and deletes uploads.
+serve: $(STAMP)
+	$(BIN)/eqia serve
 
 # On every core (pytest-xdist): the suite is CPU-bound and CI's machine has two.
 test: $(STAMP)

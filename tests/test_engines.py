@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from eqia.analysis.profiling import profile_services
 from eqia.errors import InputError, UsageError
 from eqia.read.engines import DatabaseSource, birth_date_for
-from eqia.read.extract import profile_services
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING
 

@@ -8,4 +8,5 @@ from eqia.cli import (  # noqa: F401
     profile_cmd,
     report_cmd,
     screen_cmd,
+    serve_cmd,
 )

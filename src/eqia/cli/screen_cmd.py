@@ -96,6 +96,34 @@ def init_command(
     out.print(f"Wrote {file}. Fill it in, then run: {then}")
 
 
+#: With --publish, the true values of the hidden figures: internal, never published.
+SUPPRESSION_LOG = Path("internal") / "suppression_log.csv"
+
+
+def draft_screening(proposal_file: Path, out_dir: Path, *, publish: bool = False,
+                    templates: Path | None = None, rules: Path | None = None,
+                    assessment_rules: Path | None = None, policy: Path | None = None,
+                    formats: tuple[str, ...] | None = None):
+    """Screen a proposal and write its documents (and, published, the suppression log).
+
+    What ``eqia screen`` and ``eqia serve`` both do, so that the two give the same
+    documents. Returns the ``Screening`` and the paths written."""
+    from eqia.documents.screening import document_name, run_screening
+    from eqia.render import FORMATS, render_all
+    from eqia.spreadsheet import to_csv
+
+    proposal = load_proposal(proposal_file)
+    screening = run_screening(proposal, publish=publish, rules_path=rules,
+                              assessment_path=assessment_rules, policy_path=policy)
+    extra = {}
+    if publish and len(screening.suppression_log):
+        extra[SUPPRESSION_LOG.as_posix()] = lambda p: p.write_text(
+            to_csv(screening.suppression_log), encoding="utf-8", newline="")
+    paths = render_all(screening.context, out_dir, document_name(proposal),
+                       templates_dir=templates, formats=formats or FORMATS, extra=extra)
+    return screening, paths
+
+
 @app.command("screen")
 @guarded
 def screen_command(
@@ -128,10 +156,7 @@ def screen_command(
 
     Example: eqia screen examples/mh_support_proposal.yaml --out out/
     """
-    from eqia.documents.screening import document_name, run_screening
-    from eqia.render import render_all
-    from eqia.render.formats import SCREENING as FORMATS
-    from eqia.spreadsheet import to_csv
+    from eqia.render import FORMATS
 
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     bad = [f for f in wanted if f not in FORMATS]
@@ -148,16 +173,13 @@ def screen_command(
                          code="missing-file",
                          file=str(templates), hint="Give a folder holding your own templates.")
     check_folder(out_dir)
-    proposal = load_proposal(proposal_file)
-    screening = run_screening(proposal, publish=publish, rules_path=rules,
-                              assessment_path=assessment_rules, policy_path=policy)
-    log = Path("internal") / "suppression_log.csv"
-    extra = {}
-    if publish and len(screening.suppression_log):
-        extra[log.as_posix()] = lambda p: p.write_text(
-            to_csv(screening.suppression_log), encoding="utf-8", newline="")
-    paths = render_all(screening.context, out_dir, document_name(proposal),
-                       templates_dir=templates, formats=wanted, extra=extra)
+    screening, paths = draft_screening(proposal_file, out_dir, publish=publish,
+                                       templates=templates, rules=rules,
+                                       assessment_rules=assessment_rules, policy=policy,
+                                       formats=wanted)
+    proposal = screening.proposal
+    log = SUPPRESSION_LOG
+    extra = publish and len(screening.suppression_log)
     grid = screening.context["grid"]
     out.print(f"[bold]{proposal.text['name']}[/]: screening drafted from "
               f"{screening.profile.rows:,} records, compared with {screening.comparison.area.name}.")
