@@ -16,7 +16,9 @@ import eqia
 
 SRC = Path(eqia.__file__).parent
 
-#: Top first. ``eqia`` itself and ``eqia.api`` are the public facade (``eqia.compare``).
+#: Top first. ``eqia`` itself, ``eqia.api`` and ``eqia.__main__`` are the public facade
+#: (``eqia.compare``); the web pages are a skin beside the command line (``web`` is in
+#: ``cli``'s layer: each may call the other's entry points, never in a circle).
 LAYERS = ["eqia", "cli", "documents", "render", "judgement", "disclosure", "analysis",
           "census", "read", "settings", "foundations"]
 
@@ -60,8 +62,10 @@ def imports(modules: dict[str, Path]) -> set[tuple[str, str, int]]:
 
 def layer(module: str) -> int:
     parts = module.split(".")
-    if len(parts) == 1 or parts[1] == "api":
+    if len(parts) == 1 or parts[1] in ("api", "__main__"):
         return LAYERS.index("eqia")
+    if parts[1] == "web":
+        return LAYERS.index("cli")
     if parts[1] in LAYERS:
         return LAYERS.index(parts[1])
     return LAYERS.index("foundations")  # errors, agebands, outputs, spreadsheet, ...

@@ -18,7 +18,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from eqia import __version__
 from eqia.errors import EqiaError
-from eqia.web.workspace import Workspace, Workspaces
+from eqia.web.sessions import current_workspace, workspaces_of
+from eqia.web.workspace import Workspaces
 
 SERVICE_NAME = "eqia: Equality Impact Assessments"
 #: Default upload limit (MB) and idle timeout (minutes); ``eqia serve`` can change both.
@@ -145,23 +146,6 @@ def create_app(workspaces: Workspaces | None = None, max_upload_mb: int = MAX_UP
                                "that led to it.", back=url_for("start")), 500
 
     return app
-
-
-def workspaces_of(app: Flask) -> Workspaces:
-    return app.extensions["eqia_workspaces"]
-
-
-def current_workspace(create: bool = False) -> Workspace | None:
-    """This session's workspace (a new one if ``create``); ``None`` if it has none, or if
-    its workspace was deleted (finished, idle too long, or the server restarted)."""
-    from flask import current_app
-
-    spaces = workspaces_of(current_app)
-    ws = spaces.get(session.get("ws"))
-    if ws is None and create:
-        ws = spaces.create()
-        session["ws"] = ws.token
-    return ws
 
 
 def static_path() -> Path:

@@ -12,7 +12,7 @@ from eqia.cli.common import parse_as_of
 from eqia.documents import audit as au
 from eqia.errors import UsageError
 from eqia.settings import characteristics as chars
-from eqia.web.app import current_workspace
+from eqia.web.sessions import current_workspace
 from eqia.web.workspace import EXTRACT_SUFFIXES, Workspace, safe_name, unpack_zip
 
 bp = Blueprint("lead", __name__, url_prefix="/audit")

@@ -28,7 +28,9 @@ from flask import (
 from rich.text import Text
 
 from eqia.agebands import parse_range
-from eqia.census.baselines import find_area, list_areas
+from eqia.analysis.profile import REASON_LABELS
+from eqia.analysis.profiling import profile_file
+from eqia.census.areas import find_area, list_areas
 from eqia.cli.common import parse_as_of, pct
 from eqia.cli.compare_cmd import _flag, _missing, _num, _ratio, _share
 from eqia.cli.screen_cmd import draft_screening
@@ -36,13 +38,11 @@ from eqia.documents.proposal import OFFICER_FIELDS, SIGNOFF_FIELDS
 from eqia.errors import EqiaError, UsageError
 from eqia.judgement.assess import RATINGS
 from eqia.judgement.findings import completeness_sentence, flag_sentences
-from eqia.read.counts import REASON_LABELS
-from eqia.read.extract import profile_file
 from eqia.read.files import read_table, rows_text
 from eqia.read.mapping import load_mapping
 from eqia.settings import changes
 from eqia.settings import characteristics as chars
-from eqia.web.app import current_workspace
+from eqia.web.sessions import current_workspace
 from eqia.web.workspace import EXTRACT_SUFFIXES, Workspace, safe_name
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")

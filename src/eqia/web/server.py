@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from eqia.web.app import create_app, workspaces_of
+from eqia.web.app import create_app
+from eqia.web.sessions import workspaces_of
 
 #: How often idle workspaces are looked for, in seconds.
 REAP_EVERY = 60
