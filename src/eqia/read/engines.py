@@ -361,6 +361,13 @@ def spark_session(url: str) -> Any:
         return builder.remote(url).getOrCreate()
     master = "local[*]" if host in ("local", "") else (
         host if host.startswith("local[") else f"spark://{host}")
+    if master.startswith("local"):
+        # Spark's Python workers on this machine must be this very Python (the first
+        # python3 on PATH may be another version, which Spark refuses); a cluster keeps
+        # its own setting.
+        import sys
+
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (builder.master(master).config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
 
