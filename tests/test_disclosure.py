@@ -254,7 +254,7 @@ def test_counts_must_be_whole_and_not_negative(bad):
     counts = frame({"a": [1, bad]}, ["x", "y"])
     with pytest.raises(InputError) as info:
         protect_table(counts, THRESHOLD, table_name="t")
-    assert (info.value.code, info.value.column) == ("invalid-counts", "y")
+    assert (info.value.code, info.value.column) == ("bad-count", "y")
 
 
 def test_a_typical_large_table_is_protected_quickly():

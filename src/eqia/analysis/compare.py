@@ -37,12 +37,6 @@ CSV_COLUMNS = [
     "baseline_estimated", "age_confounded",
 ]
 
-#: Characteristics compared, in screening-grid order (ethnicity's detail after its groups).
-COMPARED = (
-    "age", "disability", "sex", "gender_identity", "ethnicity", ETHNICITY_DETAILED, "religion",
-    "sexual_orientation", "pregnancy_maternity", "marriage_civil_partnership", "carers",
-)
-
 #: Age bands used to standardise (Census 2021 TS009 five-year bands, 90+ at the top).
 STANDARD_BANDS = ",".join(f"{a}-{a + 4}" for a in range(0, 90, 5)) + ",90+"
 #: TS009 counts everyone aged 90 and over together: no band can start above this.
@@ -246,7 +240,7 @@ def compare(
     rules_obj = rules if isinstance(rules, Rules) else load_rules(rules)
     area_obj = area if isinstance(area, bl.Area) else bl.find_area(area)
     frames, results = [], {}
-    for key in COMPARED:
+    for key in chars.all_keys():
         comparator = (comparators or {}).get(key)
         frame, result = _compare_one(profile, area_obj, key, age_range, rules_obj, comparator)
         results[key] = result

@@ -460,12 +460,7 @@ class Baseline:
 
 def characteristic_keys() -> list[str]:
     """Every key ``baseline`` accepts, in screening-grid order."""
-    out = []
-    for key in chars.keys():
-        out.append(key)
-        if key == "ethnicity":
-            out.append(ETHNICITY_DETAILED)
-    return out
+    return chars.all_keys()
 
 
 def _check_key(key: str) -> chars.Characteristic:
@@ -748,7 +743,7 @@ def baseline_by_age(
 def _read_csv(path: Path, what: str, hint: str) -> pd.DataFrame:
     """A small CSV people supply (a comparator, a Nomis table), every cell as text."""
     if not path.is_file():
-        raise InputError(f"{what} not found", code="file-not-found", file=str(path),
+        raise InputError(f"{what} not found", code="missing-file", file=str(path),
                          hint="Check the path.")
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -968,7 +963,7 @@ def read_nomis(path: str | Path) -> tuple[TableInfo, pd.DataFrame, pd.DataFrame]
         bad = numbers.isna() | (numbers < 0) | (numbers % 1 != 0)
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0]) + 2
-            raise InputError("A count is not a whole number", code="bad-number", file=str(path),
+            raise InputError("A count is not a whole number", code="bad-count", file=str(path),
                              row=row, column=col, value=raw[col].iloc[row - 2],
                              hint="Import the file as Nomis published it.")
         wide[label] = numbers.astype("int64")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.read.mapping import MappingFile, load_mapping
 from eqia.settings.schema import read_date
 
@@ -85,7 +85,7 @@ def parse_as_of(text: str | None) -> dt.date:
     except ValueError as exc:
         raise UsageError(
             f"--as-of '{text}' {exc}",
-            code="bad-date",
+            code=ErrorCode.BAD_DATE,
             hint="Give --as-of as YYYY-MM-DD, e.g. --as-of 2026-03-31.",
         ) from exc
 

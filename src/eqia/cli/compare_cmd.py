@@ -30,7 +30,7 @@ from eqia.cli.common import (
     reading_mapping,
     write_text,
 )
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.judgement.findings import one_in
 from eqia.outputs import atomic_write, check_folder
 from eqia.read.extract import profile_file
@@ -107,10 +107,10 @@ def compare_command(
     area_obj = find_area(area)
     comparators = parse_comparators(comparator or [])
     if fmt is CompareFormat.xlsx and out_dir is None:
-        raise UsageError("--format xlsx needs --out FOLDER", code="missing-option",
+        raise UsageError("--format xlsx needs --out FOLDER", code=ErrorCode.OPTION_MISMATCH,
                          hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
     if fmt is CompareFormat.table and out_dir is not None:
-        raise UsageError("--out needs --format csv or xlsx", code="missing-option",
+        raise UsageError("--out needs --format csv or xlsx", code=ErrorCode.OPTION_MISMATCH,
                          file=str(out_dir), hint="The table is printed on the screen; to save "
                          "the figures, add e.g. --format xlsx --out out/.")
     if out_dir is not None:
@@ -244,10 +244,10 @@ def parse_comparators(items: list[str]) -> dict[str, Baseline]:
         key, sep, path = item.partition("=")
         if not sep or not key.strip() or not path.strip():
             raise UsageError(f"--comparator '{item}' is not CHARACTERISTIC=FILE",
-                             code="bad-comparator", value=item,
+                             code=ErrorCode.BAD_COMPARATOR, value=item,
                              hint="Example: --comparator ethnicity=eligible_population.csv")
         if key.strip() in found:
-            raise UsageError(f"--comparator names {key.strip()} twice", code="bad-comparator",
+            raise UsageError(f"--comparator names {key.strip()} twice", code=ErrorCode.BAD_COMPARATOR,
                              value=item, hint="Give one comparator file per characteristic.")
         found[key.strip()] = comparator_from_file(path.strip(), key.strip())
     return found

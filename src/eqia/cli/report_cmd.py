@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from eqia.cli.app import app, err, guarded, out
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder
 
 FORMATS = ("docx", "html", "xlsx")
@@ -44,14 +44,14 @@ def report_command(
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     bad = [f for f in wanted if f not in FORMATS]
     if bad or not wanted:
-        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
+        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code=ErrorCode.BAD_FORMAT,
                          hint="Use any of docx, html, xlsx, e.g. --formats docx,html")
     if policy is not None and not publish:
-        raise UsageError("--policy applies only with --publish", code="missing-option",
+        raise UsageError("--policy applies only with --publish", code=ErrorCode.OPTION_MISMATCH,
                          file=str(policy), hint="Add --publish to protect small numbers under "
                          "this policy, or leave out --policy for an internal report.")
     if policy is not None and not policy.is_file():
-        raise UsageError("The disclosure policy file does not exist", code="missing-file",
+        raise UsageError("The disclosure policy file does not exist", code=ErrorCode.MISSING_FILE,
                          file=str(policy), hint="Give a YAML file like eqia/data/disclosure.yaml.")
     check_folder(out_dir)
     config = load_report_config(report_file, policy=load_policy(policy) if policy else None)

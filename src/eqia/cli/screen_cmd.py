@@ -11,7 +11,7 @@ import typer
 
 from eqia.cli.app import app, guarded, out
 from eqia.documents.proposal import load_proposal, template_text
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder, write_text
 from eqia.settings import changes
 
@@ -68,12 +68,12 @@ def init_command(
     Example: eqia init my-proposal.yaml --change closure
     """
     if file.exists() and not force:
-        raise UsageError("The file already exists", code="file-exists", file=str(file),
+        raise UsageError("The file already exists", code=ErrorCode.FILE_EXISTS, file=str(file),
                          hint="Choose another name, or add --force to overwrite it.")
     check_folder(file.parent)
     if report and change is not None:
         raise UsageError("--change applies to a proposal file, not to --report",
-                         code="missing-option", hint="Leave out --change with --report: an "
+                         code=ErrorCode.OPTION_MISMATCH, hint="Leave out --change with --report: an "
                          "annual report covers services, not one change.")
     if report:
         from eqia.settings.report import report_template_text
@@ -85,7 +85,7 @@ def init_command(
             chosen = changes.parse(change)
         except ValueError as exc:
             raise UsageError("--change must be one of: " + ", ".join(changes.vocabulary()),
-                             code="bad-change", value=str(exc),
+                             code=ErrorCode.BAD_CHANGE, value=str(exc),
                              hint="What each means:\n" + changes.help_text()) from None
         if change is None and _interactive():
             chosen = _ask_change()
@@ -142,16 +142,16 @@ def screen_command(
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     bad = [f for f in wanted if f not in FORMATS]
     if bad or not wanted:
-        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
+        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code=ErrorCode.BAD_FORMAT,
                          hint="Use any of docx, html, md, e.g. --formats docx,html")
     if policy is not None and not publish:
-        raise UsageError("--policy applies only with --publish", code="missing-option",
+        raise UsageError("--policy applies only with --publish", code=ErrorCode.OPTION_MISMATCH,
                          file=str(policy), hint="Add --publish to protect small numbers under "
                          "this policy, or leave out --policy for an internal document.")
     if templates is not None and not templates.is_dir():
         raise UsageError("The templates folder " + ("is a file, not a folder"
                                                     if templates.exists() else "does not exist"),
-                         code="missing-file",
+                         code=ErrorCode.MISSING_FILE,
                          file=str(templates), hint="Give a folder holding your own templates.")
     check_folder(out_dir)
     proposal = load_proposal(proposal_file)

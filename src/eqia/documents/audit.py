@@ -86,9 +86,6 @@ NOT_COLLECTED = "not collected"
 #: listed as skipped; ``.xls`` is included so that the user is told it cannot be read.
 EXTRACT_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES | {".xls"}
 
-#: How a characteristic reads as the subject of a sentence, where its name does not.
-SENTENCE_NAMES = {"carers": "Caring responsibility"}
-
 #: ``progress(files_done, files_total, file_name)``; ``files_done`` counts part of a file
 #: as a fraction while a large file is streamed.
 AuditProgress = Callable[[float, int, str], None]
@@ -610,7 +607,8 @@ def characteristic_name(key: str) -> str:
 
 
 def _subject(key: str) -> str:
-    return SENTENCE_NAMES.get(key, characteristic_name(key))
+    """A characteristic as the subject of "... is recorded for 80% of users"."""
+    return chars.recorded(key)[:1].upper() + chars.recorded(key)[1:]
 
 
 def _lower(text: str) -> str:

@@ -822,19 +822,9 @@ def _completeness(
     return pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS), people_text
 
 
-#: How each characteristic reads in "Of service users whose ... is recorded".
-SUBJECT = {
-    "age": "age", "disability": "disability status", "sex": "sex",
-    "gender_identity": "gender identity", "ethnicity": "ethnicity",
-    "religion": "religion or belief", "sexual_orientation": "sexual orientation",
-    "pregnancy_maternity": "pregnancy or maternity status",
-    "marriage_civil_partnership": "marital or civil partnership status",
-    "carers": "carer status",
-}
-
-
 def _subject(key: str) -> str:
-    return SUBJECT.get(key, chars.display_name(key).lower())
+    """How a characteristic reads in "Of service users whose ... is recorded"."""
+    return chars.recorded(key)
 
 
 def _completeness_findings(service: str, comp: pd.DataFrame, periods: list[Period],

@@ -33,7 +33,7 @@ from eqia.settings.characteristics import normalise
 #: Characteristics counted by age too: those the census crosses with age, so that
 #: expected counts can be age-standardised (``age_crossings``; detailed ethnic groups are
 #: counted with the ethnicity column).
-AGE_CROSSED = ("sex", "ethnicity", "religion", "marriage_civil_partnership")
+AGE_CROSSED = chars.age_crossed()
 
 
 def profile_file(
