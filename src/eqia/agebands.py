@@ -14,7 +14,6 @@ from eqia.errors import ErrorCode, UsageError
 MAX_AGE = 120  # an age above this is invalid, not a person
 
 DEFAULT_BANDS = "0-17,18-24,25-34,35-44,45-54,55-64,65-74,75-84,85+"
-CENSUS_5YR = ",".join(f"{a}-{a + 4}" for a in range(0, 85, 5)) + ",85+"
 
 
 @dataclass(frozen=True, order=True)
@@ -119,9 +118,3 @@ def parse_range(spec: str | None) -> AgeBand | None:
         )
     return band
 
-
-def assign(age: int, bands: list[AgeBand]) -> AgeBand | None:
-    for band in bands:
-        if band.contains(age):
-            return band
-    return None

@@ -112,6 +112,11 @@ def audit_command(
         write_text(None, au.csv_text(result))
     else:
         print_audit(result, 10 if top is None else top)
+    _write_files(result, out_dir, list_invalid)
+    raise typer.Exit(_exit_code(result, fail_under))
+
+
+def _write_files(result: au.AuditResult, out_dir: Path | None, list_invalid: bool) -> None:
     if out_dir is not None:
         written = au.write_outputs(result, out_dir, list_invalid_values=list_invalid)
         err.print("Wrote " + ", ".join(str(p) for p in written), markup=False)
@@ -120,6 +125,11 @@ def audit_command(
                       "as they appear in the extracts: personal data, for internal use only.[/]")
     elif list_invalid:
         err.print("--list-invalid-values lists them in audit.xlsx: add --out FOLDER.")
+
+
+def _exit_code(result: au.AuditResult, fail_under: float | None) -> int:
+    """1 when a required characteristic is below --fail-under, 2 when a file was not read
+    (each said on stderr), else 0."""
     code = EXIT_OK
     if fail_under is not None:
         low = au.below(result, fail_under)
@@ -133,7 +143,7 @@ def audit_command(
     if result.failures:
         _report_failures(result.failures)
         code = EXIT_INPUT
-    raise typer.Exit(code)
+    return code
 
 
 def _report_failures(failures: list[tuple[str, str]]) -> None:

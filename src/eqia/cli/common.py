@@ -106,3 +106,24 @@ def write_text(path: Path | None, text: str) -> None:
         out.file.flush()
         return
     write_file(path, text)
+
+
+def parse_formats(text: str, known: tuple[str, ...]) -> tuple[str, ...]:
+    """``--formats docx,html`` -> ("docx", "html"); an unknown or empty list is refused."""
+    wanted = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    bad = [f for f in wanted if f not in known]
+    if bad or not wanted:
+        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}",
+                         code=ErrorCode.BAD_FORMAT,
+                         hint=f"Use any of {', '.join(known)}, e.g. --formats "
+                              f"{','.join(known[:2])}")
+    return wanted
+
+
+def check_policy_option(policy: Path | None, publish: bool, what: str) -> None:
+    """``--policy`` protects small numbers only with ``--publish``: refuse it alone."""
+    if policy is not None and not publish:
+        raise UsageError("--policy applies only with --publish",
+                         code=ErrorCode.OPTION_MISMATCH, file=str(policy),
+                         hint="Add --publish to protect small numbers under this policy, or "
+                              f"leave out --policy for an internal {what}.")

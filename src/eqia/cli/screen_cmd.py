@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from eqia.cli.app import app, guarded, out
+from eqia.cli.common import check_policy_option, parse_formats
 from eqia.documents.proposal import load_proposal, template_text
 from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder, write_text
@@ -139,15 +140,8 @@ def screen_command(
     from eqia.render import render_all
     from eqia.spreadsheet import to_csv
 
-    wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
-    bad = [f for f in wanted if f not in FORMATS]
-    if bad or not wanted:
-        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code=ErrorCode.BAD_FORMAT,
-                         hint="Use any of docx, html, md, e.g. --formats docx,html")
-    if policy is not None and not publish:
-        raise UsageError("--policy applies only with --publish", code=ErrorCode.OPTION_MISMATCH,
-                         file=str(policy), hint="Add --publish to protect small numbers under "
-                         "this policy, or leave out --policy for an internal document.")
+    wanted = parse_formats(formats, FORMATS)
+    check_policy_option(policy, publish, "document")
     if templates is not None and not templates.is_dir():
         raise UsageError("The templates folder " + ("is a file, not a folder"
                                                     if templates.exists() else "does not exist"),
@@ -164,6 +158,20 @@ def screen_command(
             to_csv(screening.suppression_log), encoding="utf-8", newline="")
     paths = render_all(screening.context, out_dir, _slug(proposal.text["name"] or "eqia"),
                        templates_dir=templates, formats=wanted, extra=extra)
+    _print_summary(proposal, screening)
+    for p in paths:
+        if p != out_dir / log:
+            out.print(f"Wrote {p}", markup=False)
+    if extra:
+        out.print(f"Wrote {out_dir / log} [bold](internal: never publish this file)[/]")
+        out.print(f"Small numbers are protected. Publish only the files directly in {out_dir}, "
+                  "not the 'internal' folder.")
+    if not publish:
+        out.print("These documents are for internal use: add --publish to suppress small numbers.")
+
+
+def _print_summary(proposal, screening) -> None:
+    """Each characteristic's rating and where it came from, the judgement and the focus."""
     grid = screening.context["grid"]
     out.print(f"[bold]{proposal.text['name']}[/]: screening drafted from "
               f"{screening.profile.rows:,} records, compared with {screening.comparison.area.name}.")
@@ -185,12 +193,3 @@ def screen_command(
                   + " and ".join(focus.label(x).lower() for x in focus.primary) + " groups"
                   + (" (data: adverse_direction override)." if focus.source == "override"
                      else "."))
-    for p in paths:
-        if p != out_dir / log:
-            out.print(f"Wrote {p}", markup=False)
-    if extra:
-        out.print(f"Wrote {out_dir / log} [bold](internal: never publish this file)[/]")
-        out.print(f"Small numbers are protected. Publish only the files directly in {out_dir}, "
-                  "not the 'internal' folder.")
-    if not publish:
-        out.print("These documents are for internal use: add --publish to suppress small numbers.")
