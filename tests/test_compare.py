@@ -234,15 +234,6 @@ def test_api_returns_a_tidy_dataframe_with_the_csv_columns_first(kent_adults):
     assert (tested["p_adjusted"].dropna() >= tested["p_value"].dropna() - 1e-15).all()
 
 
-def test_readme_import_line_works():
-    from eqia import compare as top_compare
-    from eqia import profile_file as top_profile_file
-
-    assert callable(top_compare) and callable(top_profile_file)
-    p = top_profile_file(EXAMPLE_EXTRACT, EXAMPLE_MAPPING, as_of=EXAMPLE_AS_OF)
-    assert isinstance(top_compare(p, "Kent", ages="18-").table, pd.DataFrame)
-
-
 def test_ethnicity_rows_equal_an_independent_recount_of_the_extract(kent_adults, raw_example):
     eth = raw_example["Ethnicity"]
     observed = {g: int(eth.isin(codes).sum()) for g, codes in ETHNIC_CODES.items()}

@@ -99,11 +99,6 @@ def init_command(
     out.print(f"Wrote {file}. Fill it in, then run: {then}")
 
 
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
-    return slug[:60] or "eqia"
-
-
 @app.command("screen")
 @guarded
 def screen_command(
@@ -136,7 +131,7 @@ def screen_command(
 
     Example: eqia screen examples/mh_support_proposal.yaml --out out/
     """
-    from eqia.documents.screening import run_screening
+    from eqia.documents.screening import document_name, run_screening
     from eqia.render import render_all
     from eqia.spreadsheet import to_csv
 
@@ -156,7 +151,7 @@ def screen_command(
     if publish and len(screening.suppression_log):
         extra[log.as_posix()] = lambda p: p.write_text(
             to_csv(screening.suppression_log), encoding="utf-8", newline="")
-    paths = render_all(screening.context, out_dir, _slug(proposal.text["name"] or "eqia"),
+    paths = render_all(screening.context, out_dir, document_name(proposal),
                        templates_dir=templates, formats=wanted, extra=extra)
     _print_summary(proposal, screening)
     for p in paths:

@@ -11,6 +11,7 @@ internal document). Ratings and findings are worked out from the true comparison
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -59,6 +60,12 @@ class Screening:
     suppression_log: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Which reading of the data is the main concern (from the proposal's ``change``).
     focus: Focus = field(default_factory=focus_for)
+
+
+def document_name(proposal: Proposal) -> str:
+    """The documents' file name (no suffix): the proposal's name in lower-case words."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", proposal.text["name"] or "eqia").strip("-").lower()
+    return slug[:60] or "eqia"
 
 
 def guidance() -> dict[str, str]:

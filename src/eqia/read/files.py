@@ -446,12 +446,23 @@ def read_parquet(path: Path) -> Table:
             file=str(path),
             hint=f"Export the extract again as {SUPPORTED}.",
         ) from exc
+    return Table(path=str(path), data=frame_as_text(df))
+
+
+def frame_as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """A typed table (Parquet, a notebook's DataFrame) as the text a CSV export holds:
+    dates as YYYY-MM-DD, missing values blank, whole numbers in a float column (codes
+    with gaps, which pandas stores as floats) without ``.0``."""
+    df = df.copy()
     for col in df.columns:
-        if pd.api.types.is_datetime64_any_dtype(df[col]):
-            df[col] = df[col].dt.strftime("%Y-%m-%d")
+        s = df[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            df[col] = s.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
+            df[col] = s.astype("Int64")
     df = df.astype(object).where(df.notna(), "").astype(str)
     df.columns = [str(c).strip() for c in df.columns]
-    return Table(path=str(path), data=df.reset_index(drop=True))
+    return df.reset_index(drop=True)
 
 
 #: Python's whitespace (what ``str.strip()`` removes), for RE2 (Arrow and DuckDB).
