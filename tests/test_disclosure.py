@@ -83,7 +83,7 @@ def test_policy_file_and_overrides_apply_in_order(tmp_path):
 def test_invalid_settings_are_config_errors(overrides, setting):
     with pytest.raises(ConfigError) as info:
         load_policy(**overrides)
-    assert (info.value.code, info.value.column) == ("bad-disclosure-policy", setting)
+    assert (info.value.code, info.value.setting) == ("bad-disclosure-policy", setting)
 
 
 def test_unreadable_policy_file_is_a_config_error(tmp_path):

@@ -45,25 +45,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import partial
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from eqia.errors import ConfigError, InputError
-from eqia.settings.yamlfile import read_yaml_doc, safe_load
-
-METHODS = ("threshold", "nhs", "none")
-
-#: The smallest values eqia accepts. Below them a published document identifies people
-#: (a count of 1 or 2 does), so a policy asking for less is refused, not weakened.
-#: ``threshold`` 5: counts of 1 to 4 are always hidden; ``nhs_small_max`` 7 and
-#: ``rounding_base`` 5: the NHS rule is 1 to 7 as ``*`` and rounding to 5, never less.
-MINIMUMS = {"threshold": 5, "nhs_small_max": 7, "rounding_base": 5, "min_range": 1,
-            "share_decimals": 0}
+from eqia.errors import InputError
+from eqia.settings.disclosure import policy_settings
 
 #: The label renderers put on every page of a document made with method ``none``.
 NOT_FOR_PUBLICATION = (
@@ -204,73 +194,10 @@ def load_policy(path: str | Path | None = None, **overrides: object) -> Disclosu
     """Packaged defaults, then a user's YAML file, then explicit overrides (None ignored).
 
     The user's file holds the same keys as ``data/disclosure.yaml``, at the top level
-    or under ``disclosure:``. Values below ``MINIMUMS`` are a ``ConfigError``.
+    or under ``disclosure:``. Values below ``eqia.settings.disclosure.MINIMUMS`` are a
+    ``ConfigError``.
     """
-    text = files("eqia").joinpath("data/disclosure.yaml").read_text(encoding="utf-8")
-    values = dict(safe_load(text))
-    source = str(path) if path is not None else None
-    doc, under = None, ()
-    if path is not None:
-        doc = read_yaml_doc(path, "the disclosure policy file")
-        user = doc.data or {}
-        if isinstance(user, dict) and set(user) == {"disclosure"}:
-            user, under = user["disclosure"] or {}, ("disclosure",)
-        if not isinstance(user, dict):
-            raise ConfigError("The disclosure policy file must hold settings as key: value",
-                              code="bad-disclosure-policy", file=source,
-                              hint="See eqia/data/disclosure.yaml for the settings.")
-        values.update(user)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return _validated(values, source)
-    except ConfigError as exc:  # name the line of a setting the file gave
-        if doc is not None and exc.column and exc.column not in overrides:
-            exc.line = doc.lines.get((*under, exc.column))
-        raise
-
-
-def _validated(values: dict, source: str | None) -> DisclosurePolicy:
-    names = {f.name for f in fields(DisclosurePolicy)}
-
-    def bad(message: str, key: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(message, code="bad-disclosure-policy", file=source,
-                           column=key, value=values.get(key), hint=hint)
-
-    for key in values:
-        if key not in names:
-            raise bad(f"'{key}' is not a disclosure setting", key,
-                      "Known settings: " + ", ".join(sorted(names)) + ".")
-    if values.get("method") not in METHODS:
-        raise bad("method must be threshold, nhs or none", "method")
-    for key, low in MINIMUMS.items():
-        v = values.get(key)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise bad(f"{key} must be a whole number, at least {low}", key)
-        if v < low:
-            raise bad(f"{key} must be at least {low}: smaller values do not protect people "
-                      "in published documents", key,
-                      f"Set {key}: {low} or more (the documented minimum, see "
-                      "eqia/data/disclosure.yaml), or leave it out to use the default.")
-    if values["share_decimals"] > 4:
-        raise bad("share_decimals must be at most 4", "share_decimals")
-    if values["rounding_base"] > 2 * (values["nhs_small_max"] + 1):
-        raise bad(f"rounding_base must be at most {2 * (values['nhs_small_max'] + 1)}: a larger "
-                  f"base would round {values['nhs_small_max'] + 1} down to 0", "rounding_base")
-    if not isinstance(values.get("suppress_zero"), bool):
-        raise bad("suppress_zero must be true or false", "suppress_zero")
-    for key in ("marker", "secondary_marker", "total_label", "prose_small",
-                "prose_hidden_share", "prose_hidden_count"):
-        v = values.get(key)
-        if not isinstance(v, str) or not v.strip():
-            raise bad(f"{key} must be some text", key)
-    if values["marker"] == values["secondary_marker"]:
-        raise bad("secondary_marker must differ from marker: under the NHS rule the marker "
-                  "means 1 to 7", "secondary_marker")
-    try:
-        values["prose_small"].format(limit=10)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise bad("prose_small may only use the placeholder {limit}", "prose_small") from exc
-    return replace(DisclosurePolicy(), **values)
+    return DisclosurePolicy(**policy_settings(path, **overrides))
 
 
 # --- protected tables -----------------------------------------------------------------

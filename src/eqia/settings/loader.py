@@ -77,7 +77,7 @@ def load_layers(name: str, spec: Fields, code: ErrorCode, *, path: str | Path | 
         ck = Checker(doc or python_values({}, what))
         for key, problem, why in cross(values):
             set_by_user = doc is not None and (*under, key) in doc.lines and key not in (given or {})
-            ck.add((*under, key) if set_by_user else (), problem, values.get(key),
+            ck.add((*under, key) if set_by_user else (key,), problem, values.get(key),
                    hint=why or hint)
         ck.raise_if_any(code, hint)
     return values, source
