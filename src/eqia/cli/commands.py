@@ -4,6 +4,7 @@ from eqia.cli import (  # noqa: F401
     audit_cmd,
     baselines_cmd,
     compare_cmd,
+    map_cmd,
     profile_cmd,
     report_cmd,
     screen_cmd,

@@ -195,8 +195,26 @@ def print_profile(profile: Profile, list_invalid: bool = False) -> None:
     missing = [chars.display_name(k) for k in chars.keys() if not profile.is_collected(k)]
     if missing:
         out.print("[bold]Not collected[/] (no column in the extract): " + ", ".join(missing) + ".")
+    print_unrecognised(profile)
     for note in profile.notes:
         out.print(f"Note: {note}")
     if hidden:
         out.print(f"Invalid ages ({profile.age_source}) are counted by reason; add "
                   "--list-invalid-values to see each value (personal data).")
+
+
+def print_unrecognised(profile: Profile) -> None:
+    """Each unrecognised code in full, one to a line, ready to paste under ``values:`` in
+    a mapping file (the table wraps long values; these lines are never cut)."""
+    keys = [k for k in chars.keys() if k != "age" and profile.is_collected(k)
+            and profile.invalid(k)]
+    if not keys:
+        return
+    out.print("Unrecognised codes, in full: to count them, copy these lines under 'values:' "
+              "in a mapping file and write each one's standard category after the colon "
+              f"(eqia map suggest {profile.source} drafts the file):", markup=False)
+    for key in keys:
+        out.print(f"  {key}:", markup=False)
+        for r in profile.invalid_values(key).itertuples():
+            out.print(f"    {json.dumps(str(r.value), ensure_ascii=False)}:    # {r.count:,} "
+                      f"row{'s' if r.count != 1 else ''}", markup=False)

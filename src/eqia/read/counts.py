@@ -83,10 +83,13 @@ class Profile:
         return split[1].get(key, self.counts.iloc[0:0])
 
     def category_counts(self, key: str) -> pd.Series:
-        """Known counts per standard category, in standard order (zeros included)."""
+        """Known counts per standard category, in standard order (zeros included, except
+        for a category the census has no counterpart for, such as Indeterminate sex:
+        shown only when someone is in it)."""
         rows = self.of(key)
         got = rows[rows["kind"] == "category"].groupby("category", sort=False)["count"].sum()
-        order = category_order(key, self)
+        order = [c for c in category_order(key, self) if c in got.index or c not in
+                 _outside_census(key)]
         extra = [c for c in got.index if c not in order]
         return got.reindex(order + extra, fill_value=0).astype(int)
 
@@ -172,6 +175,13 @@ def category_order(key: str, profile: Profile | None = None) -> list[str]:
     if char.groups:
         return [g.label for g in char.groups]
     return char.labels
+
+
+def _outside_census(key: str) -> set[str]:
+    """A characteristic's categories that have no census counterpart, when it has one."""
+    if key not in chars.keys() or not chars.get(key).has_baseline:
+        return set()
+    return {c.label for c in chars.get(key).categories if not c.in_census}
 
 
 def check_reconciled(profile: Profile) -> None:

@@ -22,6 +22,7 @@ from eqia.read.files import (
     ColumnPlan,
     Table,
     is_aggregated,
+    known_columns,
     no_characteristics_error,
     plan_columns,
     read_table,
@@ -29,6 +30,7 @@ from eqia.read.files import (
 from eqia.read.mapping import MappingFile, load_mapping, lookup_for, map_categories, text_matches
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import normalise
+from eqia.settings.standard_codes import classification_notes
 
 #: Characteristics counted by age too: those the census crosses with age, so that
 #: expected counts can be age-standardised (``age_crossings``; detailed ethnic groups are
@@ -96,10 +98,14 @@ def profiles_from_counts(
 ) -> dict[tuple[str | None, str | None], Profile]:
     """One file's parts -> profiles, its dates of birth read one way for them all."""
     dates = read_dates_as(parts.values(), mapping.dayfirst, as_of)
-    return {
-        key: build_profile(vc, mapping.values, as_of=as_of, age_bands=age_bands, dates=dates)
-        for key, vc in parts.items()
-    }
+    profiles = {}
+    for key, vc in parts.items():
+        profile = build_profile(vc, mapping.values, as_of=as_of, age_bands=age_bands,
+                                dates=dates)
+        profile.notes.extend(classification_notes(
+            {k: values.index for k, values in vc.values.items()}))
+        profiles[key] = profile
+    return profiles
 
 
 def profiles_from_table(
@@ -117,7 +123,8 @@ def profiles_from_table(
     else:
         plan = plan_columns(columns, mapping, table.name)
         if not plan.columns:
-            raise no_characteristics_error(table.name, columns)
+            raise no_characteristics_error(table.name, columns, table.layout.header_row,
+                                           table.data, known_columns())
         wide = wide_counts_error(table, plan)
         if wide is not None:
             raise wide

@@ -713,13 +713,42 @@ def plan_columns(columns: list[str], mapping: MappingFile, source: str) -> Colum
     return plan
 
 
-def no_characteristics_error(source: str, columns: list[str]) -> InputError:
+def no_characteristics_error(source: str, columns: list[str], header_row: int = 1,
+                             below: pd.DataFrame | None = None,
+                             known: frozenset[str] = frozenset()) -> InputError:
+    """No characteristic found. When a row under the one taken as the header holds names
+    eqia knows, the header is most likely that row (a title above it was taken for the
+    header): say which, and do not send the officer to write a mapping file."""
+    lower = row_with_known_names(below, known, header_row) if below is not None else None
+    details = ["Columns found: " + ", ".join(columns), f"Header taken from row {header_row}"]
+    if lower is not None:
+        row, names = lower
+        return InputError(
+            "No column in the extract could be recognised as a protected characteristic: the "
+            f"column names look to be on row {row}, not row {header_row}",
+            code="no-characteristics", file=source,
+            details=[*details, f"Row {row} holds: " + ", ".join(names)],
+            hint=f"Add --header-row {row} (or 'header_row: {row}' in the mapping file).",
+        )
     example = "\n".join(f"  {k}: <column name>" for k in ("ethnicity", "sex", "age"))
     return InputError(
         "No column in the extract could be recognised as a protected characteristic",
         code="no-characteristics",
         file=source,
-        details=["Columns found: " + ", ".join(columns)],
-        hint="Name the columns in a mapping file and pass it with --map, e.g.\ncolumns:\n"
-        + example,
+        details=details,
+        hint="If the column names are on a lower row (under a title), give that row with "
+        "--header-row ROW. If these are the column names, name the characteristics' columns "
+        f"in a mapping file (eqia map suggest {source} drafts one) and pass it with --map, "
+        "e.g.\ncolumns:\n" + example,
     )
+
+
+def row_with_known_names(rows: pd.DataFrame, known: frozenset[str],
+                          header_row: int) -> tuple[int, list[str]] | None:
+    """The first of the rows under the header (up to ``MAX_TITLE_ROWS``) holding a column
+    name eqia knows: its row number in the file and the names it holds."""
+    for i, cells in enumerate(rows.iloc[:MAX_TITLE_ROWS].itertuples(index=False)):
+        names = [str(c).strip() for c in cells if str(c).strip() and normalise(c) in known]
+        if names:
+            return header_row + 1 + i, names
+    return None

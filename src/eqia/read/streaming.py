@@ -241,7 +241,7 @@ def stream_value_counts(
         return None
     plan = plan_columns(src.columns, mapping, src.name)
     if not plan.columns:
-        raise no_characteristics_error(src.name, src.columns)
+        raise no_characteristics_error(src.name, src.columns, src.skip + 1)
     if plan.id_column is None and src.kind == "csv":
         _refuse_wide_counts(src, plan)
     job = _Job(src, plan, split, crossed, mapping)

@@ -16,6 +16,7 @@ from functools import lru_cache
 from importlib.resources import files
 
 from eqia.errors import ErrorCode
+from eqia.settings import standard_codes
 from eqia.settings.schema import Checker, Fields, Flag, ListOf, MapOf, Text, python_values
 from eqia.settings.yamlfile import safe_load
 
@@ -65,6 +66,10 @@ class Characteristic:
     @property
     def labels(self) -> list[str]:
         return [c.label for c in self.categories]
+
+    @property
+    def has_baseline(self) -> bool:
+        return self.census_table is not None
 
     def category(self, label: str) -> Category:
         for c in (*self.categories, *self.groups):
@@ -176,7 +181,8 @@ def vocabulary() -> Vocabulary:
     ck = Checker(python_values(safe_load(text), "eqia's data/characteristics.yaml"))
     raw = ck.check(SCHEMA)
     ck.raise_if_any(ErrorCode.BAD_PACKAGED_FILE)
-    chars = {key: _characteristic(key, body) for key, body in raw["characteristics"].items()}
+    bodies = standard_codes.extend(raw["characteristics"], raw["unknowns"], normalise)
+    chars = {key: _characteristic(key, body) for key, body in bodies.items()}
     _cross_check(chars, ck)
     ck.raise_if_any(ErrorCode.BAD_PACKAGED_FILE)
     return Vocabulary(
