@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint install clean reference-data
+.PHONY: demo test test-fast golden bench lint install clean reference-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ demo: $(STAMP)
 # On every core (pytest-xdist): the suite is CPU-bound and CI's machine has two.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
+
+# The edit-run loop (under a minute): everything but the tests marked slow (the CLI in a
+# subprocess, documents rendered, LibreOffice, simulations, many hypothesis examples).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n auto -m "not slow"
+
+# Rewrite tests/golden/ (the README tour's whole outputs) from this checkout; review the
+# change with git diff tests/golden/ before committing it.
+golden: $(STAMP)
+	$(BIN)/python -m pytest -n auto tests/test_golden.py --update-golden
 
 # Byte-compiled first, as an installed wheel is (an editable install is not, and where
 # PYTHONDONTWRITEBYTECODE is set every run would compile eqia's modules again).

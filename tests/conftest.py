@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import difflib
+import io
+import math
 import os
 from pathlib import Path
 
@@ -28,6 +32,75 @@ GRID_LABELS = [
     "Carer's responsibilities",
 ]
 NS_WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
+
+
+#: Module fixtures that render documents or run a whole command (a second or more each).
+#: Every test that uses one is slow, and left out of make test-fast: marking only the
+#: test that happens to run first would move the cost to the next one.
+SLOW_FIXTURES = {
+    "test_screen.py": {"screened", "published"},
+    "test_population_e2e.py": {"screened"},
+    "test_direction_of_harm.py": {"closure", "new_service"},
+    "test_render.py": {"rendered"},
+    "test_report.py": {"written"},
+    "test_disclosure_leaks.py": {"black_28"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES.get(item.path.name, set()) & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden", action="store_true",
+        help="Rewrite the files in tests/golden/ from today's outputs instead of checking "
+             "them (make golden); review the change with git diff before committing it.")
+
+
+def _same_csv(got: str, want: str) -> bool:
+    """Whether two CSV texts hold the same cells, numbers equal to 1 part in 10^9 (the
+    last digits of a float can move with a numpy or scipy release; nothing else may)."""
+    a, b = list(csv.reader(io.StringIO(got))), list(csv.reader(io.StringIO(want)))
+    if [len(r) for r in a] != [len(r) for r in b]:
+        return False
+    for x, y in zip(sum(a, []), sum(b, []), strict=True):
+        if x == y:
+            continue
+        try:
+            if not math.isclose(float(x), float(y), rel_tol=1e-9, abs_tol=1e-12):
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+@pytest.fixture
+def golden(request):
+    """Check a whole output against its file in tests/golden/ (or, with --update-golden,
+    write it there): a change in any output shows up as a diff to review, not a fragment
+    that happens to survive."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.write_bytes(text.encode("utf-8"))
+            return
+        assert path.exists(), f"No golden file {path.name}: run make golden and review it."
+        want = path.read_bytes().decode("utf-8")
+        if text == want or (path.suffix == ".csv" and _same_csv(text, want)):
+            return
+        diff = "".join(difflib.unified_diff(
+            want.splitlines(keepends=True), text.splitlines(keepends=True),
+            f"tests/golden/{name}", "this run", n=1))
+        pytest.fail(f"{name} differs from its golden file. If the change is meant, run "
+                    f"make golden and commit the reviewed diff.\n{diff[:6000]}",
+                    pytrace=False)
+
+    return check
 
 
 @pytest.fixture

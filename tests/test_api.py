@@ -79,6 +79,7 @@ def test_as_of_is_required_and_checked():
     assert err.value.code == "bad-date"
 
 
+@pytest.mark.slow
 def test_compare_gives_the_numbers_the_command_prints(tmp_path):
     profile = eqia.profile_file(EXTRACT, MAPPING, as_of="2026-03-31")
     table = eqia.compare(profile, "Kent", ages="18-").table
@@ -101,6 +102,7 @@ def _blocks(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(_blocks(ROOT / "docs" / "api.md"))))
 def test_docs_api_examples_run(index, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
@@ -108,6 +110,7 @@ def test_docs_api_examples_run(index, monkeypatch, capsys):
     assert capsys.readouterr().out.strip()
 
 
+@pytest.mark.slow
 def test_screen_writes_what_the_command_writes(tmp_path):
     screening = eqia.screen(ROOT / "examples" / "mh_support_proposal.yaml", out=tmp_path / "api",
                             formats=("md",), today="2026-04-01")

@@ -32,6 +32,7 @@ from openpyxl import load_workbook
 
 from eqia.documents import audit as au
 from eqia.errors import ConfigError
+from eqia.settings.thresholds import THRESHOLD_KEYS, load_thresholds
 
 HERE = Path(__file__).resolve().parent / "fixtures" / "audit"
 CURRENT = HERE / "current"
@@ -88,7 +89,7 @@ def test_a_characteristic_with_no_column_is_not_collected_red_and_all_unknown(re
             r["known_share"], r["rag"]) == ("not collected", 100, 0, 100, 100, 0.0, "red")
     # by default only what a service collects is required
     assert not r["required"] and s.loc[("Reablement", "sex"), "required"]
-    assert set(result.summary["characteristic"]) == set(au.load_thresholds().audited)
+    assert set(result.summary["characteristic"]) == set(load_thresholds().audited)
 
 
 def test_invalid_values_keep_the_raw_codes_and_counts(result):
@@ -152,7 +153,7 @@ def test_rag_boundaries_are_exact(tmp_path):
     sex = r.summary[r.summary["characteristic"] == "sex"].set_index("service")["rag"]
     assert sex.to_dict() == {"S6999": "red", "S7000": "amber", "S8999": "amber",
                              "S9000": "green"}
-    th = au.load_thresholds()
+    th = load_thresholds()
     assert [th.rag("sex", k, 10000) for k in (8999, 9000, 7000, 6999)] == [
         "amber", "green", "amber", "red"]
     assert au.share_text(8999, 10000) == "89.9%"  # rounded down: never shows 90.0% as amber
@@ -169,7 +170,7 @@ def test_thresholds_file_sets_cutoffs_and_required_characteristics(tmp_path, res
     path = tmp_path / "t.yaml"
     path.write_text("characteristics:\n  religion: {green: 60, amber: 50}\n"
                     "required: [sex, religion]\n", encoding="utf-8")
-    th = au.load_thresholds(path)
+    th = load_thresholds(path)
     assert (th.green, th.amber, th.cutoffs("religion")) == (90, 70, (60, 50))
     r = au.audit_paths([CURRENT], as_of=AS_OF, thresholds=th)
     s = r.summary.set_index(["service", "characteristic"])
@@ -191,7 +192,7 @@ def test_bad_thresholds_files_say_what_is_wrong(tmp_path, text, message):
     path = tmp_path / "t.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as exc:
-        au.load_thresholds(path)
+        load_thresholds(path)
     assert exc.value.message.startswith(message)
 
 
@@ -199,7 +200,7 @@ def test_every_threshold_setting_is_documented_in_the_packaged_file():
     from importlib.resources import files
 
     text = files("eqia").joinpath("data/thresholds.yaml").read_text(encoding="utf-8")
-    for key in au.THRESHOLD_KEYS:
+    for key in THRESHOLD_KEYS:
         assert f"\n{key}:" in text
     assert "DQMI" in text and "chosen because" in text
 
@@ -271,7 +272,7 @@ def test_workbook_has_the_sheets_frozen_panes_and_conditional_formatting(written
     assert [c.value for c in summary[1]][:4] == ["Service", "Age", "Disability", "Sex"]
     assert summary["A2"].value == "Reablement"  # worst first
     assert summary["B2"].value == "not collected" and summary["D2"].value == 0.89
-    assert len(summary.conditional_formatting) == len(au.load_thresholds().audited)
+    assert len(summary.conditional_formatting) == len(load_thresholds().audited)
     invalid = [tuple(r) for r in wb["Invalid values"].iter_rows(values_only=True)]
     assert invalid == [  # counted by reason: no value from an extract by default
         ("service", "characteristic", "reason", "count", "distinct_values"),
@@ -309,7 +310,7 @@ def test_narrative_docx_uses_heading_styles_and_matches_the_html(written, result
 def test_csv_file_has_exactly_the_documented_columns(written):
     frame = pd.read_csv(written / "audit.csv")
     assert list(frame.columns) == au.CSV_COLUMNS
-    assert len(frame) == 4 * len(au.load_thresholds().audited)
+    assert len(frame) == 4 * len(load_thresholds().audited)
 
 
 # ---------------------------------------------------------------------------

@@ -612,6 +612,7 @@ EXAMPLE_ARGS = ["compare", EXAMPLE_EXTRACT, "--map", EXAMPLE_MAPPING, "--area", 
                 "--ages", "18-", "--as-of", "2026-03-31"]
 
 
+@pytest.mark.slow
 def test_cli_csv_has_exactly_the_documented_columns(cli, kent_adults):
     res = cli(*EXAMPLE_ARGS, "--format", "csv")
     assert res.exit_code == 0, res.output
@@ -636,6 +637,7 @@ def test_cli_csv_has_exactly_the_documented_columns(cli, kent_adults):
                                 "no_baseline", "no_census_category", "outside_ages"}
 
 
+@pytest.mark.slow
 def test_cli_table_marks_flags_in_words_and_ends_with_the_method(cli):
     res = cli(*EXAMPLE_ARGS)
     assert res.exit_code == 0, res.output
@@ -651,6 +653,7 @@ def test_cli_table_marks_flags_in_words_and_ends_with_the_method(cli):
         assert part in method
 
 
+@pytest.mark.slow
 def test_cli_xlsx_has_the_csv_columns_and_a_method_sheet(cli, tmp_path, kent_adults):
     res = cli(*EXAMPLE_ARGS, "--format", "xlsx", "--out", tmp_path)
     assert res.exit_code == 0, res.output
@@ -684,6 +687,7 @@ def test_cli_xlsx_has_the_csv_columns_and_a_method_sheet(cli, tmp_path, kent_adu
         assert f"Column: {column}" in method.index
 
 
+@pytest.mark.slow
 def test_cli_rules_file_changes_the_threshold(cli, tmp_path, kent_adults):
     # Age-adjusted men: ratio 0.89 with its 95% interval below 1. Not under at 0.8, under
     # when a council sets under_ratio: 0.9.
@@ -743,6 +747,7 @@ def test_edge_extract_runs_from_the_command_line(cli, edge_result):
     assert "no census" in res.stdout
 
 
+@pytest.mark.slow
 def test_api_accepts_a_rules_path_and_an_age_band(tmp_path, example_profile):
     rules = tmp_path / "rules.yaml"
     rules.write_text("missing_sensitivity: false\n", encoding="utf-8")
@@ -754,6 +759,7 @@ def test_api_accepts_a_rules_path_and_an_age_band(tmp_path, example_profile):
     assert dt.date(2026, 3, 31) == EXAMPLE_AS_OF
 
 
+@pytest.mark.slow
 def test_a_comparator_file_replaces_the_census_for_its_characteristic(cli, tmp_path):
     # The eligible population from a (made-up) needs assessment, as percentages.
     shares = {"White": 80, "Asian, Asian British or Asian Welsh": 8,

@@ -103,6 +103,7 @@ def closure(tmp_path_factory):
     return _screen(cli, folder, "closure", judgement={"option": 3})
 
 
+@pytest.mark.slow
 @needs_census
 def test_closure_of_a_mostly_disabled_service_suggests_medium_negative_with_mitigation(closure):
     doc, result = closure
@@ -265,6 +266,7 @@ def new_service(tmp_path_factory):
     return _screen(cli, tmp_path_factory.mktemp("new"), "new_service", formats="docx")
 
 
+@pytest.mark.slow
 @needs_census
 def test_new_service_makes_under_reached_groups_the_concern_with_outreach(new_service):
     doc, result = new_service
@@ -306,6 +308,7 @@ def example():
     return p, compare(p, "Kent", ages="18-")
 
 
+@pytest.mark.slow
 def test_override_beats_the_change(example):
     from eqia.judgement.assess import load_assessment_rules, suggest
     from eqia.settings.changes import focus_for
@@ -348,6 +351,7 @@ def test_mixed_changes_make_both_readings_primary():
     assert focus_for(("closure",), "employment").scope == "employment"
 
 
+@pytest.mark.slow
 def test_employment_proposals_keep_marriage_and_count_only_married_people(example):
     from eqia.judgement.assess import action_rows, load_assessment_rules, suggest
     from eqia.settings.changes import focus_for
@@ -377,6 +381,7 @@ def test_employment_proposals_keep_marriage_and_count_only_married_people(exampl
                                     "that the selection criteria and process")
 
 
+@pytest.mark.slow
 def test_pregnancy_keeps_its_data_gap_where_ages_include_child_bearing_ones(example):
     from eqia.judgement.assess import action_rows, load_assessment_rules, suggest
 

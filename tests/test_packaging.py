@@ -35,6 +35,7 @@ def test_wheel_carries_every_reference_table_and_template(wheel):
     assert "eqia/data/characteristics.yaml" in names
 
 
+@pytest.mark.slow
 def test_the_unpacked_wheel_answers_from_its_own_files(wheel, tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

@@ -117,6 +117,7 @@ def _grid_reasons(doc) -> dict[str, str]:
     return {r.cells[0].text.strip(): r.cells[2].text for r in grid.rows[1:]}
 
 
+@pytest.mark.slow
 def test_the_grid_says_which_population_each_row_was_compared_with(screened):
     doc = Document(str(screened / f"{BASENAME}.docx"))
     grid = _grid_reasons(doc)
@@ -141,6 +142,7 @@ def test_part2_names_the_population_and_marks_the_age_confounded_comparison(scre
         assert "65 and over" not in sentence
 
 
+@pytest.mark.slow
 def test_the_report_says_which_population_each_finding_is_against(folder, run):
     out = folder / "report_out"
     run("report", folder / "report.yaml", "--out", out)
@@ -153,6 +155,7 @@ def test_the_report_says_which_population_each_finding_is_against(folder, run):
            "in the group ‘Disabled" not in html
 
 
+@pytest.mark.slow
 def test_a_table_of_counts_gets_age_adjusted_sex_rows_through_the_cli(run, tmp_path):
     from .conftest import FIXTURES
 
@@ -175,6 +178,7 @@ def test_a_table_of_counts_gets_age_adjusted_sex_rows_through_the_cli(run, tmp_p
             "ratios allow for the service's age profile") in text
 
 
+@pytest.mark.slow
 def test_data_from_2015_16_compared_with_census_2021_get_a_note(folder, run):
     res = run("compare", folder / "day_centre.csv", "--area", "Maidstone", "--ages", "65-",
               "--as-of", "2015-09-30")

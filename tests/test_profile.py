@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from eqia.read.counts import check_reconciled
 from eqia.read.extract import profile_file
 
-from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING, GOLDEN
+from .conftest import EXAMPLE_AS_OF, EXAMPLE_EXTRACT, EXAMPLE_MAPPING
 
 
 def example():
@@ -24,17 +24,6 @@ def example():
 def raw_column(name: str) -> Counter:
     with EXAMPLE_EXTRACT.open(encoding="utf-8") as fh:
         return Counter(row[name] for row in csv.DictReader(fh))
-
-
-def test_example_profile_matches_golden_file():
-    """Regenerate on purpose only:
-    eqia profile ... -f csv --list-invalid-values > tests/golden/example_profile.csv"""
-    got = example().tidy(list_invalid_values=True)
-    want = pd.read_csv(GOLDEN / "example_profile.csv", keep_default_na=False)
-    want["share_of_known"] = pd.to_numeric(want["share_of_known"].replace("", None))
-    pd.testing.assert_frame_equal(
-        got.reset_index(drop=True), want, check_dtype=False, atol=1e-6
-    )
 
 
 def test_sex_counts_equal_the_raw_values_counted_independently():
@@ -125,6 +114,7 @@ def test_windows_1252_and_bom_files_are_read(tmp_path):
     assert (p.rows, p.category_counts("religion")["Muslim"]) == (2, 1)
 
 
+@pytest.mark.slow
 def test_excel_sheet_and_parquet_give_the_same_counts_as_csv(tmp_path):
     df = pd.read_csv(EXAMPLE_EXTRACT, dtype=str, keep_default_na=False)
     xlsx = tmp_path / "extract.xlsx"
@@ -177,6 +167,7 @@ VALUES = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(*[st.sampled_from(v) for v in VALUES.values()]), min_size=1,
                 max_size=60))

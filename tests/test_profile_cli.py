@@ -121,6 +121,7 @@ def test_mapping_to_an_unknown_code_makes_it_unknown_not_invalid(cli, tmp_path):
     assert eth["unknown"]["not_stated"] == 50 + 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "code", "out", "err"), [
     (["profile", str(EXAMPLE_EXTRACT), "--map", str(EXAMPLE_MAPPING), "--format", "csv"], 0,
      "characteristic,category,kind,count,share_of_known", ""),

@@ -37,6 +37,7 @@ def test_the_readme_shows_each_command():
     assert {"profile", "baselines", "compare", "init", "screen", "audit", "report"} <= shown
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", readme_commands())
 def test_readme_command_runs_on_the_bundled_data(command, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)

@@ -88,6 +88,7 @@ def test_every_count_is_the_shared_ons_count_unchanged(key):
     assert source["total"] in set(shared["category"])
 
 
+@pytest.mark.slow
 @needs_shared
 def test_the_build_script_reproduces_the_committed_files(tmp_path):
     spec = importlib.util.spec_from_file_location(

@@ -20,7 +20,9 @@ from docx.oxml.ns import qn
 from eqia.errors import TemplateError
 from eqia.render import render_all
 from eqia.render.charts import alt_text
-from eqia.render.view import ci, flag_text, pct, ratio
+from eqia.render.view import ci, flag_text
+from eqia.words import percent as pct
+from eqia.words import ratio
 
 from .conftest import GRID_LABELS, NS_WP
 
@@ -59,6 +61,7 @@ def _row_texts(table) -> list[list[str]]:
 
 # --- the Word document --------------------------------------------------------------
 
+@pytest.mark.slow
 def test_render_all_writes_every_format_and_the_markdown_charts(rendered):
     assert set(rendered) == {"docx", "html", "md", "charts"}
     assert sorted(p.name for p in rendered["charts"].iterdir()) == sorted(
@@ -230,6 +233,7 @@ def test_officers_judgement_is_shown_beside_the_suggestion(context, tmp_path):
     assert "**Officer’s judgement:** Consultation showed wider impact." in text
 
 
+@pytest.mark.slow
 def test_rendering_does_not_change_the_callers_context(context, tmp_path):
     before = copy.deepcopy(context)
     render_all(context, tmp_path, "x", formats=("md",))

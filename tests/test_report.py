@@ -141,6 +141,19 @@ def _z_test_p(k1: int, n1: int, k2: int, n2: int) -> float:
     return math.erfc(abs(z) / math.sqrt(2))
 
 
+def _fisher_p(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Fisher's exact test, by hand: the hypergeometric probability of every split of
+    the k1 + k2 people in the category as likely as, or less likely than, the one seen."""
+    k = k1 + k2
+
+    def prob(x: int) -> float:
+        return math.comb(n1, x) * math.comb(n2, k - x) / math.comb(n1 + n2, k)
+
+    seen = prob(k1)
+    return min(1.0, sum(prob(x) for x in range(max(0, k - n2), min(k, n1) + 1)
+                        if prob(x) <= seen * (1 + 1e-7)))
+
+
 def test_two_proportion_test_equals_the_z_test():
     from eqia.documents.report import two_proportion_test
 
@@ -149,7 +162,11 @@ def test_two_proportion_test_equals_the_z_test():
     assert p == pytest.approx(_z_test_p(26, 2000, 60, 2000), rel=1e-9)
     p_small, test_small = two_proportion_test(3, 2000, 2, 2000)
     assert test_small == "Fisher's exact test"
-    assert 0 < p_small <= 1
+    assert p_small == pytest.approx(_fisher_p(3, 2000, 2, 2000)) == pytest.approx(1.0)
+    p_apart, test_apart = two_proportion_test(1, 2000, 7, 2000)
+    assert test_apart == "Fisher's exact test"
+    assert p_apart == pytest.approx(_fisher_p(1, 2000, 7, 2000), rel=1e-9)
+    assert p_apart == pytest.approx(0.07004, abs=1e-5)
 
 
 def test_ethnicity_change_and_its_test_match_a_hand_computation(internal):
@@ -163,16 +180,35 @@ def test_ethnicity_change_and_its_test_match_a_hand_computation(internal):
         (k1, n1, k2, n2)
     assert row["change_pp"] == pytest.approx(100 * (k2 / n2 - k1 / n1))
     assert row["p_value"] == pytest.approx(_z_test_p(k1, n1, k2, n2), rel=1e-9)
-    # Holm across the ethnic groups that were tested, by hand.
-    tested = ch["p_value"].dropna().sort_values()
-    m = len(tested)
-    holm, running = {}, 0.0
-    for i, (cat, p) in enumerate(tested.items()):
-        running = max(running, min(1.0, (m - i) * p))
-        holm[cat] = running
-    assert row["p_adjusted"] == pytest.approx(holm[ASIAN])
-    assert bool(row["significant"])
-    assert not bool(ch.loc["White", "significant"]) or ch.loc["White", "p_adjusted"] < 0.05
+
+
+def test_which_changes_are_significant_is_holm_worked_out_by_statsmodels(internal):
+    """Each broad group's p-value (statsmodels' pooled z-test) and Holm adjustment
+    (statsmodels' multipletests), from the fixture's counts, not from the report's own
+    p-values. White is the case that matters: 1,900 then 1,870 of 2,000 has p = 0.042
+    on its own, but 0.125 once Holm allows for the four groups tested, so it is not
+    significant; Asian (29 then 62) is, at 0.0019."""
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.proportion import proportions_ztest
+
+    groups = {"White": ("WBRI",), ASIAN: ("AIND", "ACHN"),
+              "Black, Black British, Black Welsh, Caribbean or African": ("BAFR",),
+              "Mixed or Multiple ethnic groups": ("MWBC",)}
+    n = [sum(YEAR1.values()), sum(YEAR2.values())]
+    p = {g: proportions_ztest([sum(y[c] for c in codes) for y in (YEAR1, YEAR2)], n)[1]
+         for g, codes in groups.items()}
+    reject, adjusted, _, _ = multipletests(list(p.values()), alpha=0.05, method="holm")
+    ch = next(s for s in internal.services[0].sections if s.key == "ethnicity").changes
+    tested = ch.dropna(subset=["p_value"]).set_index("category")
+    assert sorted(tested.index) == sorted(groups)  # no one in "Other" in either year
+    for g, adj, sig in zip(p, adjusted, reject, strict=True):
+        assert tested.at[g, "p_value"] == pytest.approx(p[g], rel=1e-9), g
+        assert tested.at[g, "p_adjusted"] == pytest.approx(adj, rel=1e-9), g
+        assert bool(tested.at[g, "significant"]) == bool(sig), g
+    assert p["White"] == pytest.approx(0.0416, abs=1e-4)
+    assert tested.at["White", "p_adjusted"] == pytest.approx(0.1248, abs=1e-4)
+    assert not tested.at["White", "significant"]
+    assert tested.at[ASIAN, "significant"]
 
 
 def test_finding_states_the_change_and_the_population_share(internal):
@@ -204,6 +240,7 @@ def test_missing_year_unparsed_period_and_uncollected_characteristic_are_noted(i
     assert [p.label for p in internal.services[0].periods] == ["2024-25", "2025-26"]
 
 
+@pytest.mark.slow
 def test_data_notes_appear_in_the_documents(written):
     from docx import Document
 
@@ -352,6 +389,7 @@ def test_xlsx_has_one_sheet_per_table_with_frozen_headers(written):
 # --- the command ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_builds_the_report_and_lists_data_notes(report_file, tmp_path):
     result = CliRunner().invoke(app, ["report", str(report_file), "--out", str(tmp_path / "r"),
                                       "--publish"])

@@ -123,6 +123,7 @@ def test_published_change_test_takes_the_worst_case_over_rounding():
 # --- findings, worked out by hand ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_internal_change_findings_quote_the_shares_and_holm_adjusted_p(reports):
     sec = section(reports["internal"], "ethnicity")
     tested = {c: z_test(a, KNOWN, b, KNOWN) for c, (a, b) in ETHNICITY.items() if a + b}
@@ -230,6 +231,7 @@ def test_threshold_publication_hides_the_small_count_and_what_would_reveal_it(re
     assert shown.at[ASIAN, "2024-25"] == "40"
 
 
+@pytest.mark.slow
 def test_the_command_prints_the_notes_and_exits_0(report_file, tmp_path):
     result = CliRunner().invoke(app, ["report", str(report_file), "--out", str(tmp_path),
                                       "--publish", "--formats", "html"])
@@ -242,6 +244,7 @@ def test_the_command_prints_the_notes_and_exits_0(report_file, tmp_path):
     assert len(frame) >= 2
 
 
+@pytest.mark.slow
 def test_a_small_group_with_no_census_category_is_counted_as_not_recorded_not_hidden():
     # The example's mental health service has 4 people of sex 'Other' in 2025-26 (a
     # category the census does not have). Hiding it would mean hiding women or men too.

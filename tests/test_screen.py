@@ -132,6 +132,7 @@ def _text(doc) -> str:
     return "\n".join(p.text for p in doc.paragraphs)
 
 
+@pytest.mark.slow
 def test_screen_writes_word_html_and_markdown(screened):
     result, out = screened
     names = sorted(p.name for p in out.iterdir())
@@ -405,6 +406,7 @@ def comparison():
     return compare(profile_file(p.extracts[0], p.mapping, as_of=p.as_of), p.area, ages=p.ages)
 
 
+@pytest.mark.slow
 def test_high_needs_the_flag_to_hold_across_the_whole_grid(comparison):
     from dataclasses import replace
 
@@ -518,6 +520,7 @@ def test_init_will_not_overwrite_without_force(cli, tmp_path):
     assert cli("init", target, "--force").exit_code == 0
 
 
+@pytest.mark.slow
 def test_an_init_file_filled_in_minimally_screens(cli, tmp_path):
     target = tmp_path / "p.yaml"
     cli("init", target)
@@ -615,6 +618,7 @@ def test_missing_proposal_file(cli, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_own_template_with_a_missing_value_leaves_no_output(cli, tmp_path):
     own = tmp_path / "tpl"
     own.mkdir()
@@ -636,6 +640,7 @@ def test_templates_folder_must_exist(cli, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_comparator_in_the_proposal_replaces_the_census_for_that_characteristic(cli, tmp_path):
     shares = {"White": 70, "Asian, Asian British or Asian Welsh": 12,
               "Black, Black British, Black Welsh, Caribbean or African": 8,
@@ -692,6 +697,7 @@ def published(tmp_path_factory, csv):
     return runs
 
 
+@pytest.mark.slow
 def test_published_eqia_hides_every_count_under_10_and_names_no_hidden_group(published, csv):
     r, out, doc = published["threshold"]
     tables = _part2_tables(doc)
@@ -741,6 +747,7 @@ def test_published_eqia_under_the_nhs_rule_rounds_and_works_shares_out_from_roun
             assert religion[category][3] == _ci(rounded[category], n)
 
 
+@pytest.mark.slow
 def test_an_age_confounded_difference_alone_never_suggests_high(comparison):
     from dataclasses import replace
 

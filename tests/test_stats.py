@@ -227,6 +227,7 @@ def test_the_issues_example_share_and_ratio_intervals_now_agree():
     assert (row["signal_95"], row["flag"]) == ("none", "none")
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(n=hs.integers(1, 5000), data=hs.data(), p0=hs.floats(0.001, 0.999))
 def test_a_crude_rows_intervals_and_p_value_never_disagree(n, data, p0):
@@ -281,6 +282,7 @@ def test_exact_poisson_test_against_statsmodels_and_at_its_limits(o):
             assert stats.exact_poisson_p(o, limit) == pytest.approx(0.05, rel=1e-7)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(o=hs.integers(0, 3000), e=hs.floats(5, 3000))
 def test_an_age_adjusted_rows_intervals_and_p_value_never_disagree(o, e):
@@ -299,6 +301,7 @@ def test_an_age_adjusted_rows_intervals_and_p_value_never_disagree(o, e):
 # --- Many categories at once -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_holm_by_hand_and_against_statsmodels():
     # p = 0.01, 0.04, 0.03, 0.005 (m = 4). Sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03,
     # 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> kept non-decreasing: 0.06.

@@ -67,6 +67,7 @@ AWKWARD = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("encoding", "newline", "extra"),
     [
@@ -128,6 +129,7 @@ def test_the_example_extract_streams_to_the_same_profile():
     assert got[(None, None)].rows == 3012
 
 
+@pytest.mark.slow
 def test_services_and_periods_stream_to_the_same_profiles(tmp_path):
     df = pd.read_csv(EXAMPLE_EXTRACT, dtype=str, keep_default_na=False)
     df["Team"] = [["North", "South", "East", ""][i % 4] for i in range(len(df))]
@@ -180,6 +182,7 @@ def test_a_cp1252_file_with_repeated_ids_reads_in_chunks(tmp_path):
     assert_same_profiles(path, allow_duplicates=True)
 
 
+@pytest.mark.slow
 def test_a_file_bigger_than_the_memory_limit_is_still_counted(tmp_path):
     import sys
 
@@ -247,6 +250,7 @@ CODES = st.sampled_from(["WBRI", "Male", "Female", "", " ", "Not Known", "REFU",
                          "£", "é", "18-24", "Y", "N", "01/01/1990", "31/02/1980", "Jedi"])
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
@@ -326,6 +330,7 @@ def test_colliding_hashes_do_not_invent_repeats(tmp_path, monkeypatch):
     assert (vc.rows, vc.duplicates) == (2_000, 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["no udf", "hashes lost", "duckdb 1"])
 def test_the_fallbacks_count_the_same(tmp_path, monkeypatch, how):
     """Without the hash collector (older DuckDB), if a batch of hashes went missing, and

@@ -42,6 +42,12 @@ class ErrorCode(str, Enum):
     MIXED_DATE_ORDER = "mixed-date-order"
     WIDE_COUNTS = "wide-counts"
     BAD_COUNT = "bad-count"
+    # Reading a database
+    BAD_DATABASE_URL = "bad-database-url"
+    PASSWORD_IN_URL = "password-in-url"
+    DATABASE_ERROR = "database-error"
+    BAD_QUERY = "bad-query"
+    MISSING_LIBRARY = "missing-library"
     # Settings files
     INVALID_YAML = "invalid-yaml"
     BAD_MAPPING = "bad-mapping"
@@ -53,6 +59,7 @@ class ErrorCode(str, Enum):
     BAD_PACKAGED_FILE = "bad-packaged-file"
     # The command line
     OPTION_MISMATCH = "option-mismatch"
+    MISSING_ARGUMENT = "missing-argument"
     BAD_DATE = "bad-date"
     BAD_FORMAT = "bad-format"
     BAD_AGE_BAND = "bad-age-band"

@@ -355,6 +355,7 @@ def black_28(tmp_path_factory):
     return runs, ethnicity_truth(BLACK_DETAIL, {}, 3)
 
 
+@pytest.mark.slow
 def test_the_internal_document_shows_the_small_numbers_the_checks_look_for(black_28):
     # The readers below are not blind: the internal document holds 1, 2, 3 and 7.
     runs, _ = black_28
@@ -405,6 +406,7 @@ def test_the_intruder_finds_the_leak_the_issue_found(black_28):
         assert_hidden_counts_stay_hidden(md, truth, "threshold")
 
 
+@pytest.mark.slow
 def test_nhs_rule_never_prints_1_or_2_as_0_nor_3_as_5(tmp_path):
     counts = {"Religion": {"Christian": 200, "No religion": 180, "Buddhist": 1, "Jewish": 2,
                            "Hindu": 9, "Not known": 3}}
@@ -476,6 +478,7 @@ def test_publishing_changes_no_rating_and_no_finding(black_28, method):
             assert row["flag"] in (match["flag"].iloc[0], UNSAID), (c["key"], row)
 
 
+@pytest.mark.slow
 def test_the_example_proposal_gets_the_same_ratings_published(tmp_path):
     internal = run_screening(load_proposal(EXAMPLE))
     for method in ("threshold", "nhs"):
@@ -532,6 +535,7 @@ def quick_charts(monkeypatch):
     monkeypatch.setattr("eqia.documents.report.render_charts", lambda context: {})
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(service=small_services(), method=st.sampled_from(["threshold", "nhs"]))
@@ -559,6 +563,7 @@ def _report(folder: Path, services: list[dict[str, dict[str, int]]], method: str
     return path
 
 
+@pytest.mark.slow
 @settings(max_examples=5, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(services=st.lists(small_services(), min_size=1, max_size=2),
@@ -588,6 +593,7 @@ def test_no_published_annual_report_gives_a_small_count_away(tmp_path_factory, q
                     assert drawn == (not sec.table.suppressed.at[cat, p]) or not drawn
 
 
+@pytest.mark.slow
 def test_a_finding_that_would_pin_a_hidden_count_stands_unsaid(tmp_path):
     # 1 woman and 60 men: women are far fewer than expected (about 31). Published, 1 is
     # hidden and so is 60 (61 recorded is shown); a reader knows women are 1 to 60. "Fewer

@@ -169,6 +169,7 @@ def test_an_unexpected_error_never_prints_what_it_was_about(cli, extract, monkey
     assert "PID-SECRET" not in r.stderr + r.stdout
 
 
+@pytest.mark.slow
 def test_compare_outputs_hold_no_record_level_value(cli, extract, tmp_path):
     out = tmp_path / "out"
     for fmt in ("xlsx", "csv"):

@@ -404,6 +404,7 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.slow
 def test_hostile_invocations_exit_2_with_a_clear_message(cli, work):
     write("binary.yaml", bytes(range(256)) * 4)
     write("empty.yaml", "")

@@ -81,6 +81,7 @@ def test_a_saved_workbook_holds_text_as_text_and_numbers_as_numbers(tmp_path):
 
 # --- every workbook and CSV eqia writes ----------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("listed", [False, True])
 def test_audit_workbook_and_csv_keep_hostile_service_names_and_values_as_text(
         cli, tmp_path, listed):
@@ -123,6 +124,7 @@ def test_profile_csv_lists_hostile_values_behind_a_quote(cli, tmp_path):
     assert invalid == {"'" + t.replace("\r", "\n") for t in HOSTILE}
 
 
+@pytest.mark.slow
 def test_report_workbook_keeps_hostile_names_as_text(cli, tmp_path):
     (tmp_path / "day.csv").write_text(
         (EXAMPLES / "mh_support_extract.csv").read_text(encoding="utf-8"), encoding="utf-8")
@@ -147,6 +149,7 @@ def test_report_workbook_keeps_hostile_names_as_text(cli, tmp_path):
             assert not any(line.startswith(("=", "+", "-", "@")) for line in log.splitlines())
 
 
+@pytest.mark.slow
 def test_compare_workbook_and_csv_keep_a_hostile_file_name_as_text(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     name = "=1+1.csv"

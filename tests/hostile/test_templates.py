@@ -95,6 +95,7 @@ def test_a_chart_in_the_word_template_gives_no_handle_on_docxtpl(context, tmp_pa
     assert not mark.exists() and not (tmp_path / "x.docx").exists()
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_the_issue_13_word_template_and_writes_nothing(cli, tmp_path):
     """End to end, as a council would run it: exit 2, no document, no file, no command."""
     mark = tmp_path / "MARK"

@@ -25,6 +25,7 @@ from eqia.cli.common import (
     reading_mapping,
     write_text,
 )
+from eqia.cli.database import DbOpt, PasswordPromptOpt, TablesOpt, database_tables
 from eqia.documents import audit as au
 from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder
@@ -44,10 +45,10 @@ class AuditFormat(str, Enum):
 @guarded
 def audit_command(
     paths: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(help="Extract files, or folders of them (CSV, XLSX, Parquet); "
-                       "record-level or aggregated.", show_default=False),
-    ],
+                       "record-level or aggregated (or tables with --db).", show_default=False),
+    ] = None,
     previous: Annotated[
         list[Path] | None,
         typer.Option("--previous", "-p", help="Last time's extracts (files or folders), "
@@ -80,6 +81,9 @@ def audit_command(
     list_invalid: ListInvalidOpt = False,
     dayfirst: DayFirstOpt = None,
     header_row: HeaderRowOpt = None,
+    db: DbOpt = None,
+    tables: TablesOpt = None,
+    password_prompt: PasswordPromptOpt = False,
 ) -> None:
     """Audit how completely services record protected characteristics.
 
@@ -90,7 +94,11 @@ def audit_command(
     data, for internal use only).
 
     Example: eqia audit extracts/ --previous last-quarter/ --out audit/ --as-of 2026-03-31
+
+    Tables in a database are audited where they live (only counts come back):
+    eqia audit --db postgresql://analyst@warehouse/council --table mh_support --table carers
     """
+    paths = [*(paths or []), *database_tables(db, tables or [], password_prompt)]
     date = parse_as_of(as_of)
     if top is not None and fmt is AuditFormat.csv:
         raise UsageError("--top applies to the table output only", code=ErrorCode.OPTION_MISMATCH,
@@ -165,7 +173,8 @@ def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
     from eqia.read.streaming import wanted
 
     files, _ = au.find_extracts(paths)
-    if not err.is_terminal or not (len(files) >= PROGRESS_FILES or any(map(wanted, files))):
+    big = any(wanted(f) for f in files if isinstance(f, Path))
+    if not err.is_terminal or not (len(files) >= PROGRESS_FILES or big):
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -13,6 +14,7 @@ import typer
 from eqia.errors import ErrorCode, UsageError
 from eqia.read.mapping import MappingFile, load_mapping
 from eqia.settings.schema import read_date
+from eqia.words import EMPTY, percent
 
 ExtractArg = Annotated[
     Path, typer.Argument(help="The service-user extract: CSV, XLSX or Parquet.", show_default=False)
@@ -91,9 +93,8 @@ def parse_as_of(text: str | None) -> dt.date:
 
 
 def pct(x: float | None, digits: int = 1) -> str:
-    if x is None or x != x:  # NaN
-        return ""
-    return f"{100 * x:.{digits}f}%"
+    """A share in the terminal's tables: empty where there is none (``eqia.words``)."""
+    return percent(x, digits, blank=EMPTY)
 
 
 def write_text(path: Path | None, text: str) -> None:
@@ -108,7 +109,7 @@ def write_text(path: Path | None, text: str) -> None:
     write_file(path, text)
 
 
-def parse_formats(text: str, known: tuple[str, ...]) -> tuple[str, ...]:
+def parse_formats(text: str, known: Collection[str]) -> tuple[str, ...]:
     """``--formats docx,html`` -> ("docx", "html"); an unknown or empty list is refused."""
     wanted = tuple(f.strip().lower() for f in text.split(",") if f.strip())
     bad = [f for f in wanted if f not in known]
@@ -116,7 +117,7 @@ def parse_formats(text: str, known: tuple[str, ...]) -> tuple[str, ...]:
         raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}",
                          code=ErrorCode.BAD_FORMAT,
                          hint=f"Use any of {', '.join(known)}, e.g. --formats "
-                              f"{','.join(known[:2])}")
+                              f"{','.join(list(known)[:2])}")
     return wanted
 
 

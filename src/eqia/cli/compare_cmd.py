@@ -27,7 +27,6 @@ from eqia.cli.common import (
     AsOfOpt,
     DayFirstOpt,
     DuplicatesOpt,
-    ExtractArg,
     HeaderRowOpt,
     MapOpt,
     SheetOpt,
@@ -35,6 +34,14 @@ from eqia.cli.common import (
     pct,
     reading_mapping,
     write_text,
+)
+from eqia.cli.database import (
+    DbOpt,
+    OptionalExtractArg,
+    PasswordPromptOpt,
+    QueryOpt,
+    TableOpt,
+    extract_or_database,
 )
 from eqia.errors import ErrorCode, UsageError
 from eqia.judgement.findings import one_in
@@ -76,8 +83,8 @@ RulesOpt = Annotated[
 @app.command("compare")
 @guarded
 def compare_command(
-    extract: ExtractArg,
     area: AreaOpt,
+    extract: OptionalExtractArg = None,
     ages: AgesOpt = None,
     map_file: MapOpt = None,
     rules: RulesOpt = None,
@@ -102,6 +109,10 @@ def compare_command(
             "Repeatable.",
         ),
     ] = None,
+    db: DbOpt = None,
+    table: TableOpt = None,
+    query: QueryOpt = None,
+    password_prompt: PasswordPromptOpt = False,
 ) -> None:
     """Is each group under- or over-represented among the service's users?
 
@@ -121,8 +132,9 @@ def compare_command(
                          "the figures, add e.g. --format xlsx --out out/.")
     if out_dir is not None:
         check_folder(out_dir)
+    source = extract_or_database(extract, db, table, query, password_prompt)
     profile = profile_file(
-        extract, reading_mapping(map_file, dayfirst, header_row), as_of=parse_as_of(as_of),
+        source, reading_mapping(map_file, dayfirst, header_row), as_of=parse_as_of(as_of),
         sheet=sheet, age_bands=age_bands, allow_duplicates=allow_duplicates,
     )
     # An --as-of date says when the data are from (for the note on Census Day); today does not.

@@ -18,7 +18,6 @@ from eqia.cli.common import (
     AsOfOpt,
     DayFirstOpt,
     DuplicatesOpt,
-    ExtractArg,
     HeaderRowOpt,
     ListInvalidOpt,
     MapOpt,
@@ -28,6 +27,14 @@ from eqia.cli.common import (
     pct,
     reading_mapping,
     write_text,
+)
+from eqia.cli.database import (
+    DbOpt,
+    OptionalExtractArg,
+    PasswordPromptOpt,
+    QueryOpt,
+    TableOpt,
+    extract_or_database,
 )
 from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder
@@ -41,7 +48,7 @@ from eqia.spreadsheet import to_csv
 @app.command("profile")
 @guarded
 def profile_command(
-    extract: ExtractArg,
+    extract: OptionalExtractArg = None,
     map_file: MapOpt = None,
     as_of: AsOfOpt = None,
     sheet: SheetOpt = None,
@@ -56,6 +63,10 @@ def profile_command(
         Path | None, typer.Option("--output", "-o", help="Write csv/json to this file.")
     ] = None,
     list_invalid: ListInvalidOpt = False,
+    db: DbOpt = None,
+    table: TableOpt = None,
+    query: QueryOpt = None,
+    password_prompt: PasswordPromptOpt = False,
 ) -> None:
     """Count each protected characteristic in an extract: categories, unknown, invalid.
 
@@ -64,6 +75,9 @@ def profile_command(
     --list-invalid-values is given.
 
     Example: eqia profile examples/mh_support_extract.csv --map examples/mh_support_mapping.yaml
+
+    A table in a database or Spark is counted where it lives (only counts come back):
+    eqia profile --db postgresql://analyst@warehouse/council --table social_care.mh_support
     """
     if output is not None and fmt is TableFormat.table:
         raise UsageError("--output needs --format csv or json", code=ErrorCode.OPTION_MISMATCH,
@@ -72,9 +86,10 @@ def profile_command(
     if output is not None:
         check_folder(output.parent)
     mapping = reading_mapping(map_file, dayfirst, header_row)
-    with read_progress(extract) as progress:
+    source = extract_or_database(extract, db, table, query, password_prompt)
+    with read_progress(source) as progress:
         profile = profile_file(
-            extract, mapping, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
+            source, mapping, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
             allow_duplicates=allow_duplicates, progress=progress, by_age=False,
         )
     if fmt is TableFormat.csv:
@@ -94,7 +109,7 @@ def read_progress(path: Path) -> Iterator[Callable[[float], None] | None]:
     """A progress bar on stderr while a large extract is read (on a terminal only)."""
     from eqia.read.streaming import wanted
 
-    if not (err.is_terminal and wanted(path)):
+    if not (err.is_terminal and isinstance(path, Path) and wanted(path)):
         yield None
         return
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn

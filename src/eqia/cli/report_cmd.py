@@ -12,8 +12,6 @@ from eqia.cli.common import check_policy_option, parse_formats
 from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder
 
-FORMATS = ("docx", "html", "xlsx")
-
 
 @app.command("report")
 @guarded
@@ -40,6 +38,7 @@ def report_command(
     """
     from eqia.disclosure.engine import load_policy
     from eqia.documents.report import build_report, write_report
+    from eqia.render.formats import REPORT as FORMATS
     from eqia.settings.report import load_report_config
 
     wanted = parse_formats(formats, FORMATS)

@@ -16,8 +16,6 @@ from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder, write_text
 from eqia.settings import changes
 
-FORMATS = ("docx", "html", "md")
-
 
 def _interactive() -> bool:
     """Whether a person is at the terminal to answer a question."""
@@ -133,6 +131,7 @@ def screen_command(
     """
     from eqia.documents.screening import document_name, run_screening
     from eqia.render import render_all
+    from eqia.render.formats import SCREENING as FORMATS
     from eqia.spreadsheet import to_csv
 
     wanted = parse_formats(formats, FORMATS)

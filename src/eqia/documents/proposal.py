@@ -12,6 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from eqia.errors import ConfigError
 from eqia.judgement.assess import DIRECTIONS, RATINGS
 from eqia.judgement.assess import SCHEMA as ASSESSMENT_SCHEMA
 from eqia.settings import changes
@@ -74,6 +75,22 @@ def _texts(names: tuple[str, ...]) -> dict[str, Text]:
     return {n: DateText() if n in DATE_FIELDS else Text() for n in names}
 
 
+#: An extract that is a table in a database (``read.engines``), counted where it lives.
+DATABASE_EXTRACT = Fields(
+    fields={"db": Text(), "table": Text(), "query": Text()},
+    required={"db": "Give the database's URL (no password in it), e.g.\n    - db: "
+              "postgresql://analyst@warehouse/council\n      table: social_care.mh_support"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Extract(Spec):
+    """An extract: a file's name, or ``db:`` with ``table:`` or ``query:``."""
+
+    def convert(self, value: Any, path: tuple, ck: Any) -> Any:
+        spec = DATABASE_EXTRACT if isinstance(value, dict) else Text()
+        return spec.validate(value, path, ck)
+
+
 #: Everything a proposal file may hold (see data/proposal_template.yaml).
 SCHEMA = Fields(
     fields={
@@ -86,7 +103,7 @@ SCHEMA = Fields(
         "versions": ListOf(item=Fields(fields=_texts(("version", "author", "date", "comment")))),
         "data": Fields(
             fields={
-                "extracts": ListOf(item=Text(), single=True),
+                "extracts": ListOf(item=_Extract(), single=True),
                 "mapping": Text(),
                 "area": Text(),
                 "ages": AgeRange(),
@@ -133,7 +150,7 @@ class Proposal:
     path: str
     text: dict[str, str | None]
     versions: list[dict[str, str]]
-    extracts: list[Path]
+    extracts: list[Any]  # Path, or read.engines.DatabaseSource
     mapping: Path | None
     area: str
     ages: str | None
@@ -152,6 +169,18 @@ class Proposal:
     scope: str | None = None
 
 
+def _database_extract(doc: Any, at: tuple, given: dict) -> Any:
+    """The ``DatabaseSource`` an extract item names; a ConfigError at its line if wrong."""
+    from eqia.errors import UsageError
+    from eqia.read.engines import DatabaseSource
+
+    try:
+        return DatabaseSource(given["db"], table=given.get("table"), query=given.get("query"))
+    except UsageError as exc:
+        raise ConfigError(exc.message, code=exc.code, file=doc.source, line=doc.line(at),
+                          setting=doc.label(at), hint=exc.hint) from None
+
+
 def load_proposal(path: str | Path) -> Proposal:
     doc = read_yaml_doc(path, "the proposal file", missing_hint="Create one with: eqia init "
                         "my-proposal.yaml")
@@ -161,6 +190,9 @@ def load_proposal(path: str | Path) -> Proposal:
     extracts = []
     for i, name in enumerate(data["extracts"]):
         at = ("data", "extracts", i)
+        if isinstance(name, dict):
+            extracts.append(_database_extract(doc, at, name))
+            continue
         extracts.append(named_file(doc, at, name, "An extract"))
         once(doc, seen, at, extracts[-1], f"'data: extracts', item {i + 1}")
     mapping = data.get("mapping")

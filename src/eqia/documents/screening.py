@@ -116,7 +116,8 @@ def _num(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
-def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -> list[dict]:
+def _part2(shown: Published, suggestions: dict[str, Suggestion] | None,
+           unknown_below: float) -> list[dict]:
     notes = guidance()
     suggestions = suggestions or {}
     comparison, policy = shown.comparison, shown.policy
@@ -196,7 +197,7 @@ def _part2(shown: Published, suggestions: dict[str, Suggestion] | None = None) -
             "baseline_label": f"{area} share" if r.table_id else "Comparator share",
             "available": r.status == "compared",
             "status": r.status,
-            "completeness": completeness_sentence(shown, key),
+            "completeness": completeness_sentence(shown, key, unknown_below),
             "sentences": sentences,
             "guidance": guide,
             "caveats": list(dict.fromkeys(r.caveats + r.notes)),
@@ -268,7 +269,8 @@ def build_context(
     focus = focus or focus_for(proposal.change, proposal.scope, arules.adverse_direction)
     comparison, policy = shown.comparison, shown.policy
     publish = policy.publishable
-    part2, census_notes = _shared_caveats(_part2(shown, suggestions))
+    part2, census_notes = _shared_caveats(
+        _part2(shown, suggestions, arules.unknown_below_known_share))
     census_notes = comparison.notes + census_notes
     option, option_reasons = suggest_option(
         suggestions, {k: v.get("rating") for k, v in proposal.officer.items()}, focus)

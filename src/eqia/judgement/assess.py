@@ -34,6 +34,8 @@ from eqia.settings.schema import (
     MapOf,
     Number,
 )
+from eqia.settings.thresholds import load_thresholds
+from eqia.words import percent, percentage
 
 if TYPE_CHECKING:
     from eqia.analysis.compare import Comparison
@@ -119,11 +121,11 @@ NOT_COVERED = ("Not covered for a change to a service: the Equality Act's provis
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+    return percent(x, 0)
 
 
 def _share(x: float) -> str:
-    return f"{100 * x:.1f}%"
+    return percent(x)
 
 
 #: Said where the share recorded is hidden (it would give a small number back).
@@ -327,7 +329,7 @@ def suggest(
             out[key] = Suggestion(key, "UNKNOWN", None, [
                 f"Too few people with a known {name.lower()} to compare with "
                 f"{r.population or 'the population'} "
-                "(every expected count is under 5)."])
+                f"(every expected count is under {comparison.rules.min_expected:g})."])
             continue
         reasons, rating, direction = [], "LOW", None
         flagged, complement = [], []
@@ -504,10 +506,12 @@ def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
     A group disproportionately affected gets a mitigation row; an under-reached group an
     outreach row. ``kind`` says which (``data_gap``, ``mitigation``, ``outreach``; and
     ``review`` for a group whose finding may not be said, see ``published.UNSAID``). The
-    figures are quoted from ``shown``, as for ``suggest``.
+    figures are quoted from ``shown``, as for ``suggest``. A data gap's target is the
+    completeness thresholds' green (``data/thresholds.yaml``).
     """
     focus = focus or focus_for()
     shown = _words(comparison, shown)
+    green = load_thresholds().cutoffs
     rows: list[dict] = []
     for key, s in suggestions.items():
         r = comparison.results[key]
@@ -524,7 +528,8 @@ def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
                 "issue": issue,
                 "action": f"Ask about and record {r.name.lower()} at assessment and review; "
                           "report completeness to the equality lead each quarter.",
-                "expected_outcome": f"{r.name} known for at least 90% of people.",
+                "expected_outcome": f"{r.name} known for at least "
+                                    f"{percentage(green(key)[0])} of people.",
                 "owner": "", "timescale": "", "cost": "", "source": "data", "kind": "data_gap",
             })
         for f in s.flagged:

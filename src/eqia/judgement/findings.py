@@ -23,15 +23,12 @@ from eqia.disclosure.published import (
 )
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import ETHNICITY_DETAILED
+from eqia.words import one_in, percent
 
 
 def pct(x: float, digits: int = 1) -> str:
-    if x is None or x != x:
-        return "-"
-    value = 100 * x
-    if digits and abs(value - round(value)) < 1e-9 and value >= 10:
-        return f"{value:.0f}%"
-    return f"{value:.{digits}f}%"
+    """A share in a sentence (``eqia.words.percent``): "25%", "4.4%"."""
+    return percent(x, digits, trim=True)
 
 
 def noun(r: CharacteristicResult) -> str:
@@ -95,20 +92,6 @@ def _age_sentence(lead: str, row: pd.Series) -> str:
         return f"{lead}, but age alone could give {most} {limit}, so it does not explain this."
     return (f"{lead}: age alone could give {'up to' if row['flag'] == 'over' else 'as little as'}"
             f" {limit}, so this difference may come from age alone.")
-
-
-def one_in(share: float) -> str:
-    """A share as people say it: 0.2 -> "1 in 5", 0.0143 -> "1 in 70", 0.62 -> "6 in 10"."""
-    if share is None or share != share:
-        return "-"
-    if share <= 0:
-        return "none"
-    if share < 0.5:
-        return f"1 in {round(1 / share):,}"
-    if share > 0.99:
-        return "more than 99 in 100"
-    tenths = round(10 * share)
-    return f"{round(100 * share)} in 100" if tenths == 10 else f"{tenths} in 10"
 
 
 def _given(x) -> bool:
@@ -223,12 +206,13 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
                    f"{adjusted} for every category that could be tested."
                    + (f"{lead}, so age may hide a difference." if r.age_confounded else ""))
     too_few = rows[rows["flag"] == "too_few"]
+    few = shown.comparison.rules.min_expected
     if len(too_few) and len(too_few) == len(rows[~rows["flag"].isin(STATUS_FLAGS)]):
         out.append(f"Too few people to compare any {r.name.lower()} category with the "
-                   "population (every expected count is under 5).")
+                   f"population (every expected count is under {few:g}).")
     elif len(too_few):
         out.append(f"{len(too_few)} categor{'y' if len(too_few) == 1 else 'ies'} had too few "
-                   "people to compare (expected count under 5).")
+                   f"people to compare (expected count under {few:g}).")
     for cat, n in shown.not_compared(key, "no_census_category").items():
         out.append(f"{n} people are recorded as '{cat}', which has no census counterpart; "
                    "they are counted but not compared.")

@@ -78,6 +78,11 @@ def profile_services(
     callers that compare nothing with the census (profile, audit) leave it out.
     """
     mf = mapping if isinstance(mapping, MappingFile) else load_mapping(mapping)
+    if not isinstance(path, (str, Path)):  # a DatabaseSource: counted in its engine
+        from eqia.read import engines
+
+        return engines.profile_services(path, mf, as_of, age_bands, allow_duplicates, split,
+                                        by_age)
     from eqia.read import streaming as st  # imports profile: not at module level
 
     crossed = AGE_CROSSED if by_age else ()

@@ -62,16 +62,18 @@ and the filters ``pct``, ``count``, ``ci``, ``ratio``, ``flag_text``, ``paras``,
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import eqia.render.charts as _charts
 from eqia.errors import TemplateError, UsageError
 from eqia.outputs import Staged
-from eqia.render import charts as _charts
+from eqia.render.formats import SCREENING
 from eqia.render.view import prepare
 
-FORMATS = ("docx", "html", "md")
+#: The EqIA's formats, in the order they are written (``eqia.render.formats``).
+FORMATS = tuple(SCREENING)
 
 __all__ = ["FORMATS", "render_all", "prepare"]
 
@@ -101,51 +103,41 @@ def render_all(
     function writing one to the path it is given; they are moved into place with the
     documents, or not at all.
     """
-    from eqia.render.docx import render_docx
-    from eqia.render.html import render_html
-    from eqia.render.markdown import render_markdown
-
-    wanted = list(dict.fromkeys(f.lower() for f in formats))
-    bad = [f for f in wanted if f not in FORMATS]
-    if bad or not wanted:
-        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
-                         hint="Use any of docx, html, md.")
+    wanted = _wanted(formats)
     if templates_dir is not None and not Path(templates_dir).is_dir():
         raise TemplateError("The templates folder does not exist", code="missing-file",
                             file=str(templates_dir),
                             hint="Give a folder holding your own templates.")
     out_dir = Path(out_dir)
+    with _no_trace(out_dir), Staged(out_dir) as stage:
+        charts = _make_charts(prepare(context), stage.scratch("charts"))
+        for fmt in wanted:  # each writer fills in its own copy of the context
+            SCREENING[fmt].write(prepare(context), stage, basename, charts, templates_dir)
+        for name, write in (extra or {}).items():
+            write(stage.path(name))
+    return ([p for p in stage.written if p.is_file()]
+            + [p for p in stage.written if p.is_dir()])
+
+
+def _wanted(formats: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(f.lower() for f in formats))
+    bad = [f for f in wanted if f not in SCREENING]
+    if bad or not wanted:
+        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
+                         hint=f"Use any of {', '.join(SCREENING)}.")
+    return wanted
+
+
+@contextmanager
+def _no_trace(out_dir: Path) -> Iterator[None]:
+    """A failed run leaves no trace: not even the folders it made."""
     created = [p for p in [out_dir, *out_dir.parents] if not p.exists()]
-    done = False
     try:
-        with Staged(out_dir) as stage:
-            charts = _make_charts(prepare(context), stage.scratch("charts"))
-            for fmt in wanted:
-                ctx = prepare(context)
-                name = f"{basename}.{fmt}"
-                if fmt == "docx":
-                    render_docx(ctx, stage.path(name), charts, templates_dir)
-                elif fmt == "html":
-                    stage.write_text(name, render_html(ctx, charts, templates_dir))
-                else:
-                    folder = f"{basename}_charts"
-                    rel = {k: (f"{folder}/{Path(p).name}", alt)
-                           for k, (p, alt) in charts.items()}
-                    stage.write_text(name, render_markdown(ctx, rel, templates_dir))
-                    if charts:
-                        staged_dir = stage.path(folder)
-                        staged_dir.mkdir()
-                        for p, _alt in charts.values():
-                            shutil.copy2(p, staged_dir / Path(p).name)
-            for name, write in (extra or {}).items():
-                write(stage.path(name))
-        done = True
-        return ([p for p in stage.written if p.is_file()]
-                + [p for p in stage.written if p.is_dir()])
-    finally:
-        if not done:  # leave no trace of a failed run: not even the folders it made
-            for folder in created:
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break
+        yield
+    except BaseException:
+        for folder in created:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise

@@ -42,8 +42,9 @@ import numpy as np
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
+import eqia.render.view as view
+from eqia import words
 from eqia.errors import TemplateError
-from eqia.render import view  # noqa: I001
 
 #: Template file names; a council's folder may hold any of them.
 DOCX_TEMPLATE = "eqia_screening.docx"
@@ -51,10 +52,10 @@ HTML_TEMPLATE = "eqia_screening.html.j2"
 MD_TEMPLATE = "eqia_screening.md.j2"
 
 FILTERS: dict[str, Callable] = {
-    "pct": view.pct,
-    "count": view.count,
+    "pct": words.percent,
+    "count": words.count,
     "ci": view.ci,
-    "ratio": view.ratio,
+    "ratio": words.ratio,
     "flag_text": view.flag_text,
     "paras": view.paras,
     "or_text": view.or_text,
@@ -296,3 +297,9 @@ def render_text(env: PlainSandbox, name: str, ctx: dict) -> str:
         if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
             where = exc.filename
         raise translate(exc, where) from exc
+
+
+def render_own(name: str, ctx: dict) -> str:
+    """One of eqia's own HTML templates (the audit's, the report's), autoescaped, in the
+    same sandbox as every other document."""
+    return render_text(environment(None, autoescape=True), name, ctx)

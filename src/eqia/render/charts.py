@@ -56,7 +56,7 @@ def _short(area: str, width: int = 14) -> str:
     return area if len(area) <= width else area[: width - 1].rstrip() + "\u2026"
 
 
-def _wrap(label: str) -> str:
+def wrap_label(label: str) -> str:
     return "\n".join(textwrap.wrap(label, LABEL_WIDTH)) or label
 
 
@@ -67,7 +67,7 @@ def chart_png(chart: dict, path: str | Path, name: str | None = None,
     area = area or chart.get("area") or "Area"
     name = name or chart.get("title") or ""
     cats = list(chart["categories"])
-    labels = [_wrap(c) for c in cats]
+    labels = [wrap_label(c) for c in cats]
     extra_lines = sum(lab.count("\n") for lab in labels)
     height = 1.35 + 0.4 * len(cats) + 0.13 * extra_lines
 

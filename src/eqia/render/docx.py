@@ -11,6 +11,10 @@ and its alt text, in the same place and with the same width.
 After rendering, every table's first row is a header row repeated on each page
 (``w:tblHeader``), every chart has alt text (``wp:docPr`` ``descr`` and ``title``), and
 the document's title and language (en-GB) are set in its properties and styles.
+
+The Word helpers every eqia document shares (the EqIA, the annual report, the audit's
+narrative) live here too: page numbers, language, A4 pages, shaded cells, rows that do
+not split, column widths, and narrative blocks.
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ import re
 import secrets
 from pathlib import Path
 
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm
 from docxtpl import DocxTemplate
 
+import eqia.render._jinja as _jinja
 from eqia.errors import TemplateError
 from eqia.outputs import atomic_write
-from eqia.render import _jinja
 
 #: Width of a chart in the document.
 CHART_WIDTH = Cm(14)
@@ -73,6 +78,12 @@ def render_docx(ctx: dict, out: str | Path, charts: dict[str, tuple[Path, str]],
     mark_header_rows(doc)
     set_properties(doc, ctx)
     return atomic_write(out, lambda p: doc.save(str(p)))
+
+
+def write(ctx: dict, stage, basename: str, charts: dict[str, tuple[Path, str]],
+          templates_dir: str | Path | None = None) -> None:
+    """``basename.docx`` into the staged folder."""
+    render_docx(ctx, stage.path(f"{basename}.docx"), charts, templates_dir)
 
 
 def _story_parts(doc) -> list:
@@ -206,6 +217,115 @@ def set_properties(doc, ctx: dict) -> None:
         lang = OxmlElement("w:lang")
         rpr.append(lang)
     lang.set(qn("w:val"), LANG)
+
+
+def set_language(doc, language: str = LANG) -> None:
+    """The document's default language for every script (``w:lang`` in the default run
+    properties), where the document has default run properties."""
+    styles = doc.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    rpr_default = defaults.find(qn("w:rPrDefault")) if defaults is not None else None
+    rpr = rpr_default.find(qn("w:rPr")) if rpr_default is not None else None
+    if rpr is None:
+        return
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    for attr in ("w:val", "w:eastAsia", "w:bidi"):
+        lang.set(qn(attr), language)
+
+
+def page_number(para, size) -> None:
+    """"Page N of M" as Word fields (updated by Word and LibreOffice when shown)."""
+    para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+    def field(code: str) -> None:
+        run = para.add_run()
+        run.font.size = size
+        for kind, text in (("begin", None), ("instr", code), ("separate", None),
+                           ("text", "1"), ("end", None)):
+            if kind == "instr":
+                el = OxmlElement("w:instrText")
+                el.set(qn("xml:space"), "preserve")
+                el.text = f" {text} "
+            elif kind == "text":
+                el = OxmlElement("w:t")
+                el.text = text
+            else:
+                el = OxmlElement("w:fldChar")
+                el.set(qn("w:fldCharType"), kind)
+            run._r.append(el)
+
+    run = para.add_run("Page ")
+    run.font.size = size
+    field("PAGE")
+    run = para.add_run(" of ")
+    run.font.size = size
+    field("NUMPAGES")
+
+
+def a4_pages(doc, margin_cm: float = 2.0) -> None:
+    """A4 paper with the same margin all round."""
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(margin_cm))
+
+
+def shade(cell, fill: str) -> None:
+    """A table cell's background colour (hex, e.g. "C6EFCE")."""
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    cell._tc.get_or_add_tcPr().append(shd)
+
+
+def cant_split(row) -> None:
+    """Keep a table row on one page."""
+    tr_pr = row._tr.get_or_add_trPr()
+    tr_pr.append(OxmlElement("w:cantSplit"))
+
+
+def column_widths(columns: list[str], rows: list[list], total: float) -> list[float]:
+    """Widths (cm) of a table's columns at 8.5 pt: each at least as wide as its longest
+    word (so that no word breaks), the rest shared in proportion to typical text, so
+    that labels wrap in the first column rather than numbers in the others."""
+    char_cm, pad_cm = 0.18, 0.4
+    minimum, typical = [], []
+    for j, head in enumerate(columns):
+        texts = [str(r[j]) for r in rows]
+        words = [len(w) for t in [head, *texts] for w in t.split()] or [4]
+        minimum.append(max(words) * char_cm + pad_cm)
+        lengths = sorted(len(t) for t in texts) or [6]
+        typical.append(min(lengths[len(lengths) * 3 // 4], 40 if j == 0 else 18) * char_cm
+                       + pad_cm)
+    spare = total - sum(minimum)
+    if spare <= 0:
+        return [w * total / sum(minimum) for w in minimum]
+    extra = [max(0.0, t - m) for t, m in zip(typical, minimum, strict=True)]
+    if sum(extra) == 0:
+        return [m + spare / len(minimum) for m in minimum]
+    grow = min(1.0, spare / sum(extra))
+    widths = [m + e * grow for m, e in zip(minimum, extra, strict=True)]
+    left = total - sum(widths)
+    return [w + left * w / sum(widths) for w in widths]
+
+
+def add_blocks(doc, blocks: list[dict]) -> None:
+    """Narrative blocks (``{"kind": "h1"|"h2"|"h3"|"p"|"ul", "text", "items"}``, as the
+    audit's narrative and the report's sections make them) as Word headings,
+    paragraphs and bulleted lists."""
+    for block in blocks:
+        kind = block["kind"]
+        if kind.startswith("h"):
+            doc.add_heading(block["text"], level=int(kind[1:]))
+        elif kind == "p":
+            doc.add_paragraph(block["text"])
+        else:
+            for item in block["items"]:
+                doc.add_paragraph(item, style="List Bullet")
 
 
 def _default_rpr(doc):

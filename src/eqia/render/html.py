@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from eqia.render import _jinja
+import eqia.render._jinja as _jinja
 
 
 def render_html(ctx: dict, charts: dict[str, tuple[Path, str]],
@@ -23,3 +23,9 @@ def render_html(ctx: dict, charts: dict[str, tuple[Path, str]],
             c["chart_image"] = c["chart_alt"] = None
     env = _jinja.environment(templates_dir, autoescape=True)
     return _jinja.render_text(env, _jinja.HTML_TEMPLATE, ctx)
+
+
+def write(ctx: dict, stage, basename: str, charts: dict[str, tuple[Path, str]],
+          templates_dir: str | Path | None = None) -> None:
+    """``basename.html`` into the staged folder."""
+    stage.write_text(f"{basename}.html", render_html(ctx, charts, templates_dir))

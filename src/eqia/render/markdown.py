@@ -3,9 +3,10 @@ and plain-text review. Charts are separate PNG files referred to by relative pat
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from eqia.render import _jinja
+import eqia.render._jinja as _jinja
 
 
 def render_markdown(ctx: dict, charts: dict[str, str | tuple[str, str]],
@@ -17,3 +18,16 @@ def render_markdown(ctx: dict, charts: dict[str, str | tuple[str, str]],
     env = _jinja.environment(templates_dir, autoescape=False)
     env.filters["mdtext"] = _jinja.FILTERS["mdcell"]
     return _jinja.render_text(env, _jinja.MD_TEMPLATE, ctx)
+
+
+def write(ctx: dict, stage, basename: str, charts: dict[str, tuple[Path, str]],
+          templates_dir: str | Path | None = None) -> None:
+    """``basename.md`` into the staged folder, its charts in ``basename_charts/``."""
+    folder = f"{basename}_charts"
+    rel = {k: (f"{folder}/{Path(p).name}", alt) for k, (p, alt) in charts.items()}
+    stage.write_text(f"{basename}.md", render_markdown(ctx, rel, templates_dir))
+    if charts:
+        staged_dir = stage.path(folder)
+        staged_dir.mkdir()
+        for p, _alt in charts.values():
+            shutil.copy2(p, staged_dir / Path(p).name)

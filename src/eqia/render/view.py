@@ -22,12 +22,13 @@ Flags are always written in words (never carried by colour alone).
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 from eqia.analysis.compare import FLAG_WORDS
 from eqia.disclosure.engine import HIDDEN_FLAG_TEXT
 from eqia.disclosure.published import UNSAID
+from eqia.words import BLANK, missing
+from eqia.words import percent as pct
 
 OPTION_TEXT = {
     1: "Option 1 – Screening sufficient",
@@ -46,43 +47,24 @@ ACTION_KIND_TEXT = {"mitigation": ": mitigation for a group disproportionately a
                     "data_gap": ": a gap in the data"}
 
 
-def _missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def pct(x: Any, digits: int = 1) -> str:
-    """A share (0-1) as a percentage: 0.0441 -> '4.4%'; None -> '–'."""
-    if _missing(x):
-        return "–"
-    if isinstance(x, str):  # already protected for publication, e.g. "[c]"
-        return x
-    return f"{100 * float(x):.{digits}f}%"
-
-
-def count(n: Any) -> str:
-    """3012 -> '3,012'; a string (already protected for publication, e.g. '<10') as is."""
-    if _missing(n):
-        return "–"
-    if isinstance(n, (int, float)):
-        return f"{int(n):,}"
-    return str(n)
-
-
 def ci(row_or_low: Any, high: Any = None) -> str:
     """'12.2% to 14.6%' from a row (ci_low, ci_high) or two shares."""
     if isinstance(row_or_low, dict):
         low, high = row_or_low.get("ci_low"), row_or_low.get("ci_high")
     else:
         low = row_or_low
-    if _missing(low) or _missing(high):
-        return "–"
+    if missing(low) or missing(high):
+        return BLANK
     return f"{pct(low)} to {pct(high)}"
 
 
-def ratio(x: Any) -> str:
-    if _missing(x):
-        return "–"
-    return x if isinstance(x, str) else f"{float(x):.2f}"
+def flag_words(flag: str, hidden: bool) -> str:
+    """A population comparison's flag in words, saying when its figures are hidden (the
+    annual report's tables; ``flag_text`` says more for the EqIA)."""
+    if flag == UNSAID:
+        return HIDDEN_FLAG_TEXT[:1].upper() + HIDDEN_FLAG_TEXT[1:]
+    text = FLAG_TEXT.get(flag, str(flag))
+    return f"{text}; {HIDDEN_FLAG_TEXT}" if hidden else text
 
 
 def flag_text(row: dict) -> str:
@@ -109,14 +91,14 @@ def flag_text(row: dict) -> str:
 
 def paras(text: Any, empty: str = f"Not given – {TO_COMPLETE.lower()}.") -> list[str]:
     """Split officer text into paragraphs on blank lines (single newlines kept as spaces)."""
-    if _missing(text) or not str(text).strip():
+    if missing(text) or not str(text).strip():
         return [empty]
     blocks = [b.strip() for b in str(text).replace("\r\n", "\n").split("\n\n")]
     return [" ".join(b.split("\n")) for b in blocks if b]
 
 
 def or_text(value: Any, empty: str = "Not given") -> str:
-    return empty if _missing(value) or str(value).strip() == "" else str(value)
+    return empty if missing(value) or str(value).strip() == "" else str(value)
 
 
 def mdcell(value: Any) -> str:
@@ -125,13 +107,13 @@ def mdcell(value: Any) -> str:
 
 
 def rating_text(rating: Any, direction: Any) -> str:
-    if _missing(rating):
-        return "–"
+    if missing(rating):
+        return BLANK
     return f"{rating} ({direction})" if direction else str(rating)
 
 
 def _answer(answer: Any, how: Any) -> str | None:
-    if _missing(answer):
+    if missing(answer):
         return None
     return f"{answer} – {how}" if how else str(answer)
 
@@ -139,7 +121,7 @@ def _answer(answer: Any, how: Any) -> str | None:
 def _grid_show(row: dict) -> dict:
     officer = row.get("officer") or {}
     suggested = row.get("suggested") or {}
-    has_officer = not _missing(officer.get("rating"))
+    has_officer = not missing(officer.get("rating"))
     return {
         "affects": _answer(row["affects"].get("answer"), row["affects"].get("how"))
         or TO_COMPLETE,
@@ -160,7 +142,7 @@ def _grid_show(row: dict) -> dict:
 def full_eqia_text(date: Any, officer_option: Any, suggested_option: Any) -> str:
     """What the header says under "Date of full EqIA": a full EqIA is Option 3's outcome,
     so without a date it follows the officer's option (or says it is not yet decided)."""
-    if not _missing(date) and str(date).strip():
+    if not missing(date) and str(date).strip():
         return str(date)
     if officer_option == 3:
         return "To be set: the officer chose Option 3, a full impact assessment"

@@ -128,6 +128,8 @@ class ReportConfig:
     policy: DisclosurePolicy = field(default_factory=DisclosurePolicy)
     contact: str | None = None
     classification: str | None = None
+    #: The council's completeness thresholds file (``eqia audit --thresholds``), if any.
+    thresholds: Path | None = None
 
     @property
     def periods(self) -> list[Period]:
@@ -180,7 +182,7 @@ SCHEMA = Fields(
                 "threshold: hide counts under 10 (and what would reveal them); nhs: show 1 to "
                 "7 as *, round the rest to the nearest 5.")),
             "policy_file": Text()}),
-        "contact": Text(), "classification": Text(),
+        "contact": Text(), "classification": Text(), "thresholds": Text(),
     },
     required={
         "title": "Add it, e.g.\ntitle: Annual equality and diversity report 2025-26",
@@ -225,6 +227,8 @@ def load_report_config(path: str | Path, policy: DisclosurePolicy | None = None)
         policy=policy or _policy(doc, base_policy),
         contact=raw.get("contact"),
         classification=raw.get("classification"),
+        thresholds=named_file(doc, ("thresholds",), raw["thresholds"],
+                              "The thresholds file") if raw.get("thresholds") else None,
     )
 
 
