@@ -178,10 +178,10 @@ def import_command(
     Example: eqia baselines import census2021-ts021-ltla.csv census2021-ts021-utla.csv
     """
     for r in import_nomis(files, baseline_dir=baseline_dir):
-        out.print(f"{Path(r.file).name}: {r.table} {r.title}, {r.areas} areas -> {r.directory}",
+        err.print(f"{Path(r.file).name}: {r.table} {r.title}, {r.areas} areas -> {r.directory}",
                   markup=False)
         if r.new_areas:
-            out.print(f"  {len(r.new_areas)} areas new to eqia: {', '.join(r.new_areas[:10])}"
+            err.print(f"  {len(r.new_areas)} areas new to eqia: {', '.join(r.new_areas[:10])}"
                       + (" ..." if len(r.new_areas) > 10 else ""), markup=False)
         if r.ignored_columns:
             err.print(f"  {len(r.ignored_columns)} columns not used (subtotals eqia does not "
