@@ -38,8 +38,8 @@ RULES = load_rules()
 Z95 = 1.959963984540054
 Z998 = 3.090232306167813
 KENT = "E10000016"
-CSV_HEADER = (
-    "characteristic,category,service_count,service_share,ci_low,ci_high,ci_low_strong,"
+CSV_HEADER = (  # docs/outputs.md: the tidy keys, then the comparison's columns
+    "area,service,period,characteristic,category,service_count,service_share,ci_low,ci_high,ci_low_strong,"
     "ci_high_strong,baseline_share,expected,ratio,ratio_low,ratio_high,difference_pp,"
     "p_value,p_adjusted,flag,signal_95,strength,tipping_share,missing_could_explain,"
     "age_adjusted,population,baseline_estimated,age_confounded"
@@ -623,7 +623,9 @@ def test_cli_csv_has_exactly_the_documented_columns(cli, kent_adults):
     # off before pandas 3), so that what is tested is what eqia wrote.
     got = pd.read_csv(io.StringIO(res.stdout), keep_default_na=False, na_values=[""],
                       float_precision="round_trip")
-    assert list(got.columns) == CSV_COLUMNS
+    assert list(got.columns) == ["area", "service", "period", *CSV_COLUMNS]
+    assert set(zip(got["area"], got["service"], got["period"], strict=True)) == \
+        {("Kent", "mh_support_extract", "2026-03-31")}
     assert len(got) == len(kent_adults.table)
     # Full precision: every number survives the trip exactly (not 6 significant figures).
     white = got[(got["characteristic"] == "ethnicity") & (got["category"] == "White")].iloc[0]

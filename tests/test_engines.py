@@ -351,10 +351,10 @@ def test_a_proposal_names_a_table(cli, duckdb_file, extract_csv, tmp_path):
     loaded = load_proposal(path)
     source = DatabaseSource(f"duckdb:///{duckdb_file}", table=TABLE)
     assert loaded.extracts == [source]
-    assert cli("screen", path, "--out", tmp_path / "db", "--formats", "md").exit_code == 0
+    assert cli("screen", path, "--out", tmp_path / "db", "--format", "md").exit_code == 0
     proposal["data"]["extracts"] = [str(extract_csv)]
     path.write_text(yaml.safe_dump(proposal))
-    assert cli("screen", path, "--out", tmp_path / "file", "--formats", "md").exit_code == 0
+    assert cli("screen", path, "--out", tmp_path / "file", "--format", "md").exit_code == 0
     (db_md,), (file_md,) = (sorted((tmp_path / d).glob("*.md")) for d in ("db", "file"))
     assert db_md.read_text().replace(source.name, extract_csv.name) == file_md.read_text()
     proposal["data"]["extracts"] = [{"db": "postgresql://a:pw@h/db", "table": TABLE}]

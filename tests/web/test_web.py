@@ -296,10 +296,10 @@ def test_eqia_serve_prints_its_address_and_deletes_everything_when_stopped(tmp_p
 def test_the_document_page_shows_the_ratings_eqia_screen_prints(client, cli, tmp_path):
     upload(client, proposal=PROPOSAL)
     grid = cells(client.get("/officer/document").data.decode(), "grid")
-    said = cli("screen", PROPOSAL, "--out", tmp_path, "--formats", "md")
+    said = cli("screen", PROPOSAL, "--out", tmp_path, "--format", "md")
     assert said.exit_code == 0
     printed = re.findall(r"^  (.+?)\s{2,}(HIGH|MEDIUM|LOW|NONE|UNKNOWN)\s+\((.*)\)$",
-                         said.stdout, re.M)
+                         said.stderr, re.M)
     assert len(printed) == 10
     assert [[label, rating, source[:1].upper() + source[1:]]
             for label, rating, source in printed] == grid
