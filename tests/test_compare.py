@@ -221,7 +221,7 @@ def test_api_returns_a_tidy_dataframe_with_the_csv_columns_first(kent_adults):
     t = kent_adults.table
     assert isinstance(t, pd.DataFrame)
     assert list(t.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
-    assert CSV_HEADER == ",".join(CSV_COLUMNS)
+    assert CSV_HEADER == ",".join(["area", "service", "period", *CSV_COLUMNS])
     for col in ("service_share", "ci_low", "ci_high", "baseline_share"):
         v = t[col].dropna()
         assert ((v >= 0) & (v <= 1)).all(), col  # fractions, not percentages
@@ -666,8 +666,9 @@ def test_cli_xlsx_has_the_csv_columns_and_a_method_sheet(cli, tmp_path, kent_adu
     assert res.exit_code == 0, res.output
     sheets = pd.read_excel(tmp_path / "compare.xlsx", sheet_name=None)
     assert list(sheets) == ["comparison", "characteristics", "method"]
-    comp = sheets["comparison"]
-    assert list(comp.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
+    comp = sheets["comparison"]  # the csv's columns first (the tidy keys, then the figures)
+    assert list(comp.columns[: len(CSV_COLUMNS) + 3]) == ["area", "service", "period",
+                                                         *CSV_COLUMNS]
     assert len(comp) == len(kent_adults.table)
     # Full precision in the workbook: Asian's crude expected count = 2,738 x Kent's Asian
     # share at 18 and over.

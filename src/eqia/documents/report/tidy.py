@@ -17,7 +17,9 @@ REPORT_COLUMNS = (
     "completeness_rating", "change_pp", "p_adjusted", "significant_change",
     "baseline_share", "ci_low", "ci_high", "compared_with_population",
 )
-
+#: Decimal places, as the report's workbook shows them (shares there in per cent):
+#: never more precise than the published tables.
+ROUNDING = {"change_pp": 1, "p_adjusted": 4, "baseline_share": 3, "ci_low": 3, "ci_high": 3}
 
 
 def report_tidy(report: AnnualReport) -> pd.DataFrame:
@@ -45,6 +47,9 @@ def report_tidy(report: AnnualReport) -> pd.DataFrame:
                                  *_change(changes, cat, p == latest),
                                  *_population(pop, cat, p == latest)))
     frame = pd.DataFrame(rows, columns=[*TIDY_KEYS, *REPORT_COLUMNS])
+    share_places = report.policy.share_decimals + 2  # the policy's per-cent places, as 0-1
+    frame = frame.round({**ROUNDING, "share_of_known": share_places,
+                         "recorded_share": share_places})
     for col in ("count", "people", "recorded"):
         frame[col] = frame[col].astype("Int64")
     for col in ("suppressed", "significant_change"):
