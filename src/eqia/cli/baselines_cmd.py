@@ -15,7 +15,7 @@ from eqia.census.areas import ENV_BASELINE_DIR, Area, find_area, list_areas
 from eqia.census.nomis import import_nomis
 from eqia.census.tables import SHIPPED_SOURCE
 from eqia.cli.app import app, err, guarded, out
-from eqia.cli.common import pct, write_text
+from eqia.cli.common import format_choice, pct, write_text
 from eqia.errors import ErrorCode, UsageError
 from eqia.spreadsheet import to_csv
 
@@ -35,9 +35,7 @@ class AreaType(str, Enum):
     england_and_wales = "england_and_wales"
 
 
-class ShowFormat(str, Enum):
-    table = "table"
-    csv = "csv"
+ShowFormat = format_choice("ShowFormat", ("table", "csv"))
 
 
 DirOpt = Annotated[
