@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eqia.analysis.compare import STATUS_FLAGS, Comparison
+from eqia.analysis.comparison import STATUS_FLAGS, Comparison
 from eqia.analysis.stats import share_interval
 from eqia.disclosure.engine import Line, ProtectedTable, direction_is_safe, protect_lines
 from eqia.settings import characteristics as chars

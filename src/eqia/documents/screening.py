@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from eqia import __version__
-from eqia.analysis.compare import Comparison, compare
+from eqia.analysis.compare import compare
+from eqia.analysis.comparison import Comparison
 from eqia.analysis.profile import Profile, merge_profiles
 from eqia.analysis.profiling import profile_file
 from eqia.analysis.stats import family_text

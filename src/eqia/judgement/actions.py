@@ -19,7 +19,7 @@ from eqia.settings.thresholds import load_thresholds
 from eqia.words import percentage
 
 if TYPE_CHECKING:
-    from eqia.analysis.compare import Comparison
+    from eqia.analysis.comparison import Comparison
     from eqia.disclosure.published import Published
 
 

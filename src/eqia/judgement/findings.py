@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from eqia.analysis.compare import STATUS_FLAGS, CharacteristicResult, Comparison
+from eqia.analysis.comparison import STATUS_FLAGS, CharacteristicResult, Comparison
 from eqia.analysis.stats import p_text
 from eqia.disclosure.published import (
     HIDDEN_FIGURES,
