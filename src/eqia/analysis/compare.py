@@ -186,20 +186,14 @@ def _compare_one(
     rules: Rules,
     comparator: bl.Baseline | None,
 ) -> tuple[pd.DataFrame | None, CharacteristicResult]:
+    """One characteristic: its rows of the comparison table (None: none to show) and its
+    result."""
     name = chars.display_name(key)
     if not profile.is_collected(key):
         result = CharacteristicResult(key, name, "not_collected",
                                       reason=f"{name} is not collected in the extract.")
         return (_status_row(key, "not_collected") if key != ETHNICITY_DETAILED else None), result
-
-    reasons = profile.unknown_by_reason(key)
-    result = CharacteristicResult(
-        key, name, "compared", rows=profile.inputs[key], known=profile.known(key),
-        unknown=profile.unknown(key), not_stated=reasons.get("not_stated", 0),
-        not_known=reasons.get("not_known", 0) + reasons.get("blank", 0)
-        + reasons.get("group_only", 0),
-        invalid=profile.invalid(key),
-    )
+    result = _counted(profile, key, name)
     bands = list(profile.age_bands) if key == "age" else None
     base = comparator or bl.baseline(area, key, ages=ages, bands=bands)
     result.base, result.table_id = base.base, base.table
@@ -220,13 +214,7 @@ def _compare_one(
     observed = service.reindex(comparable).astype(float)
     n = float(observed.sum())
     if n == 0:
-        result.status = "no_known"
-        if result.no_census_categories or result.outside_ages:
-            result.reason = (f"No one using the service is in a {name.lower()} category the "
-                             "census counts, so there is nothing to compare.")
-        else:
-            result.reason = (f"No one using the service has a known {name.lower()}, so there "
-                             "is nothing to compare.")
+        result.status, result.reason = "no_known", _nothing_to_compare(result, name)
     frame = pd.DataFrame({
         "category": comparable,
         "observed": observed.to_numpy(),
@@ -253,6 +241,26 @@ def _compare_one(
         expected = table.loc[table["headline"], "expected"].to_numpy()
         result.gof = stats.goodness_of_fit(observed.to_numpy(), expected / expected.sum(), rules)
     return _with_set_aside(table, result, ages), result
+
+
+def _counted(profile: Profile, key: str, name: str) -> CharacteristicResult:
+    """A collected characteristic's result, with its known, unknown and invalid counts."""
+    reasons = profile.unknown_by_reason(key)
+    return CharacteristicResult(
+        key, name, "compared", rows=profile.inputs[key], known=profile.known(key),
+        unknown=profile.unknown(key), not_stated=reasons.get("not_stated", 0),
+        not_known=reasons.get("not_known", 0) + reasons.get("blank", 0)
+        + reasons.get("group_only", 0),
+        invalid=profile.invalid(key),
+    )
+
+
+def _nothing_to_compare(result: CharacteristicResult, name: str) -> str:
+    """Why a collected characteristic with a baseline has no one to compare."""
+    if result.no_census_categories or result.outside_ages:
+        return (f"No one using the service is in a {name.lower()} category the census "
+                "counts, so there is nothing to compare.")
+    return f"No one using the service has a known {name.lower()}, so there is nothing to compare."
 
 
 def _not_comparable(result: CharacteristicResult, profile: Profile, service: pd.Series,
