@@ -49,7 +49,7 @@ from eqia.cli.database import (
 from eqia.documents.tidy import profile_tidy
 from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder
-from eqia.read.files import rows_text
+from eqia.read.table import rows_text
 from eqia.settings import characteristics as chars
 
 ProfileFormat = format_choice("ProfileFormat", ("table", "csv", "parquet", "json"))
