@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from eqia.analysis.compare import Comparison
+    from eqia.analysis.comparison import Comparison
     from eqia.analysis.profile import Profile
     from eqia.documents.audit.collect import AuditResult
 
