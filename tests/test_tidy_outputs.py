@@ -118,3 +118,11 @@ def test_compare_parquet_and_json_match_the_csv(cli, tmp_path):
                                        rtol=1e-12)
     assert str(parquet["age_adjusted"].dtype) in ("bool", "boolean")
     assert set(parquet["area"]) == {"Kent"}
+
+
+def test_profile_json_names_its_service_and_period(cli):
+    r = cli(*PROFILE, "-f", "json")
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    assert (body["service"], body["period"]) == ("mh_support_extract", "2026-03-31")
+    assert body["characteristics"]["sex"]["rows"] == ROWS

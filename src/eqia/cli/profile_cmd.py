@@ -110,12 +110,14 @@ def profile_command(
             source, mapping, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
             allow_duplicates=allow_duplicates, progress=progress, by_age=False,
         )
+    keys = {"service": service_name(service, source, profile.source),
+            "period": period or as_of or ""}
     if fmt is ProfileFormat.json:
-        write_text(output, json.dumps(profile_json(profile, list_invalid), indent=2) + "\n")
+        body = {**keys, **profile_json(profile, list_invalid)}
+        write_text(output, json.dumps(body, indent=2) + "\n")
     elif fmt is not ProfileFormat.table:
-        tidy = profile_tidy(profile, service_name(service, source, profile.source),
-                            period or as_of or "", list_invalid)
-        write_tidy(tidy, fmt.value, output, float_format="%.6f")
+        write_tidy(profile_tidy(profile, **keys, list_invalid_values=list_invalid), fmt.value,
+                   output, float_format="%.6f")
     else:
         print_profile(profile, list_invalid)
     if output is not None:
