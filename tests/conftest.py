@@ -8,6 +8,7 @@ import difflib
 import io
 import math
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,42 @@ SLOW_FIXTURES = {
     "test_report.py": {"written"},
     "test_disclosure_leaks.py": {"black_28"},
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def charts_drawn_once():
+    """Each distinct chart is drawn once per test process, then copied.
+
+    Drawing a chart (matplotlib, 150 dpi) is a third of the time of rendering an EqIA,
+    and the suite renders the example's nine charts dozens of times. A chart is a pure
+    function of its arguments, so a drawing of the same arguments is reused (written with
+    the same ``atomic_write``, so a test that breaks writing still breaks it); any chart
+    not drawn before, e.g. in tests of the charts themselves, is drawn for real.
+    """
+    from eqia.render import charts, report_charts
+
+    drawn: dict[bytes, tuple[bytes, str]] = {}
+    screening_png, trend_png = charts.chart_png, report_charts.trend_chart_png
+
+    def chart_png(chart, path, name=None, area=None, dpi=charts.DPI):
+        key = pickle.dumps(("screening", chart, name, area, dpi))
+        if key not in drawn:
+            path, alt = screening_png(chart, path, name, area, dpi)
+            drawn[key] = (Path(path).read_bytes(), alt)
+            return path, alt
+        png, alt = drawn[key]
+        return charts.atomic_write(path, lambda p: p.write_bytes(png)), alt
+
+    def trend_chart_png(spec, dpi=150):
+        key = pickle.dumps(("trend", spec, dpi))
+        if key not in drawn:
+            drawn[key] = (trend_png(spec, dpi), "")
+        return drawn[key][0]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(charts, "chart_png", chart_png)
+        mp.setattr(report_charts, "trend_chart_png", trend_chart_png)
+        yield
 
 
 def pytest_collection_modifyitems(config, items):
