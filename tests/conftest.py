@@ -39,11 +39,13 @@ NS_WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing
 #: Every test that uses one is slow, and left out of make test-fast: marking only the
 #: test that happens to run first would move the cost to the next one.
 SLOW_FIXTURES = {
-    "test_screen.py": {"screened", "published"},
+    "test_screen.py": {"screened", "published", "comparison"},
     "test_population_e2e.py": {"screened"},
-    "test_direction_of_harm.py": {"closure", "new_service"},
+    "test_direction_of_harm.py": {"closure", "new_service", "example"},
     "test_render.py": {"rendered"},
-    "test_report.py": {"written"},
+    "test_report.py": {"written", "internal", "published"},
+    "test_report_findings.py": {"reports"},
+    "test_engines.py": {"duckdb_file", "postgres_url", "spark_url"},
     "test_disclosure_leaks.py": {"black_28"},
 }
 
