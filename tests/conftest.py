@@ -86,7 +86,23 @@ def charts_drawn_once():
         yield
 
 
+#: The files that take longest (CPU, or the browser's wall time), run first: make test
+#: hands each worker whole files (--dist loadfile), and a long file started last would
+#: leave one worker busy while the other has finished.
+LONGEST_FIRST = ["web/test_browser.py", "test_screen.py", "test_streaming.py",
+                 "hostile/test_disclosure_leaks.py", "test_engines.py", "test_baselines.py",
+                 "test_disclosure.py", "test_readme.py", "test_packaging.py", "test_golden.py",
+                 "test_report.py", "test_false_flags.py"]
+
+
+def _longest_first(item) -> int:
+    path = item.path.as_posix()
+    return next((i for i, name in enumerate(LONGEST_FIRST) if path.endswith("/tests/" + name)),
+                len(LONGEST_FIRST))
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_longest_first)  # stable: each file's tests keep their order
     for item in items:
         if SLOW_FIXTURES.get(item.path.name, set()) & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
