@@ -18,7 +18,7 @@ from eqia.errors import UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from eqia.analysis.compare import Comparison
+    from eqia.analysis.comparison import Comparison
     from eqia.analysis.profile import Profile
     from eqia.documents.audit import AuditResult
     from eqia.documents.report import AnnualReport
@@ -123,7 +123,7 @@ def screen(
     from eqia.documents.screening import document_name, run_screening
 
     if policy is not None and not publish:
-        raise UsageError("policy applies only with publish=True", code="missing-option",
+        raise UsageError("policy applies only with publish=True", code="option-mismatch",
                          hint="Pass publish=True, or leave out policy.")
     loaded = load_proposal(proposal)
     result = run_screening(loaded, publish=publish, rules_path=rules,
