@@ -20,8 +20,8 @@ from eqia.web.officer.files import (
     update,
     uploaded_proposal,
     workspace,
-    yaml_upload,
 )
+from eqia.web.uploads import yaml_upload
 
 #: The proposal's free-text fields, in the order of the council's form.
 TEXT_FIELDS = (

@@ -15,6 +15,7 @@ from eqia.settings import changes
 from eqia.settings import characteristics as chars
 from eqia.web.officer.blueprint import bp
 from eqia.web.officer.files import comparator_path, update, workspace
+from eqia.web.uploads import as_uploaded
 from eqia.web.workspace import Workspace, safe_name
 
 
@@ -96,7 +97,7 @@ def _save_comparators(ws: Workspace, errors: dict[str, str]) -> None:
             comparator_from_file(new, key)
         except EqiaError as exc:
             new.unlink(missing_ok=True)
-            errors[f"comparator-{key}"] = exc.describe().replace(str(new), name)
+            errors[f"comparator-{key}"] = as_uploaded(exc.describe(), new, name)
             continue
         new.replace(comparator_path(ws, key))
         kept[key] = name

@@ -17,7 +17,8 @@ from flask import redirect, render_template, request, url_for
 
 from eqia.errors import EqiaError, ErrorCode, UsageError
 from eqia.web.officer.blueprint import bp
-from eqia.web.officer.files import update, uploaded_text, workspace
+from eqia.web.officer.files import update, workspace
+from eqia.web.uploads import as_uploaded, uploaded_text
 from eqia.web.workspace import Workspace, safe_name
 
 #: The YAML settings files: what -> (label, hint, the loader that checks it, its code).
@@ -117,7 +118,7 @@ def _save_setting(ws: Workspace, given: dict, what: str, errors: dict[str, str])
         _load(what, new)
     except EqiaError as exc:
         new.unlink(missing_ok=True)
-        errors[what] = exc.describe().replace(str(new), name)
+        errors[what] = as_uploaded(exc.describe(), new, name)
         return
     new.replace(ws.path / "council" / f"{what}.yaml")
     given[what] = name

@@ -25,9 +25,9 @@ from eqia.web.officer.files import (
     update,
     uploaded_proposal,
     workspace,
-    yaml_upload,
 )
 from eqia.web.sessions import current_workspace
+from eqia.web.uploads import yaml_upload
 from eqia.web.workspace import EXTRACT_SUFFIXES, Workspace, safe_name
 
 UNKNOWN_CHOICES = (("not_known", "Unknown: not known (not asked or not recorded)"),

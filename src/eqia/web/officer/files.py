@@ -13,11 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from flask import abort, redirect, request, url_for
+from flask import abort, redirect, url_for
 
-from eqia.errors import UsageError
 from eqia.web.sessions import current_workspace
-from eqia.web.workspace import Workspace, safe_name
+from eqia.web.workspace import Workspace
 
 #: The proposal's data fields an uploaded proposal file may set; its extracts, mapping
 #: and comparators name files on another computer, uploaded on their own pages.
@@ -119,32 +118,3 @@ def uploaded_proposal(doc: dict) -> tuple[dict, dict]:
     named = data.get("comparators")
     doc["data"] = {k: v for k, v in data.items() if k in PROPOSAL_DATA}
     return doc, {str(k): str(v) for k, v in named.items()} if isinstance(named, dict) else {}
-
-
-def uploaded_text(field: str, what: str, code: str) -> tuple[str, str] | None:
-    """An uploaded text file's safe name and text; ``None`` if none was chosen."""
-    file = request.files.get(field)
-    if file is None or not file.filename:
-        return None
-    name = safe_name(file.filename)
-    try:
-        return name, file.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UsageError(f"The {what} is not text (UTF-8)", code=code, file=name,
-                         hint="Upload the file itself, saved as UTF-8.") from None
-
-
-def yaml_upload(field: str, what: str) -> dict | None:
-    """An uploaded YAML file (mapping or proposal) as its fields; ``None`` if none."""
-    from eqia.settings.yamlfile import parse_yaml_doc
-
-    code = f"bad-{what.split()[0]}"
-    got = uploaded_text(field, what, code)
-    if got is None:
-        return None
-    name, text = got
-    doc = parse_yaml_doc(text, name, f"the {what}").data  # as the CLI reads it
-    if not isinstance(doc, dict):
-        raise UsageError(f"The {what} holds no fields", code=code, file=name,
-                         hint="Upload a file made with eqia (eqia init, or this site).")
-    return doc
