@@ -85,7 +85,7 @@ def _save_comparators(ws: Workspace, errors: dict[str, str]) -> None:
     named = dict(state.get("comparators_named") or {})
     for key in request.form.getlist("remove-comparator"):
         if kept.pop(key, None) is not None:
-            comparator_path(ws, key).unlink(missing_ok=True)
+            ws.clear(f"comparators/{key}")
     for key in chars.keys():
         file = request.files.get(f"comparator-{key}")
         if file is None or not file.filename:
@@ -99,7 +99,8 @@ def _save_comparators(ws: Workspace, errors: dict[str, str]) -> None:
             new.unlink(missing_ok=True)
             errors[f"comparator-{key}"] = as_uploaded(exc.describe(), new, name)
             continue
-        new.replace(comparator_path(ws, key))
+        ws.clear(f"comparators/{key}")
+        new.replace(comparator_path(ws, key, name))
         kept[key] = name
         named.pop(key, None)
     update(ws, comparators=kept, comparators_named=named)

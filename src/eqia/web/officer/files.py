@@ -41,8 +41,9 @@ def extract_path(ws: Workspace) -> Path:
     return ws.path / "extract" / ws.state()["extract"]
 
 
-def comparator_path(ws: Workspace, key: str) -> Path:
-    return ws.path / "comparators" / f"{key}.csv"
+def comparator_path(ws: Workspace, key: str, name: str) -> Path:
+    """A comparator file, under its name as uploaded (the document names it)."""
+    return ws.path / "comparators" / key / name
 
 
 def download_name(ws: Workspace, what: str) -> str:
@@ -81,7 +82,7 @@ def proposal_dict(ws: Workspace, for_download: bool = False) -> dict:
         data.pop("mapping", None)
     comparators = state.get("comparators") or {}
     if comparators:
-        data["comparators"] = {k: name if for_download else str(comparator_path(ws, k))
+        data["comparators"] = {k: name if for_download else str(comparator_path(ws, k, name))
                                for k, name in comparators.items()}
     else:
         data.pop("comparators", None)
