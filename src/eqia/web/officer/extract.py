@@ -13,8 +13,9 @@ from flask import g, redirect, render_template, request, send_file, url_for
 from eqia.analysis.profile import REASON_LABELS
 from eqia.analysis.profiling import profile_file
 from eqia.cli.common import parse_as_of, pct
-from eqia.read.files import read_table, rows_text
+from eqia.read.files import read_table
 from eqia.read.mapping import load_mapping
+from eqia.read.table import rows_text
 from eqia.settings import characteristics as chars
 from eqia.web.officer.blueprint import bp
 from eqia.web.officer.files import (
