@@ -1,7 +1,7 @@
 """The Flask application: sessions, their workspaces and the safety headers.
 
 The pages are in ``officer`` (draft a screening), ``lead`` (audit data completeness) and
-``pages`` (start, finish), the error pages in ``errors``. Like the CLI, they are a thin
+``pages`` (start, finish), the error pages in ``error_pages``. Like the CLI, they are a thin
 skin over the library: every figure comes from the same functions ``eqia profile``,
 ``compare``, ``screen`` and ``audit`` call.
 """
@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
 from eqia import __version__
-from eqia.web.errors import register_errors
+from eqia.web.error_pages import register_errors
 from eqia.web.pages import register_pages
 from eqia.web.sessions import current_workspace, workspaces_of
 from eqia.web.workspace import Workspaces
