@@ -85,9 +85,21 @@ def browser():
 
 @pytest.fixture
 def page(browser, tmp_path):
+    """A page whose file choosers are intercepted from the start.
+
+    Playwright turns interception on without waiting for Chromium's answer when a test
+    first waits for a chooser; on a loaded machine the key press that opens the chooser
+    could then reach Chromium first, and no chooser came. Listening from the start (and
+    one round trip, ``about:blank``) makes it on before any test presses a key. The
+    tests wait for conditions (a navigation, a download, a chooser, a value); the
+    timeouts are only a ceiling, generous for a loaded 2-core machine drafting documents.
+    """
     context = browser.new_context(accept_downloads=True, locale="en-GB")
-    context.set_default_timeout(90_000)  # a loaded 2-core CI machine
+    context.set_default_timeout(120_000)
+    context.set_default_navigation_timeout(300_000)
     pg = context.new_page()
+    pg.on("filechooser", lambda chooser: None)
+    pg.goto("about:blank")
     yield pg
     context.close()
 

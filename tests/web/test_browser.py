@@ -19,6 +19,11 @@ from docx import Document
 
 pytestmark = pytest.mark.slow
 
+#: A made-up eligible population (percentages), the comparator for ethnicity.
+ELIGIBLE = {"White": 80, "Asian, Asian British or Asian Welsh": 8,
+            "Black, Black British, Black Welsh, Caribbean or African": 5,
+            "Mixed or Multiple ethnic groups": 4, "Other ethnic group": 3}
+
 
 def check_axe(page) -> None:
     """axe-core (WCAG 2.0-2.2 A and AA rules, and best practice) finds no violation."""
@@ -36,10 +41,12 @@ def check_axe(page) -> None:
 
 def tab_to(page, selector: str, limit: int = 400) -> None:
     """Press Tab until ``selector`` has the focus: reachable by keyboard, in page order."""
+    focused = "s => document.activeElement && document.activeElement.matches(s)"
+    if page.evaluate(focused, selector):
+        return
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)",
-                         selector):
+        if page.evaluate(focused, selector):
             return
     raise AssertionError(f"{selector} was not reached with the Tab key on {page.url}")
 
@@ -51,22 +58,28 @@ def press(page, selector: str, key: str = "Enter") -> None:
 
 
 def choose_files(page, selector: str, files) -> None:
-    """Space on the focused file input opens the chooser. On a loaded machine Chromium
-    now and then drops that key press (seen once in a full parallel run), so it is
-    pressed again, at most three times, before the test fails."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
+    """Space on the focused file input opens the chooser (intercepted from the start:
+    see the ``page`` fixture); the test goes on once the input holds the files."""
     tab_to(page, selector)
-    for attempt in range(3):
-        try:
-            with page.expect_file_chooser(timeout=20_000) as chooser:
-                page.keyboard.press("Space")
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            page.focus(selector)
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
     chooser.value.set_files(files)
+    page.wait_for_function("s => document.querySelector(s).files.length > 0", arg=selector)
+
+
+def choose_option(page, selector: str, label: str) -> None:
+    """Choose an option of a closed dropdown with the arrow keys, as a keyboard user can,
+    until it is the one labelled ``label`` (typing its first letters would do too, but
+    Chromium forgets typed letters after a second: not on a loaded machine)."""
+    tab_to(page, selector)
+    page.keyboard.press("Home")
+    count = page.locator(f"{selector} option").count()
+    for _ in range(count):
+        if page.evaluate("s => document.querySelector(s).selectedOptions[0].text",
+                         selector) == label:
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"{label!r} is not an option of {selector}")
 
 
 def download(page, selector: str, folder) -> object:
@@ -113,10 +126,8 @@ def test_officer_journey_from_upload_to_the_word_document(live_server, page, exa
     assert "+ 6 invalid" in page.inner_text("#reconcile-religion")
     before = int(page.inner_text("#profile-ethnicity_detailed tr:has(th:text-is('White: Other White')) td")
                  .replace(",", ""))
-    tab_to(page, "#value-ethnicity-0")
-    page.keyboard.type("White: O")
-    tab_to(page, "#value-religion-0")
-    page.keyboard.type("Oth")
+    choose_option(page, "#value-ethnicity-0", "White: Other White")
+    choose_option(page, "#value-religion-0", "Other religion")
     press(page, "#save-mapping")
     check_axe(page)
     assert "+ 0 invalid" in page.inner_text("#reconcile-ethnicity")
@@ -134,18 +145,58 @@ def test_officer_journey_from_upload_to_the_word_document(live_server, page, exa
     assert page.input_value("#area") == "Kent"
     assert page.input_value("#ages") == "18-"
     assert page.is_checked("#change-reduction") and page.is_checked("#change-relocation")
+    # ... and the eligible population for ethnicity, instead of the census.
+    eligible = tmp_path / "eligible.csv"
+    pd.DataFrame({"category": list(ELIGIBLE), "share": list(ELIGIBLE.values())}).to_csv(
+        eligible, index=False)
+    tab_to(page, "#comparators summary")
+    page.keyboard.press("Enter")
+    choose_files(page, "#comparator-ethnicity", eligible)
+    press(page, "#save-comparators")
+    check_axe(page)
+    assert "eligible.csv" in page.inner_text("#comparator-ethnicity-now")
     press(page, "#to-compare")
 
-    # 4. The comparison, its sentences and charts.
+    # 4. The comparison, its sentences and charts; ethnicity against the file's shares.
     check_axe(page)
     assert "Kent (E10000016)" in page.inner_text("#compare-summary")
     assert page.locator("img.eqia-chart").count() >= 4
+    white = page.locator("#compare-ethnicity tr:has(th:text-is('White')) td").all_inner_texts()
+    assert white[2] == "80.0%"
+
+    # The council's own flag rules: a wrong file gets the CLI's message by its field.
+    strict, wrong = tmp_path / "strict.yaml", tmp_path / "wrong.yaml"
+    strict.write_text("under_ratio: 0.95\nover_ratio: 1.05\n")
+    wrong.write_text("under_ratio: 1.5\n")
+    press(page, "#to-council")
+    check_axe(page)
+    choose_files(page, "#rules", wrong)
+    press(page, "#save-council")
+    check_axe(page)
+    assert "under_ratio must be a ratio above 0 and at most 1" in page.inner_text(
+        ".govuk-error-summary")
+    tab_to(page, ".govuk-error-summary a[href='#rules']")  # the summary's link ...
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.activeElement.id === 'rules'")  # ... to the field
+    choose_files(page, "#rules", strict)
+    press(page, "#save-council")
+    assert page.url.endswith("/officer/compare")
+    assert "flag rules (strict.yaml)" in page.inner_text("#council-rules")
     press(page, "#to-proposal")
 
-    # 5. The screening questions, filled in from the proposal file.
+    # 5. The screening questions, filled in from the proposal file; an action added.
     check_axe(page)
     assert page.input_value("#name") == "Community Mental Health Support Service redesign"
     assert page.input_value("#age-rating") == "MEDIUM"
+    new = int(page.input_value("input[name='action-count']")) - 1  # the empty row
+    tab_to(page, f"#action-{new}-issue")
+    page.keyboard.type("Few Asian service users")
+    tab_to(page, f"#action-{new}-action")
+    page.keyboard.type("Outreach with the mosque and gurdwara")
+    press(page, "#add-action")
+    check_axe(page)
+    assert page.input_value(f"#action-{new}-issue") == "Few Asian service users"
+    assert page.locator(f"#action-{new + 1}-issue").count() == 1  # and an empty one again
     proposal = download(page, "#download-proposal", tmp_path)
     press(page, "#to-document")
 
@@ -159,10 +210,12 @@ def test_officer_journey_from_upload_to_the_word_document(live_server, page, exa
 
     # The same inputs through the CLI: the downloaded files beside the extract.
     shutil.copy(example_files["extract"], tmp_path / example_files["extract"].name)
-    said = cli("screen", proposal, "--out", tmp_path / "cli", "--formats", "docx")
+    said = cli("screen", proposal, "--out", tmp_path / "cli", "--formats", "docx",
+               "--rules", strict)
     assert said.exit_code == 0, said.output
     (cli_word,) = (tmp_path / "cli").glob("*.docx")
     assert docx_text(word) == docx_text(cli_word)
+    assert any("Outreach with the mosque and gurdwara" in t for t in docx_text(word))
 
     # Published: small numbers protected.
     tab_to(page, "#publish")  # a radio group is one Tab stop; its arrows choose

@@ -49,8 +49,8 @@ from eqia.cli.database import (
 )
 from eqia.documents.tidy import comparison_tidy, with_keys
 from eqia.errors import ErrorCode, UsageError
-from eqia.judgement.findings import one_in
 from eqia.outputs import atomic_write, check_folder
+from eqia.render.comparison_cells import flag_cell, missing_cell, number, ratio_cell, share_cell
 from eqia.settings.characteristics import ETHNICITY_DETAILED
 from eqia.settings.rules import load_rules
 from eqia.spreadsheet import save_workbook, write_frame
@@ -219,48 +219,6 @@ def method_sheet(result: Comparison) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "detail"])
 
 
-def _num(x: float, fmt: str = "{:.2f}") -> str:
-    return "" if pd.isna(x) else fmt.format(x)
-
-
-def _ratio(row: pd.Series) -> str:
-    if pd.isna(row["ratio"]):
-        return ""
-    return f"{row['ratio']:.2f}\n({_num(row['ratio_low'])}-{_num(row['ratio_high'])})"
-
-
-def _share(row: pd.Series) -> str:
-    if pd.isna(row["service_share"]):
-        return ""
-    return (f"{pct(row['service_share'])}\n({100 * row['ci_low']:.1f}-"
-            f"{100 * row['ci_high']:.1f})")
-
-
-def _flag(row: pd.Series) -> str:
-    """The flag, its strength and its family-wise p-value; for a group with no flag, its
-    screening signal (its own 95% test) where it has one."""
-    flag = FLAG_TEXT.get(row["flag"], str(row["flag"]))
-    if row["flag"] in ("under", "over"):
-        flag += f"\n{row['strength']}"
-    elif row["flag"] == "none" and row["signal_95"] in ("under", "over"):
-        flag += f"\n(signal {'▼' if row['signal_95'] == 'under' else '▲'} {row['strength']})"
-    if pd.notna(row["p_adjusted"]):
-        flag += f"\n{p_text(row['p_adjusted'])}"
-    return flag
-
-
-def _missing(row: pd.Series) -> str:
-    """Whether missing data could explain a flag, with its tipping point."""
-    explain = row["missing_could_explain"]
-    if row["flag"] not in ("under", "over") or explain is None or pd.isna(explain):
-        return ""
-    tip = row["tipping_share"]
-    if pd.isna(tip):
-        return "no: holds\nwhatever" if row["unknown"] + row["invalid"] else ""
-    need = f"{'≤ ' if row['flag'] == 'over' else ''}{one_in(tip)}"
-    return f"could explain\n(if {need})" if explain else f"unlikely\n(needs {need})"
-
-
 def parse_comparators(items: list[str]) -> dict[str, Baseline]:
     """``["ethnicity=eligible.csv", ...]`` -> comparator baselines, checked before any reading."""
     found: dict[str, Baseline] = {}
@@ -335,18 +293,18 @@ def _print_table(result: Comparison, key: str, r: CharacteristicResult) -> None:
             table.add_row(str(row["category"]), users, "", "", "",
                           FLAG_TEXT[row["flag"]], "")
             continue
-        users += f"\n({_num(row['expected'], '{:,.1f}')})"
+        users += f"\n({number(row['expected'], '{:,.1f}')})"
         area_share = pct(row["baseline_share"]) + (
             "\nestimated" if row["baseline_estimated"] else "")
-        table.add_row(str(row["category"]), users, _share(row), area_share,
-                      _ratio(row), _flag(row), _missing(row))
+        table.add_row(str(row["category"]), users, share_cell(row), area_share,
+                      ratio_cell(row), flag_cell(row, FLAG_TEXT), missing_cell(row))
     out.print(table)
     if r.age_adjusted:
         crude = result.table[(result.table["characteristic"] == key)
                              & ~result.table["age_adjusted"].astype(bool)
                              & result.table["flag"].isin(["under", "over", "none",
                                                           "too_few"])]
-        parts = [f"{c['category']} {_ratio(c).replace(chr(10), ' ')} "
+        parts = [f"{c['category']} {ratio_cell(c).replace(chr(10), ' ')} "
                  f"{c['flag']}{' ' + c['strength'] if c['strength'] else ''}"
                  for _, c in crude.iterrows()]
         out.print("  Crude (not age-adjusted), for comparison: " + "; ".join(parts) + ".")

@@ -1,8 +1,9 @@
-"""The Flask application: sessions, their workspaces, safety headers and the error pages.
+"""The Flask application: sessions, their workspaces and the safety headers.
 
-The pages themselves are in ``officer`` (draft a screening) and ``lead`` (audit data
-completeness). Like the CLI, they are a thin skin over the library: every figure comes
-from the same functions ``eqia profile``, ``compare``, ``screen`` and ``audit`` call.
+The pages are in ``officer`` (draft a screening), ``lead`` (audit data completeness) and
+``pages`` (start, finish), the error pages in ``error_pages``. Like the CLI, they are a thin
+skin over the library: every figure comes from the same functions ``eqia profile``,
+``compare``, ``screen`` and ``audit`` call.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import logging
 import secrets
 from pathlib import Path
 
-from flask import Flask, g, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask, g, request
+from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from eqia import __version__
-from eqia.errors import EqiaError, ErrorCode
+from eqia.web.error_pages import register_errors
+from eqia.web.pages import register_pages
 from eqia.web.sessions import current_workspace, workspaces_of
 from eqia.web.workspace import Workspaces
 
@@ -55,6 +56,16 @@ def create_app(workspaces: Workspaces | None = None, max_upload_mb: int = MAX_UP
     app.register_blueprint(officer.bp)
     app.register_blueprint(lead.bp)
 
+    _hooks(app)
+    register_pages(app)
+    register_errors(app)
+    return app
+
+
+def _hooks(app: Flask) -> None:
+    """Before each request: idle workspaces deleted, a nonce for the page's script; after
+    it: the safety headers (a strict content policy; no caching of pages with data)."""
+
     @app.before_request
     def _start() -> None:
         workspaces_of(app).reap()
@@ -77,75 +88,6 @@ def create_app(workspaces: Workspaces | None = None, max_upload_mb: int = MAX_UP
     def _globals() -> dict:
         return {"serviceName": SERVICE_NAME, "version": __version__,
                 "cspNonce": g.get("nonce"), "has_workspace": current_workspace() is not None}
-
-    @app.get("/")
-    def start():
-        return render_template("start.html", max_mb=app.config["MAX_UPLOAD_MB"],
-                               idle=app.config["IDLE_MINUTES"])
-
-    @app.post("/finish")
-    def finish():
-        workspaces_of(app).delete(session.pop("ws", None))
-        session.clear()
-        return redirect(url_for("finished"))
-
-    @app.get("/finished")
-    def finished():
-        return render_template("finished.html")
-
-    @app.get("/accessibility")
-    def accessibility():
-        return render_template("accessibility.html")
-
-    @app.errorhandler(EqiaError)
-    def _eqia_error(exc: EqiaError):
-        ws = current_workspace()
-        text = exc.describe()
-        return render_template("problem.html", code=exc.code,
-                               text=ws.hide(text) if ws else text,
-                               back=g.get("back") or url_for("start")), 400
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(exc):
-        return render_template(
-            "problem.html", code=ErrorCode.FILE_TOO_LARGE,
-            text=f"The upload is larger than {app.config['MAX_UPLOAD_MB']} MB, the limit this "
-                 "server allows.\nUpload a smaller extract (for example one year's records, or "
-                 "a counts table), or ask whoever runs the server to raise the limit "
-                 "(eqia serve --max-upload-mb).",
-            back=request.path), 413
-
-    @app.errorhandler(CSRFError)
-    def _csrf(exc):
-        return render_template(
-            "problem.html", code=ErrorCode.FORM_EXPIRED,
-            text="This form has expired or did not come from this page (a security check). "
-                 "Go back, reload the page and send it again.",
-            back=request.path), 400
-
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        return render_template("problem.html", code=str(exc.code), heading=exc.name,
-                               text=exc.description, back=url_for("start")), exc.code
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        # As the CLI: the type only, never the text, which can quote a value from the data.
-        if isinstance(exc, MemoryError):
-            return render_template("problem.html", code=ErrorCode.OUT_OF_MEMORY, text=(
-                "There was not enough memory to finish.\nTry a smaller extract, or run eqia "
-                "on a computer with more memory."), back=url_for("start")), 500
-        if isinstance(exc, OSError):
-            return render_template("problem.html", code=ErrorCode.FILE_ERROR, text=(
-                f"A file could not be used: {exc.strerror or type(exc).__name__}.\nCheck "
-                "that the disk is not full, then try again."), back=url_for("start")), 500
-        return render_template("problem.html", code=ErrorCode.UNEXPECTED_ERROR, heading="Unexpected error",
-                               text=f"{type(exc).__name__}. This is a bug in eqia. Its details "
-                               "are not shown because they can hold values from your data; "
-                               "report the bug (without any personal data) with the steps "
-                               "that led to it.", back=url_for("start")), 500
-
-    return app
 
 
 def static_path() -> Path:

@@ -1,6 +1,7 @@
-"""The equality lead's journey: this period's extracts (and last period's) -> the
-completeness heatmap, with a page per service and per characteristic -> the workbook and
-the narrative. ``eqia audit FOLDER --previous FOLDER --out OUT`` on the same files."""
+"""The equality lead's journey: this period's extracts (and last period's, and the
+council's own thresholds) -> the completeness heatmap, with a page per service and per
+characteristic -> the workbook and the narrative. ``eqia audit FOLDER --previous FOLDER
+--thresholds FILE --out OUT`` on the same files."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from flask import Blueprint, abort, g, redirect, render_template, request, send_
 
 from eqia.cli.common import parse_as_of
 from eqia.documents import audit as au
-from eqia.errors import ErrorCode, UsageError
+from eqia.errors import EqiaError, ErrorCode, UsageError
 from eqia.settings import characteristics as chars
 from eqia.web.sessions import current_workspace
+from eqia.web.uploads import as_uploaded, uploaded_text
 from eqia.web.workspace import EXTRACT_SUFFIXES, Workspace, safe_name, unpack_zip
 
 bp = Blueprint("lead", __name__, url_prefix="/audit")
@@ -70,7 +72,8 @@ def _result(ws: Workspace) -> au.AuditResult:
     result = au.audit_paths(
         [ws.path / "audit" / "current"],
         previous=[ws.path / "audit" / "previous"] if state.get("previous") else None,
-        as_of=parse_as_of(state["as_of"]))
+        as_of=parse_as_of(state["as_of"]),
+        thresholds=ws.path / "audit" / "thresholds.yaml" if state.get("thresholds") else None)
     if result.summary.empty and result.failures:
         raise UsageError("No extract could be read: there is nothing to audit",
                          code="no-extracts", details=[f"{_name(f)}: {m}"
@@ -94,16 +97,41 @@ def upload():
     g.back = url_for("lead.upload")
     as_of = parse_as_of(request.form.get("as_of") or None).isoformat()
     ws = current_workspace(create=True)
+    errors: dict[str, str] = {}
+    thresholds = _save_thresholds(ws, errors)
     current = _save_files(ws, "current", "audit/current")
     if not current:
-        return render_template("lead/upload.html", today=today, errors={
-            "current": "Choose this period's extracts (or a zip of them)"}), 400
+        errors["current"] = "Choose this period's extracts (or a zip of them)"
+    if errors:
+        return render_template("lead/upload.html", today=today, errors=errors), 400
     previous = _save_files(ws, "previous", "audit/previous")
     state = ws.state()
-    state["audit"] = {"as_of": as_of, "previous": previous > 0}
+    state["audit"] = {"as_of": as_of, "previous": previous > 0, "thresholds": thresholds}
     ws.save_state(state)
     _audit(ws)
     return redirect(url_for("lead.heatmap"))
+
+
+def _save_thresholds(ws: Workspace, errors: dict[str, str]) -> str | None:
+    """The council's thresholds file, if one was chosen, checked as ``eqia audit
+    --thresholds`` reads it; its name as uploaded (its problem goes in ``errors``)."""
+    from eqia.settings.thresholds import load_thresholds
+
+    got = uploaded_text("thresholds", "thresholds file", ErrorCode.BAD_THRESHOLDS)
+    path = ws.path / "audit" / "thresholds.yaml"
+    path.unlink(missing_ok=True)
+    if got is None:
+        return None
+    name, text = got
+    ws.folder("audit")
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_thresholds(path)
+    except EqiaError as exc:
+        path.unlink()
+        errors["thresholds"] = as_uploaded(exc.describe(), path, name)
+        return None
+    return name
 
 
 def _audit(ws: Workspace) -> None:
