@@ -38,18 +38,22 @@ from eqia.documents.audit.collect import (
     GAP_COLUMNS,
     INVALID_COLUMNS,
     INVALID_SUMMARY_COLUMNS,
+    NO_MAPPING,
     NOT_COLLECTED,
     PERSONAL_DATA,
     SUMMARY_COLUMNS,
     UNKNOWN_REASONS,
+    WARNING_COLUMNS,
     AuditProgress,
     AuditResult,
     audit_paths,
     below,
     change_text,
+    excusing,
     find_extracts,
     service_order,
     share_text,
+    uncollected,
     worst_gaps,
 )
 from eqia.documents.audit.narrative import characteristic_name, narrative
@@ -67,9 +71,10 @@ from eqia.settings.thresholds import RAG_LABELS
 
 __all__ = [
     "CSV_COLUMNS", "CSV_FILE", "GAP_COLUMNS", "INVALID_COLUMNS", "INVALID_SUMMARY_COLUMNS",
-    "NARRATIVE_DOCX", "NARRATIVE_HTML", "NOT_COLLECTED", "PAGE", "PERSONAL_DATA",
-    "RAG_LABELS", "SUMMARY_COLUMNS", "UNKNOWN_REASONS", "WORKBOOK", "AuditProgress",
-    "AuditResult", "audit_paths", "below", "change_text", "characteristic_name", "csv_text",
-    "find_extracts", "narrative", "page_context", "service_order", "share_text",
-    "worst_gaps", "write_outputs",
+    "NARRATIVE_DOCX", "NARRATIVE_HTML", "NO_MAPPING", "NOT_COLLECTED", "PAGE", "PERSONAL_DATA",
+    "RAG_LABELS", "SUMMARY_COLUMNS", "UNKNOWN_REASONS", "WARNING_COLUMNS", "WORKBOOK",
+    "AuditProgress", "AuditResult", "audit_paths", "below", "change_text",
+    "characteristic_name", "csv_text", "excusing", "find_extracts", "narrative",
+    "page_context", "service_order", "share_text", "uncollected", "worst_gaps",
+    "write_outputs",
 ]
