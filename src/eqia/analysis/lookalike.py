@@ -7,7 +7,9 @@ a name the registry lists, as ``eqia map suggest`` matches them, or holding a wo
 that characteristic's names use) or by their values (most of them categories of that
 characteristic's vocabulary, at least two different ones). Values alone are not enough
 when they fit several characteristics (Yes / No fits disability, carers and more): the
-name must then agree. It reads counts of values, never a record, and says why.
+name must then agree; and a name alone is not enough when the values are read and none
+is a category of it ("Relationship to client": Son, Daughter). It reads counts of
+values, never a record, and says why.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ VALUE_SHARE = 0.8
 MIN_CATEGORIES = 2
 #: Words shorter than this ("sex" aside, which is a name eqia knows) say too little.
 MIN_WORD = 4
+#: Words of the registry's names that other columns of a social care extract use too
+#: ("Referral Date", "Care Package", "Referral Origin"): no evidence on their own.
+GENERIC_WORDS = frozenset({
+    "activity", "assessment", "background", "band", "bracket", "care", "considers", "date",
+    "description", "equality", "given", "indicator", "leave", "origin", "other", "patient",
+    "provides", "range", "recently", "referral", "responsibilities", "same", "start",
+    "stated", "system", "themselves", "years",
+})
 #: Values quoted in a warning, to show why (categories eqia recognises, never free text).
 EXAMPLES = 3
 
@@ -51,7 +61,7 @@ def _distinct_words() -> dict[str, frozenset[str]]:
     for char in chars.vocabulary():
         names = (*char.columns, *char.dob_columns, *char.band_columns, char.name)
         words[char.key] = {w for n in names for w in re.split(r"[^a-z]+", normalise(n))
-                           if len(w) >= MIN_WORD}
+                           if len(w) >= MIN_WORD and w not in GENERIC_WORDS}
     return {k: frozenset(w for w in ws if not any(w in o for j, o in words.items() if j != k))
             for k, ws in words.items()}
 
@@ -79,9 +89,7 @@ def _by_values(counts: pd.Series, key: str, mapping: MappingFile) -> tuple[float
         if kind in ("category", "group"):
             recognised += int(n)
             categories.setdefault(label, str(value))
-    if not total or len(categories) < MIN_CATEGORIES:
-        return 0.0, []
-    return recognised / total, list(categories.values())
+    return (recognised / total if total else 0.0), list(categories.values())
 
 
 def lookalikes(
@@ -106,15 +114,17 @@ def lookalikes(
     for column in unused:
         counts = values(column) if values is not None else None
         named = _by_name(column, missing)
-        fits = {}
-        if counts is not None and not _looks_free(counts):
-            for key in missing:
-                share, examples = _by_values(counts, key, mapping)
-                if share >= VALUE_SHARE:
-                    fits[key] = (share, examples)
-        key = named if named in fits or (named and not fits) else (
-            next(iter(fits)) if len(fits) == 1 else None)
-        if key is None:
+        if counts is not None and _looks_free(counts):
+            continue
+        seen = {} if counts is None else {k: _by_values(counts, k, mapping) for k in missing}
+        fits = {k: v for k, v in seen.items()
+                if v[0] >= VALUE_SHARE and len(v[1]) >= MIN_CATEGORIES}
+        if named is not None and (counts is None or named == "age" or seen[named][1]):
+            key = named  # named so, and (where read) some of its values are its categories
+            # (ages and dates of birth have none: their name is the evidence)
+        elif len(fits) == 1:
+            key = next(iter(fits))  # values that fit this characteristic and no other
+        else:
             continue
         name = chars.display_name(key).lower()
         if key in fits:

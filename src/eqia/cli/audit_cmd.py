@@ -241,8 +241,7 @@ def print_audit(result: au.AuditResult, top: int = 10) -> None:
     services = au.service_order(result)
     out.print(f"[bold]Equality data completeness[/], as at {result.as_of.isoformat()}: "
               f"{len(services)} service{'s' if len(services) != 1 else ''}, worst first.")
-    collected = set(s.loc[s["status"] == "collected", "characteristic"])
-    keys = [k for k in th.audited if k in collected or (th.required and k in th.required)]
+    keys = au.grid_keys(result)
     nobody = [k for k in th.audited if k not in keys]
     grid = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
                      show_lines=result.previous_given)

@@ -72,7 +72,7 @@ class Providers:
         if len(found) > 1:
             raise ConfigError(
                 f"File '{name}' matches the patterns of {len(found)} providers ("
-                + ", ".join(f"{p.name}: {', '.join(p.patterns)}" for p in found)
+                + "; ".join(f"{p.name}: {', '.join(p.patterns)}" for p in found)
                 + "), so which mapping reads it cannot be chosen",
                 code=ErrorCode.BAD_AUDIT_PROVIDERS, file=self.source, value=name,
                 hint="Make the patterns in the providers file narrower, so that each file "

@@ -51,6 +51,7 @@ from eqia.documents.audit.collect import (
     change_text,
     excusing,
     find_extracts,
+    grid_keys,
     service_order,
     share_text,
     uncollected,
@@ -74,7 +75,7 @@ __all__ = [
     "NARRATIVE_DOCX", "NARRATIVE_HTML", "NO_MAPPING", "NOT_COLLECTED", "PAGE", "PERSONAL_DATA",
     "RAG_LABELS", "SUMMARY_COLUMNS", "UNKNOWN_REASONS", "WARNING_COLUMNS", "WORKBOOK",
     "AuditProgress", "AuditResult", "audit_paths", "below", "change_text",
-    "characteristic_name", "csv_text", "excusing", "find_extracts", "narrative",
+    "characteristic_name", "csv_text", "excusing", "find_extracts", "grid_keys", "narrative",
     "page_context", "service_order", "share_text", "uncollected", "worst_gaps",
     "write_outputs",
 ]

@@ -176,17 +176,18 @@ def _mapping_label(mapping: MappingFile) -> str:
 
 
 def _profile(path: Path, mapping: MappingFile, as_of: dt.date | None, allow_duplicates: bool,
-             progress: Callable[[float], None] | None) -> tuple[dict, list[tuple[str, str]]]:
+             progress: Callable[[float], None] | None,
+             ) -> tuple[dict, MappingFile, list[tuple[str, str]]]:
     """The file's profiles per service; a column the mapping names for a characteristic
     that this file lacks makes that characteristic not collected here, not the whole file
     unread (one mapping may serve files that hold different characteristics). Returns the
-    (characteristic, column) pairs so dropped, for the warnings."""
+    mapping as used and the (characteristic, column) pairs dropped, for the warnings."""
     dropped: list[tuple[str, str]] = []
     while True:
         try:
             return profile_services(path, mapping, as_of=as_of,
                                     allow_duplicates=allow_duplicates, progress=progress,
-                                    by_age=False), dropped
+                                    by_age=False), mapping, dropped
         except InputError as exc:
             keys = [k for k, c in mapping.columns.items() if c == exc.column]
             if exc.code != ErrorCode.MISSING_COLUMN or not keys:
@@ -272,12 +273,12 @@ def _collect(
                 progress(_base + min(max(frac, 0.0), 1.0), total, _name)
 
         try:
-            parts, dropped = _profile(path, mf, as_of, allow_duplicates, tick)
+            parts, used, dropped = _profile(path, mf, as_of, allow_duplicates, tick)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the audit
             file_rows.append({**_file_failure(audit, path, exc), **how})
             continue
         warnings += [_dropped_warning(audit, path, mf, k, c, parts) for k, c in dropped]
-        found = _lookalikes(path, mf, parts, audited)
+        found = _lookalikes(path, used, parts, audited)
         warnings += [_lookalike_warning(audit, path, mf, f) for f in found]
         names = []
         rows = 0
@@ -421,6 +422,15 @@ class AuditResult:
         g = self.summary.pivot(index="service", columns="characteristic", values="known_share")
         g = g[[k for k in self.thresholds.audited if k in g.columns]]
         return g.loc[service_order(self)]
+
+
+def grid_keys(result: AuditResult) -> list[str]:
+    """The grid's characteristics: those some service collects, those required, and those
+    a column seems to hold (``lookalike``); the rest are "not collected by any service"."""
+    th = result.thresholds
+    s = result.summary
+    shown = set(s.loc[(s["status"] == "collected") | (s["lookalike"] != ""), "characteristic"])
+    return [k for k in th.audited if k in shown or (th.required and k in th.required)]
 
 
 def service_order(result: AuditResult) -> list[str]:

@@ -14,6 +14,7 @@ from eqia.documents.audit.collect import (
     PERSONAL_DATA,
     AuditResult,
     change_text,
+    grid_keys,
     service_order,
     share_text,
     worst_gaps,
@@ -112,9 +113,7 @@ def workbook_spec(result: AuditResult, list_invalid_values: bool = False) -> dic
 def page_context(result: AuditResult) -> dict:
     """What the HTML heatmap shows: plain values, no DataFrames."""
     th = result.thresholds
-    collected = set(result.summary.loc[result.summary["status"] == "collected",
-                                       "characteristic"])
-    keys = [k for k in th.audited if k in collected or (th.required and k in th.required)]
+    keys = grid_keys(result)
     failed = result.files[result.files["status"] == "not read"]
     return {
         "title": "Equality data completeness audit",
