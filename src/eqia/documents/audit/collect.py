@@ -245,9 +245,9 @@ def _lookalike_warning(audit: str, path: Path, mapping: MappingFile, found: Look
             "column": found.column,
             "message": f"Column '{found.column}' of {path.name} is not used, but looks like "
                        f"{name.lower()}: {found.why}. {name} is counted as not collected for "
-                       f"this file's records. If the column holds it, add to {where}, under "
-                       f"columns:  {found.key}: \"{found.column}\" (and any local codes under "
-                       f"values:; `eqia map suggest {path.name}` drafts them)."}
+                       f"this file's records. If the column holds it, add the line "
+                       f"{found.key}: \"{found.column}\" under columns: in {where} "
+                       f"(`eqia map suggest {path.name}` drafts it, with any local codes)."}
 
 
 def _collect(
