@@ -308,8 +308,8 @@ def test_the_document_page_shows_the_ratings_eqia_screen_prints(client, cli, tmp
 def test_the_lead_heatmap_warns_of_a_column_that_looks_like_a_characteristic(client):
     """The same warning as ``eqia audit``: a Marital column nothing maps (4 of 4 rows hold
     marriage categories) is not silently "not collected"."""
-    extract = ("Gender,Marital\nFemale,Single\nMale,Married\nFemale,Divorced\n"
-               "Female,Widowed\n").encode()
+    extract = (b"Gender,Marital\nFemale,Single\nMale,Married\nFemale,Divorced\n"
+               b"Female,Widowed\n")
     data = {"csrf_token": token(client, "/audit/"), "as_of": "2026-03-31",
             "current": (io.BytesIO(extract), "team.csv")}
     resp = client.post("/audit/", data=data, content_type="multipart/form-data")
