@@ -250,3 +250,18 @@ def test_the_csv_output_is_unchanged_by_providers(extracts, cli):
     assert list(frame.columns) == au.CSV_COLUMNS
     row = frame[(frame["service"] == "acme_q4") & (frame["characteristic"] == "sex")]
     assert row[["records", "known", "unknown"]].values.tolist() == [[6, 5, 1]]
+
+
+def test_last_times_files_are_read_with_the_providers_mappings_too(extracts, tmp_path):
+    import shutil
+
+    shutil.copytree(extracts / "q4", tmp_path / "q3")
+    r = _audit(extracts, previous=tmp_path / "q3")
+    prev = r.files[r.files["audit"] == "previous"]
+    assert list(prev["provider"]) == ["Acme Care", "Brightway", ""] and r.failures == []
+    s = r.summary.set_index(["service", "characteristic"])
+    # the same files: acme's sex 5 of 6 both times, so no change
+    assert s.loc[("acme_q4", "sex"), "previous_known_share"] == pytest.approx(5 / 6)
+    assert s.loc[("acme_q4", "sex"), "change_pp"] == 0
+    # last time's files give the missing-column warning, never the lookalike one again
+    assert list(r.warnings["audit"]) == ["current", "current", "current", "previous"]

@@ -278,7 +278,8 @@ def _collect(
             file_rows.append({**_file_failure(audit, path, exc), **how})
             continue
         warnings += [_dropped_warning(audit, path, mf, k, c, parts) for k, c in dropped]
-        found = _lookalikes(path, used, parts, audited)
+        # last time's files are not mapped again: only this audit's columns are worth a look
+        found = _lookalikes(path, used, parts, audited) if audit == "current" else []
         warnings += [_lookalike_warning(audit, path, mf, f) for f in found]
         names = []
         rows = 0
@@ -490,6 +491,7 @@ def audit_paths(
                    total, pv)
     summary, invalid = _summary(now, th)
     previous_services: list[str] = []
+    then_warnings: list[dict] = []
     file_rows = list(now.files)
     if previous is not None:
         then = _collect(before, "previous", mf, th.audited, as_of, allow_duplicates, progress,
@@ -497,6 +499,7 @@ def audit_paths(
         prev_summary, _ = _summary(then, th)
         previous_services = list(dict.fromkeys(prev_summary["service"]))
         file_rows += then.files
+        then_warnings = then.warnings
         summary = _with_previous(summary, prev_summary)
     else:
         summary["previous_known_share"] = float("nan")
@@ -514,7 +517,7 @@ def audit_paths(
         previous_services=previous_services,
         skipped=[str(p) for p in (*skipped, *skipped_before)],
         notes=now.notes,
-        warnings=pd.DataFrame([*_unmatched(pv, current), *now.warnings],
+        warnings=pd.DataFrame([*_unmatched(pv, current), *now.warnings, *then_warnings],
                               columns=WARNING_COLUMNS),
     )
 
