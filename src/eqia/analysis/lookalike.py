@@ -22,6 +22,7 @@ from functools import cache
 import pandas as pd
 
 from eqia.analysis.suggest import _looks_free, match_columns
+from eqia.read.columns import plan_columns
 from eqia.read.mapping import MappingFile, lookup_for
 from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import normalise
@@ -90,6 +91,15 @@ def _by_values(counts: pd.Series, key: str, mapping: MappingFile) -> tuple[float
             recognised += int(n)
             categories.setdefault(label, str(value))
     return (recognised / total if total else 0.0), list(categories.values())
+
+
+def unused_columns(columns: list[str], mapping: MappingFile, source: str) -> list[str]:
+    """The columns no characteristic, ID, service or period is read from, nor ignored: if
+    there are none, nothing can look like a characteristic (and no values need reading)."""
+    plan = plan_columns(columns, mapping, source)
+    used = {*plan.columns.values(), plan.id_column, plan.service_column, plan.period_column,
+            *mapping.ignore}
+    return [c for c in columns if c not in used]
 
 
 def lookalikes(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eqia.analysis.lookalike import Lookalike, lookalikes
+from eqia.analysis.lookalike import Lookalike, lookalikes, unused_columns
 from eqia.analysis.profiling import profile_services
 from eqia.errors import EqiaError, ErrorCode, InputError, UsageError
 from eqia.read.files import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
@@ -224,9 +224,12 @@ def _lookalikes(path: Path, mapping: MappingFile, parts: dict,
     if not missing or not isinstance(path, Path) or any(p.shape != "records" for p in profiles):
         return []
     try:
-        if streams(path, sheet=mapping.sheet):  # too big to read again: names alone
+        if path.suffix.lower() in CSV_SUFFIXES | PARQUET_SUFFIXES:  # the header first: cheap
             src = inspect(path, mapping)
-            return lookalikes(src.columns, mapping, missing, source=path.name) if src else []
+            if src is None or not unused_columns(src.columns, mapping, path.name):
+                return []
+            if streams(path):  # too big to read again: names alone
+                return lookalikes(src.columns, mapping, missing, source=path.name)
         table = read_table(path, mapping=mapping)
     except (EqiaError, OSError):  # read once already: nothing more to say than the audit's
         return []
