@@ -279,3 +279,16 @@ def test_a_file_whose_every_column_is_used_is_not_read_again(tmp_path, monkeypat
     (tmp_path / "extra.csv").write_text("ID,Sex,Notes\n1,F,x\n2,M,y\n", encoding="utf-8")
     r = au.audit_paths([tmp_path / "used.csv", tmp_path / "extra.csv"], as_of=AS_OF)
     assert [p.name for p in calls] == ["extra.csv"] and r.warnings.empty
+
+
+def test_cli_two_providers_for_one_file_exit_2_naming_both(extracts, cli):
+    (extracts / "providers.yaml").write_text(
+        "providers:\n  - name: Acme\n    files: acme_*\n  - name: Workbooks\n    files: '*.XLSX'\n",
+        encoding="utf-8")
+    res = cli("audit", extracts / "q4", "--providers", extracts / "providers.yaml",
+              "--as-of", "2026-03-31")
+    assert res.exit_code == 2 and res.stdout == ""
+    assert "[bad-audit-providers]" in res.stderr
+    assert "File 'acme_q4.xlsx' matches the patterns of 2 providers (Acme: acme_*; " \
+           "Workbooks: *.XLSX)" in res.stderr
+    assert "Unexpected" not in res.stderr
