@@ -12,13 +12,8 @@ import typer
 from rich.table import Table as RichTable
 
 from eqia.agebands import parse_range
-from eqia.analysis.compare import (
-    COLUMN_TEXT,
-    STATUS_TEXT,
-    CharacteristicResult,
-    Comparison,
-    compare,
-)
+from eqia.analysis.compare import compare
+from eqia.analysis.comparison import COLUMN_TEXT, STATUS_TEXT, CharacteristicResult, Comparison
 from eqia.analysis.profiling import profile_file
 from eqia.analysis.stats import family_text, p_text
 from eqia.census.areas import find_area

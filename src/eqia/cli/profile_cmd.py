@@ -40,7 +40,7 @@ from eqia.cli.database import (
 )
 from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder
-from eqia.read.files import rows_text
+from eqia.read.table import rows_text
 from eqia.settings import characteristics as chars
 from eqia.spreadsheet import to_csv
 
