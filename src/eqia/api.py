@@ -144,12 +144,17 @@ def audit(
     previous: str | Path | Iterable[str | Path] | None = None,
     mapping: str | Path | None = None,
     thresholds: str | Path | None = None,
+    providers: str | Path | None = None,
+    excuse: Iterable[str] = (),
 ) -> AuditResult:
-    """Audit the completeness of equality data across extracts, as ``eqia audit`` does."""
+    """Audit the completeness of equality data across extracts, as ``eqia audit`` does
+    (``providers``: ``--providers``, a mapping per provider; ``excuse``: ``--excuse``).
+    ``result.warnings`` lists what was read but may be wrong; ``uncollected(result)``
+    and ``below(result, pct)`` in ``eqia.documents.audit`` are what ``--fail-under`` fails on."""
     from eqia.documents.audit import audit_paths
 
     return audit_paths(paths, previous=previous, mapping=mapping, thresholds=thresholds,
-                       as_of=_date(as_of))
+                       as_of=_date(as_of), providers=providers, excuse=excuse)
 
 
 def annual_report(

@@ -55,6 +55,7 @@ class ErrorCode(str, Enum):
     BAD_REPORT_CONFIG = "bad-report-config"
     BAD_RULES = "bad-rules"
     BAD_THRESHOLDS = "bad-thresholds"
+    BAD_AUDIT_PROVIDERS = "bad-audit-providers"
     BAD_DISCLOSURE_POLICY = "bad-disclosure-policy"
     BAD_PACKAGED_FILE = "bad-packaged-file"
     # The command line

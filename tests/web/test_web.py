@@ -307,3 +307,19 @@ def test_the_document_page_shows_the_ratings_eqia_screen_prints(client, cli, tmp
     assert len(printed) == 10
     assert [[label, rating, source[:1].upper() + source[1:]]
             for label, rating, source in printed] == grid
+
+
+def test_the_lead_heatmap_warns_of_a_column_that_looks_like_a_characteristic(client):
+    """The same warning as ``eqia audit``: a Marital column nothing maps (4 of 4 rows hold
+    marriage categories) is not silently "not collected"."""
+    extract = (b"Gender,Marital\nFemale,Single\nMale,Married\nFemale,Divorced\n"
+               b"Female,Widowed\n")
+    data = {"csrf_token": token(client, "/audit/"), "as_of": "2026-03-31",
+            "current": (io.BytesIO(extract), "team.csv")}
+    resp = client.post("/audit/", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.data.decode()[:500]
+    html = unescape(client.get("/audit/heatmap").data.decode())
+    assert "Read, but check" in html
+    assert ("Column 'Marital' of team.csv is not used, but looks like marriage and civil "
+            "partnership: 100% of its filled rows") in html
+    assert 'marriage_civil_partnership: "Marital"' in html

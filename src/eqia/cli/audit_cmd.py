@@ -66,7 +66,22 @@ def audit_command(
         float | None,
         typer.Option("--fail-under", min=0, max=100, metavar="PCT",
                      help="Exit with code 1 if any required characteristic's known share is "
-                     "below PCT percent."),
+                     "below PCT percent, or a service does not collect one at all (unless "
+                     "excused)."),
+    ] = None,
+    excuse: Annotated[
+        list[str] | None,
+        typer.Option("--excuse", metavar="CHARACTERISTIC",
+                     help="A characteristic services need not collect: not collecting it "
+                     "does not fail --fail-under (e.g. pregnancy_maternity). Repeatable; "
+                     "the same as excused: in the thresholds file."),
+    ] = None,
+    providers: Annotated[
+        Path | None,
+        typer.Option("--providers", metavar="FILE",
+                     help="YAML file giving each provider's files (a file-name pattern) the "
+                     "mapping, Excel sheet and header row to read them with; other files "
+                     "are read with --map."),
     ] = None,
     fmt: format_option(AuditFormat, "Output format: table (the screen) or a tidy table: csv, "
                        "parquet or json (on the screen, or with --out in the folder).") = (
@@ -115,6 +130,7 @@ def audit_command(
             paths, previous=previous or None,
             mapping=reading_mapping(map_file, dayfirst, header_row), thresholds=thresholds,
             as_of=date, progress=progress, allow_duplicates=allow_duplicates,
+            providers=providers, excuse=excuse or (),
         )
     if result.summary.empty and result.failures:  # an empty grid would say "no gaps"
         err.print("[bold red]No extract could be read[/]: there is nothing to audit.")
@@ -142,8 +158,8 @@ def _write_files(result: au.AuditResult, out_dir: Path | None, list_invalid: boo
 
 
 def _exit_code(result: au.AuditResult, fail_under: float | None) -> int:
-    """1 when a required characteristic is below --fail-under, 2 when a file was not read
-    (each said on stderr), else 0."""
+    """1 when a required characteristic is below --fail-under or not collected (and not
+    excused), 2 when a file was not read (each said on stderr), else 0."""
     code = EXIT_OK
     if fail_under is not None:
         low = au.below(result, fail_under)
@@ -153,6 +169,21 @@ def _exit_code(result: au.AuditResult, fail_under: float | None) -> int:
             for r in low.itertuples():
                 err.print(f"  {r.service}: {au.characteristic_name(r.characteristic)} "
                           f"{_share(r)}", markup=False)
+            code = EXIT_THRESHOLD
+        missing = au.uncollected(result)
+        if len(missing):
+            err.print(f"[bold red]Not collected at all[/]: {len(missing)} required "
+                      f"characteristic{'s' if len(missing) != 1 else ''} (--fail-under):")
+            for r in missing.itertuples():
+                err.print(f"  {r.service}: {au.characteristic_name(r.characteristic)} "
+                          "not collected" + (f" (column '{r.lookalike}' looks like it: "
+                                             "see the warnings)" if r.lookalike else ""),
+                          markup=False)
+            keys = list(dict.fromkeys(missing["characteristic"]))
+            err.print("A service that has no reason to collect one can be excused: "
+                      + " ".join(f"--excuse {k}" for k in keys)
+                      + ", or excused: [" + ", ".join(keys) + "] in the thresholds file.",
+                      markup=False)
             code = EXIT_THRESHOLD
     if result.failures:
         _report_failures(result.failures)
@@ -199,7 +230,7 @@ def _cell(r) -> str:
     style = RAG_STYLES[r["rag"]]
     letter = au.RAG_LABELS[r["rag"]][0]
     if r["status"] == au.NOT_COLLECTED:
-        text = "n/c"
+        text = "n/c?" if r["lookalike"] else "n/c"
     else:
         text = au.share_text(r["known"], r["records"], 0)
     cell = f"[{style}]{text} {letter}[/]"
@@ -216,8 +247,7 @@ def print_audit(result: au.AuditResult, top: int = 10) -> None:
     services = au.service_order(result)
     out.print(f"[bold]Equality data completeness[/], as at {result.as_of.isoformat()}: "
               f"{len(services)} service{'s' if len(services) != 1 else ''}, worst first.")
-    collected = set(s.loc[s["status"] == "collected", "characteristic"])
-    keys = [k for k in th.audited if k in collected or (th.required and k in th.required)]
+    keys = au.grid_keys(result)
     nobody = [k for k in th.audited if k not in keys]
     grid = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
                      show_lines=result.previous_given)
@@ -239,6 +269,9 @@ def print_audit(result: au.AuditResult, top: int = 10) -> None:
     out.print("Known share of records (rounded down) with its rating: G green (at least "
               f"{float(th.green):g}%), A amber (at least {float(th.amber):g}%), R red; "
               "n/c not collected (red)"
+              + ("; n/c? not collected, but a column looks like it (see the warnings)"
+                 if (s["lookalike"] != "").any() else "")
+              + (f"; excused: {', '.join(th.excused)}" if th.excused else "")
               + ("; +/- N: change since the previous audit in percentage points"
                  if result.previous_given else "")
               + f". Thresholds: {th.source}.", markup=False)
@@ -267,4 +300,21 @@ def print_audit(result: au.AuditResult, top: int = 10) -> None:
         else "none."))
     if result.skipped:
         out.print("Skipped (not an extract format): " + ", ".join(result.skipped) + ".",
+                  markup=False)
+    _print_mappings(result)
+    if len(result.warnings):
+        out.print(f"\n[bold]Warnings[/] ({len(result.warnings)}): read, but check")
+        for message in result.warnings["message"]:
+            out.print(f"  - {message}", markup=False)
+
+
+def _print_mappings(result: au.AuditResult) -> None:
+    """Which mapping read which file, when providers were given (else it is one for all)."""
+    read = result.files[result.files["provider"] != ""]
+    if not len(read):
+        return
+    out.print("\n[bold]Read with[/] (--providers)")
+    for r in result.files.itertuples():
+        mapping = r.mapping if r.mapping == au.NO_MAPPING else Path(r.mapping).name
+        out.print(f"  {Path(r.file).name}: {r.provider or 'no provider'}, mapping {mapping}",
                   markup=False)

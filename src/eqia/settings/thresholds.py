@@ -39,6 +39,7 @@ class Thresholds:
     characteristics: dict[str, tuple[Fraction, Fraction]] = field(default_factory=dict)
     audited: tuple[str, ...] = ()
     required: tuple[str, ...] | None = None
+    excused: tuple[str, ...] = ()
     source: str = DEFAULT_SOURCE
 
     def cutoffs(self, key: str) -> tuple[Fraction, Fraction]:
@@ -63,8 +64,16 @@ class Thresholds:
             return collected
         return key in self.required
 
+    def must_collect(self, key: str) -> bool:
+        """Whether a service that does not collect ``key`` at all fails ``--fail-under``:
+        every audited characteristic (or, when ``required`` is a list, every one listed),
+        unless excused."""
+        if key in self.excused:
+            return False
+        return key in (self.audited if self.required is None else self.required)
 
-THRESHOLD_KEYS = ("green", "amber", "characteristics", "audited", "required")
+
+THRESHOLD_KEYS = ("green", "amber", "characteristics", "audited", "required", "excused")
 _PERCENT = Number(min=0, max=100, words="a percentage from 0 to 100, e.g. 90", empty_ok=False)
 _KEYS = ListOf(item=Choice(options=tuple(chars.keys()), noun="a characteristic eqia knows"),
                single=True,
@@ -79,6 +88,7 @@ THRESHOLD_SCHEMA = Fields(noun="setting", fields={
         hint="e.g.\ncharacteristics:\n  religion: {green: 80, amber: 60}"),
     "audited": replace(_KEYS, empty_ok=False),
     "required": _KEYS,
+    "excused": _KEYS,
 })
 assert set(THRESHOLD_KEYS) == set(THRESHOLD_SCHEMA.fields)
 
@@ -121,8 +131,9 @@ def load_thresholds(path: str | Path | None = None) -> Thresholds:
     req = None if required is None else tuple(dict.fromkeys(required))
     if req is not None:
         audited = (*audited, *(k for k in req if k not in audited))
+    excused = tuple(dict.fromkeys(raw.get("excused") or ()))
     return Thresholds(green=green, amber=amber, characteristics=per, audited=audited,
-                      required=req, source=source)
+                      required=req, excused=excused, source=source)
 
 
 __all__ = ["RAG_LABELS", "THRESHOLD_KEYS", "THRESHOLD_SCHEMA", "Thresholds",

@@ -144,6 +144,8 @@ def _audit(ws: Workspace) -> None:
     for f in ctx["failures"]:
         f["file"] = _name(f["file"])
         f["message"] = ws.hide(f["message"])
+    for w in ctx["warnings"]:
+        w["message"] = ws.hide(w["message"])
     names = ctx["characteristics"]
     ctx["keys"] = [{"key": k, "name": au.characteristic_name(k)}
                    for k in result.thresholds.audited if au.characteristic_name(k) in names]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eqia.analysis.lookalike import Lookalike, lookalikes, unused_columns
 from eqia.analysis.profiling import profile_services
-from eqia.errors import EqiaError, UsageError
+from eqia.errors import EqiaError, ErrorCode, InputError, UsageError
 from eqia.read.files import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
 from eqia.read.mapping import MappingFile, load_mapping
+from eqia.read.providers import Providers, load_providers
 from eqia.read.same import same_extract_error, same_files
+from eqia.settings import characteristics as chars
 from eqia.settings.thresholds import Thresholds, load_thresholds
 from eqia.words import EMPTY, percent_down, signed
 
@@ -32,16 +35,23 @@ UNKNOWN_REASONS = ("not_stated", "not_known", "blank", "not_collected")
 SUMMARY_COLUMNS = [
     *CSV_COLUMNS,
     *(f"unknown_{r}" for r in UNKNOWN_REASONS),
-    "status", "required", "previous_known_share", "previous_rag", "previous_status", "change_pp",
+    "status", "required", "lookalike",
+    "previous_known_share", "previous_rag", "previous_status", "change_pp",
 ]
 INVALID_COLUMNS = ["service", "characteristic", "value", "reason", "count"]
 INVALID_SUMMARY_COLUMNS = ["service", "characteristic", "reason", "count", "distinct_values"]
 #: On every sheet of a workbook that lists invalid values (``--list-invalid-values``).
 PERSONAL_DATA = "INTERNAL – lists invalid values from the extracts: personal data"
-FILE_COLUMNS = ["audit", "file", "status", "services", "records", "shape", "code", "reason",
-                "message"]
+FILE_COLUMNS = ["audit", "file", "status", "provider", "mapping", "services", "records", "shape",
+                "code", "reason", "message"]
 GAP_COLUMNS = ["service", "characteristic", "status", "records", "known", "known_share", "rag",
-               "previous_known_share", "change_pp", "required"]
+               "previous_known_share", "change_pp", "required", "lookalike"]
+#: What the audit warns about (``AuditResult.warnings``): an unused column that looks like
+#: a characteristic counted as not collected, a mapped column a file lacks, a provider's
+#: pattern that matches no file.
+WARNING_COLUMNS = ["audit", "file", "characteristic", "column", "message"]
+#: How the files sheet names the mapping of a file read without one.
+NO_MAPPING = "none (column names eqia knows)"
 NOT_COLLECTED = "not collected"
 
 #: Files in a folder that are read as extracts. Others in the folder (a README.pdf) are
@@ -97,6 +107,7 @@ class _CharTally:
     invalid: int = 0
     unknown: Counter = field(default_factory=Counter)
     invalid_values: Counter = field(default_factory=Counter)  # (value, reason) -> count
+    lookalikes: list[str] = field(default_factory=list)  # unused columns that look like it
 
 
 @dataclass
@@ -113,6 +124,7 @@ class _Collected:
     services: dict[str, _ServiceTally]
     files: list[dict]
     notes: list[tuple[str, str]]
+    warnings: list[dict] = field(default_factory=list)
 
 
 def _add_profile(tally: _ServiceTally, profile: Any, audited: Sequence[str], source: str) -> None:
@@ -159,15 +171,103 @@ def _file_failure(audit: str, path: Path, exc: BaseException) -> dict:
             "records": 0, "shape": "", "code": code, "reason": reason, "message": message}
 
 
+def _mapping_label(mapping: MappingFile) -> str:
+    return mapping.path or NO_MAPPING
+
+
+def _profile(path: Path, mapping: MappingFile, as_of: dt.date | None, allow_duplicates: bool,
+             progress: Callable[[float], None] | None,
+             ) -> tuple[dict, MappingFile, list[tuple[str, str]]]:
+    """The file's profiles per service; a column the mapping names for a characteristic
+    that this file lacks makes that characteristic not collected here, not the whole file
+    unread (one mapping may serve files that hold different characteristics). Returns the
+    mapping as used and the (characteristic, column) pairs dropped, for the warnings."""
+    dropped: list[tuple[str, str]] = []
+    while True:
+        try:
+            return profile_services(path, mapping, as_of=as_of,
+                                    allow_duplicates=allow_duplicates, progress=progress,
+                                    by_age=False), mapping, dropped
+        except InputError as exc:
+            keys = [k for k, c in mapping.columns.items() if c == exc.column]
+            if exc.code != ErrorCode.MISSING_COLUMN or not keys:
+                raise
+            dropped += [(k, exc.column) for k in keys]
+            mapping = replace(mapping, columns={k: c for k, c in mapping.columns.items()
+                                                if k not in keys})
+
+
+def _dropped_warning(audit: str, path: Path, mapping: MappingFile, key: str, column: str,
+                     parts: dict) -> dict:
+    instead = next((p.columns[key] for p in parts.values() if key in p.columns), None)
+    name = chars.display_name(key)
+    then = (f"{name} was read from its column '{instead}' (a name eqia knows) instead"
+            if instead else f"{name} is counted as not collected for its records")
+    return {"audit": audit, "file": str(path), "characteristic": key, "column": column,
+            "message": f"The mapping file {Path(mapping.path or '').name} names column "
+                       f"'{column}' for {name.lower()}, but {path.name} has no such column: "
+                       f"{then}. If this provider's files differ, give them their own mapping "
+                       "(--providers)."}
+
+
+def _lookalikes(path: Path, mapping: MappingFile, parts: dict,
+                audited: Sequence[str]) -> list[Lookalike]:
+    """Unused columns of a file (not a table in a database, not a table of counts) that
+    look like an audited characteristic none of its profiles collects."""
+    from eqia.read.columns import is_aggregated
+    from eqia.read.extract import streams
+    from eqia.read.files import read_table
+    from eqia.read.scan import inspect
+
+    profiles = list(parts.values())
+    missing = [k for k in audited if not any(p.is_collected(k) for p in profiles)]
+    if not missing or not isinstance(path, Path) or any(p.shape != "records" for p in profiles):
+        return []
+    try:
+        if path.suffix.lower() in CSV_SUFFIXES | PARQUET_SUFFIXES:  # the header first: cheap
+            src = inspect(path, mapping)
+            if src is None or not unused_columns(src.columns, mapping, path.name):
+                return []
+            if streams(path):  # too big to read again: names alone
+                return lookalikes(src.columns, mapping, missing, source=path.name)
+        table = read_table(path, mapping=mapping)
+    except (EqiaError, OSError):  # read once already: nothing more to say than the audit's
+        return []
+    columns = [str(c) for c in table.data.columns]
+    if is_aggregated(columns):
+        return []
+    return lookalikes(columns, mapping, missing, lambda c: table.data[c].value_counts(sort=False),
+                      source=path.name)
+
+
+def _lookalike_warning(audit: str, path: Path, mapping: MappingFile, found: Lookalike) -> dict:
+    name = chars.display_name(found.key)
+    where = (f"the mapping file {Path(mapping.path).name}" if mapping.path
+             else "a mapping file (--map, or the provider's in --providers)")
+    return {"audit": audit, "file": str(path), "characteristic": found.key,
+            "column": found.column,
+            "message": f"Column '{found.column}' of {path.name} is not used, but looks like "
+                       f"{name.lower()}: {found.why}. {name} is counted as not collected for "
+                       f"this file's records. If the column holds it, add the line "
+                       f"{found.key}: \"{found.column}\" under columns: in {where} "
+                       f"(`eqia map suggest {path.name}` drafts it, with any local codes)."}
+
+
 def _collect(
     paths: list[Path], audit: str, mapping: MappingFile, audited: Sequence[str],
     as_of: dt.date | None, allow_duplicates: bool, progress: AuditProgress | None,
-    done: int, total: int,
+    done: int, total: int, providers: Providers | None = None,
 ) -> _Collected:
     services: dict[str, _ServiceTally] = {}
     file_rows: list[dict] = []
     notes: list[tuple[str, str]] = []
+    warnings: list[dict] = []
+    providers = providers or Providers()
     for i, path in enumerate(paths):
+        provider = providers.choose(path)
+        mf = provider.mapping if provider is not None else mapping
+        how = {"provider": provider.name if provider is not None else "",
+               "mapping": _mapping_label(mf)}
         tick = None
         if progress is not None:
             progress(float(done + i), total, path.name)
@@ -176,12 +276,14 @@ def _collect(
                 progress(_base + min(max(frac, 0.0), 1.0), total, _name)
 
         try:
-            parts = profile_services(path, mapping, as_of=as_of,
-                                     allow_duplicates=allow_duplicates, progress=tick,
-                                     by_age=False)
+            parts, used, dropped = _profile(path, mf, as_of, allow_duplicates, tick)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the audit
-            file_rows.append(_file_failure(audit, path, exc))
+            file_rows.append({**_file_failure(audit, path, exc), **how})
             continue
+        warnings += [_dropped_warning(audit, path, mf, k, c, parts) for k, c in dropped]
+        # last time's files are not mapped again: only this audit's columns are worth a look
+        found = _lookalikes(path, used, parts, audited) if audit == "current" else []
+        warnings += [_lookalike_warning(audit, path, mf, f) for f in found]
         names = []
         rows = 0
         shape = ""
@@ -194,16 +296,19 @@ def _collect(
                 name = " ".join(str(service).split())
             tally = services.setdefault(service_key(name), _ServiceTally(name=name))
             _add_profile(tally, profile, audited, path.name)
+            for f in found:
+                if f.column not in tally.chars[f.key].lookalikes:
+                    tally.chars[f.key].lookalikes.append(f.column)
             names.append(name)
             rows += profile.rows
             shape = profile.shape
             notes.extend((str(path), n) for n in profile.notes)
-        file_rows.append({"audit": audit, "file": str(path), "status": "read",
+        file_rows.append({"audit": audit, "file": str(path), "status": "read", **how,
                           "services": "; ".join(dict.fromkeys(names)), "records": rows,
                           "shape": shape, "code": "", "reason": "", "message": ""})
     if progress is not None:
         progress(float(done + len(paths)), total, "")
-    return _Collected(services, file_rows, list(dict.fromkeys(notes)))
+    return _Collected(services, file_rows, list(dict.fromkeys(notes)), warnings)
 
 
 def _summary(collected: _Collected, th: Thresholds) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -224,10 +329,12 @@ def _summary(collected: _Collected, th: Thresholds) -> tuple[pd.DataFrame, pd.Da
                 **{f"unknown_{r}": n for r, n in unknown.items()},
                 "status": "collected" if t.collected else NOT_COLLECTED,
                 "required": th.is_required(key, t.collected),
+                "lookalike": "" if t.collected else "; ".join(t.lookalikes),
             })
             for (value, reason), n in t.invalid_values.items():
                 invalid.append((tally.name, key, value, reason, int(n)))
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:-4])
+    summary["lookalike"] = summary["lookalike"].astype(str)
     for col in ("records", "known", "unknown", "invalid", *(f"unknown_{r}" for r in UNKNOWN_REASONS)):
         summary[col] = summary[col].astype("int64")
     summary["known_share"] = summary["known_share"].astype(float)
@@ -255,8 +362,9 @@ class AuditResult:
     ``invalid_values``: raw invalid values and their counts, ``INVALID_COLUMNS``
     (record-level data, for internal use only: they are the extracts' own text; see
     ``invalid_summary`` for the counts by reason). ``files``: every file looked
-    at, read or not (``FILE_COLUMNS``). ``failures``: (file, message) for each file not
-    read, current or previous.
+    at, read or not, with the provider and mapping it was read with (``FILE_COLUMNS``).
+    ``failures``: (file, message) for each file not read, current or previous.
+    ``warnings``: what was read but may be wrong (``WARNING_COLUMNS``).
     """
 
     summary: pd.DataFrame
@@ -268,6 +376,7 @@ class AuditResult:
     previous_services: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNING_COLUMNS))
 
     @property
     def failures(self) -> list[tuple[str, str]]:
@@ -319,6 +428,15 @@ class AuditResult:
         return g.loc[service_order(self)]
 
 
+def grid_keys(result: AuditResult) -> list[str]:
+    """The grid's characteristics: those some service collects, those required, and those
+    a column seems to hold (``lookalike``); the rest are "not collected by any service"."""
+    th = result.thresholds
+    s = result.summary
+    shown = set(s.loc[(s["status"] == "collected") | (s["lookalike"] != ""), "characteristic"])
+    return [k for k in th.audited if k in shown or (th.required and k in th.required)]
+
+
 def service_order(result: AuditResult) -> list[str]:
     """Worst first: most red cells, then the lowest average known share, then by name."""
     s = result.summary
@@ -339,22 +457,32 @@ def audit_paths(
     as_of: dt.date | None = None,
     progress: AuditProgress | None = None,
     allow_duplicates: bool = False,
+    providers: str | Path | Providers | None = None,
+    excuse: Iterable[str] = (),
 ) -> AuditResult:
     """Audit the completeness of equality data in extracts (files or folders of files).
 
     ``previous``: last time's extracts, matched by service name (case-insensitively).
     Extracts of one service in several files (e.g. two providers) are added together.
     A file that cannot be read is listed in ``failures`` and the rest are still audited;
-    a mapping or thresholds file that is wrong raises ``ConfigError`` (nothing to audit
-    against). Reads one file at a time.
+    a mapping, providers or thresholds file that is wrong raises ``ConfigError`` (nothing
+    to audit against). Reads one file at a time.
+
+    ``providers``: which mapping (and Excel sheet, header row) reads which provider's
+    files, by file-name pattern (``eqia.read.providers``); ``mapping`` reads the others.
+    ``excuse``: characteristics a service need not collect (``Thresholds.excused``).
     """
     as_of = as_of or dt.date.today()
     th = thresholds if isinstance(thresholds, Thresholds) else load_thresholds(thresholds)
+    th = excusing(th, excuse)
     mf = mapping if isinstance(mapping, MappingFile) else load_mapping(mapping)
+    pv = providers if isinstance(providers, Providers) else load_providers(providers)
     current, skipped = find_extracts(_as_list(paths))
     before, skipped_before = find_extracts(_as_list(previous)) if previous is not None else ([], [])
     each_file_once(current)
     each_file_once(before)
+    for path in (*current, *before):  # two providers for one file: before reading any
+        pv.choose(path)
     if not current:
         raise UsageError(
             "No extract files were found", code="no-extracts",
@@ -362,16 +490,19 @@ def audit_paths(
             hint="Give extract files or folders holding .csv, .xlsx or .parquet files.",
         )
     total = len(current) + len(before)
-    now = _collect(current, "current", mf, th.audited, as_of, allow_duplicates, progress, 0, total)
+    now = _collect(current, "current", mf, th.audited, as_of, allow_duplicates, progress, 0,
+                   total, pv)
     summary, invalid = _summary(now, th)
     previous_services: list[str] = []
+    then_warnings: list[dict] = []
     file_rows = list(now.files)
     if previous is not None:
         then = _collect(before, "previous", mf, th.audited, as_of, allow_duplicates, progress,
-                        len(current), total)
+                        len(current), total, pv)
         prev_summary, _ = _summary(then, th)
         previous_services = list(dict.fromkeys(prev_summary["service"]))
         file_rows += then.files
+        then_warnings = then.warnings
         summary = _with_previous(summary, prev_summary)
     else:
         summary["previous_known_share"] = float("nan")
@@ -389,7 +520,31 @@ def audit_paths(
         previous_services=previous_services,
         skipped=[str(p) for p in (*skipped, *skipped_before)],
         notes=now.notes,
+        warnings=pd.DataFrame([*_unmatched(pv, current), *now.warnings, *then_warnings],
+                              columns=WARNING_COLUMNS),
     )
+
+
+def excusing(th: Thresholds, keys: Iterable[str]) -> Thresholds:
+    """``th`` with ``keys`` excused too (``eqia audit --excuse``): characteristic keys,
+    as in the thresholds file; an error naming the keys for one eqia does not know."""
+    keys = list(keys)
+    for key in keys:
+        if key not in chars.keys():
+            raise UsageError(f"--excuse '{key}' is not a characteristic eqia knows",
+                             code=ErrorCode.UNKNOWN_CHARACTERISTIC, value=key,
+                             hint="Use one of: " + ", ".join(chars.keys()) + ".")
+    if not keys:
+        return th
+    return replace(th, excused=tuple(dict.fromkeys((*th.excused, *keys))))
+
+
+def _unmatched(providers: Providers, paths: list[Path]) -> list[dict]:
+    return [{"audit": "current", "file": "", "characteristic": "", "column": "",
+             "message": f"No file matches provider {p.name}'s pattern "
+                        f"({', '.join(p.patterns)}) in {Path(providers.source or '').name}: "
+                        "check the pattern, or whether the provider sent an extract."}
+            for p in providers.unmatched(paths)]
 
 
 def each_file_once(paths: list[Path]) -> None:
@@ -443,15 +598,25 @@ def worst_gaps(result: AuditResult, n: int = 10) -> pd.DataFrame:
 
 
 def below(result: AuditResult, pct: float) -> pd.DataFrame:
-    """Required characteristics whose known share is below ``pct`` percent (exactly)."""
+    """Required characteristics collected whose known share is below ``pct`` percent
+    (exactly). Those not collected at all are ``uncollected``."""
     if isinstance(pct, bool) or not 0 <= pct <= 100:
         raise UsageError(f"'{pct}' is not a percentage", code="bad-fail-under",
                          hint="Give --fail-under as a number from 0 to 100, e.g. 80.")
     cut = Fraction(str(pct))
-    s = result.summary[result.summary["required"]]
+    s = result.summary[result.summary["required"]
+                       & (result.summary["status"] != NOT_COLLECTED)]
     low = np.array([Fraction(100 * int(k), int(r)) < cut if r else True
                     for k, r in zip(s["known"], s["records"], strict=True)], dtype=bool)
     return s[low][GAP_COLUMNS].reset_index(drop=True)
+
+
+def uncollected(result: AuditResult) -> pd.DataFrame:
+    """Services that do not collect a characteristic they must (``Thresholds.must_collect``:
+    required and not excused): ``--fail-under`` fails on these whatever its percentage."""
+    s = result.summary
+    must = s["characteristic"].map(result.thresholds.must_collect).astype(bool)
+    return s[(s["status"] == NOT_COLLECTED) & must][GAP_COLUMNS].reset_index(drop=True)
 
 
 #: A known share as the audit shows it: rounded down (``eqia.words.percent_down``).

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import eqia.render._jinja as _jinja
 from eqia.documents.audit.collect import (
+    NO_MAPPING,
     NOT_COLLECTED,
     PERSONAL_DATA,
     AuditResult,
     change_text,
+    grid_keys,
     service_order,
     share_text,
     worst_gaps,
@@ -100,8 +102,12 @@ def workbook_spec(result: AuditResult, list_invalid_values: bool = False) -> dic
              "pct_cols": ["previous_known_share", "known_share"],
              "empty": ("No previous audit given." if not result.previous_given
                        else "No service is in both audits.")},
+            {"title": "Warnings", "frame": result.warnings,
+             "widths": {"file": 48, "characteristic": 28, "column": 24, "message": 100},
+             "empty": "No warnings."},
             {"title": "Files", "frame": result.files.drop(columns=["reason"]),
-             "widths": {"file": 48, "services": 32, "message": 80},
+             "widths": {"file": 48, "provider": 24, "mapping": 40, "services": 32,
+                        "message": 80},
              "notes": [f"Files not read: {len(bad)}. Their records are not in any figure."
                        if len(bad) else "Files not read: none. Every file was read.",
                        *(f"Skipped (not an extract format): {p}" for p in result.skipped)]},
@@ -113,9 +119,7 @@ def workbook_spec(result: AuditResult, list_invalid_values: bool = False) -> dic
 def page_context(result: AuditResult) -> dict:
     """What the HTML heatmap shows: plain values, no DataFrames."""
     th = result.thresholds
-    collected = set(result.summary.loc[result.summary["status"] == "collected",
-                                       "characteristic"])
-    keys = [k for k in th.audited if k in collected or (th.required and k in th.required)]
+    keys = grid_keys(result)
     failed = result.files[result.files["status"] == "not read"]
     return {
         "title": "Equality data completeness audit",
@@ -137,12 +141,22 @@ def page_context(result: AuditResult) -> dict:
                      for f, a, m in zip(failed["file"], failed["audit"], failed["message"],
                                         strict=True)],
         "skipped": list(result.skipped),
+        "warnings": [{"audit": w["audit"], "file": Path(w["file"]).name if w["file"] else "",
+                      "message": w["message"]} for _, w in result.warnings.iterrows()],
+        "excused": [characteristic_name(k) for k in th.excused],
+        "mappings": ([{"audit": f["audit"], "file": Path(f["file"]).name,
+                       "provider": f["provider"] or "none (default)",
+                       "mapping": (f["mapping"] if f["mapping"] == NO_MAPPING
+                                   else Path(f["mapping"]).name)}
+                      for _, f in result.files.iterrows()]
+                     if (result.files["provider"] != "").any() else []),
     }
 
 
 def _share(r) -> str:
-    return (NOT_COLLECTED.capitalize() if r["status"] == NOT_COLLECTED
-            else share_text(r["known"], r["records"]))
+    if r["status"] == NOT_COLLECTED:
+        return NOT_COLLECTED.capitalize() + (" – see the warnings" if r["lookalike"] else "")
+    return share_text(r["known"], r["records"])
 
 
 def _grid(result: AuditResult, keys: list[str]) -> list[dict]:
