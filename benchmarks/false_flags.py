@@ -46,13 +46,14 @@ import numpy as np
 import pandas as pd
 
 from eqia.agebands import AgeBand
-from eqia.analysis.compare import COMPARED, compare
+from eqia.analysis.compare import compare
 from eqia.analysis.profile import Profile
 from eqia.analysis.profiling import build_profile
 from eqia.census import baselines as bl
 from eqia.census.areas import Area, find_area
 from eqia.judgement.assess import load_assessment_rules, suggest
 from eqia.read.counts import ValueCounts
+from eqia.settings import characteristics as chars
 from eqia.settings.changes import focus_for
 from eqia.settings.characteristics import ETHNICITY_DETAILED
 
@@ -242,7 +243,7 @@ def run_chunk(case: tuple[str, int, int, int, float | None, float | None]) -> Ta
         head = comparison.headline("ethnicity").set_index("category")
         if POWER_GROUP in head.index:
             tally.group_flagged += head.at[POWER_GROUP, "flag"] == "under"
-        for key in COMPARED:
+        for key in chars.all_keys():
             head = comparison.headline(key)
             for name, col in (("flagged", "flag"), ("signal", "signal_95")):
                 counts = getattr(tally, name)
@@ -338,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
           "screening signal:\n")
     print("| characteristic | " + " | ".join(f"n = {n:,}" for n in SIZES) + " |")
     print("|---|" + "---|" * len(SIZES))
-    for key in COMPARED:
+    for key in chars.all_keys():
         cells = [f"{_pc(tallies[n].rate(tallies[n].flagged.get(key, 0)))} / "
                  f"{_pc(tallies[n].rate(tallies[n].signal.get(key, 0)))}" for n in SIZES]
         print(f"| {key} | " + " | ".join(cells) + " |")

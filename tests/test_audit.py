@@ -218,7 +218,7 @@ def test_the_narrative_has_the_report_sentences_and_no_raw_codes(result):
     text = "\n".join([b["text"] for b in blocks] + [i for b in blocks for i in b["items"]])
     assert "Ethnicity is recorded for 70% of Day Opportunities users, up from 50%." in text
     assert "Age is recorded for 60% of OPPD users, down from 100%." in text
-    assert ("Disability is recorded for 80% of OPPD users, up from 0% (not collected last "
+    assert ("Disability status is recorded for 80% of OPPD users, up from 0% (not collected last "
             "time).") in text
     assert "Sex (90%) is recorded well." in text
     assert "internal use" in text and "broken.xlsx" in text and "Old Service" in text

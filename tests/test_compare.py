@@ -715,13 +715,13 @@ def test_cli_rules_file_changes_the_threshold(cli, tmp_path, kent_adults):
         (["--area", "Kent", "--ages", "abc"], "bad-age-range", "'abc' is not an age range"),
         (["--area", "Kent", "--ages", "65-18"], "bad-age-range", "reversed"),
         (["--area", "Kent", "--ages", "200-"], "bad-age-range", "outside 0-100+"),
-        (["--area", "Kent", "--rules", "RULES:under_ratio: 1.5"], "bad-rule-value",
+        (["--area", "Kent", "--rules", "RULES:under_ratio: 1.5"], "bad-rules",
          "under_ratio"),
-        (["--area", "Kent", "--rules", "RULES:under_ration: 0.7"], "unknown-rule",
+        (["--area", "Kent", "--rules", "RULES:under_ration: 0.7"], "bad-rules",
          "Unknown rule 'under_ration' (did you mean 'under_ratio'?)"),
-        (["--area", "Kent", "--rules", "RULES:under_ratio: [1"], "bad-rules", "not valid YAML"),
+        (["--area", "Kent", "--rules", "RULES:under_ratio: [1"], "invalid-yaml", "not valid YAML"),
         (["--area", "Kent", "--rules", "MISSING"], "missing-file", "does not exist"),
-        (["--area", "Kent", "--format", "xlsx"], "missing-option", "needs --out"),
+        (["--area", "Kent", "--format", "xlsx"], "option-mismatch", "needs --out"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(cli, tmp_path, extra, code, words):

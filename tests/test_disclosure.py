@@ -82,7 +82,7 @@ def test_policy_file_and_overrides_apply_in_order(tmp_path):
 def test_invalid_settings_are_config_errors(overrides, setting):
     with pytest.raises(ConfigError) as info:
         load_policy(**overrides)
-    assert (info.value.code, info.value.column) == ("bad-disclosure-policy", setting)
+    assert (info.value.code, info.value.setting) == ("bad-disclosure-policy", setting)
 
 
 def test_unreadable_policy_file_is_a_config_error(tmp_path):
@@ -253,7 +253,7 @@ def test_counts_must_be_whole_and_not_negative(bad):
     counts = frame({"a": [1, bad]}, ["x", "y"])
     with pytest.raises(InputError) as info:
         protect_table(counts, THRESHOLD, table_name="t")
-    assert (info.value.code, info.value.column) == ("invalid-counts", "y")
+    assert (info.value.code, info.value.column) == ("bad-count", "y")
 
 
 @pytest.mark.slow

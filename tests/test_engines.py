@@ -147,7 +147,7 @@ def test_a_password_in_the_url_is_refused_and_not_shown():
     assert "EQIA_DB_PASSWORD" in str(info.value)
     with pytest.raises(UsageError) as info:
         DatabaseSource("duckdb:///x.duckdb")
-    assert info.value.code == "missing-option"
+    assert info.value.code == "option-mismatch"
 
 
 def test_a_birthday_on_the_as_of_date_stands_for_an_age():

@@ -753,7 +753,7 @@ def test_a_bad_value_names_the_key_the_value_and_the_fix(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_rules(path)
     err = info.value
-    assert (err.code, err.value, err.file, err.line) == ("bad-rule-value", "1.5", str(path), 1)
+    assert (err.code, err.value, err.file, err.line) == ("bad-rules", "1.5", str(path), 1)
     assert err.setting == "under_ratio"
     assert err.message == "under_ratio must be a ratio above 0 and at most 1, e.g. 0.8"
 
@@ -763,7 +763,7 @@ def test_an_unknown_key_lists_the_known_ones(tmp_path):
     path.write_text("under_ration: 0.7\n", encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_rules(path)
-    assert info.value.code == "unknown-rule"
+    assert info.value.code == "bad-rules"
     assert "Unknown rule 'under_ration' (did you mean 'under_ratio'?)" in str(info.value)
     assert "under_ratio" in info.value.hint
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 
 MAX_AGE = 120  # an age above this is invalid, not a person
 
 DEFAULT_BANDS = "0-17,18-24,25-34,35-44,45-54,55-64,65-74,75-84,85+"
-CENSUS_5YR = ",".join(f"{a}-{a + 4}" for a in range(0, 85, 5)) + ",85+"
 
 
 @dataclass(frozen=True, order=True)
@@ -73,18 +72,18 @@ def parse_bands(spec: str) -> list[AgeBand]:
         if band is None:
             raise UsageError(
                 f"'{part.strip()}' is not an age band",
-                code="bad-age-band",
+                code=ErrorCode.BAD_AGE_BAND,
                 hint="Write bands like 0-17,18-64,65+ (whole years, open top band with +).",
             )
         bands.append(band)
     if not bands:
-        raise UsageError("No age bands given", code="bad-age-band", hint="Example: 0-17,18-64,65+")
+        raise UsageError("No age bands given", code=ErrorCode.BAD_AGE_BAND, hint="Example: 0-17,18-64,65+")
     bands.sort()
     for a, b in zip(bands, bands[1:], strict=False):
         if a.hi is None or a.hi >= b.lo:
             raise UsageError(
                 f"Age bands {a} and {b} overlap",
-                code="bad-age-band",
+                code=ErrorCode.BAD_AGE_BAND,
                 hint="Each age must fall in one band at most.",
             )
     return bands
@@ -103,25 +102,19 @@ def parse_range(spec: str | None) -> AgeBand | None:
         if lo_hi and int(lo_hi.group(1)) > int(lo_hi.group(2)):
             raise UsageError(
                 f"Age range '{spec}' is reversed",
-                code="bad-age-range",
+                code=ErrorCode.BAD_AGE_RANGE,
                 hint="Give the youngest age first, e.g. --ages 18-64.",
             )
         raise UsageError(
             f"'{spec}' is not an age range",
-            code="bad-age-range",
+            code=ErrorCode.BAD_AGE_RANGE,
             hint="Examples: --ages 18- (18 and over), --ages 65-, --ages 18-64.",
         )
     if band.lo > 100 or (band.hi is not None and band.hi > MAX_AGE):
         raise UsageError(
             f"Age range '{spec}' is outside 0-100+",
-            code="bad-age-range",
+            code=ErrorCode.BAD_AGE_RANGE,
             hint="Census ages run from 0 to 100 and over; e.g. --ages 65-.",
         )
     return band
 
-
-def assign(age: int, bands: list[AgeBand]) -> AgeBand | None:
-    for band in bands:
-        if band.contains(age):
-            return band
-    return None

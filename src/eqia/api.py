@@ -123,7 +123,7 @@ def screen(
     from eqia.documents.screening import document_name, run_screening
 
     if policy is not None and not publish:
-        raise UsageError("policy applies only with publish=True", code="missing-option",
+        raise UsageError("policy applies only with publish=True", code="option-mismatch",
                          hint="Pass publish=True, or leave out policy.")
     loaded = load_proposal(proposal)
     result = run_screening(loaded, publish=publish, rules_path=rules,

@@ -384,7 +384,7 @@ def test_a_workbook_of_several_sheets_needs_a_choice(cli, tmp_path):
 
 def test_sheet_given_for_a_csv_is_an_error(cli, tmp_path):
     code, _, err = profile(cli, EXAMPLE_EXTRACT, "--sheet", "Clients")
-    assert (code, error_code(err)) == (2, "not-excel")
+    assert (code, error_code(err)) == (2, "option-mismatch")
 
 
 def test_title_blank_and_total_rows_are_reported_not_counted(cli, tmp_path):

@@ -227,7 +227,7 @@ def outside(tmp_path) -> Path:
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_templates_cannot_load_files_outside_their_folder(context, tmp_path, outside, tag, fmt):
     err = _render(context, tmp_path, fmt, tag.replace("SECRET_ABS", str(outside)))
-    assert err.code in ("unsafe-template", "template-not-found"), err.describe()
+    assert err.code in ("unsafe-template", "missing-file"), err.describe()
     assert SECRET not in err.describe()
 
 

@@ -46,12 +46,6 @@ CSV_COLUMNS = [
     "baseline_estimated", "age_confounded",
 ]
 
-#: Characteristics compared, in screening-grid order (ethnicity's detail after its groups).
-COMPARED = (
-    "age", "disability", "sex", "gender_identity", "ethnicity", ETHNICITY_DETAILED, "religion",
-    "sexual_orientation", "pregnancy_maternity", "marriage_civil_partnership", "carers",
-)
-
 
 #: ``flag`` values of rows that are not a comparison of a category with the census.
 STATUS_FLAGS = ("not_collected", "no_baseline", "no_census_category", "outside_ages")
@@ -251,7 +245,7 @@ def compare(
     rules_obj = rules if isinstance(rules, Rules) else load_rules(rules)
     area_obj = area if isinstance(area, Area) else find_area(area)
     frames, results = [], {}
-    for key in COMPARED:
+    for key in chars.all_keys():
         comparator = (comparators or {}).get(key)
         frame, result = _compare_one(profile, area_obj, key, age_range, rules_obj, comparator)
         results[key] = result

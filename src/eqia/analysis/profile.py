@@ -59,8 +59,7 @@ class Profile:
     # -- reading the counts -------------------------------------------------
     def collected(self) -> list[str]:
         """Characteristic keys present in the extract, in screening-grid order."""
-        keys = [*chars.keys(), ETHNICITY_DETAILED]
-        return [k for k in keys if k in self.inputs]
+        return [k for k in chars.all_keys() if k in self.inputs]
 
     def is_collected(self, key: str) -> bool:
         return key in self.inputs
@@ -117,7 +116,7 @@ class Profile:
         """Per characteristic: input rows = in categories + unknown + invalid."""
         out = []
         sums = self.counts.groupby(["characteristic", "kind"])["count"].sum()
-        for key in [*chars.keys(), ETHNICITY_DETAILED]:
+        for key in chars.all_keys():
             if key not in self.inputs:
                 if key != ETHNICITY_DETAILED:
                     out.append((key, "not collected", None, None, None, None, None))

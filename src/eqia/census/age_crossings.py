@@ -40,14 +40,9 @@ from eqia.settings.yamlfile import safe_load
 TOP = 90
 AGES = np.arange(TOP + 1)
 
-#: Characteristic -> the shipped crossing it is read from (sex: TS009).
-SOURCES = {
-    "sex": "ts009",
-    "ethnicity": "ethnic_group_by_age",
-    ETHNICITY_DETAILED: "ethnic_group_by_age",
-    "marriage_civil_partnership": "legal_partnership_by_age",
-    "religion": "religion_by_age_ew",
-}
+#: Characteristic -> the shipped crossing it is read from (``age_crossing`` in
+#: data/characteristics.yaml; sex: TS009).
+SOURCES = {k: chars.get(k).age_crossing for k in chars.all_keys() if chars.get(k).age_crossing}
 CROSSED = tuple(SOURCES)
 
 SEPARATED = "Separated, but still legally married or still legally in a civil partnership"

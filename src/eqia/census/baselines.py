@@ -103,12 +103,7 @@ class Baseline:
 
 def characteristic_keys() -> list[str]:
     """Every key ``baseline`` accepts, in screening-grid order."""
-    out = []
-    for key in chars.keys():
-        out.append(key)
-        if key == "ethnicity":
-            out.append(ETHNICITY_DETAILED)
-    return out
+    return chars.all_keys()
 
 
 def _check_key(key: str) -> chars.Characteristic:

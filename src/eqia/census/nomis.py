@@ -142,7 +142,7 @@ def read_nomis(path: str | Path) -> tuple[TableInfo, pd.DataFrame, pd.DataFrame]
         bad = numbers.isna() | (numbers < 0) | (numbers % 1 != 0)
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0]) + 2
-            raise InputError("A count is not a whole number", code="bad-number", file=str(path),
+            raise InputError("A count is not a whole number", code="bad-count", file=str(path),
                              row=row, column=col, value=raw[col].iloc[row - 2],
                              hint="Import the file as Nomis published it.")
         wide[label] = numbers.astype("int64")

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from eqia import __version__
-from eqia.errors import EqiaError
+from eqia.errors import EqiaError, ErrorCode
 
 app = typer.Typer(
     name="eqia",
@@ -80,7 +80,7 @@ def _root(
     _state["debug"] = debug
 
 
-def _fail(code: str, text: str) -> None:
+def _fail(code: ErrorCode, text: str) -> None:
     err.print(f"[bold red]Error[/] \\[{code}]: ", end="")
     err.print(text, markup=False)
 
@@ -105,11 +105,11 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
             if isinstance(exc, EqiaError):
                 _fail(exc.code, exc.describe())
             elif isinstance(exc, MemoryError):
-                _fail("out-of-memory", "There was not enough memory to finish.\nClose other "
+                _fail(ErrorCode.OUT_OF_MEMORY, "There was not enough memory to finish.\nClose other "
                       "programs, or run eqia on a computer with more memory.")
             elif isinstance(exc, OSError):  # the disk, not eqia: full, read-only, gone
                 where = f" (file {exc.filename})" if exc.filename else ""
-                _fail("file-error", f"A file or folder could not be used: "
+                _fail(ErrorCode.FILE_ERROR, f"A file or folder could not be used: "
                       f"{exc.strerror or type(exc).__name__}{where}.\nCheck the path, that "
                       "you may read and write there, and that the disk is not full.")
             else:

@@ -27,8 +27,9 @@ from eqia.cli.common import (
 )
 from eqia.cli.database import DbOpt, PasswordPromptOpt, TablesOpt, database_tables
 from eqia.documents import audit as au
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder
+from eqia.settings import characteristics as chars
 
 #: Show a progress bar from this many files (or for any file big enough to stream).
 PROGRESS_FILES = 5
@@ -100,7 +101,7 @@ def audit_command(
     paths = [*(paths or []), *database_tables(db, tables or [], password_prompt)]
     date = parse_as_of(as_of)
     if top is not None and fmt is AuditFormat.csv:
-        raise UsageError("--top applies to the table output only", code="missing-option",
+        raise UsageError("--top applies to the table output only", code=ErrorCode.OPTION_MISMATCH,
                          hint="--format csv writes every service and characteristic; leave "
                               "out --top, or use the table output.")
     if out_dir is not None:
@@ -119,6 +120,11 @@ def audit_command(
         write_text(None, au.csv_text(result))
     else:
         print_audit(result, 10 if top is None else top)
+    _write_files(result, out_dir, list_invalid)
+    raise typer.Exit(_exit_code(result, fail_under))
+
+
+def _write_files(result: au.AuditResult, out_dir: Path | None, list_invalid: bool) -> None:
     if out_dir is not None:
         written = au.write_outputs(result, out_dir, list_invalid_values=list_invalid)
         err.print("Wrote " + ", ".join(str(p) for p in written), markup=False)
@@ -127,6 +133,11 @@ def audit_command(
                       "as they appear in the extracts: personal data, for internal use only.[/]")
     elif list_invalid:
         err.print("--list-invalid-values lists them in audit.xlsx: add --out FOLDER.")
+
+
+def _exit_code(result: au.AuditResult, fail_under: float | None) -> int:
+    """1 when a required characteristic is below --fail-under, 2 when a file was not read
+    (each said on stderr), else 0."""
     code = EXIT_OK
     if fail_under is not None:
         low = au.below(result, fail_under)
@@ -140,7 +151,7 @@ def audit_command(
     if result.failures:
         _report_failures(result.failures)
         code = EXIT_INPUT
-    raise typer.Exit(code)
+    return code
 
 
 def _report_failures(failures: list[tuple[str, str]]) -> None:
@@ -178,14 +189,6 @@ def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
         yield update
 
 
-#: Column headings for the terminal grid, which must fit a narrow terminal.
-SHORT = {
-    "age": "Age", "disability": "Disab", "sex": "Sex", "gender_identity": "GenderId",
-    "ethnicity": "Ethnic", "religion": "Relig", "sexual_orientation": "SexOrient",
-    "pregnancy_maternity": "Preg", "marriage_civil_partnership": "Marriage", "carers": "Carer",
-}
-
-
 def _cell(r) -> str:
     style = RAG_STYLES[r["rag"]]
     letter = au.RAG_LABELS[r["rag"]][0]
@@ -218,14 +221,14 @@ def print_audit(result: au.AuditResult, top: int = 10) -> None:
     if out.width >= 16 + 9 * len(keys):
         grid.add_column("Service", style="bold", overflow="fold", min_width=16)
         for key in keys:
-            grid.add_column(SHORT.get(key, key), justify="right", no_wrap=True)
+            grid.add_column(chars.short_label(key), justify="right", no_wrap=True)
         for name in services:
             grid.add_row(name, *(_cell(cells.loc[(name, k)]) for k in keys))
         out.print(grid)
     else:
         for name in services:
             out.print(f"[bold]{escape(name)}[/]")
-            out.print("  " + ", ".join(f"{SHORT.get(k, k)} " + _cell(cells.loc[(name, k)])
+            out.print("  " + ", ".join(f"{chars.short_label(k)} " + _cell(cells.loc[(name, k)])
                                        .replace("\n", " ") for k in keys))
     out.print("Known share of records (rounded down) with its rating: G green (at least "
               f"{float(th.green):g}%), A amber (at least {float(th.amber):g}%), R red; "
@@ -233,7 +236,7 @@ def print_audit(result: au.AuditResult, top: int = 10) -> None:
               + ("; +/- N: change since the previous audit in percentage points"
                  if result.previous_given else "")
               + f". Thresholds: {th.source}.", markup=False)
-    out.print("Columns: " + ", ".join(f"{SHORT.get(k, k)} = {au.characteristic_name(k)}"
+    out.print("Columns: " + ", ".join(f"{chars.short_label(k)} = {au.characteristic_name(k)}"
                                        for k in keys) + ".", markup=False)
     if nobody:
         out.print("[bold]Not collected by any service[/] (red for all): "

@@ -16,7 +16,7 @@ from eqia.census.nomis import import_nomis
 from eqia.census.tables import SHIPPED_SOURCE
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import pct, write_text
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.spreadsheet import to_csv
 
 baselines_app = typer.Typer(
@@ -106,7 +106,7 @@ def show_command(
     band_list = parse_bands(bands) if bands else None
     keys = [characteristic.strip().lower().replace(" ", "_")] if characteristic else None
     if band_list and keys and keys != ["age"]:
-        raise UsageError("--bands applies to age only", code="missing-option",
+        raise UsageError("--bands applies to age only", code=ErrorCode.OPTION_MISMATCH,
                          hint=f"Leave out --bands for {characteristic}, or use "
                               "--characteristic age.")
     area_obj = find_area(area, baseline_dir=baseline_dir)

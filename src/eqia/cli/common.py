@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.read.mapping import MappingFile, load_mapping
 from eqia.settings.schema import read_date
 from eqia.words import EMPTY, percent
@@ -86,7 +87,7 @@ def parse_as_of(text: str | None) -> dt.date:
     except ValueError as exc:
         raise UsageError(
             f"--as-of '{text}' {exc}",
-            code="bad-date",
+            code=ErrorCode.BAD_DATE,
             hint="Give --as-of as YYYY-MM-DD, e.g. --as-of 2026-03-31.",
         ) from exc
 
@@ -106,3 +107,24 @@ def write_text(path: Path | None, text: str) -> None:
         out.file.flush()
         return
     write_file(path, text)
+
+
+def parse_formats(text: str, known: Collection[str]) -> tuple[str, ...]:
+    """``--formats docx,html`` -> ("docx", "html"); an unknown or empty list is refused."""
+    wanted = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    bad = [f for f in wanted if f not in known]
+    if bad or not wanted:
+        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}",
+                         code=ErrorCode.BAD_FORMAT,
+                         hint=f"Use any of {', '.join(known)}, e.g. --formats "
+                              f"{','.join(list(known)[:2])}")
+    return wanted
+
+
+def check_policy_option(policy: Path | None, publish: bool, what: str) -> None:
+    """``--policy`` protects small numbers only with ``--publish``: refuse it alone."""
+    if policy is not None and not publish:
+        raise UsageError("--policy applies only with --publish",
+                         code=ErrorCode.OPTION_MISMATCH, file=str(policy),
+                         hint="Add --publish to protect small numbers under this policy, or "
+                              f"leave out --policy for an internal {what}.")

@@ -12,7 +12,13 @@ import typer
 from rich.table import Table as RichTable
 
 from eqia.agebands import parse_range
-from eqia.analysis.compare import COLUMN_TEXT, STATUS_TEXT, Comparison, compare
+from eqia.analysis.compare import (
+    COLUMN_TEXT,
+    STATUS_TEXT,
+    CharacteristicResult,
+    Comparison,
+    compare,
+)
 from eqia.analysis.profiling import profile_file
 from eqia.analysis.stats import family_text, p_text
 from eqia.census.areas import find_area
@@ -40,7 +46,7 @@ from eqia.cli.database import (
     TableOpt,
     extract_or_database,
 )
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.judgement.findings import one_in
 from eqia.outputs import atomic_write, check_folder
 from eqia.settings.characteristics import ETHNICITY_DETAILED
@@ -120,10 +126,10 @@ def compare_command(
     area_obj = find_area(area)
     comparators = parse_comparators(comparator or [])
     if fmt is CompareFormat.xlsx and out_dir is None:
-        raise UsageError("--format xlsx needs --out FOLDER", code="missing-option",
+        raise UsageError("--format xlsx needs --out FOLDER", code=ErrorCode.OPTION_MISMATCH,
                          hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
     if fmt is CompareFormat.table and out_dir is not None:
-        raise UsageError("--out needs --format csv or xlsx", code="missing-option",
+        raise UsageError("--out needs --format csv or xlsx", code=ErrorCode.OPTION_MISMATCH,
                          file=str(out_dir), hint="The table is printed on the screen; to save "
                          "the figures, add e.g. --format xlsx --out out/.")
     if out_dir is not None:
@@ -258,18 +264,16 @@ def parse_comparators(items: list[str]) -> dict[str, Baseline]:
         key, sep, path = item.partition("=")
         if not sep or not key.strip() or not path.strip():
             raise UsageError(f"--comparator '{item}' is not CHARACTERISTIC=FILE",
-                             code="bad-comparator", value=item,
+                             code=ErrorCode.BAD_COMPARATOR, value=item,
                              hint="Example: --comparator ethnicity=eligible_population.csv")
         if key.strip() in found:
-            raise UsageError(f"--comparator names {key.strip()} twice", code="bad-comparator",
+            raise UsageError(f"--comparator names {key.strip()} twice", code=ErrorCode.BAD_COMPARATOR,
                              value=item, hint="Give one comparator file per characteristic.")
         found[key.strip()] = comparator_from_file(path.strip(), key.strip())
     return found
 
 
 def print_comparison(result: Comparison) -> None:
-    from rich import box
-
     area = result.area
     ages = f", ages {result.ages}" if result.ages else ""
     out.print(f"[bold]{result.source}[/] vs [bold]{area.name}[/] ({area.code}) Census 2021"
@@ -285,61 +289,11 @@ def print_comparison(result: Comparison) -> None:
         if r.status == "no_baseline":
             out.print(f"[bold]{r.name}[/]: not compared: {r.reason or STATUS_TEXT[r.status]}\n")
             continue
-        rows = result.headline(key)
         if r.status == "no_known":
             out.print(f"[bold]{r.name}[/]: too few to tell: {r.reason}")
         else:
-            adj = " (age-adjusted)" if r.age_adjusted else ""
-            table = RichTable(title=f"{r.name}{adj}", title_justify="left", title_style="bold",
-                              box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-            for col, just in (("Category", "left"), ("Users\n(expected)", "right"),
-                              ("Share\n(95% CI)", "right"), ("Area\nshare", "right"),
-                              ("Ratio\n(95% CI)", "right"), ("Flag", "left"),
-                              ("Missing\ndata", "left")):
-                table.add_column(col, justify=just, overflow="fold",
-                                 no_wrap=col != "Category", min_width=10 if col == "Category"
-                                 else None)
-            for _, row in rows.iterrows():
-                users = f"{int(row['service_count']):,}"
-                if row["flag"] in ("no_census_category", "outside_ages"):
-                    table.add_row(str(row["category"]), users, "", "", "",
-                                  FLAG_TEXT[row["flag"]], "")
-                    continue
-                users += f"\n({_num(row['expected'], '{:,.1f}')})"
-                area_share = pct(row["baseline_share"]) + (
-                    "\nestimated" if row["baseline_estimated"] else "")
-                table.add_row(str(row["category"]), users, _share(row), area_share,
-                              _ratio(row), _flag(row), _missing(row))
-            out.print(table)
-            if r.age_adjusted:
-                crude = result.table[(result.table["characteristic"] == key)
-                                     & ~result.table["age_adjusted"].astype(bool)
-                                     & result.table["flag"].isin(["under", "over", "none",
-                                                                  "too_few"])]
-                parts = [f"{c['category']} {_ratio(c).replace(chr(10), ' ')} "
-                         f"{c['flag']}{' ' + c['strength'] if c['strength'] else ''}"
-                         for _, c in crude.iterrows()]
-                out.print("  Crude (not age-adjusted), for comparison: " + "; ".join(parts) + ".")
-        out.print(
-            f"  Known for {r.known:,} of {r.rows:,} ({pct(r.known_share, 0)}); unknown "
-            f"{r.unknown:,} ({r.not_stated:,} not stated, {r.not_known:,} not known), invalid "
-            f"{r.invalid:,}."
-        )
-        if r.gof and np.isfinite(r.gof["p_value"]):
-            out.print(f"  Whole mix: {r.gof['method']}, chi-square {r.gof['statistic']:.1f} on "
-                      f"{r.gof['dof']} df, {p_text(r.gof['p_value'])}, Cohen's w = "
-                      f"{r.gof['cohen_w']:.2f}.")
-        elif r.gof:
-            out.print(f"  Whole mix: {r.gof['method']}.")
-        census = (f"  Compared with {r.population}: Census 2021 {r.table_id}" if r.table_id
-                  else f"  Compared with {r.population}")
-        if r.baseline_unknown:
-            census += (f"; {r.baseline_unknown:,} of {r.baseline_total:,} did not answer and "
-                       "are left out of the shares")
-        out.print(census + ".")
-        for note in r.notes + r.caveats:
-            out.print(f"  Note: {note}")
-        out.print("")
+            _print_table(result, key, r)
+        _print_footer(r)
     out.print(
         "[bold]Flags[/]: ▼ UNDER / ▲ OVER = fewer / more users than expected from the area's "
         f"population (not better or worse), allowing for the number of groups compared "
@@ -353,3 +307,67 @@ def print_comparison(result: Comparison) -> None:
         "to go (≤: at most that share), and whether that is plausible."
     )
     out.print("[bold]Method[/]: " + result.method.replace("\n", " "))
+
+
+def _print_table(result: Comparison, key: str, r: CharacteristicResult) -> None:
+    """One characteristic's rows: users (expected), share, area share, ratio, flag and
+    what missing data could do; the crude ratios under an age-adjusted table."""
+    from rich import box
+
+    rows = result.headline(key)
+    adj = " (age-adjusted)" if r.age_adjusted else ""
+    table = RichTable(title=f"{r.name}{adj}", title_justify="left", title_style="bold",
+                      box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for col, just in (("Category", "left"), ("Users\n(expected)", "right"),
+                      ("Share\n(95% CI)", "right"), ("Area\nshare", "right"),
+                      ("Ratio\n(95% CI)", "right"), ("Flag", "left"),
+                      ("Missing\ndata", "left")):
+        table.add_column(col, justify=just, overflow="fold",
+                         no_wrap=col != "Category", min_width=10 if col == "Category"
+                         else None)
+    for _, row in rows.iterrows():
+        users = f"{int(row['service_count']):,}"
+        if row["flag"] in ("no_census_category", "outside_ages"):
+            table.add_row(str(row["category"]), users, "", "", "",
+                          FLAG_TEXT[row["flag"]], "")
+            continue
+        users += f"\n({_num(row['expected'], '{:,.1f}')})"
+        area_share = pct(row["baseline_share"]) + (
+            "\nestimated" if row["baseline_estimated"] else "")
+        table.add_row(str(row["category"]), users, _share(row), area_share,
+                      _ratio(row), _flag(row), _missing(row))
+    out.print(table)
+    if r.age_adjusted:
+        crude = result.table[(result.table["characteristic"] == key)
+                             & ~result.table["age_adjusted"].astype(bool)
+                             & result.table["flag"].isin(["under", "over", "none",
+                                                          "too_few"])]
+        parts = [f"{c['category']} {_ratio(c).replace(chr(10), ' ')} "
+                 f"{c['flag']}{' ' + c['strength'] if c['strength'] else ''}"
+                 for _, c in crude.iterrows()]
+        out.print("  Crude (not age-adjusted), for comparison: " + "; ".join(parts) + ".")
+
+
+def _print_footer(r: CharacteristicResult) -> None:
+    """Known, unknown and invalid; the test of the whole mix; the population compared
+    with; the notes."""
+    out.print(
+        f"  Known for {r.known:,} of {r.rows:,} ({pct(r.known_share, 0)}); unknown "
+        f"{r.unknown:,} ({r.not_stated:,} not stated, {r.not_known:,} not known), invalid "
+        f"{r.invalid:,}."
+    )
+    if r.gof and np.isfinite(r.gof["p_value"]):
+        out.print(f"  Whole mix: {r.gof['method']}, chi-square {r.gof['statistic']:.1f} on "
+                  f"{r.gof['dof']} df, {p_text(r.gof['p_value'])}, Cohen's w = "
+                  f"{r.gof['cohen_w']:.2f}.")
+    elif r.gof:
+        out.print(f"  Whole mix: {r.gof['method']}.")
+    census = (f"  Compared with {r.population}: Census 2021 {r.table_id}" if r.table_id
+              else f"  Compared with {r.population}")
+    if r.baseline_unknown:
+        census += (f"; {r.baseline_unknown:,} of {r.baseline_total:,} did not answer and "
+                   "are left out of the shares")
+    out.print(census + ".")
+    for note in r.notes + r.caveats:
+        out.print(f"  Note: {note}")
+    out.print("")

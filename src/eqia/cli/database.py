@@ -52,7 +52,7 @@ def extract_or_database(
     if db is None:
         if table is not None or query is not None or password_prompt:
             raise UsageError("--table, --query and --password-prompt go with --db URL",
-                             code="missing-option",
+                             code="option-mismatch",
                              hint="Add e.g. --db postgresql://analyst@warehouse/council.")
         if extract is None:
             raise UsageError("Give the extract file, or a database with --db",
@@ -61,7 +61,7 @@ def extract_or_database(
                              "postgresql://analyst@warehouse/council --table mh_support.")
         return extract
     if extract is not None:
-        raise UsageError("Give an extract file or --db, not both", code="missing-option",
+        raise UsageError("Give an extract file or --db, not both", code="option-mismatch",
                          file=str(extract))
     from eqia.read.engines import DatabaseSource, check_url
 
@@ -75,11 +75,11 @@ def database_tables(db: str | None, tables: list[str], password_prompt: bool = F
     if db is None:
         if tables or password_prompt:
             raise UsageError("--table and --password-prompt go with --db URL",
-                             code="missing-option",
+                             code="option-mismatch",
                              hint="Add e.g. --db postgresql://analyst@warehouse/council.")
         return []
     if not tables:
-        raise UsageError("--db needs the tables to audit", code="missing-option",
+        raise UsageError("--db needs the tables to audit", code="option-mismatch",
                          file=db, hint="Add --table NAME for each table.")
     from eqia.read.engines import DatabaseSource, check_url
 

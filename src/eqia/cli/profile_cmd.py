@@ -38,7 +38,7 @@ from eqia.cli.database import (
     TableOpt,
     extract_or_database,
 )
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder
 from eqia.read.files import rows_text
 from eqia.settings import characteristics as chars
@@ -80,7 +80,7 @@ def profile_command(
     eqia profile --db postgresql://analyst@warehouse/council --table social_care.mh_support
     """
     if output is not None and fmt is TableFormat.table:
-        raise UsageError("--output needs --format csv or json", code="missing-option",
+        raise UsageError("--output needs --format csv or json", code=ErrorCode.OPTION_MISMATCH,
                          file=str(output), hint="The table is printed on the screen; to save "
                          "the figures, add e.g. --format csv --output profile.csv.")
     if output is not None:
@@ -124,7 +124,7 @@ def profile_json(profile: Profile, list_invalid: bool = False) -> dict:
     """The profile as JSON; invalid values counted by reason unless ``list_invalid``."""
     rec = profile.reconciliation().set_index("characteristic")
     body = {}
-    for key in [*chars.keys(), chars.ETHNICITY_DETAILED]:
+    for key in chars.all_keys():
         if key not in rec.index:
             continue
         if not profile.is_collected(key):
@@ -133,7 +133,7 @@ def profile_json(profile: Profile, list_invalid: bool = False) -> dict:
         known = profile.known(key)
         body[key] = {
             "status": "collected",
-            "column": profile.columns.get(key if key != chars.ETHNICITY_DETAILED else "ethnicity"),
+            "column": profile.columns.get(chars.parent(key)),
             "rows": int(rec.at[key, "rows"]),
             "known": known,
             "categories": [
@@ -175,11 +175,11 @@ def print_profile(profile: Profile, list_invalid: bool = False) -> None:
         out.print(f"Age worked out from {profile.age_source}.")
     rec = profile.reconciliation().set_index("characteristic")
     hidden = False
-    for key in [*chars.keys(), chars.ETHNICITY_DETAILED]:
+    for key in chars.all_keys():
         if key not in rec.index or not profile.is_collected(key):
             continue
         name = chars.display_name(key)
-        column = profile.columns.get("ethnicity" if key == chars.ETHNICITY_DETAILED else key)
+        column = profile.columns.get(chars.parent(key))
         known = profile.known(key)
         table = RichTable(
             title=f"{name}  (column '{column}')", title_justify="left", title_style="bold"

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from eqia.cli.app import app, err, guarded, out
-from eqia.errors import UsageError
+from eqia.cli.common import check_policy_option, parse_formats
+from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder
 
 
@@ -40,23 +41,30 @@ def report_command(
     from eqia.settings.disclosure import load_policy
     from eqia.settings.report import load_report_config
 
-    wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
-    bad = [f for f in wanted if f not in FORMATS]
-    if bad or not wanted:
-        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
-                         hint=f"Use any of {', '.join(FORMATS)}, e.g. --formats docx,html")
-    if policy is not None and not publish:
-        raise UsageError("--policy applies only with --publish", code="missing-option",
-                         file=str(policy), hint="Add --publish to protect small numbers under "
-                         "this policy, or leave out --policy for an internal report.")
+    wanted = parse_formats(formats, FORMATS)
+    check_policy_option(policy, publish, "report")
     if policy is not None and not policy.is_file():
-        raise UsageError("The disclosure policy file does not exist", code="missing-file",
+        raise UsageError("The disclosure policy file does not exist", code=ErrorCode.MISSING_FILE,
                          file=str(policy), hint="Give a YAML file like eqia/data/disclosure.yaml.")
     check_folder(out_dir)
     config = load_report_config(report_file, policy=load_policy(policy) if policy else None)
     report = build_report(config, publish=publish)
     written = write_report(report, out_dir, formats=wanted)
+    _print_summary(config, report)
+    for p in written.public:
+        out.print(f"Wrote {p}")
+    for p in written.internal:
+        out.print(f"Wrote {p} [bold](internal: never publish this file)[/]")
+    if publish:
+        out.print(f"Small numbers are protected ({report.policy.method} rule). Publish only "
+                  f"the files directly in {out_dir}, not the 'internal' folder.")
+    else:
+        out.print("This report is for internal use (every figure shown): add --publish to "
+                  "protect small numbers.")
 
+
+def _print_summary(config, report) -> None:
+    """The report's services and periods on screen, its data notes on stderr."""
     area = next((s.comparison.area.name for s in report.services if s.comparison), config.area)
     out.print(f"[bold]{config.title}[/] ({config.period.label}), compared with {area}.")
     for s in report.services:
@@ -69,13 +77,3 @@ def report_command(
                   "'Data notes' section):")
         for n in notes:
             err.print(f"  - {n.text}", markup=False)
-    for p in written.public:
-        out.print(f"Wrote {p}")
-    for p in written.internal:
-        out.print(f"Wrote {p} [bold](internal: never publish this file)[/]")
-    if publish:
-        out.print(f"Small numbers are protected ({report.policy.method} rule). Publish only "
-                  f"the files directly in {out_dir}, not the 'internal' folder.")
-    else:
-        out.print("This report is for internal use (every figure shown): add --publish to "
-                  "protect small numbers.")

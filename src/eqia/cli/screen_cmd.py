@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 
 from eqia.cli.app import app, guarded, out
+from eqia.cli.common import check_policy_option, parse_formats
 from eqia.documents.proposal import load_proposal, template_text
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder, write_text
 from eqia.settings import changes
 
@@ -66,12 +67,12 @@ def init_command(
     Example: eqia init my-proposal.yaml --change closure
     """
     if file.exists() and not force:
-        raise UsageError("The file already exists", code="file-exists", file=str(file),
+        raise UsageError("The file already exists", code=ErrorCode.FILE_EXISTS, file=str(file),
                          hint="Choose another name, or add --force to overwrite it.")
     check_folder(file.parent)
     if report and change is not None:
         raise UsageError("--change applies to a proposal file, not to --report",
-                         code="missing-option", hint="Leave out --change with --report: an "
+                         code=ErrorCode.OPTION_MISMATCH, hint="Leave out --change with --report: an "
                          "annual report covers services, not one change.")
     if report:
         from eqia.settings.report import report_template_text
@@ -83,7 +84,7 @@ def init_command(
             chosen = changes.parse(change)
         except ValueError as exc:
             raise UsageError("--change must be one of: " + ", ".join(changes.vocabulary()),
-                             code="bad-change", value=str(exc),
+                             code=ErrorCode.BAD_CHANGE, value=str(exc),
                              hint="What each means:\n" + changes.help_text()) from None
         if change is None and _interactive():
             chosen = _ask_change()
@@ -158,19 +159,12 @@ def screen_command(
     """
     from eqia.render import FORMATS
 
-    wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
-    bad = [f for f in wanted if f not in FORMATS]
-    if bad or not wanted:
-        raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}", code="bad-format",
-                         hint=f"Use any of {', '.join(FORMATS)}, e.g. --formats docx,html")
-    if policy is not None and not publish:
-        raise UsageError("--policy applies only with --publish", code="missing-option",
-                         file=str(policy), hint="Add --publish to protect small numbers under "
-                         "this policy, or leave out --policy for an internal document.")
+    wanted = parse_formats(formats, FORMATS)
+    check_policy_option(policy, publish, "document")
     if templates is not None and not templates.is_dir():
         raise UsageError("The templates folder " + ("is a file, not a folder"
                                                     if templates.exists() else "does not exist"),
-                         code="missing-file",
+                         code=ErrorCode.MISSING_FILE,
                          file=str(templates), hint="Give a folder holding your own templates.")
     check_folder(out_dir)
     screening, paths = draft_screening(proposal_file, out_dir, publish=publish,
@@ -179,7 +173,20 @@ def screen_command(
                                        formats=wanted)
     proposal = screening.proposal
     log = SUPPRESSION_LOG
-    extra = publish and len(screening.suppression_log)
+    _print_summary(proposal, screening)
+    for p in paths:
+        if p != out_dir / log:
+            out.print(f"Wrote {p}", markup=False)
+    if publish and len(screening.suppression_log):
+        out.print(f"Wrote {out_dir / log} [bold](internal: never publish this file)[/]")
+        out.print(f"Small numbers are protected. Publish only the files directly in {out_dir}, "
+                  "not the 'internal' folder.")
+    if not publish:
+        out.print("These documents are for internal use: add --publish to suppress small numbers.")
+
+
+def _print_summary(proposal, screening) -> None:
+    """Each characteristic's rating and where it came from, the judgement and the focus."""
     grid = screening.context["grid"]
     out.print(f"[bold]{proposal.text['name']}[/]: screening drafted from "
               f"{screening.profile.rows:,} records, compared with {screening.comparison.area.name}.")
@@ -201,12 +208,3 @@ def screen_command(
                   + " and ".join(focus.label(x).lower() for x in focus.primary) + " groups"
                   + (" (data: adverse_direction override)." if focus.source == "override"
                      else "."))
-    for p in paths:
-        if p != out_dir / log:
-            out.print(f"Wrote {p}", markup=False)
-    if extra:
-        out.print(f"Wrote {out_dir / log} [bold](internal: never publish this file)[/]")
-        out.print(f"Small numbers are protected. Publish only the files directly in {out_dir}, "
-                  "not the 'internal' folder.")
-    if not publish:
-        out.print("These documents are for internal use: add --publish to suppress small numbers.")

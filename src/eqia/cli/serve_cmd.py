@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from eqia.cli.app import app, guarded, out
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 
 
 @app.command("serve")
@@ -38,12 +38,12 @@ def serve_command(
         from eqia.web.server import serve
     except ImportError as exc:
         raise UsageError("The web pages need eqia's web extra, which is not installed",
-                         code="missing-extra", value=exc.name,
+                         code=ErrorCode.MISSING_LIBRARY, value=exc.name,
                          hint="Install it with: pip install 'eqia[web]'") from None
     try:
         serve(host, port, open_browser=open_browser, max_upload_mb=max_upload_mb,
               idle_minutes=idle_minutes, announce=lambda text: out.print(text, markup=False))
     except OSError as exc:
         raise UsageError(f"Could not listen on {host}:{port}: {exc.strerror}",
-                         code="port-in-use", hint="Choose another port, e.g. --port 8080, "
+                         code=ErrorCode.PORT_IN_USE, hint="Choose another port, e.g. --port 8080, "
                          "or stop the program using this one.") from None

@@ -93,9 +93,6 @@ def direction_is_safe(flag: str, true: int, lower: float, upper: float,
     return True  # too few to test, or not compared: says nothing about the count
 
 
-# --- loading ------------------------------------------------------------------------
-
-
 # --- protected tables -----------------------------------------------------------------
 
 
@@ -363,14 +360,14 @@ def _checked_counts(counts: pd.DataFrame, table_name: str) -> np.ndarray:
         arr = counts.to_numpy(dtype="float64", na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise InputError(f"Table '{table_name}' must hold counts (whole numbers)",
-                         code="invalid-counts",
+                         code="bad-count",
                          hint="Pass a table of whole, non-negative numbers.") from exc
     bad = np.isnan(arr) | (arr < 0) | (arr != np.floor(arr))
     if bad.any():
         i, j = (int(k[0]) for k in np.nonzero(bad))
         raise InputError(
             f"Table '{table_name}' must hold whole, non-negative counts; row "
-            f"'{counts.index[i]}' does not", code="invalid-counts",
+            f"'{counts.index[i]}' does not", code="bad-count",
             column=str(counts.columns[j]), value=counts.iat[i, j],
             hint="Fill gaps with 0 and check the counts were not averaged or rounded.")
     return arr.astype(np.int64)

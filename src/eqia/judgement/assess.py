@@ -11,8 +11,7 @@ groups it does not reach are. Both readings are always given, the main concern f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from importlib.resources import files
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,9 +20,11 @@ import pandas as pd
 from eqia.agebands import AgeBand, parse_range
 from eqia.analysis.stats import flag_alpha
 from eqia.disclosure.published import HIDDEN_FIGURES, NOT_RECORDED, PEOPLE
+from eqia.errors import ErrorCode
 from eqia.judgement.findings import family_phrase, missing_data_text
 from eqia.settings import characteristics as chars
 from eqia.settings.changes import READINGS, Focus, focus_for
+from eqia.settings.loader import load_layers
 from eqia.settings.schema import (
     AgeRange,
     Choice,
@@ -32,11 +33,7 @@ from eqia.settings.schema import (
     ListOf,
     MapOf,
     Number,
-    Text,
-    python_values,
-    validate,
 )
-from eqia.settings.yamlfile import parse_yaml_doc, read_yaml_doc
 from eqia.words import percent
 
 if TYPE_CHECKING:
@@ -49,13 +46,16 @@ DIRECTIONS = ("under", "over", "both")
 
 @dataclass(frozen=True)
 class AssessmentRules:
-    adverse_direction: str | None = None  # None: follow the proposal's ``change``
-    unknown_below_known_share: float = 0.5
-    complete_from_known_share: float = 0.8
-    not_adverse_categories: tuple[str, ...] = ()
-    max_rating: dict[str, str] = field(default_factory=dict, hash=False)
-    childbearing_ages: str = "15-49"
-    high_across_grid: bool = True
+    """The judgement's settings; each is explained, with its default, in
+    ``data/assessment.yaml``."""
+
+    adverse_direction: str | None  # None: follow the proposal's ``change``
+    unknown_below_known_share: float
+    complete_from_known_share: float
+    not_adverse_categories: tuple[str, ...]
+    max_rating: dict[str, str] = field(hash=False)
+    childbearing_ages: str
+    high_across_grid: bool
 
 
 #: What each assessment rule accepts (a user's file, a proposal's ``assessment:``, or
@@ -68,7 +68,10 @@ SCHEMA = Fields(noun="assessment rule", fields={
                                         words="a share between 0 and 1, e.g. 0.5"),
     "complete_from_known_share": Number(min=0, max=1, empty_ok=False,
                                         words="a share between 0 and 1, e.g. 0.8"),
-    "not_adverse_categories": ListOf(item=Text(), single=True),
+    "not_adverse_categories": ListOf(item=Choice(
+        options=chars.category_labels(), noun="a category eqia knows",
+        hint="Write each category as eqia labels it, e.g. Not disabled under the Equality Act."),
+        single=True),
     "max_rating": MapOf(key=Choice(options=tuple(chars.keys()),
                                    noun="a characteristic eqia knows"),
                         value=Choice(options=("HIGH", "MEDIUM", "LOW"))),
@@ -79,19 +82,14 @@ SCHEMA = Fields(noun="assessment rule", fields={
 
 def load_assessment_rules(path: str | Path | None = None, **overrides) -> AssessmentRules:
     """Packaged defaults, then a user's YAML file, then explicit overrides (None ignored)."""
-    text = files("eqia").joinpath("data/assessment.yaml").read_text(encoding="utf-8")
-    values = validate(parse_yaml_doc(text, "eqia/data/assessment.yaml",
-                                     "eqia's assessment rules"), SCHEMA, "bad-rules")
-    if path is not None:
-        doc = read_yaml_doc(path, "the assessment rules file", code="bad-rules",
-                            missing_hint="Check the path given with --assessment-rules.")
-        values.update(validate(doc, SCHEMA, "bad-rules"))
-    given = {k: v for k, v in overrides.items() if v is not None}
-    values.update(validate(python_values(given, "the assessment rules given"), SCHEMA,
-                           "bad-rules"))
-    values["not_adverse_categories"] = tuple(values["not_adverse_categories"] or ())
+    values, _ = load_layers("assessment.yaml", SCHEMA, ErrorCode.BAD_RULES, path=path,
+                            what="the assessment rules file",
+                            missing_hint="Check the path given with --assessment-rules.",
+                            given={k: v for k, v in overrides.items() if v is not None})
+    labels = values["not_adverse_categories"]  # None: the registry's (characteristics.yaml)
+    values["not_adverse_categories"] = chars.not_adverse_labels() if labels is None else tuple(labels)
     values["max_rating"] = values["max_rating"] or {}
-    return replace(AssessmentRules(), **values)
+    return AssessmentRules(**values)
 
 
 @dataclass

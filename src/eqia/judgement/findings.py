@@ -21,6 +21,7 @@ from eqia.disclosure.published import (
     Published,
     publish,
 )
+from eqia.settings import characteristics as chars
 from eqia.settings.characteristics import ETHNICITY_DETAILED
 from eqia.words import one_in, percent
 
@@ -30,18 +31,9 @@ def pct(x: float, digits: int = 1) -> str:
     return percent(x, digits, trim=True)
 
 
-#: What is recorded, in words that fit "whose ... is recorded" and "a known ...".
-RECORDED_NOUN = {
-    "disability": "disability status",
-    "marriage_civil_partnership": "marital or civil partnership status",
-    "carers": "caring status",
-    "ethnicity_detailed": "detailed ethnic group",
-    "pregnancy_maternity": "pregnancy or maternity status",
-}
-
-
 def noun(r: CharacteristicResult) -> str:
-    return RECORDED_NOUN.get(r.key, r.name.lower())
+    """What is recorded, in words that fit "whose ... is recorded" and "a known ..."."""
+    return chars.recorded(r.key)
 
 
 def _view(source: Published | Comparison) -> Published:

@@ -64,7 +64,7 @@ class DatabaseSource:
         if (self.table is None) == (self.query is None):
             raise UsageError(
                 "A database source needs a table or a query (one of them)",
-                code="missing-option", file=self.safe_url,
+                code="option-mismatch", file=self.safe_url,
                 hint="Add e.g. --table social_care.mh_support, or --query \"SELECT ... FROM "
                 "...\".")
 
@@ -315,7 +315,7 @@ class _DuckDB(Engine):
         path = source.url.split("://", 1)[1]
         path = path[1:] if path.startswith("/") else path  # duckdb:///rel, duckdb:////abs
         if not path or not Path(path).is_file():
-            raise InputError("The DuckDB database file was not found", code="file-not-found",
+            raise InputError("The DuckDB database file was not found", code="missing-file",
                              file=path or source.url,
                              hint="Give it as duckdb:///relative/path.duckdb or "
                              "duckdb:////absolute/path.duckdb.")

@@ -504,7 +504,7 @@ def read_table(path: str | Path, sheet: str | None = None,
     if sheet is not None and suffix not in EXCEL_SUFFIXES:
         raise UsageError(
             "--sheet is for Excel workbooks, but this file is not one",
-            code="not-excel", file=str(p), value=sheet,
+            code="option-mismatch", file=str(p), value=sheet,
             hint="Leave out --sheet for a CSV or Parquet file.",
         )
     if suffix in CSV_SUFFIXES:

@@ -10,11 +10,12 @@ from eqia.errors import InputError
 from eqia.read.columns import ColumnPlan
 from eqia.read.counts import ValueCounts
 from eqia.read.files import Table
+from eqia.settings import characteristics as chars
 
 #: Characteristics counted by age too: those the census crosses with age, so that
 #: expected counts can be age-standardised (``age_crossings``; detailed ethnic groups are
 #: counted with the ethnicity column).
-AGE_CROSSED = ("sex", "ethnicity", "religion", "marriage_civil_partnership")
+AGE_CROSSED = chars.age_crossed()
 
 
 def record_value_counts(

@@ -100,7 +100,7 @@ def find_template(name: str, templates_dir: str | Path | None) -> tuple[str, byt
     if packaged.is_file():
         return f"eqia/templates/{name}", packaged.read_bytes()
     raise TemplateError(
-        f"Template {name} was not found", code="template-not-found",
+        f"Template {name} was not found", code="missing-file",
         file=str(Path(templates_dir) / name) if templates_dir else name,
         hint="Copy it from eqia's templates folder, or leave --templates out to use eqia's own.",
     )

@@ -54,7 +54,7 @@ def render_docx(ctx: dict, out: str | Path, charts: dict[str, tuple[Path, str]],
         tpl = DocxTemplate(io.BytesIO(data))
     except Exception as exc:  # a corrupt or non-Word file
         raise TemplateError(f"Template {where} is not a Word document it can read: {exc}",
-                            code="template-unreadable", file=where,
+                            code="unreadable-file", file=where,
                             hint="Save it from Word as a .docx (Word Document).") from exc
     nonce = secrets.token_hex(8)
     pictures: dict[str, tuple[bytes, str, str]] = {}

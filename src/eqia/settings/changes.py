@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+from eqia.errors import ErrorCode
+from eqia.settings.schema import Choice, Fields, MapOf, Text, python_values, validate
 from eqia.settings.yamlfile import safe_load
 
 #: ``over``: groups using the service more than their share of the population;
@@ -34,13 +36,22 @@ class Change:
         return self.key.replace("_", " ")
 
 
+#: What ``data/changes.yaml`` holds, checked when it is loaded.
+SCHEMA = MapOf(key=Text(), empty_ok=False, value=Fields(
+    fields={"means": Text(), "concern": Choice(options=READINGS), "noun": Text(),
+            "scope": Choice(options=SCOPES[:2])},
+    required=dict.fromkeys(("means", "concern", "noun"))))
+
+
 @cache
 def vocabulary() -> dict[str, Change]:
     """The changes a proposal may name, in the order ``data/changes.yaml`` gives them."""
     text = files("eqia").joinpath("data/changes.yaml").read_text(encoding="utf-8")
-    return {key: Change(key, " ".join(str(v["means"]).split()), v["concern"], v["noun"],
+    raw = validate(python_values(safe_load(text), "eqia's data/changes.yaml"), SCHEMA,
+                   ErrorCode.BAD_PACKAGED_FILE)
+    return {key: Change(key, " ".join(v["means"].split()), v["concern"], v["noun"],
                         v.get("scope", "services"))
-            for key, v in safe_load(text).items()}
+            for key, v in raw.items()}
 
 
 def parse(values: object) -> tuple[str, ...]:

@@ -1,20 +1,22 @@
 """The disclosure policy: how small numbers are protected in published documents.
 
-Defaults in ``data/disclosure.yaml``, then a council's file, then options; values
-below ``MINIMUMS`` are refused, not weakened. The protection itself is in
-``eqia.disclosure``; this module only says what is asked of it."""
+Defaults in ``data/disclosure.yaml`` (with the meaning of each setting), then a council's
+file, then options, through the one settings loader; values below ``MINIMUMS`` are
+refused, not weakened. The protection itself is in ``eqia.disclosure``; this module only
+says what is asked of it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
-from importlib.resources import files
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from eqia.errors import ConfigError
-from eqia.settings.yamlfile import read_yaml_doc, safe_load
+from eqia.errors import ErrorCode
+from eqia.settings.loader import load_layers
+from eqia.settings.schema import Choice, Fields, Flag, Number, Text
 
 METHODS = ("threshold", "nhs", "none")
 
@@ -121,74 +123,73 @@ class DisclosurePolicy:
 INTERNAL = DisclosurePolicy(method="none")
 
 
+HINT = "See eqia/data/disclosure.yaml for the settings."
+
+
+def _at_least(key: str, low: int, high: int | None = None) -> Number:
+    protects = low > 1 and key != "share_decimals"
+    return Number(min=low, max=high, integer=True, empty_ok=False,
+                  words=f"a whole number, at least {low}" + (f" and at most {high}" if high
+                                                             else ""),
+                  hint=(f"Set {key}: {low} or more (the documented minimum: smaller values do "
+                        "not protect people in published documents), or leave it out to use "
+                        "the default." if protects else None))
+
+
+def _placeholder(text: str) -> str | None:
+    try:
+        text.format(limit=10)
+    except (KeyError, IndexError, ValueError):
+        return "may only use the placeholder {limit}"
+    return None
+
+
+_TEXT = Text(empty_ok=False)
+SCHEMA = Fields(noun="disclosure setting", fields={
+    "method": Choice(options=METHODS, empty_ok=False),
+    "threshold": _at_least("threshold", MINIMUMS["threshold"]),
+    "suppress_zero": Flag(empty_ok=False),
+    "min_range": _at_least("min_range", MINIMUMS["min_range"]),
+    "nhs_small_max": _at_least("nhs_small_max", MINIMUMS["nhs_small_max"]),
+    "rounding_base": _at_least("rounding_base", MINIMUMS["rounding_base"]),
+    "marker": _TEXT,
+    "secondary_marker": _TEXT,
+    "total_label": _TEXT,
+    "share_decimals": _at_least("share_decimals", MINIMUMS["share_decimals"], 4),
+    "prose_small": Text(empty_ok=False, check=_placeholder),
+    "prose_hidden_share": _TEXT,
+    "prose_hidden_count": _TEXT,
+})
+
+
+def _together(v: dict) -> list[tuple[str, str, str | None]]:
+    """Settings that must agree with each other."""
+    out = []
+    if v["rounding_base"] > 2 * (v["nhs_small_max"] + 1):
+        out.append(("rounding_base", f"rounding_base must be at most "
+                    f"{2 * (v['nhs_small_max'] + 1)}: a larger base would round "
+                    f"{v['nhs_small_max'] + 1} down to 0", None))
+    if v["marker"] == v["secondary_marker"]:
+        out.append(("secondary_marker", "secondary_marker must differ from marker: under the "
+                    "NHS rule the marker means 1 to 7", None))
+    return out
+
+
+def policy_settings(path: str | Path | None = None, **overrides: Any) -> dict:
+    """Packaged defaults, then a user's file (the settings at the top level or under
+    ``disclosure:``), then explicit overrides (None ignored); every problem at once."""
+    values, _ = load_layers("disclosure.yaml", SCHEMA, ErrorCode.BAD_DISCLOSURE_POLICY,
+                            path=path, what="the disclosure policy file", hint=HINT,
+                            given={k: v for k, v in overrides.items() if v is not None},
+                            section="disclosure", cross=_together)
+    return values
+
+
 def load_policy(path: str | Path | None = None, **overrides: object) -> DisclosurePolicy:
     """Packaged defaults, then a user's YAML file, then explicit overrides (None ignored).
 
     The user's file holds the same keys as ``data/disclosure.yaml``, at the top level
-    or under ``disclosure:``. Values below ``MINIMUMS`` are a ``ConfigError``.
+    or under ``disclosure:``. Values below ``MINIMUMS`` are a ``ConfigError``, every
+    problem in the file at once.
     """
-    text = files("eqia").joinpath("data/disclosure.yaml").read_text(encoding="utf-8")
-    values = dict(safe_load(text))
-    source = str(path) if path is not None else None
-    doc, under = None, ()
-    if path is not None:
-        doc = read_yaml_doc(path, "the disclosure policy file", code="bad-disclosure-policy")
-        user = doc.data or {}
-        if isinstance(user, dict) and set(user) == {"disclosure"}:
-            user, under = user["disclosure"] or {}, ("disclosure",)
-        if not isinstance(user, dict):
-            raise ConfigError("The disclosure policy file must hold settings as key: value",
-                              code="bad-disclosure-policy", file=source,
-                              hint="See eqia/data/disclosure.yaml for the settings.")
-        values.update(user)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return _validated(values, source)
-    except ConfigError as exc:  # name the line of a setting the file gave
-        if doc is not None and exc.column and exc.column not in overrides:
-            exc.line = doc.lines.get((*under, exc.column))
-        raise
-
-
-def _validated(values: dict, source: str | None) -> DisclosurePolicy:
-    names = {f.name for f in fields(DisclosurePolicy)}
-
-    def bad(message: str, key: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(message, code="bad-disclosure-policy", file=source,
-                           column=key, value=values.get(key), hint=hint)
-
-    for key in values:
-        if key not in names:
-            raise bad(f"'{key}' is not a disclosure setting", key,
-                      "Known settings: " + ", ".join(sorted(names)) + ".")
-    if values.get("method") not in METHODS:
-        raise bad("method must be threshold, nhs or none", "method")
-    for key, low in MINIMUMS.items():
-        v = values.get(key)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise bad(f"{key} must be a whole number, at least {low}", key)
-        if v < low:
-            raise bad(f"{key} must be at least {low}: smaller values do not protect people "
-                      "in published documents", key,
-                      f"Set {key}: {low} or more (the documented minimum, see "
-                      "eqia/data/disclosure.yaml), or leave it out to use the default.")
-    if values["share_decimals"] > 4:
-        raise bad("share_decimals must be at most 4", "share_decimals")
-    if values["rounding_base"] > 2 * (values["nhs_small_max"] + 1):
-        raise bad(f"rounding_base must be at most {2 * (values['nhs_small_max'] + 1)}: a larger "
-                  f"base would round {values['nhs_small_max'] + 1} down to 0", "rounding_base")
-    if not isinstance(values.get("suppress_zero"), bool):
-        raise bad("suppress_zero must be true or false", "suppress_zero")
-    for key in ("marker", "secondary_marker", "total_label", "prose_small",
-                "prose_hidden_share", "prose_hidden_count"):
-        v = values.get(key)
-        if not isinstance(v, str) or not v.strip():
-            raise bad(f"{key} must be some text", key)
-    if values["marker"] == values["secondary_marker"]:
-        raise bad("secondary_marker must differ from marker: under the NHS rule the marker "
-                  "means 1 to 7", "secondary_marker")
-    try:
-        values["prose_small"].format(limit=10)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise bad("prose_small may only use the placeholder {limit}", "prose_small") from exc
-    return replace(DisclosurePolicy(), **values)
+    return DisclosurePolicy(**policy_settings(path, **overrides))

@@ -1,20 +1,19 @@
 """The thresholds behind representation flags, loaded from ``data/rules.yaml``.
 
 The packaged file holds the defaults and says where each comes from; a user's YAML file
-may change any of them. ``load_rules`` never guesses: an unknown key or an impossible
-value raises ``ConfigError`` naming the key, the value and what would be accepted.
+may change any of them. ``load_rules`` never guesses: unknown keys and impossible values
+raise one ``ConfigError`` (``bad-rules``) naming each key, value and what would be accepted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from importlib.resources import files
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from eqia.errors import ConfigError
-from eqia.settings.schema import Choice, Fields, Flag, Number, python_values, validate
-from eqia.settings.yamlfile import YamlDoc, parse_yaml_doc, read_yaml_doc
+from eqia.errors import ErrorCode
+from eqia.settings.loader import load_layers
+from eqia.settings.schema import Choice, Fields, Flag, Number
 
 #: How a characteristic's categories are judged together (``family_wise`` in rules.yaml).
 FAMILY_WISE = ("holm", "bonferroni", "strong_level", "none")
@@ -65,46 +64,27 @@ SCHEMA = Fields(noun="rule", fields={
     "exact_binomial_below": Number(min=0, integer=True, words="a whole number of 0 or more, e.g. 10"),
     "tipping_plausible_factor": Number(min=1, words="a number of at least 1, e.g. 2"),
 })
+#: Every rule needs a value: a blank one in a user's file is a problem, not a default.
+SCHEMA = replace(SCHEMA, fields={k: replace(v, empty_ok=False) for k, v in SCHEMA.fields.items()})
 _NAMES = tuple(f.name for f in fields(Rules))
 assert set(_NAMES) == set(SCHEMA.fields), "every rule needs a check"
-_CODES = {"unknown": "unknown-rule", "value": "bad-rule-value", "missing": "bad-rule-value"}
+HINT = "See eqia/data/rules.yaml for what each rule means."
 
 
-def _checked(doc: YamlDoc) -> dict:
-    return validate(doc, SCHEMA, "bad-rules", codes=_CODES,
-                    hint="See eqia/data/rules.yaml for what each rule means.")
+def _levels(values: dict) -> list[tuple[str, str, str | None]]:
+    """The strong level is the stricter one."""
+    if values["strong_level"] > values["level"]:
+        return []
+    return [("strong_level", "The rule 'strong_level' must be higher than 'level'",
+             f"level is {values['level']}; strong_level must lie between it and 1.")]
 
 
 def load_rules(path: str | Path | None = None, **overrides: Any) -> Rules:
     """Packaged defaults, then a user's YAML file (only the keys it changes), then overrides."""
-    defaults = files("eqia").joinpath("data/rules.yaml").read_text(encoding="utf-8")
-    values = _checked(parse_yaml_doc(defaults, "eqia/data/rules.yaml", "eqia's rules file"))
-    source = None
-    if path is not None:
-        doc = read_yaml_doc(path, "the rules file", code="bad-rules",
+    values, _ = load_layers("rules.yaml", SCHEMA, ErrorCode.BAD_RULES, path=path,
+                            what="the rules file", hint=HINT, given=overrides, cross=_levels,
                             missing_hint="Check the path given with --rules.")
-        source = doc.source
-        values.update(_checked(doc))
-    if overrides:
-        values.update(_checked(python_values(overrides, "the rules given")))
-    return _complete(values, source)
-
-
-def _complete(values: dict, source: str | None) -> Rules:
-    """Every rule has a value, and the strong level is the stricter one."""
-    for key in _NAMES:
-        if values.get(key) is None:
-            raise ConfigError(f"The rule '{key}' has no value", code="bad-rule-value",
-                              file=source, hint=f"Give {key} {SCHEMA.fields[key].describe()}.")
-    if values["strong_level"] <= values["level"]:
-        raise ConfigError(
-            "The rule 'strong_level' must be higher than 'level'",
-            code="bad-rule-value",
-            file=source,
-            value=values["strong_level"],
-            hint=f"level is {values['level']}; strong_level must lie between it and 1.",
-        )
-    return Rules(**{k: values[k] for k in _NAMES})
+    return Rules(**values)
 
 
 def default_rules() -> Rules:
@@ -114,9 +94,7 @@ def default_rules() -> Rules:
 
 def with_changes(rules: Rules, **changes: Any) -> Rules:
     """A copy of ``rules`` with some values changed, checked like a user's file."""
-    values = {f.name: getattr(rules, f.name) for f in fields(Rules)}
-    values.update(_checked(python_values(changes, "the rules given")))
-    return _complete(values, None)
+    return load_rules(**{**asdict(rules), **changes})
 
 
 __all__ = ["FAMILY_WISE", "Rules", "default_rules", "load_rules", "with_changes"]

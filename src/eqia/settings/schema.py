@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from eqia.agebands import parse_range
-from eqia.errors import ConfigError, EqiaError
+from eqia.errors import ConfigError, EqiaError, ErrorCode
 from eqia.settings.yamlfile import YamlDoc
 
 #: Returned for a value with a problem (already recorded); its parents are invalid too.
@@ -88,7 +88,6 @@ class Problem:
     line: int | None
     setting: str | None
     value: Any = None
-    kind: str = "value"  # value | unknown | missing
     hint: str | None = None
 
 
@@ -112,30 +111,26 @@ class Checker:
     def raw(self, path: tuple) -> str | None:
         return self.doc.raw.get(path)
 
-    def add(self, path: tuple, text: str, value: Any = None, kind: str = "value",
-            hint: str | None = None, line: int | None = None) -> None:
-        kind = kind if path else "file"  # the file as a whole is of the wrong kind
+    def add(self, path: tuple, text: str, value: Any = None, hint: str | None = None,
+            line: int | None = None) -> None:
         self.problems.append(Problem(text, line or self.doc.line(path),
-                                     self.label(path) or None, _shown(value), kind, hint))
+                                     self.label(path) or None, _shown(value), hint))
 
     def check(self, spec: Spec) -> Any:
         """The whole file against ``spec``."""
         return spec.validate(self.doc.data, (), self)
 
-    def raise_if_any(self, code: str, hint: str | None = None,
-                     codes: Mapping[str, str] | None = None) -> None:
+    def raise_if_any(self, code: ErrorCode, hint: str | None = None) -> None:
         """One problem: its own message, line, field and hint. Several: all of them."""
         if not self.problems:
             return
-        codes = codes or {}
         doc = self.doc
         found = sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
         if len(found) == 1:
             p = found[0]
-            raise ConfigError(p.text, code=codes.get(p.kind, code), file=doc.source,
+            raise ConfigError(p.text, code=code, file=doc.source,
                               line=p.line, setting=p.setting, value=p.value,
                               hint=p.hint or hint)
-        kinds = {codes.get(p.kind, code) for p in found}
         details = []
         for p in found[:MAX_LISTED]:
             text = p.text + (f" (given: '{p.value}')" if p.value is not None else "")
@@ -143,21 +138,16 @@ class Checker:
         if len(found) > MAX_LISTED:
             details.append(f"... and {len(found) - MAX_LISTED} more")
         raise ConfigError(f"{doc.what[0].upper()}{doc.what[1:]} has {len(found)} problems",
-                          code=kinds.pop() if len(kinds) == 1 else code, file=doc.source,
+                          code=code, file=doc.source,
                           details=details, hint=hint)
 
 
-def validate(doc: YamlDoc, spec: Spec, code: str, hint: str | None = None,
-             codes: Mapping[str, str] | None = None) -> Any:
-    """``spec``'s plain values for the file, or one ``ConfigError`` listing every problem.
-
-    ``codes`` gives the error code by kind of problem (``unknown`` key, ``missing``
-    required field, wrong ``value``) where a file has more than one; ``code`` otherwise,
-    and for a file that is not a set of fields at all.
-    """
+def validate(doc: YamlDoc, spec: Spec, code: ErrorCode, hint: str | None = None) -> Any:
+    """``spec``'s plain values for the file, or one ``ConfigError`` with the file's
+    ``code`` listing every problem."""
     ck = Checker(doc)
     out = ck.check(spec)
-    ck.raise_if_any(code, hint, codes)
+    ck.raise_if_any(code, hint)
     return out
 
 
@@ -177,7 +167,7 @@ def named_file(doc: YamlDoc, at: tuple, given: str, what: str) -> Path:
         exists = full.exists()
         raise ConfigError(
             f"{what} named in {doc.what} {'is not a file' if exists else 'does not exist'}",
-            code="not-a-file" if exists else "missing-file", file=str(full),
+            code=ErrorCode.NOT_A_FILE if exists else ErrorCode.MISSING_FILE, file=str(full),
             line=doc.line(at), setting=doc.label(at),
             hint=f"Check '{doc.label(at)}' in {Path(doc.source or '').name}; paths are "
                  "relative to it.")
@@ -195,7 +185,7 @@ def once(doc: YamlDoc, seen: dict[tuple[int, int], str], at: tuple, path: Path,
         raise ConfigError(
             f"The same extract is named twice in {doc.what} ("
             + (f"{where}, twice" if first == where else f"{first}, and {where}") + "), so its "
-            "people would be counted twice", code="duplicate-extract", file=doc.source,
+            "people would be counted twice", code=ErrorCode.DUPLICATE_EXTRACT, file=doc.source,
             line=doc.line(at), setting=doc.label(at), value=path.name,
             hint="Name each extract once. The same file under two names, two periods or two "
                  "services is refused: its figures would be added twice or shown as another's.")
@@ -219,7 +209,7 @@ class Spec:
             return INVALID
         if out is None or out == [] or out == {}:
             if not self.empty_ok:
-                ck.add(path, f"{ck.subject(path)} is empty", kind="missing", hint=self.hint)
+                ck.add(path, f"{ck.subject(path)} is empty", hint=self.hint)
                 return INVALID
             return out
         if self.check is not None and (wrong := self.check(out)):
@@ -335,7 +325,7 @@ class Choice(Spec):
         if self.noun:
             where = ck.label(path[:-1])
             ck.add(path, f"'{text}'{f' under {where}' if where else ''} is not {self.noun}"
-                   f"{near}", kind="unknown",
+                   f"{near}",
                    hint=self.hint or "Use one of: " + ", ".join(self.options) + ".")
         else:
             ck.add(path, f"{ck.subject(path)} must be one of {', '.join(self.options)}{near}",
@@ -476,7 +466,7 @@ class Fields(Spec):
             if name not in self.fields:
                 where = ck.label(path)
                 ck.add(at, f"Unknown {self.noun} '{name}'{f' under {where}' if where else ''}"
-                       f"{_close(name, names)}", kind="unknown",
+                       f"{_close(name, names)}",
                        hint=f"The {self.noun}s{f' under {where}' if where else ''} are: "
                             + ", ".join(names) + ".")
                 bad = True
@@ -488,6 +478,6 @@ class Fields(Spec):
             got = out.get(name)
             if got is not INVALID and (got is None or got == [] or got == {}):
                 ck.add((*path, name), f"The required {self.noun} '{ck.label((*path, name))}' "
-                       "is missing", kind="missing", hint=hint)
+                       "is missing", hint=hint)
                 bad = True
         return INVALID if bad else out

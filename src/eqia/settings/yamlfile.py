@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from eqia.errors import ConfigError
+from eqia.errors import ConfigError, ErrorCode
 
 SYNTAX_HINT = ("Check the indentation and the quoting near that line (text with ': ' in it "
                "needs quotes, or a | block).")
@@ -139,8 +139,7 @@ def _title(what: str) -> str:
     return what[0].upper() + what[1:]
 
 
-def parse_yaml_doc(text: str, source: str | None, what: str,
-                   code: str = "invalid-yaml") -> YamlDoc:
+def parse_yaml_doc(text: str, source: str | None, what: str) -> YamlDoc:
     """Parse a user's YAML text strictly (see the module docstring). ``what`` names the
     file for people: "the mapping file", "the rules file"."""
     loader = _StrictLoader(text)
@@ -153,26 +152,26 @@ def parse_yaml_doc(text: str, source: str | None, what: str,
         return doc
     except _AliasRefused as exc:
         mark = exc.problem_mark
-        raise ConfigError(f"{_title(what)} uses a YAML alias: {exc.problem}", code=code,
+        raise ConfigError(f"{_title(what)} uses a YAML alias: {exc.problem}", code=ErrorCode.INVALID_YAML,
                           file=source, line=mark.line + 1, hint=ALIAS_HINT) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(
             f"{_title(what)} is not valid YAML: {getattr(exc, 'problem', None) or exc}",
-            code=code, file=source, line=mark.line + 1 if mark else None, hint=SYNTAX_HINT,
+            code=ErrorCode.INVALID_YAML, file=source, line=mark.line + 1 if mark else None, hint=SYNTAX_HINT,
         ) from exc
     except RecursionError as exc:
         raise ConfigError(f"{_title(what)} is nested too deeply to be a settings file",
-                          code=code, file=source, hint=SYNTAX_HINT) from exc
+                          code=ErrorCode.INVALID_YAML, file=source, hint=SYNTAX_HINT) from exc
     finally:
         loader.dispose()
 
 
-def _decode(data: bytes, source: str, what: str, code: str) -> str:
+def _decode(data: bytes, source: str, what: str) -> str:
     """UTF-8 (with or without BOM), or Windows-1252 as saved by Notepad on an older
     council PC (after a BOM too: some editors add one whatever the encoding)."""
     if b"\x00" in data:
-        raise ConfigError(f"{_title(what)} is not a text file", code=code, file=source,
+        raise ConfigError(f"{_title(what)} is not a text file", code=ErrorCode.INVALID_YAML, file=source,
                           hint="Give the YAML file you wrote (see eqia init), not an extract "
                                "or a document.")
     body = data.removeprefix(b"\xef\xbb\xbf")
@@ -185,41 +184,35 @@ def _decode(data: bytes, source: str, what: str, code: str) -> str:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{_title(what)} is not a text file eqia can read (byte "
                           f"{exc.start + 1} is neither UTF-8 nor Windows-1252 text)",
-                          code=code, file=source,
+                          code=ErrorCode.INVALID_YAML, file=source,
                           hint="Save the file as UTF-8 text from your editor.") from exc
 
 
-def read_yaml_doc(path: str | Path, what: str, code: str = "invalid-yaml",
-                  missing_hint: str = "Check the path.") -> YamlDoc:
-    """Read and parse a user's YAML file; every way it can fail is a ``ConfigError``."""
+def read_yaml_doc(path: str | Path, what: str, missing_hint: str = "Check the path.") -> YamlDoc:
+    """Read and parse a user's YAML file; every way it can fail is a ``ConfigError``
+    (``invalid-yaml`` for a file that is not YAML text, whichever file it is)."""
     p = Path(path)
     src = str(p)
     if p.is_dir():
-        raise ConfigError(f"{_title(what)} is a folder, not a file", code="not-a-file",
+        raise ConfigError(f"{_title(what)} is a folder, not a file", code=ErrorCode.NOT_A_FILE,
                           file=src, hint=missing_hint)
     if not p.exists():
-        raise ConfigError(f"{_title(what)} does not exist", code="missing-file", file=src,
+        raise ConfigError(f"{_title(what)} does not exist", code=ErrorCode.MISSING_FILE, file=src,
                           hint=missing_hint)
     if not p.is_file():  # a FIFO or a device would block or never end
-        raise ConfigError(f"{_title(what)} is not a regular file", code="not-a-file",
+        raise ConfigError(f"{_title(what)} is not a regular file", code=ErrorCode.NOT_A_FILE,
                           file=src, hint=missing_hint)
     try:
         size = p.stat().st_size
         if size > MAX_BYTES:
             raise ConfigError(
                 f"{_title(what)} is {size / 1024 / 1024:.1f} MB, too large for a settings file "
-                f"(at most {MAX_BYTES // 1024 // 1024} MB)", code=code, file=src,
+                f"(at most {MAX_BYTES // 1024 // 1024} MB)", code=ErrorCode.INVALID_YAML, file=src,
                 hint="Is this an extract? Give the YAML file you wrote (see eqia init).")
         data = p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{_title(what)} could not be read ({exc.strerror})",
-                          code="unreadable-file", file=src,
+                          code=ErrorCode.UNREADABLE_FILE, file=src,
                           hint="Check that the file is not open elsewhere and that you may "
                                "read it.") from exc
-    return parse_yaml_doc(_decode(data, src, what, code), src, what, code)
-
-
-def read_yaml(path: str | Path, what: str, code: str = "invalid-yaml",
-              missing_hint: str = "Check the path.") -> Any:
-    """Read a user's YAML file: the values only (``read_yaml_doc`` keeps their lines)."""
-    return read_yaml_doc(path, what, code, missing_hint).data
+    return parse_yaml_doc(_decode(data, src, what), src, what)

@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from eqia import __version__
-from eqia.errors import EqiaError
+from eqia.errors import EqiaError, ErrorCode
 from eqia.web.sessions import current_workspace, workspaces_of
 from eqia.web.workspace import Workspaces
 
@@ -108,7 +108,7 @@ def create_app(workspaces: Workspaces | None = None, max_upload_mb: int = MAX_UP
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc):
         return render_template(
-            "problem.html", code="file-too-large",
+            "problem.html", code=ErrorCode.FILE_TOO_LARGE,
             text=f"The upload is larger than {app.config['MAX_UPLOAD_MB']} MB, the limit this "
                  "server allows.\nUpload a smaller extract (for example one year's records, or "
                  "a counts table), or ask whoever runs the server to raise the limit "
@@ -118,7 +118,7 @@ def create_app(workspaces: Workspaces | None = None, max_upload_mb: int = MAX_UP
     @app.errorhandler(CSRFError)
     def _csrf(exc):
         return render_template(
-            "problem.html", code="form-expired",
+            "problem.html", code=ErrorCode.FORM_EXPIRED,
             text="This form has expired or did not come from this page (a security check). "
                  "Go back, reload the page and send it again.",
             back=request.path), 400
@@ -132,14 +132,14 @@ def create_app(workspaces: Workspaces | None = None, max_upload_mb: int = MAX_UP
     def _unexpected(exc: Exception):
         # As the CLI: the type only, never the text, which can quote a value from the data.
         if isinstance(exc, MemoryError):
-            return render_template("problem.html", code="out-of-memory", text=(
+            return render_template("problem.html", code=ErrorCode.OUT_OF_MEMORY, text=(
                 "There was not enough memory to finish.\nTry a smaller extract, or run eqia "
                 "on a computer with more memory."), back=url_for("start")), 500
         if isinstance(exc, OSError):
-            return render_template("problem.html", code="file-error", text=(
+            return render_template("problem.html", code=ErrorCode.FILE_ERROR, text=(
                 f"A file could not be used: {exc.strerror or type(exc).__name__}.\nCheck "
                 "that the disk is not full, then try again."), back=url_for("start")), 500
-        return render_template("problem.html", code="unexpected", heading="Unexpected error",
+        return render_template("problem.html", code=ErrorCode.UNEXPECTED_ERROR, heading="Unexpected error",
                                text=f"{type(exc).__name__}. This is a bug in eqia. Its details "
                                "are not shown because they can hold values from your data; "
                                "report the bug (without any personal data) with the steps "

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, send_
 
 from eqia.cli.common import parse_as_of
 from eqia.documents import audit as au
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 from eqia.settings import characteristics as chars
 from eqia.web.sessions import current_workspace
 from eqia.web.workspace import EXTRACT_SUFFIXES, Workspace, safe_name, unpack_zip
@@ -51,7 +51,7 @@ def _save_files(ws: Workspace, field: str, folder: str) -> int:
             file.save(target / name)
             n += 1
         else:
-            raise UsageError("This file is not an extract", code="not-an-extract", file=name,
+            raise UsageError("This file is not an extract", code=ErrorCode.UNSUPPORTED_FORMAT, file=name,
                              hint="Upload CSV, Excel (.xlsx) or Parquet files, or a .zip of "
                              "them.")
     return n

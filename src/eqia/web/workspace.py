@@ -20,7 +20,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eqia.errors import UsageError
+from eqia.errors import ErrorCode, UsageError
 
 #: Extract files a journey accepts (the library says what it makes of each).
 EXTRACT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet")
@@ -130,7 +130,7 @@ def unpack_zip(archive: Path, folder: Path, max_bytes: int) -> list[Path]:
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile:
-        raise UsageError("The zip file could not be opened", code="bad-zip",
+        raise UsageError("The zip file could not be opened", code=ErrorCode.UNREADABLE_FILE,
                          file=archive.name, hint="Check that it is a .zip file, or upload "
                          "the extracts themselves.") from None
     written: list[Path] = []
@@ -141,13 +141,13 @@ def unpack_zip(archive: Path, folder: Path, max_bytes: int) -> list[Path]:
                    and not Path(m.filename).name.startswith(("._", "~$"))]
         if len(members) > ZIP_MAX_FILES:
             raise UsageError(f"The zip file holds more than {ZIP_MAX_FILES} extracts",
-                             code="zip-too-big", file=archive.name,
+                             code=ErrorCode.FILE_TOO_LARGE, file=archive.name,
                              hint="Upload the extracts in smaller batches.")
         for m in members:
             total += m.file_size
             if total > max_bytes:
                 raise UsageError("The zip file unpacks to more than the upload limit",
-                                 code="zip-too-big", file=archive.name,
+                                 code=ErrorCode.FILE_TOO_LARGE, file=archive.name,
                                  hint="Upload fewer or smaller extracts.")
             target = folder / safe_name(Path(m.filename).name)
             if target.exists():

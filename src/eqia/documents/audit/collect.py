@@ -403,7 +403,7 @@ def each_file_once(paths: list[Path]) -> None:
     for i, table in enumerate(tables):
         if table in tables[:i]:
             raise UsageError("The same table is given twice: its records would be counted "
-                             "twice", code="same-extract", file=str(table),
+                             "twice", code="duplicate-extract", file=str(table),
                              hint="Give each table once.")
 
 

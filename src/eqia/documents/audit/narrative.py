@@ -20,16 +20,14 @@ from eqia.documents.audit.collect import (
 from eqia.settings import characteristics as chars
 from eqia.words import join_and, percentage
 
-#: How a characteristic reads as the subject of a sentence, where its name does not.
-SENTENCE_NAMES = {"carers": "Caring responsibility"}
-
 
 def characteristic_name(key: str) -> str:
     return chars.display_name(key)
 
 
 def _subject(key: str) -> str:
-    return SENTENCE_NAMES.get(key, characteristic_name(key))
+    """A characteristic as the subject of "... is recorded for 80% of users"."""
+    return chars.recorded(key)[:1].upper() + chars.recorded(key)[1:]
 
 
 def _lower(text: str) -> str:

@@ -145,16 +145,6 @@ def _population_sentence(sec: CharacteristicSection, flagged: pd.DataFrame, said
     return text
 
 
-#: How each characteristic reads in "Of service users whose ... is recorded".
-SUBJECT = {
-    "age": "age", "disability": "disability status", "sex": "sex",
-    "gender_identity": "gender identity", "ethnicity": "ethnicity",
-    "religion": "religion or belief", "sexual_orientation": "sexual orientation",
-    "pregnancy_maternity": "pregnancy or maternity status",
-    "marriage_civil_partnership": "marital or civil partnership status",
-    "carers": "carer status",
-}
-
-
 def subject(key: str) -> str:
-    return SUBJECT.get(key, chars.display_name(key).lower())
+    """How a characteristic reads in "Of service users whose ... is recorded"."""
+    return chars.recorded(key)
