@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -26,10 +26,10 @@ from eqia.cli.common import (
     write_text,
 )
 from eqia.cli.database import DbOpt, PasswordPromptOpt, TablesOpt, database_tables
-from eqia.documents import audit as au
 from eqia.errors import ErrorCode, UsageError
-from eqia.outputs import check_folder
-from eqia.settings import characteristics as chars
+
+if TYPE_CHECKING:
+    from eqia.documents import audit as au
 
 #: Show a progress bar from this many files (or for any file big enough to stream).
 PROGRESS_FILES = 5
@@ -98,6 +98,9 @@ def audit_command(
     Tables in a database are audited where they live (only counts come back):
     eqia audit --db postgresql://analyst@warehouse/council --table mh_support --table carers
     """
+    from eqia.documents import audit as au
+    from eqia.outputs import check_folder
+
     paths = [*(paths or []), *database_tables(db, tables or [], password_prompt)]
     date = parse_as_of(as_of)
     if top is not None and fmt is AuditFormat.csv:
@@ -125,6 +128,8 @@ def audit_command(
 
 
 def _write_files(result: au.AuditResult, out_dir: Path | None, list_invalid: bool) -> None:
+    from eqia.documents import audit as au
+
     if out_dir is not None:
         written = au.write_outputs(result, out_dir, list_invalid_values=list_invalid)
         err.print("Wrote " + ", ".join(str(p) for p in written), markup=False)
@@ -138,6 +143,8 @@ def _write_files(result: au.AuditResult, out_dir: Path | None, list_invalid: boo
 def _exit_code(result: au.AuditResult, fail_under: float | None) -> int:
     """1 when a required characteristic is below --fail-under, 2 when a file was not read
     (each said on stderr), else 0."""
+    from eqia.documents import audit as au
+
     code = EXIT_OK
     if fail_under is not None:
         low = au.below(result, fail_under)
@@ -162,6 +169,8 @@ def _report_failures(failures: list[tuple[str, str]]) -> None:
 
 
 def _share(r) -> str:
+    from eqia.documents import audit as au
+
     if r.status == au.NOT_COLLECTED:
         return "not collected"
     return au.share_text(r.known, r.records)
@@ -170,6 +179,7 @@ def _share(r) -> str:
 @contextmanager
 def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
     """A progress bar on stderr (on a terminal) when there are many files or large ones."""
+    from eqia.documents import audit as au
     from eqia.read.extract import streams
 
     files, _ = au.find_extracts(paths)
@@ -190,6 +200,8 @@ def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
 
 
 def _cell(r) -> str:
+    from eqia.documents import audit as au
+
     style = RAG_STYLES[r["rag"]]
     letter = au.RAG_LABELS[r["rag"]][0]
     if r["status"] == au.NOT_COLLECTED:
@@ -205,6 +217,9 @@ def _cell(r) -> str:
 
 def print_audit(result: au.AuditResult, top: int = 10) -> None:
     """The grid (services worst first), the worst gaps and the files not read."""
+    from eqia.documents import audit as au
+    from eqia.settings import characteristics as chars
+
     th = result.thresholds
     s = result.summary
     services = au.service_order(result)

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table as RichTable
 
 from eqia.agebands import parse_range
-from eqia.analysis.compare import (
-    COLUMN_TEXT,
-    STATUS_TEXT,
-    CharacteristicResult,
-    Comparison,
-    compare,
-)
-from eqia.analysis.profiling import profile_file
-from eqia.analysis.stats import family_text, p_text
-from eqia.census.areas import find_area
-from eqia.census.baselines import Baseline
-from eqia.census.comparators import comparator_from_file
 from eqia.cli.app import app, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
@@ -47,11 +33,13 @@ from eqia.cli.database import (
     extract_or_database,
 )
 from eqia.errors import ErrorCode, UsageError
-from eqia.judgement.findings import one_in
 from eqia.outputs import atomic_write, check_folder
-from eqia.settings.characteristics import ETHNICITY_DETAILED
-from eqia.settings.rules import load_rules
-from eqia.spreadsheet import save_workbook, to_csv, write_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from eqia.analysis.compare import CharacteristicResult, Comparison
+    from eqia.census.baselines import Baseline
 
 #: Flags are coloured AND marked in words, so they survive a black-and-white printout.
 FLAG_TEXT = {
@@ -120,6 +108,12 @@ def compare_command(
 
     Example: eqia compare examples/mh_support_extract.csv --area Kent --ages 18-
     """
+    from eqia.analysis.compare import compare
+    from eqia.analysis.profiling import profile_file
+    from eqia.census.areas import find_area
+    from eqia.settings.rules import load_rules
+    from eqia.spreadsheet import to_csv
+
     # Check the cheap arguments before reading the extract, so a typo fails at once.
     age_range = parse_range(ages)
     rules_obj = load_rules(rules)
@@ -157,9 +151,13 @@ def compare_command(
 
 def write_xlsx(result: Comparison, path: Path) -> Path:
     """Sheets: comparison (the csv columns, then the rest), characteristics, method."""
+    import pandas as pd
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+
+    from eqia.analysis.compare import STATUS_TEXT
+    from eqia.spreadsheet import save_workbook, write_frame
 
     summary = pd.DataFrame([
         {"characteristic": r.key, "name": r.name, "status": STATUS_TEXT[r.status],
@@ -194,7 +192,10 @@ def method_sheet(result: Comparison) -> pd.DataFrame:
     """``item, detail`` rows: what was compared, how, with which settings, and the columns."""
     from dataclasses import fields
 
+    import pandas as pd
+
     from eqia import __version__
+    from eqia.analysis.compare import COLUMN_TEXT
 
     area = result.area
     rows = [
@@ -216,16 +217,22 @@ def method_sheet(result: Comparison) -> pd.DataFrame:
 
 
 def _num(x: float, fmt: str = "{:.2f}") -> str:
+    import pandas as pd
+
     return "" if pd.isna(x) else fmt.format(x)
 
 
 def _ratio(row: pd.Series) -> str:
+    import pandas as pd
+
     if pd.isna(row["ratio"]):
         return ""
     return f"{row['ratio']:.2f}\n({_num(row['ratio_low'])}-{_num(row['ratio_high'])})"
 
 
 def _share(row: pd.Series) -> str:
+    import pandas as pd
+
     if pd.isna(row["service_share"]):
         return ""
     return (f"{pct(row['service_share'])}\n({100 * row['ci_low']:.1f}-"
@@ -235,6 +242,10 @@ def _share(row: pd.Series) -> str:
 def _flag(row: pd.Series) -> str:
     """The flag, its strength and its family-wise p-value; for a group with no flag, its
     screening signal (its own 95% test) where it has one."""
+    import pandas as pd
+
+    from eqia.analysis.stats import p_text
+
     flag = FLAG_TEXT.get(row["flag"], str(row["flag"]))
     if row["flag"] in ("under", "over"):
         flag += f"\n{row['strength']}"
@@ -247,6 +258,10 @@ def _flag(row: pd.Series) -> str:
 
 def _missing(row: pd.Series) -> str:
     """Whether missing data could explain a flag, with its tipping point."""
+    import pandas as pd
+
+    from eqia.judgement.findings import one_in
+
     explain = row["missing_could_explain"]
     if row["flag"] not in ("under", "over") or explain is None or pd.isna(explain):
         return ""
@@ -259,6 +274,8 @@ def _missing(row: pd.Series) -> str:
 
 def parse_comparators(items: list[str]) -> dict[str, Baseline]:
     """``["ethnicity=eligible.csv", ...]`` -> comparator baselines, checked before any reading."""
+    from eqia.census.comparators import comparator_from_file
+
     found: dict[str, Baseline] = {}
     for item in items:
         key, sep, path = item.partition("=")
@@ -274,6 +291,10 @@ def parse_comparators(items: list[str]) -> dict[str, Baseline]:
 
 
 def print_comparison(result: Comparison) -> None:
+    from eqia.analysis.compare import STATUS_TEXT
+    from eqia.analysis.stats import family_text
+    from eqia.settings.characteristics import ETHNICITY_DETAILED
+
     area = result.area
     ages = f", ages {result.ages}" if result.ages else ""
     out.print(f"[bold]{result.source}[/] vs [bold]{area.name}[/] ({area.code}) Census 2021"
@@ -351,6 +372,10 @@ def _print_table(result: Comparison, key: str, r: CharacteristicResult) -> None:
 def _print_footer(r: CharacteristicResult) -> None:
     """Known, unknown and invalid; the test of the whole mix; the population compared
     with; the notes."""
+    import numpy as np
+
+    from eqia.analysis.stats import p_text
+
     out.print(
         f"  Known for {r.known:,} of {r.rows:,} ({pct(r.known_share, 0)}); unknown "
         f"{r.unknown:,} ({r.not_stated:,} not stated, {r.not_known:,} not known), invalid "

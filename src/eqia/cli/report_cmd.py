@@ -10,7 +10,6 @@ import typer
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import check_policy_option, parse_formats
 from eqia.errors import ErrorCode, UsageError
-from eqia.outputs import check_folder
 
 
 @app.command("report")
@@ -37,6 +36,7 @@ def report_command(
     Example: eqia report examples/annual_report.yaml --out report/ --publish
     """
     from eqia.documents.report import build_report, write_report
+    from eqia.outputs import check_folder
     from eqia.render.formats import REPORT as FORMATS
     from eqia.settings.disclosure import load_policy
     from eqia.settings.report import load_report_config
