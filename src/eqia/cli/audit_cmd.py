@@ -189,12 +189,15 @@ def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    # Redrawn on each update, not by a thread of its own: an audit of many files reads
+    # them on two processes (``audit.collect``), started only where no other thread runs.
     with Progress("Reading {task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, transient=True) as bar:
+                  TimeRemainingColumn(), console=err, transient=True,
+                  auto_refresh=False) as bar:
         task = bar.add_task("", total=len(files))
 
         def update(done: float, total: int, name: str) -> None:
-            bar.update(task, completed=done, total=total, description=name)
+            bar.update(task, completed=done, total=total, description=name, refresh=True)
 
         yield update
 
