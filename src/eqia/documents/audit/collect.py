@@ -399,7 +399,7 @@ def audit_paths(
     Extracts of one service in several files (e.g. two providers) are added together.
     A file that cannot be read is listed in ``failures`` and the rest are still audited;
     a mapping or thresholds file that is wrong raises ``ConfigError`` (nothing to audit
-    against). Reads one file at a time.
+    against). Reads each file whole, many files on two processes (``_read_all``).
     """
     as_of = as_of or dt.date.today()
     th = thresholds if isinstance(thresholds, Thresholds) else load_thresholds(thresholds)
