@@ -18,7 +18,7 @@ from eqia.errors import UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from eqia.analysis.compare import Comparison
+    from eqia.analysis.comparison import Comparison
     from eqia.analysis.profile import Profile
     from eqia.documents.audit import AuditResult
     from eqia.documents.report import AnnualReport

@@ -71,23 +71,11 @@ def standardised_expected(
     ]
     banded = profile.age_source == "age band"
     bands = list(profile.age_bands) if banded else standard_bands(ages, crossing.band_starts)
-    if len(svc):
-        how = "joint"
-        people = [(int(r.age_lo), float(r.count)) for r in svc.itertuples()]
-    elif (profile.shape == "aggregated" and profile.is_collected("age")
-          and profile.known("age") > 0 and known_total > 0):
-        # Ages and values given apart (a published table of counts): the age mix.
-        how = "marginal"
-        ages_known = profile.category_counts("age")
-        people = [(b.lo, known_total * float(ages_known.get(b.label, 0)) / ages_known.sum())
-                  for b in profile.age_bands]
-    else:
+    found = _people_by_age(profile, svc, known_total)
+    if found is None:
         return None
-    area_by_age = ac.by_bands(crossing, bands)
-    area_tab = area_by_age.pivot_table(index="age_band", columns="category", values="count",
-                                       aggfunc="sum").fillna(0)
-    area_tab = area_tab[area_tab.sum(axis=1) > 0]
-    area_share = area_tab.div(area_tab.sum(axis=1), axis=0)
+    how, people = found
+    area_share = _area_shares_by_band(crossing, bands)
     n_band: dict[str, float] = {}
     for lo, count in people:
         band = next((b for b in bands if b.contains(lo)), None)
@@ -110,6 +98,31 @@ def standardised_expected(
         crude = base.counts.set_index("category")["share"].reindex(categories).fillna(0)
         expected += rest * crude
     return expected, how, crossing
+
+
+def _people_by_age(profile: Profile, svc: pd.DataFrame,
+                   known_total: float) -> tuple[str, list[tuple[int, float]]] | None:
+    """The service's known people as (lowest age of their band or age, count): from each
+    person's age and value ("joint"), or from the age mix of a table of counts that gives
+    ages and values apart ("marginal"); None when neither is known."""
+    if len(svc):
+        return "joint", [(int(r.age_lo), float(r.count)) for r in svc.itertuples()]
+    if (profile.shape == "aggregated" and profile.is_collected("age")
+            and profile.known("age") > 0 and known_total > 0):
+        ages_known = profile.category_counts("age")
+        return "marginal", [(b.lo, known_total * float(ages_known.get(b.label, 0))
+                             / ages_known.sum()) for b in profile.age_bands]
+    return None
+
+
+def _area_shares_by_band(crossing: ac.Crossing, bands: list[AgeBand]) -> pd.DataFrame:
+    """The area's share of each category within each age band (bands with no one left
+    out)."""
+    area_by_age = ac.by_bands(crossing, bands)
+    area_tab = area_by_age.pivot_table(index="age_band", columns="category", values="count",
+                                       aggfunc="sum").fillna(0)
+    area_tab = area_tab[area_tab.sum(axis=1) > 0]
+    return area_tab.div(area_tab.sum(axis=1), axis=0)
 
 
 def standardised_note(area: Area, name: str, how: str, crossing: ac.Crossing) -> str:

@@ -168,41 +168,11 @@ def build_profile(
     inputs = dict(vc.inputs) if vc.inputs else {k: vc.rows for k in vc.values}
     notes = list(vc.notes)
 
-    # -- age ----------------------------------------------------------------
     source = _age_source(vc)
     bands: tuple[AgeBand, ...] = tuple(parse_bands(age_bands or DEFAULT_AGE_BANDS))
     age_map: pd.DataFrame | None = None
     if source is not None:
-        counts = vc.values["age"]
-        dayfirst = True
-        if source == "dob":
-            dates = dates or read_dates_as([vc], as_of=as_of)
-            dayfirst = dates.dayfirst
-            notes.extend(dates.notes)
-        age_map = map_ages(counts.index, source, as_of, dayfirst)
-        age_map["count"] = counts.to_numpy()
-        if source == "band":
-            found = sorted({b for b in age_map["band"] if isinstance(b, AgeBand)})
-            clash = bands_overlap(found)
-            if clash:
-                notes.append(
-                    f"Age bands {clash[0]} and {clash[1]} overlap in the extract; "
-                    "people are counted in the band written on their row."
-                )
-            bands = tuple(found)
-            age_map["lo"] = [b.lo if isinstance(b, AgeBand) else np.nan for b in age_map["band"]]
-            age_map["hi"] = [
-                (b.hi if b.hi is not None else np.inf) if isinstance(b, AgeBand) else np.nan
-                for b in age_map["band"]
-            ]
-            age_map["label"] = [b.label if isinstance(b, AgeBand) else "" for b in age_map["band"]]
-        else:
-            age_map["lo"] = age_map["age"]
-            age_map["hi"] = age_map["age"]
-            age_map["label"] = _band_of_age(age_map["age"], bands)
-            outside = (age_map["kind"] == "category") & (age_map["label"] == "")
-            if outside.any():
-                age_map.loc[outside, ["kind", "reason"]] = ["invalid", "outside the age bands"]
+        age_map, bands = _map_age(vc, source, bands, as_of, dates, notes)
         records.extend(_age_records(age_map))
 
     # -- the other characteristics ------------------------------------------
@@ -220,21 +190,8 @@ def build_profile(
         if key in vc.pairs and age_map is not None:
             by_age.extend(_by_age(key, vc.pairs[key], age_map, lookup, bool(char.groups)))
 
-    counts_df = pd.DataFrame(records, columns=COUNT_COLUMNS)
-    counts_df = (
-        counts_df.groupby(["characteristic", "category", "kind", "reason", "value"], sort=False)[
-            "count"
-        ]
-        .sum()
-        .reset_index()
-    )
-    counts_df["count"] = counts_df["count"].astype("int64")
-    by_age = [frame for frame in by_age if len(frame)]
-    if by_age:
-        by_age_df = (pd.concat(by_age, ignore_index=True)
-                     .groupby(BY_AGE_COLUMNS[:-1], sort=True)["count"].sum().reset_index())
-    else:
-        by_age_df = pd.DataFrame([], columns=BY_AGE_COLUMNS)
+    counts_df = _count_table(records)
+    by_age_df = _by_age_table(by_age)
     profile = Profile(
         source=vc.source,
         shape=vc.shape,
@@ -255,6 +212,59 @@ def build_profile(
     )
     check_reconciled(profile)
     return profile
+
+
+def _map_age(vc: ValueCounts, source: str, bands: tuple[AgeBand, ...], as_of: dt.date,
+             dates: DateReading | None,
+             notes: list[str]) -> tuple[pd.DataFrame, tuple[AgeBand, ...]]:
+    """Each distinct age value mapped (``map_ages``) with its count, its ages (``lo``,
+    ``hi``) and band ``label``; and the bands: the extract's own when it gives bands.
+    Notes on how dates were read, or on overlapping bands, go to ``notes``."""
+    counts = vc.values["age"]
+    dayfirst = True
+    if source == "dob":
+        dates = dates or read_dates_as([vc], as_of=as_of)
+        dayfirst = dates.dayfirst
+        notes.extend(dates.notes)
+    age_map = map_ages(counts.index, source, as_of, dayfirst)
+    age_map["count"] = counts.to_numpy()
+    if source != "band":
+        age_map["lo"] = age_map["age"]
+        age_map["hi"] = age_map["age"]
+        age_map["label"] = _band_of_age(age_map["age"], bands)
+        outside = (age_map["kind"] == "category") & (age_map["label"] == "")
+        if outside.any():
+            age_map.loc[outside, ["kind", "reason"]] = ["invalid", "outside the age bands"]
+        return age_map, bands
+    found = sorted({b for b in age_map["band"] if isinstance(b, AgeBand)})
+    clash = bands_overlap(found)
+    if clash:
+        notes.append(f"Age bands {clash[0]} and {clash[1]} overlap in the extract; "
+                     "people are counted in the band written on their row.")
+    band = age_map["band"]
+    age_map["lo"] = [b.lo if isinstance(b, AgeBand) else np.nan for b in band]
+    age_map["hi"] = [(b.hi if b.hi is not None else np.inf) if isinstance(b, AgeBand)
+                     else np.nan for b in band]
+    age_map["label"] = [b.label if isinstance(b, AgeBand) else "" for b in band]
+    return age_map, tuple(found)
+
+
+def _count_table(records: list[tuple]) -> pd.DataFrame:
+    """``COUNT_COLUMNS``, one row per characteristic, category, kind, reason and value."""
+    table = pd.DataFrame(records, columns=COUNT_COLUMNS)
+    table = (table.groupby(["characteristic", "category", "kind", "reason", "value"],
+                           sort=False)["count"].sum().reset_index())
+    table["count"] = table["count"].astype("int64")
+    return table
+
+
+def _by_age_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """``BY_AGE_COLUMNS``: the characteristics' counts by age, summed."""
+    parts = [frame for frame in parts if len(frame)]
+    if not parts:
+        return pd.DataFrame([], columns=BY_AGE_COLUMNS)
+    return (pd.concat(parts, ignore_index=True)
+            .groupby(BY_AGE_COLUMNS[:-1], sort=True)["count"].sum().reset_index())
 
 
 def _records(key: str, kind: np.ndarray, category: np.ndarray, reason: np.ndarray,

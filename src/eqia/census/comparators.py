@@ -60,18 +60,7 @@ def comparator_from_file(path: str | Path, characteristic_key: str) -> Baseline:
                or values[c] == 0]
     caveats = [f"Comparator population from {path.name}, not the census."]
     if kind == "share":
-        total_share = sum(values.values())
-        if total_share > 1.5:  # percentages
-            values = {k: v / 100 for k, v in values.items()}
-            total_share /= 100
-        if abs(total_share - 1) > 0.02:
-            raise InputError(
-                f"The shares add up to {total_share:.3f}, not 1",
-                code="bad-shares", file=str(path), column=value_col,
-                hint="Give shares of the known population that add up to 1 (or 100%).",
-            )
-        frame = pd.DataFrame({"category": list(values), "count": float("nan"),
-                              "share": [v / total_share for v in values.values()]})
+        frame = _shares(values, str(path), value_col)
         caveats.append("The file gives shares only, so the population's size is not known.")
         unknown_count, total = 0, 0
     else:
@@ -85,6 +74,23 @@ def comparator_from_file(path: str | Path, characteristic_key: str) -> Baseline:
         base=f"comparator population ({path.name})", counts=frame, unknown=unknown_count,
         total=total, caveats=caveats, source=str(path), title=path.stem,
     )
+
+
+def _shares(values: dict[str, float], source: str, column: str) -> pd.DataFrame:
+    """Shares (fractions, or percentages when they add up to about 100) as fractions of
+    the known population; refused unless they add up to 1 within 0.02."""
+    total_share = sum(values.values())
+    if total_share > 1.5:  # percentages
+        values = {k: v / 100 for k, v in values.items()}
+        total_share /= 100
+    if abs(total_share - 1) > 0.02:
+        raise InputError(
+            f"The shares add up to {total_share:.3f}, not 1",
+            code="bad-shares", file=source, column=column,
+            hint="Give shares of the known population that add up to 1 (or 100%).",
+        )
+    return pd.DataFrame({"category": list(values), "count": float("nan"),
+                         "share": [v / total_share for v in values.values()]})
 
 
 def _categories(key: str, char: chars.Characteristic, given: pd.Series

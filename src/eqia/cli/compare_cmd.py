@@ -38,7 +38,7 @@ from eqia.outputs import atomic_write, check_folder
 if TYPE_CHECKING:
     import pandas as pd
 
-    from eqia.analysis.compare import CharacteristicResult, Comparison
+    from eqia.analysis.comparison import CharacteristicResult, Comparison
     from eqia.census.baselines import Baseline
 
 #: Flags are coloured AND marked in words, so they survive a black-and-white printout.
@@ -156,7 +156,7 @@ def write_xlsx(result: Comparison, path: Path) -> Path:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    from eqia.analysis.compare import STATUS_TEXT
+    from eqia.analysis.comparison import STATUS_TEXT
     from eqia.spreadsheet import save_workbook, write_frame
 
     summary = pd.DataFrame([
@@ -195,7 +195,7 @@ def method_sheet(result: Comparison) -> pd.DataFrame:
     import pandas as pd
 
     from eqia import __version__
-    from eqia.analysis.compare import COLUMN_TEXT
+    from eqia.analysis.comparison import COLUMN_TEXT
 
     area = result.area
     rows = [
@@ -291,7 +291,7 @@ def parse_comparators(items: list[str]) -> dict[str, Baseline]:
 
 
 def print_comparison(result: Comparison) -> None:
-    from eqia.analysis.compare import STATUS_TEXT
+    from eqia.analysis.comparison import STATUS_TEXT
     from eqia.analysis.stats import family_text
     from eqia.settings.characteristics import ETHNICITY_DETAILED
 

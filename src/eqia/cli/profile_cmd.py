@@ -169,7 +169,7 @@ def print_profile(profile: Profile, list_invalid: bool = False) -> None:
     mapping with; invalid dates of birth and ages (which no mapping fixes, and which are
     a person's data) by reason, unless ``list_invalid``."""
     from eqia.analysis.profile import REASON_LABELS
-    from eqia.read.files import rows_text
+    from eqia.read.table import rows_text
     from eqia.settings import characteristics as chars
 
     shape = "one row per person" if profile.shape == "records" else "aggregated counts"

@@ -253,50 +253,61 @@ def protect_lines(
     columns = list(dict.fromkeys(c for frame, _ in blocks.values() for c in frame.columns))
     found: dict[tuple[str, Hashable, Hashable], tuple] = {}
     for col in columns:
-        names = [n for n, (frame, _) in blocks.items() if col in frame.columns]
-        offsets = np.cumsum([0] + [len(blocks[n][0]) for n in names])
-        parts, values, levels, keys = [], [], [], []
-        for n, offset in zip(names, offsets, strict=False):
-            frame, lines = blocks[n]
-            true = _checked_counts(frame[[col]], n)[:, 0]
-            where = {p: k for k, p in enumerate(frame.index)}
-            for line in lines:
-                row = np.zeros(offsets[-1], dtype=bool)
-                picked = [where[p] for p in line.parts]
-                row[[offset + k for k in picked]] = True
-                parts.append(row)
-                values.append(int(true[picked].sum()))
-                levels.append(line.level)
-                keys.append((n, line.label))
-        parts_m = np.array(parts, dtype=bool).reshape(len(parts), offsets[-1])
-        links = _same_figures(keys, parts_m, shared)
-        for a, b in links:
-            if values[a] != values[b]:
-                raise ValueError(f"'{keys[b][1]}' differs between tables: "
-                                 f"{values[a]} and {values[b]}")
-        hidden, reasons, protects, bounds = Protector(
-            parts_m, np.array(values, dtype=np.int64), np.array(levels), policy,
-            links=links, labels=[label for _, label in keys]).run()
-        for k, key in enumerate(keys):
-            found[(*key, col)] = (values[k], hidden[k], reasons.get(k), protects.get(k),
-                                  bounds.get(k, (np.nan, np.nan)))
-    out = {}
-    for n, (frame, lines) in blocks.items():
-        cols = list(frame.columns)
-        cells = [(line.label, c) for line in lines for c in cols]
-        got = [found[(n, *cell)] for cell in cells]
-        position = {line.label: r for r, line in enumerate(lines)}
-        share_of = [None if line.share_of is None else position[line.share_of] * len(cols) + c
-                    for line in lines for c in range(len(cols))]
-        hidden = np.array([g[1] for g in got], dtype=bool)
-        out[n] = _table(
-            n, policy, np.array([g[0] for g in got], dtype=np.int64), hidden,
-            {k: g[2] for k, g in enumerate(got) if g[2] is not None},
-            {k: g[3] for k, g in enumerate(got) if g[3] is not None},
-            {k: g[4] for k, g in enumerate(got) if hidden[k]},
-            cells, share_of, pd.Index([line.label for line in lines], name=frame.index.name),
-            pd.Index(cols, name=frame.columns.name))
-    return out
+        found.update(_protect_column(blocks, col, policy, shared))
+    return {n: _assemble(n, frame, lines, found, policy)
+            for n, (frame, lines) in blocks.items()}
+
+
+def _protect_column(blocks: Mapping[str, tuple[pd.DataFrame, Sequence[Line]]], col: Hashable,
+                    policy: DisclosurePolicy, shared: Sequence[Hashable]) -> dict:
+    """One column of every table protected together: each line as a row of parts over
+    all the tables' parts, linked where it is the same published figure. Returns, per
+    (table, line, column), (true value, hidden, reason, what it protects, bounds)."""
+    names = [n for n, (frame, _) in blocks.items() if col in frame.columns]
+    offsets = np.cumsum([0] + [len(blocks[n][0]) for n in names])
+    parts, values, levels, keys = [], [], [], []
+    for n, offset in zip(names, offsets, strict=False):
+        frame, lines = blocks[n]
+        true = _checked_counts(frame[[col]], n)[:, 0]
+        where = {p: k for k, p in enumerate(frame.index)}
+        for line in lines:
+            row = np.zeros(offsets[-1], dtype=bool)
+            picked = [where[p] for p in line.parts]
+            row[[offset + k for k in picked]] = True
+            parts.append(row)
+            values.append(int(true[picked].sum()))
+            levels.append(line.level)
+            keys.append((n, line.label))
+    parts_m = np.array(parts, dtype=bool).reshape(len(parts), offsets[-1])
+    links = _same_figures(keys, parts_m, shared)
+    for a, b in links:
+        if values[a] != values[b]:
+            raise ValueError(f"'{keys[b][1]}' differs between tables: "
+                             f"{values[a]} and {values[b]}")
+    hidden, reasons, protects, bounds = Protector(
+        parts_m, np.array(values, dtype=np.int64), np.array(levels), policy,
+        links=links, labels=[label for _, label in keys]).run()
+    return {(*key, col): (values[k], hidden[k], reasons.get(k), protects.get(k),
+                          bounds.get(k, (np.nan, np.nan))) for k, key in enumerate(keys)}
+
+
+def _assemble(n: str, frame: pd.DataFrame, lines: Sequence[Line], found: dict,
+              policy: DisclosurePolicy) -> ProtectedTable:
+    """Table ``n`` from what protecting each column ``found`` for its cells."""
+    cols = list(frame.columns)
+    cells = [(line.label, c) for line in lines for c in cols]
+    got = [found[(n, *cell)] for cell in cells]
+    position = {line.label: r for r, line in enumerate(lines)}
+    share_of = [None if line.share_of is None else position[line.share_of] * len(cols) + c
+                for line in lines for c in range(len(cols))]
+    hidden = np.array([g[1] for g in got], dtype=bool)
+    return _table(
+        n, policy, np.array([g[0] for g in got], dtype=np.int64), hidden,
+        {k: g[2] for k, g in enumerate(got) if g[2] is not None},
+        {k: g[3] for k, g in enumerate(got) if g[3] is not None},
+        {k: g[4] for k, g in enumerate(got) if hidden[k]},
+        cells, share_of, pd.Index([line.label for line in lines], name=frame.index.name),
+        pd.Index(cols, name=frame.columns.name))
 
 
 def _same_figures(keys: list[tuple[str, Hashable]], parts: np.ndarray,

@@ -36,11 +36,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eqia.analysis.compare import STATUS_FLAGS, Comparison
+from eqia.analysis.comparison import STATUS_FLAGS, Comparison
 from eqia.analysis.stats import share_interval
 from eqia.disclosure.engine import Line, ProtectedTable, direction_is_safe, protect_lines
 from eqia.settings import characteristics as chars
 from eqia.settings.disclosure import INTERNAL, DisclosurePolicy
+from eqia.settings.rules import Rules
 
 #: Line labels of the figures every characteristic's table has besides its categories.
 PEOPLE = "People"
@@ -335,37 +336,51 @@ def _shown_rows(comparison: Comparison, tables: dict[str, ProtectedTable],
                 continue
             k = t.value(cat, SERVICE)
             if k is None:
-                # The finding stands without its figures; only its direction may be said.
-                lower, upper = ranges.loc[cat]
-                if not direction_is_safe(cols["flag"][i], int(cols["service_count"][i]),
-                                         lower, upper, cols["expected"][i]):
-                    cols["flag"][i] = UNSAID
-                for c in blank:
-                    cols[c][i] = np.nan
-                cols["strength"][i], cols["signal_95"][i] = "", ""
-                cols["hidden"][i] = True
-                continue
-            cols["service_count"][i] = float(k)
-            if cols["flag"][i] in STATUS_FLAGS:
-                continue
-            if n is None or n == 0:
-                for c in blank[1:]:
-                    cols[c][i] = np.nan
-                continue
-            if policy.method != "nhs":
-                continue  # true counts are shown: everything worked out from them holds
-            share = k / n
-            expected_share = cols["expected_share"][i]
-            cols["service_share"][i] = share
-            cols["ci_low"][i], cols["ci_high"][i], _ = share_interval(
-                k, n, comparison.rules.level, comparison.rules.exact_binomial_below)
-            cols["ratio"][i] = share / expected_share if expected_share else np.nan
-            cols["difference_pp"][i] = 100 * (share - expected_share)
-            for c in _INTERVALS:
-                cols[c][i] = np.nan
+                _hide(cols, i, ranges.loc[cat], blank)
+            else:
+                _show(cols, i, k, n, blank, policy, comparison.rules)
     out = pd.DataFrame(cols)
     for c in table.columns:  # numbers stay numbers
         if c not in ("flag", "strength", "signal_95", "missing_could_explain") and \
                 pd.api.types.is_numeric_dtype(table[c].dtype):
             out[c] = pd.to_numeric(out[c])
     return out[keep].reset_index(drop=True)
+
+
+def _hide(cols: dict[str, list], i: int, limits: pd.Series, blank: list[str]) -> None:
+    """Row ``i``'s figure is hidden: nothing worked out from it is shown. The finding
+    stands without its figures; only its direction may be said, and only where saying it
+    does not narrow the count down (``direction_is_safe``)."""
+    lower, upper = limits
+    if not direction_is_safe(cols["flag"][i], int(cols["service_count"][i]),
+                             lower, upper, cols["expected"][i]):
+        cols["flag"][i] = UNSAID
+    for c in blank:
+        cols[c][i] = np.nan
+    cols["strength"][i], cols["signal_95"][i] = "", ""
+    cols["hidden"][i] = True
+
+
+def _show(cols: dict[str, list], i: int, k: int, n: int | None, blank: list[str],
+          policy: DisclosurePolicy, rules: Rules) -> None:
+    """Row ``i``'s figure as published, ``k`` of ``n``. True counts keep what was worked
+    out from them; rounded ones (the NHS rule) get their share, interval, ratio and
+    difference worked out again from the rounded figures, and no strong interval."""
+    cols["service_count"][i] = float(k)
+    if cols["flag"][i] in STATUS_FLAGS:
+        return
+    if n is None or n == 0:
+        for c in blank[1:]:
+            cols[c][i] = np.nan
+        return
+    if policy.method != "nhs":
+        return  # true counts are shown: everything worked out from them holds
+    share = k / n
+    expected_share = cols["expected_share"][i]
+    cols["service_share"][i] = share
+    cols["ci_low"][i], cols["ci_high"][i], _ = share_interval(
+        k, n, rules.level, rules.exact_binomial_below)
+    cols["ratio"][i] = share / expected_share if expected_share else np.nan
+    cols["difference_pp"][i] = 100 * (share - expected_share)
+    for c in _INTERVALS:
+        cols[c][i] = np.nan

@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from eqia import __version__
-from eqia.analysis.compare import Comparison, compare
+from eqia.analysis.compare import compare
+from eqia.analysis.comparison import Comparison
 from eqia.analysis.profile import Profile, merge_profiles
 from eqia.analysis.profiling import profile_file
 from eqia.analysis.stats import family_text
@@ -113,66 +114,18 @@ def _num(x) -> float | None:
 
 def _part2(shown: Published, suggestions: dict[str, Suggestion] | None,
            unknown_below: float) -> list[dict]:
+    """Part 2 (information and data): per characteristic, its table, chart, unknown
+    figures, sentences and the flags read for the proposal."""
     notes = guidance()
     suggestions = suggestions or {}
-    comparison, policy = shown.comparison, shown.policy
+    comparison = shown.comparison
     area = comparison.area.name
     out = []
     for key in chars.keys():
         r = comparison.results[key]
         rows = shown.headline(key)
-        table_rows, chart = [], None
         data_rows = rows[rows["category"] != ""] if len(rows) else rows
-        for _, row in data_rows.iterrows():
-            if row["hidden"]:  # no figure, share, interval or ratio to show
-                table_rows.append({"category": row["category"], "service_count": policy.marker,
-                                   "service_share": policy.marker, "ci_low": None,
-                                   "ci_high": None, "baseline_share": _num(row["baseline_share"]),
-                                   "ratio": None, "flag": row["flag"], "hidden": True,
-                                   "strength": row["strength"] or "", "signal_95": "",
-                                   "missing_could_explain": None})
-                continue
-            table_rows.append({
-                "category": row["category"],
-                "baseline_estimated": bool(row.get("baseline_estimated")),
-                "service_count": int(row["service_count"]),
-                "service_share": _num(row["service_share"]),
-                "ci_low": _num(row["ci_low"]),
-                "ci_high": _num(row["ci_high"]),
-                "baseline_share": _num(row["baseline_share"]),
-                "ratio": _num(row["ratio"]),
-                "flag": row["flag"],
-                "hidden": False,
-                "strength": row["strength"] or "",
-                "signal_95": row["signal_95"] if isinstance(row["signal_95"], str) else "",
-                "missing_could_explain": None if pd.isna(row["missing_could_explain"])
-                else bool(row["missing_could_explain"]),
-            })
-        compared = [t for t in table_rows if t["baseline_share"] is not None
-                    and not t["hidden"] and t["service_share"] is not None]
-        if compared:
-            chart = {
-                "categories": [t["category"] for t in compared],
-                "service": [t["service_share"] for t in compared],
-                "ci_low": [t["ci_low"] for t in compared],
-                "ci_high": [t["ci_high"] for t in compared],
-                "baseline": [t["baseline_share"] for t in compared],
-                "area": area,
-                "population": r.population,
-                "title": r.name,
-            }
-        unknown_rows = []
-        if r.status != "not_collected" and policy.publishable:
-            # Published: one figure, as the annual report does; the split could give back
-            # a small count by subtraction.
-            unknown_rows = [{"label": "Not recorded, or in a small group not compared",
-                             "count": shown.tables[key].display.at[NOT_RECORDED, "service"]}]
-        elif r.status != "not_collected":
-            unknown_rows = [
-                {"label": "Not stated (asked, declined)", "count": r.not_stated},
-                {"label": "Not known (not asked or not recorded)", "count": r.not_known},
-                {"label": "Invalid (not a recognised code)", "count": r.invalid},
-            ]
+        table_rows = [_table_row(row, shown.policy.marker) for _, row in data_rows.iterrows()]
         sentences = flag_sentences(shown, key, area)
         if key == "ethnicity":
             detail = flag_sentences(shown, chars.ETHNICITY_DETAILED, area)
@@ -197,14 +150,76 @@ def _part2(shown: Published, suggestions: dict[str, Suggestion] | None,
             "guidance": guide,
             "caveats": list(dict.fromkeys(r.caveats + r.notes)),
             "rows": table_rows,
-            "unknown_rows": unknown_rows,
-            "chart": chart,
+            "unknown_rows": _unknown_rows(shown, key),
+            "chart": _chart(table_rows, area, r),
             "age_adjusted": r.age_adjusted,
             # The flags read for the proposal: the main concern first (``assess._readings``).
             "readings": [x["text"] for x in suggestions[key].readings]
             if key in suggestions else [],
         })
     return out
+
+
+def _table_row(row: pd.Series, marker: str) -> dict:
+    """One category's row of the Part 2 table; a hidden one shows the marker and no
+    share, interval or ratio."""
+    if row["hidden"]:
+        return {"category": row["category"], "service_count": marker,
+                "service_share": marker, "ci_low": None, "ci_high": None,
+                "baseline_share": _num(row["baseline_share"]), "ratio": None,
+                "flag": row["flag"], "hidden": True, "strength": row["strength"] or "",
+                "signal_95": "", "missing_could_explain": None}
+    return {
+        "category": row["category"],
+        "baseline_estimated": bool(row.get("baseline_estimated")),
+        "service_count": int(row["service_count"]),
+        "service_share": _num(row["service_share"]),
+        "ci_low": _num(row["ci_low"]),
+        "ci_high": _num(row["ci_high"]),
+        "baseline_share": _num(row["baseline_share"]),
+        "ratio": _num(row["ratio"]),
+        "flag": row["flag"],
+        "hidden": False,
+        "strength": row["strength"] or "",
+        "signal_95": row["signal_95"] if isinstance(row["signal_95"], str) else "",
+        "missing_could_explain": None if pd.isna(row["missing_could_explain"])
+        else bool(row["missing_could_explain"]),
+    }
+
+
+def _chart(table_rows: list[dict], area: str, r) -> dict | None:
+    """The chart's data: the categories compared and shown (none hidden)."""
+    compared = [t for t in table_rows if t["baseline_share"] is not None
+                and not t["hidden"] and t["service_share"] is not None]
+    if not compared:
+        return None
+    return {
+        "categories": [t["category"] for t in compared],
+        "service": [t["service_share"] for t in compared],
+        "ci_low": [t["ci_low"] for t in compared],
+        "ci_high": [t["ci_high"] for t in compared],
+        "baseline": [t["baseline_share"] for t in compared],
+        "area": area,
+        "population": r.population,
+        "title": r.name,
+    }
+
+
+def _unknown_rows(shown: Published, key: str) -> list[dict]:
+    """The figures of people not in a category: split by why internally; published, one
+    figure, as the annual report does (the split could give back a small count by
+    subtraction)."""
+    r = shown.comparison.results[key]
+    if r.status == "not_collected":
+        return []
+    if shown.policy.publishable:
+        return [{"label": "Not recorded, or in a small group not compared",
+                 "count": shown.tables[key].display.at[NOT_RECORDED, "service"]}]
+    return [
+        {"label": "Not stated (asked, declined)", "count": r.not_stated},
+        {"label": "Not known (not asked or not recorded)", "count": r.not_known},
+        {"label": "Invalid (not a recognised code)", "count": r.invalid},
+    ]
 
 
 def _compared_with(r) -> str:
@@ -262,53 +277,14 @@ def build_context(
     """The document's content, every figure from ``shown`` (see ``published``)."""
     arules = arules or load_assessment_rules()
     focus = focus or focus_for(proposal.change, proposal.scope, arules.adverse_direction)
-    comparison, policy = shown.comparison, shown.policy
-    publish = policy.publishable
+    comparison = shown.comparison
     part2, census_notes = _shared_caveats(
         _part2(shown, suggestions, arules.unknown_below_known_share))
-    census_notes = comparison.notes + census_notes
     option, option_reasons = suggest_option(
         suggestions, {k: v.get("rating") for k, v in proposal.officer.items()}, focus)
-    vocab = vocabulary()
-    area = comparison.area
-    tables = sorted({r.table_id for r in comparison.results.values() if r.table_id})
-    ages = f"{comparison.ages}" if comparison.ages else None
     return {
-        "meta": {
-            "tool": f"eqia {__version__}",
-            "generated": today.strftime("%d %B %Y").lstrip("0"),
-            "mode": "publish" if publish else "internal",
-            "not_for_publication": not publish,
-            "area": area.name,
-            "area_code": area.code,
-            "baseline_source": f"ONS Census 2021 ({', '.join(tables)}), {area.name} ({area.code}). "
-                               "Counts as published by ONS via Nomis; released 2022-2023.",
-            "extracts": [{"name": name, "rows": rows} for name, rows in shown.extracts()],
-            "rows": shown.people(),
-            "method": comparison.method,
-            "method_summary": method_summary(comparison) + (
-                f" Small numbers are protected for publication: "
-                f"{policy.note([t.display for t in shown.tables.values()])} Flags "
-                "and suggested ratings are worked out from the true figures before any is "
-                "hidden or rounded, so publishing changes none of them; where a group's "
-                "figures are hidden, its finding says so." if policy.publishable else ""),
-            "rating_rules": rating_rules(arules, focus),
-            "focus": {"primary": list(focus.primary), "source": focus.source,
-                      "scope": focus.scope, "explanation": focus.explanation},
-            "eligible_ages": ages,
-            "reconciliation": _reconciliation(shown),
-            "census_notes": census_notes,
-        },
-        "proposal": {
-            **{k: v for k, v in proposal.text.items()},
-            "versions": proposal.versions,
-            "signoff": proposal.signoff,
-            "change": [{"value": c, "label": vocab[c].label, "means": vocab[c].means}
-                       for c in proposal.change],
-            "change_text": "; ".join(f"{vocab[c].label[:1].upper()}{vocab[c].label[1:]} – "
-                                     f"{vocab[c].means}" for c in proposal.change) or None,
-            "scope": focus.scope,
-        },
+        "meta": _meta(shown, today, arules, focus, comparison.notes + census_notes),
+        "proposal": _proposal_part(proposal, focus),
         "grid": _grid(proposal, suggestions),
         "part2": part2,
         "judgement": {
@@ -321,6 +297,55 @@ def build_context(
         },
         "action_plan": action_rows(comparison, suggestions, focus, shown)
         + [{**a, "kind": "officer"} for a in proposal.action_plan],
+    }
+
+
+def _meta(shown: Published, today: dt.date, arules: AssessmentRules, focus: Focus,
+          census_notes: list[str]) -> dict:
+    """What the document was made from and how: area, census tables, extracts and their
+    reconciliation, method, rating rules, the proposal's focus."""
+    comparison, policy = shown.comparison, shown.policy
+    area = comparison.area
+    tables = sorted({r.table_id for r in comparison.results.values() if r.table_id})
+    return {
+        "tool": f"eqia {__version__}",
+        "generated": today.strftime("%d %B %Y").lstrip("0"),
+        "mode": "publish" if policy.publishable else "internal",
+        "not_for_publication": not policy.publishable,
+        "area": area.name,
+        "area_code": area.code,
+        "baseline_source": f"ONS Census 2021 ({', '.join(tables)}), {area.name} ({area.code}). "
+                           "Counts as published by ONS via Nomis; released 2022-2023.",
+        "extracts": [{"name": name, "rows": rows} for name, rows in shown.extracts()],
+        "rows": shown.people(),
+        "method": comparison.method,
+        "method_summary": method_summary(comparison) + (
+            f" Small numbers are protected for publication: "
+            f"{policy.note([t.display for t in shown.tables.values()])} Flags "
+            "and suggested ratings are worked out from the true figures before any is "
+            "hidden or rounded, so publishing changes none of them; where a group's "
+            "figures are hidden, its finding says so." if policy.publishable else ""),
+        "rating_rules": rating_rules(arules, focus),
+        "focus": {"primary": list(focus.primary), "source": focus.source,
+                  "scope": focus.scope, "explanation": focus.explanation},
+        "eligible_ages": f"{comparison.ages}" if comparison.ages else None,
+        "reconciliation": _reconciliation(shown),
+        "census_notes": census_notes,
+    }
+
+
+def _proposal_part(proposal: Proposal, focus: Focus) -> dict:
+    """The officer's words from the proposal file, and what it changes, in words."""
+    vocab = vocabulary()
+    return {
+        **{k: v for k, v in proposal.text.items()},
+        "versions": proposal.versions,
+        "signoff": proposal.signoff,
+        "change": [{"value": c, "label": vocab[c].label, "means": vocab[c].means}
+                   for c in proposal.change],
+        "change_text": "; ".join(f"{vocab[c].label[:1].upper()}{vocab[c].label[1:]} – "
+                                 f"{vocab[c].means}" for c in proposal.change) or None,
+        "scope": focus.scope,
     }
 
 

@@ -19,7 +19,7 @@ from eqia.settings.thresholds import load_thresholds
 from eqia.words import percentage
 
 if TYPE_CHECKING:
-    from eqia.analysis.compare import Comparison
+    from eqia.analysis.comparison import Comparison
     from eqia.disclosure.published import Published
 
 
@@ -88,68 +88,64 @@ def action_rows(comparison: Comparison, suggestions: dict[str, Suggestion],
     for key, s in suggestions.items():
         r = comparison.results[key]
         if s.data_gap:
-            if r.status == "not_collected":
-                issue = f"{r.name} is not recorded by the service."
-            else:
-                recorded = shown.recorded_share(key)
-                issue = (f"{r.name} is recorded for only {shown.share_text(recorded)} of "
-                         "people using the service." if recorded is not None else
-                         f"{r.name} is not recorded for everyone who should have it "
-                         f"({HIDDEN_SHARE}).")
-            rows.append({
-                "issue": issue,
-                "action": f"Ask about and record {r.name.lower()} at assessment and review; "
-                          "report completeness to the equality lead each quarter.",
-                "expected_outcome": f"{r.name} known for at least "
-                                    f"{percentage(green(key)[0])} of people.",
-                "owner": "", "timescale": "", "cost": "", "source": "data", "kind": "data_gap",
-            })
+            rows.append(_data_gap_row(shown, key, r, percentage(green(key)[0])))
         for f in s.flagged:
-            if not (f.get("adverse") and f.get("robust")):
-                continue
-            if not shown.says_finding(key, f["category"]):
-                rows.append({
-                    "issue": f"{r.name}: {UNSAID_TEXT}.",
-                    "action": (f"Find out how {focus.what} affects this group, with people in "
-                               "it and organisations that represent them, using the figures "
-                               "in the internal version of this assessment."),
-                    "expected_outcome": "Effect on the group understood; mitigation or "
-                                        "outreach agreed.",
-                    "owner": "", "timescale": "", "cost": "", "source": "data",
-                    "kind": "review",
-                })
-                continue
-            head = (f"{r.name} – {group_text(key, f['category'])}: "
-                    f"{versus_text(shown, key, f, focus.people)}.")
-            if f["flag"] == "over":
-                rows.append({
-                    "issue": f"{head} They would lose most from {focus.what}.",
-                    "action": (f"Plan mitigation for them before {focus.what}: find out what "
-                               "they rely on the service for, agree alternatives (and any travel "
-                               "or transition support) with them, their carers and organisations "
-                               "that represent them, and check that no one is left without "
-                               "support." if focus.covers_services else
-                               f"Plan mitigation for them before {focus.what}: check that the "
-                               "selection criteria and process do not put them at a "
-                               "disadvantage, and agree support (redeployment, reasonable "
-                               "adjustments) with them and their representatives."),
-                    "expected_outcome": "Mitigation agreed and recorded before the decision; "
-                                        "the effect on this group monitored after the change.",
-                    "owner": "", "timescale": "", "cost": "", "source": "data",
-                    "kind": "mitigation",
-                })
-            else:
-                rows.append({
-                    "issue": f"{head} Fewer use the service than expected.",
-                    "action": ("Plan outreach: find out why fewer use the service (referral "
-                               f"routes, access, awareness) and how {focus.what} will reach "
-                               "them, with people in this group and organisations that "
-                               "represent them."),
-                    "expected_outcome": "Reasons understood; outreach agreed; their share of "
-                                        "users monitored.",
-                    "owner": "", "timescale": "", "cost": "", "source": "data",
-                    "kind": "outreach",
-                })
+            if f.get("adverse") and f.get("robust"):
+                rows.append(_difference_row(shown, key, r, f, focus))
     # The people who lose most first, then those not reached, then the gaps in the data.
     order = {"mitigation": 0, "outreach": 1, "review": 1, "data_gap": 2}
     return sorted(rows, key=lambda row: order[row["kind"]])
+
+
+def _row(issue: str, action: str, expected_outcome: str, kind: str) -> dict:
+    """An action-plan row drawn from the data, its owner, timescale and cost left to the
+    officer."""
+    return {"issue": issue, "action": action, "expected_outcome": expected_outcome,
+            "owner": "", "timescale": "", "cost": "", "source": "data", "kind": kind}
+
+
+def _data_gap_row(shown: Published, key: str, r, target: str) -> dict:
+    """Record the characteristic for at least the completeness thresholds' green."""
+    if r.status == "not_collected":
+        issue = f"{r.name} is not recorded by the service."
+    else:
+        recorded = shown.recorded_share(key)
+        issue = (f"{r.name} is recorded for only {shown.share_text(recorded)} of "
+                 "people using the service." if recorded is not None else
+                 f"{r.name} is not recorded for everyone who should have it "
+                 f"({HIDDEN_SHARE}).")
+    return _row(issue,
+                f"Ask about and record {r.name.lower()} at assessment and review; "
+                "report completeness to the equality lead each quarter.",
+                f"{r.name} known for at least {target} of people.", "data_gap")
+
+
+def _difference_row(shown: Published, key: str, r, f: dict, focus: Focus) -> dict:
+    """A robust difference of concern: mitigation for a group that would lose most,
+    outreach for one the service under-reaches, a review where the finding may not be
+    said (``published.UNSAID``)."""
+    if not shown.says_finding(key, f["category"]):
+        return _row(f"{r.name}: {UNSAID_TEXT}.",
+                    f"Find out how {focus.what} affects this group, with people in it and "
+                    "organisations that represent them, using the figures in the internal "
+                    "version of this assessment.",
+                    "Effect on the group understood; mitigation or outreach agreed.", "review")
+    head = (f"{r.name} – {group_text(key, f['category'])}: "
+            f"{versus_text(shown, key, f, focus.people)}.")
+    if f["flag"] != "over":
+        return _row(f"{head} Fewer use the service than expected.",
+                    "Plan outreach: find out why fewer use the service (referral routes, "
+                    f"access, awareness) and how {focus.what} will reach them, with people "
+                    "in this group and organisations that represent them.",
+                    "Reasons understood; outreach agreed; their share of users monitored.",
+                    "outreach")
+    action = (f"Plan mitigation for them before {focus.what}: find out what they rely on the "
+              "service for, agree alternatives (and any travel or transition support) with "
+              "them, their carers and organisations that represent them, and check that no "
+              "one is left without support." if focus.covers_services else
+              f"Plan mitigation for them before {focus.what}: check that the selection "
+              "criteria and process do not put them at a disadvantage, and agree support "
+              "(redeployment, reasonable adjustments) with them and their representatives.")
+    return _row(f"{head} They would lose most from {focus.what}.", action,
+                "Mitigation agreed and recorded before the decision; the effect on this "
+                "group monitored after the change.", "mitigation")

@@ -37,7 +37,7 @@ from eqia.settings.schema import (
 from eqia.words import percent
 
 if TYPE_CHECKING:
-    from eqia.analysis.compare import CharacteristicResult, Comparison
+    from eqia.analysis.comparison import CharacteristicResult, Comparison
     from eqia.disclosure.published import Published
 
 RATINGS = ("HIGH", "MEDIUM", "LOW", "NONE", "UNKNOWN")

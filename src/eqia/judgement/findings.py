@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from eqia.analysis.compare import STATUS_FLAGS, CharacteristicResult, Comparison
+from eqia.analysis.comparison import STATUS_FLAGS, CharacteristicResult, Comparison
 from eqia.analysis.stats import p_text
 from eqia.disclosure.published import (
     HIDDEN_FIGURES,
@@ -170,31 +170,8 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
     lead = (" Within each broad group the detailed groups are split by their shares at all "
             "ages, and the service's ages differ markedly from all ages" if key ==
             ETHNICITY_DETAILED else " The service's ages differ markedly from that population's")
-    missing = shown.value(key, NOT_RECORDED)
-    out = []
-    for _, row in flagged.iterrows():
-        word = "fewer" if row["flag"] == "under" else "more"
-        estimated = (" (estimated)" if bool(row.get("baseline_estimated"))
-                     and not population.endswith("(estimated)") else "")
-        if row["hidden"] or pd.isna(row["service_share"]):
-            # Whether missing data or age could explain it is not said either: it would
-            # narrow the count down (``disclosure.direction_is_safe``).
-            out.append(
-                f"{row['category']}: {word} than expected, compared with "
-                f"{pct(row['baseline_share'])}{estimated} of {population}{adjusted}; "
-                f"{HIDDEN_FIGURES}.")
-            continue
-        family = family_phrase(rows, row, shown.comparison.rules)
-        tail = missing_data_text(row, r, population,
-                                 "" if missing is None else shown.count(key, NOT_RECORDED))
-        confounded = _age_sentence(lead, row) if r.age_confounded else ""
-        out.append(
-            f"{row['category']}: {pct(row['service_share'])} of service users with a known "
-            f"{noun(r)} (95% CI {pct(row['ci_low'])} to {pct(row['ci_high'])}), compared "
-            f"with {pct(row['baseline_share'])}{estimated} of {population}{adjusted}: {word} "
-            f"than expected (ratio {row['ratio']:.2f}{'; ' + family if family else ''}). "
-            f"{tail}".strip() + confounded
-        )
+    out = [_flag_sentence(shown, key, rows, row, population, adjusted, lead)
+           for _, row in flagged.iterrows()]
     testable = rows[rows["flag"].isin(["under", "over", "none"])]
     unsaid = int((rows["flag"] == UNSAID).sum())
     if unsaid:
@@ -205,6 +182,42 @@ def flag_sentences(source: Published | Comparison, key: str, area_name: str) -> 
         out.append(f"The service's {r.name.lower()} profile is in line with {population}"
                    f"{adjusted} for every category that could be tested."
                    + (f"{lead}, so age may hide a difference." if r.age_confounded else ""))
+    return out + _not_tested_sentences(shown, key, rows)
+
+
+def _flag_sentence(shown: Published, key: str, rows: pd.DataFrame, row: pd.Series,
+                   population: str, adjusted: str, lead: str) -> str:
+    """One flagged group: its share and interval against the population's, the ratio and
+    the family-wise test, what missing data could do, and whether age could explain it.
+    A group whose figures are hidden gets the direction only."""
+    r = shown.comparison.results[key]
+    word = "fewer" if row["flag"] == "under" else "more"
+    estimated = (" (estimated)" if bool(row.get("baseline_estimated"))
+                 and not population.endswith("(estimated)") else "")
+    if row["hidden"] or pd.isna(row["service_share"]):
+        # Whether missing data or age could explain it is not said either: it would
+        # narrow the count down (``disclosure.direction_is_safe``).
+        return (f"{row['category']}: {word} than expected, compared with "
+                f"{pct(row['baseline_share'])}{estimated} of {population}{adjusted}; "
+                f"{HIDDEN_FIGURES}.")
+    family = family_phrase(rows, row, shown.comparison.rules)
+    missing = shown.value(key, NOT_RECORDED)
+    tail = missing_data_text(row, r, population,
+                             "" if missing is None else shown.count(key, NOT_RECORDED))
+    confounded = _age_sentence(lead, row) if r.age_confounded else ""
+    return (
+        f"{row['category']}: {pct(row['service_share'])} of service users with a known "
+        f"{noun(r)} (95% CI {pct(row['ci_low'])} to {pct(row['ci_high'])}), compared "
+        f"with {pct(row['baseline_share'])}{estimated} of {population}{adjusted}: {word} "
+        f"than expected (ratio {row['ratio']:.2f}{'; ' + family if family else ''}). "
+        f"{tail}".strip() + confounded
+    )
+
+
+def _not_tested_sentences(shown: Published, key: str, rows: pd.DataFrame) -> list[str]:
+    """Categories not tested: too few expected, no census counterpart, outside the ages."""
+    r = shown.comparison.results[key]
+    out = []
     too_few = rows[rows["flag"] == "too_few"]
     few = shown.comparison.rules.min_expected
     if len(too_few) and len(too_few) == len(rows[~rows["flag"].isin(STATUS_FLAGS)]):

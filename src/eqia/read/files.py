@@ -11,7 +11,7 @@ import io
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,78 +19,22 @@ import pandas as pd
 
 from eqia.errors import InputError, UsageError
 from eqia.read.columns import is_aggregated, known_columns
-from eqia.read.csvcheck import QUOTE_HINT, CsvHeader, check_text, separator_name
+from eqia.read.csvcheck import QUOTE_HINT, CsvHeader, check_text
+from eqia.read.excel import read_excel
+from eqia.read.headers import (
+    MAX_TITLE_ROWS,
+    header_index,
+    header_row_error,
+    row_with_known_names,
+)
 from eqia.read.mapping import MappingFile
+from eqia.read.table import Layout, Table
 from eqia.settings.characteristics import normalise
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 SUPPORTED = "CSV (.csv), Excel (.xlsx) or Parquet (.parquet)"
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where a file's header is, and which rows under it are not people.
-
-    Blank rows (every cell empty) and total rows ("Total" or "Grand total" in the first
-    column) are set aside: reported in the notes and the rows-in-file line, never counted
-    as people. ``first_line`` is the file's line (or sheet's row) of the first data row.
-    """
-
-    header_row: int = 1
-    blank: int = 0
-    total: int = 0
-    trailing: str | None = None  # the separator every data row of a CSV ended with
-    encoding_note: str | None = None
-
-    @property
-    def first_line(self) -> int:
-        return self.header_row + 1
-
-    def set_aside(self) -> dict[str, int]:
-        """Rows in the file that are not people, by kind (only kinds with any)."""
-        return {k: n for k, n in (("blank", self.blank), ("total", self.total)) if n}
-
-    def notes(self) -> list[str]:
-        notes = []
-        if self.encoding_note:
-            notes.append(self.encoding_note)
-        if self.header_row > 1:
-            above = self.header_row - 1
-            notes.append(
-                f"The header is row {self.header_row}: the {above} row"
-                f"{'s' if above != 1 else ''} above it (a title) {'were' if above != 1 else 'was'}"
-                " not read. Set header_row in the mapping file (or --header-row) if that is "
-                "wrong.")
-        if self.trailing:
-            notes.append(
-                f"Every row ends with a {separator_name(self.trailing)} that the header does "
-                "not have (an export quirk): the empty last value was ignored.")
-        aside = self.set_aside()
-        if aside:
-            notes.append("Not counted as people: " + rows_text(aside) + ".")
-        return notes
-
-
-def rows_text(aside: dict[str, int]) -> str:
-    """``{"blank": 1, "total": 2}`` -> "1 blank row + 2 total rows"."""
-    return " + ".join(f"{n:,} {kind} row{'s' if n != 1 else ''}" for kind, n in aside.items())
-
-
-@dataclass
-class Table:
-    """A file read as text, with where it came from and how its rows were read."""
-
-    path: str
-    data: pd.DataFrame
-    encoding: str | None = None
-    sheet: str | None = None
-    layout: Layout = field(default_factory=Layout)
-
-    @property
-    def name(self) -> str:
-        return Path(self.path).name
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -173,46 +117,6 @@ def _sniff_delimiter(text: str) -> str:
         return ","
 
 
-# ---------------------------------------------------------------------------
-# Where the header is
-
-#: How many rows above the header a title may take (``header_row`` sets more).
-MAX_TITLE_ROWS = 20
-
-
-def header_index(rows: list[list[str]], known: frozenset[str]) -> int:
-    """Which of a file's first rows is its header (0 unless title rows are above it).
-
-    The header is the first row naming two or more columns eqia knows; failing that, the
-    first row as wide as the widest below it with every cell filled. Rows above it are a
-    title only if each is blank or fills at most half as many cells: otherwise the first
-    row is the header, and rows that do not fit it are reported as such.
-    """
-    rows = [[str(c).strip() for c in r] for r in rows[:MAX_TITLE_ROWS + 20]]
-    if len(rows) < 2:
-        return 0
-    filled = [sum(1 for c in r if c) for r in rows]
-    widths = [max((i + 1 for i, c in enumerate(r) if c), default=0) for r in rows]
-    chosen = next((i for i, r in enumerate(rows[:MAX_TITLE_ROWS + 1])
-                   if sum(1 for c in r if c and normalise(c) in known) >= 2), None)
-    if chosen is None:
-        widest = max(widths)
-        chosen = next((i for i in range(min(len(rows), MAX_TITLE_ROWS + 1))
-                       if widths[i] == widest >= 2 and filled[i] == widest), 0)
-    if chosen and all(filled[j] <= max(1, filled[chosen] // 2) for j in range(chosen)):
-        return chosen
-    return 0
-
-
-def _header_row_error(source: str, header_row: int, rows: int) -> InputError:
-    return InputError(
-        f"header_row is {header_row}, but the file has only {rows} row{'s' if rows != 1 else ''}"
-        " before its data ends",
-        code="bad-header-row", file=source,
-        hint="Give the number of the row that holds the column names (the first row is 1).",
-    )
-
-
 def read_header(text: str, source: str, header_row: int | None = None,
                 known: frozenset[str] = frozenset()) -> CsvHeader:
     """Find a CSV's separator and header in ``text`` (the file, or its first MiB)."""
@@ -221,7 +125,7 @@ def read_header(text: str, source: str, header_row: int | None = None,
     lines = re.split(r"\r\n|\r|\n", text, maxsplit=MAX_TITLE_ROWS + 20)
     if header_row is not None:
         if not _after_lines(text, header_row - 1).strip():
-            raise _header_row_error(source, header_row, len(re.findall(r"\r\n|\r|\n", text)))
+            raise header_row_error(source, header_row, len(re.findall(r"\r\n|\r|\n", text)))
         skip = header_row - 1
     else:
         rows = [next(csv.reader([line], delimiter=delimiter), []) for line in lines[:-1]]
@@ -331,91 +235,6 @@ def reading_mismatch(source: str, got: int | None, records: int) -> InputError:
         hint="Open the file in Excel and save it again as CSV, or export it again; if it "
         "still fails, please report it (without the file: it holds personal data).",
     )
-
-
-def read_excel(path: Path, sheet: str | None, header_row: int | None = None,
-               known: frozenset[str] = frozenset()) -> Table:
-    try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InputError(
-            f"The Excel file could not be opened ({type(exc).__name__})",
-            code="unreadable-file",
-            file=str(path),
-            hint="Open it in Excel and save it again as .xlsx, or export a CSV.",
-        ) from exc
-    sheets = [str(s) for s in book.sheet_names]
-    if sheet is not None and sheet not in sheets:
-        raise InputError(
-            f"There is no sheet called '{sheet}'",
-            code="missing-sheet",
-            file=str(path),
-            hint="Sheets in this file: " + ", ".join(sheets) + ". Choose one with --sheet "
-            "(or sheet: in the mapping file).",
-        )
-    if sheet is None:
-        with_data = [s for s in sheets if _has_cells(book, s)]
-        if len(with_data) > 1:
-            raise InputError(
-                f"The workbook has {len(with_data)} sheets with data: say which one to read",
-                code="choose-sheet",
-                file=str(path),
-                details=["Sheets with data: " + ", ".join(f"'{s}'" for s in with_data)],
-                hint=f"Add --sheet '{with_data[0]}' (or whichever holds the extract), or "
-                "'sheet: NAME' in the mapping file.",
-            )
-        sheet = with_data[0] if with_data else sheets[0]
-    grid = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
-    if not grid.size:
-        raise InputError("The sheet is empty", code="empty-file", file=str(path),
-                         hint=f"Sheet '{sheet}' has no cells. Choose the sheet that holds the "
-                         "extract with --sheet.")
-    grid = grid.map(_excel_text).astype(object)
-    if header_row is not None:
-        if header_row > len(grid):
-            raise _header_row_error(path.name, header_row, len(grid))
-        at = header_row - 1
-    else:
-        at = header_index(grid.iloc[:MAX_TITLE_ROWS + 20].values.tolist(), known)
-    df = grid.iloc[at + 1:].copy()
-    df.columns = _column_names(grid.iloc[at].tolist())
-    df.index = range(len(df))
-    return Table(path=str(path), data=df, sheet=sheet, layout=Layout(header_row=at + 1))
-
-
-def _has_cells(book: pd.ExcelFile, sheet: str) -> bool:
-    """Whether a sheet holds any value in its first rows (without reading it all)."""
-    ws = book.book[sheet]
-    for row in ws.iter_rows(max_row=1000, values_only=True):
-        if any(v is not None and str(v).strip() for v in row):
-            return True
-    return False
-
-
-def _column_names(cells: list[object]) -> list[str]:
-    """Header cells as pandas names columns: blank -> "Unnamed: 3", repeats -> "X.1"."""
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for i, cell in enumerate(cells):
-        name = str(cell).strip() or f"Unnamed: {i}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        seen.setdefault(name, 0)
-        names.append(name)
-    return names
-
-
-def _excel_text(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%d")  # type: ignore[union-attr]
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def read_parquet(path: Path) -> Table:
@@ -578,14 +397,3 @@ def no_characteristics_error(source: str, columns: list[str], header_row: int = 
         f"in a mapping file (eqia map suggest {source} drafts one) and pass it with --map, "
         "e.g.\ncolumns:\n" + example,
     )
-
-
-def row_with_known_names(rows: pd.DataFrame, known: frozenset[str],
-                          header_row: int) -> tuple[int, list[str]] | None:
-    """The first of the rows under the header (up to ``MAX_TITLE_ROWS``) holding a column
-    name eqia knows: its row number in the file and the names it holds."""
-    for i, cells in enumerate(rows.iloc[:MAX_TITLE_ROWS].itertuples(index=False)):
-        names = [str(c).strip() for c in cells if str(c).strip() and normalise(c) in known]
-        if names:
-            return header_row + 1 + i, names
-    return None

@@ -437,41 +437,63 @@ def map_ages(values: pd.Index, source: str, as_of: dt.date,
     out.loc[is_unknown, "reason"] = norm[is_unknown].map(unknown)
     todo = ~(is_blank | is_unknown)
     if source == "dob":
-        born = parse_dates(text[todo], dayfirst, as_of)
-        years = _years_between(born, as_of)
-        good = born.notna()
-        future = good & (born > pd.Timestamp(as_of))
-        too_old = good & ~future & (years > MAX_AGE)
-        ok = good & ~future & ~too_old
-        out.loc[ok[ok].index, "kind"] = "category"
-        out.loc[ok[ok].index, "age"] = years[ok]
-        out.loc[future[future].index, "reason"] = "date of birth after the as-of date"
-        out.loc[too_old[too_old].index, "reason"] = f"age over {MAX_AGE}"
-        bad = ~good
-        out.loc[bad[bad].index, "reason"] = "not a date"
+        _mark_ages(out, *_ages_from_dates(text[todo], dayfirst, as_of))
     elif source == "age":
-        num = pd.to_numeric(text[todo].str.replace(",", "."), errors="coerce")
-        whole = num.notna() & (num == np.floor(num.fillna(0)))
-        negative = whole & (num < 0)
-        too_old = whole & (num > MAX_AGE)
-        ok = whole & ~negative & ~too_old
-        out.loc[ok[ok].index, "kind"] = "category"
-        out.loc[ok[ok].index, "age"] = num[ok]
-        out.loc[negative[negative].index, "reason"] = "negative age"
-        out.loc[too_old[too_old].index, "reason"] = f"age over {MAX_AGE}"
-        bad = ~whole
-        out.loc[bad[bad].index, "reason"] = "not a whole number of years"
-    else:  # band labels
-        for idx in todo[todo].index:
-            band = parse_band(text[idx])
-            if band is None:
-                out.loc[idx, "reason"] = "not an age band"
-            elif band.lo > MAX_AGE:
-                out.loc[idx, "reason"] = f"age over {MAX_AGE}"
-            else:
-                out.loc[idx, "kind"] = "category"
-                out.loc[idx, "band"] = band
+        _mark_ages(out, *_ages_from_numbers(text[todo]))
+    else:
+        _mark_bands(out, text[todo])
     return out
+
+
+#: Why an age value is invalid: (which values, the reason given for them).
+Reasons = list[tuple[pd.Series, str]]
+
+
+def _ages_from_dates(text: pd.Series, dayfirst: bool,
+                     as_of: dt.date) -> tuple[pd.Series, pd.Series, Reasons]:
+    """Whole years at ``as_of`` from dates of birth; which are ages, and why the rest are not."""
+    born = parse_dates(text, dayfirst, as_of)
+    years = _years_between(born, as_of)
+    good = born.notna()
+    future = good & (born > pd.Timestamp(as_of))
+    too_old = good & ~future & (years > MAX_AGE)
+    return years, good & ~future & ~too_old, [
+        (~good, "not a date"), (future, "date of birth after the as-of date"),
+        (too_old, f"age over {MAX_AGE}")]
+
+
+def _ages_from_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series, Reasons]:
+    """Ages given in whole years (a decimal comma read as a point); which are ages, and
+    why the rest are not."""
+    num = pd.to_numeric(text.str.replace(",", "."), errors="coerce")
+    whole = num.notna() & (num == np.floor(num.fillna(0)))
+    negative = whole & (num < 0)
+    too_old = whole & (num > MAX_AGE)
+    return num, whole & ~negative & ~too_old, [
+        (~whole, "not a whole number of years"), (negative, "negative age"),
+        (too_old, f"age over {MAX_AGE}")]
+
+
+def _mark_ages(out: pd.DataFrame, years: pd.Series, ok: pd.Series, invalid: Reasons) -> None:
+    """Valid ages become categories with their age; each invalid one gets its reason (the
+    reasons' values do not overlap)."""
+    out.loc[ok[ok].index, "kind"] = "category"
+    out.loc[ok[ok].index, "age"] = years[ok]
+    for which, reason in invalid:
+        out.loc[which[which].index, "reason"] = reason
+
+
+def _mark_bands(out: pd.DataFrame, text: pd.Series) -> None:
+    """Age band labels (``18-24``, ``65+``) become categories; others are invalid."""
+    for idx, value in text.items():
+        band = parse_band(value)
+        if band is None:
+            out.loc[idx, "reason"] = "not an age band"
+        elif band.lo > MAX_AGE:
+            out.loc[idx, "reason"] = f"age over {MAX_AGE}"
+        else:
+            out.loc[idx, "kind"] = "category"
+            out.loc[idx, "band"] = band
 
 
 def bands_overlap(bands: list[AgeBand]) -> tuple[AgeBand, AgeBand] | None:

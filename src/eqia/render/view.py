@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from eqia.analysis.compare import FLAG_WORDS
+from eqia.analysis.comparison import FLAG_WORDS
 from eqia.disclosure.engine import HIDDEN_FLAG_TEXT
 from eqia.disclosure.published import UNSAID
 from eqia.words import BLANK, missing

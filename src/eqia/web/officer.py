@@ -38,8 +38,9 @@ from eqia.documents.proposal import OFFICER_FIELDS, SIGNOFF_FIELDS
 from eqia.errors import EqiaError, UsageError
 from eqia.judgement.assess import RATINGS
 from eqia.judgement.findings import completeness_sentence, flag_sentences
-from eqia.read.files import read_table, rows_text
+from eqia.read.files import read_table
 from eqia.read.mapping import load_mapping
+from eqia.read.table import rows_text
 from eqia.settings import changes
 from eqia.settings import characteristics as chars
 from eqia.web.sessions import current_workspace

@@ -273,59 +273,20 @@ def compare_table(
     n = df["n"].to_numpy(dtype=float)
     u = df["unknown"].to_numpy(dtype=float) if "unknown" in df else np.zeros_like(o)
     share = df["baseline_share"].to_numpy(dtype=float)
-    e = expected_crude(n, share)
-    if standardised and "expected" in df:
-        given = df["expected"].to_numpy(dtype=float)
-        e = np.where(np.isfinite(given), given, e)
-    e = np.where(n > 0, e, 0.0)
-
+    e = _expected(df, n, share, standardised)
     with np.errstate(divide="ignore", invalid="ignore"):
         service_share = np.where(n > 0, o / n, np.nan)
         expected_share = np.where(n > 0, e / n, np.nan)
         ratio = np.where(e > 0, o / e, np.nan)
-    limits = {}
-    for name, level in (("", rules.level), ("_strong", rules.strong_level)):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if standardised:
-                r_lo, r_hi, method = ratio_interval(o, e, level, rules.byar_min_observed)
-                lo = np.clip(r_lo * expected_share, 0.0, 1.0)
-                hi = np.clip(r_hi * expected_share, 0.0, 1.0)
-                r_lo, r_hi = lo / expected_share, hi / expected_share
-            else:
-                lo, hi, method = share_interval(o, n, level, rules.exact_binomial_below)
-                r_lo = np.where(share > 0, lo / share, np.nan)
-                r_hi = np.where(share > 0, hi / share, np.nan)
-        limits[name] = (lo, hi, np.where(e > 0, r_lo, np.nan), np.where(e > 0, r_hi, np.nan))
-    method = np.where(e > 0, method, "")
+    limits, method = _limits(o, n, e, share, expected_share, standardised, rules)
 
     tested = (e >= rules.min_expected) & np.isfinite(ratio)
     p = np.where(tested, row_p(o, n, e, standardised, rules), np.nan)
-    if "family" in df:
-        p_adj, per_test = np.full_like(p, np.nan), np.full_like(p, np.nan)
-        for rows in df.groupby("family", sort=False).indices.values():
-            p_adj[rows], per_test[rows] = family_wise(p[rows], rules)
-    else:
-        p_adj, per_test = family_wise(p, rules)
-    alpha = 1 - rules.level
+    p_adj, per_test = _family_wise(df, p, rules)
     flag = decide(ratio, p_adj, flag_alpha(rules), e, rules)
-    signal = decide(ratio, p, alpha, e, rules)
-    strength = np.select(
-        [np.isin(signal, ("under", "over")) & (p < 1 - rules.strong_level),
-         np.isin(signal, ("under", "over"))],
-        [level_label(rules.strong_level), level_label(rules.level)],
-        STRENGTH_NONE,
-    ).astype(object)
+    signal = decide(ratio, p, 1 - rules.level, e, rules)
+    strength = _strength(signal, p, rules)
     signal = np.where(signal == "too_few", "", signal)
-
-    reason = np.where(
-        n <= 0,
-        "no one has a known value",
-        np.where(
-            flag == "too_few",
-            [f"expected count {x:.1f} is below {rules.min_expected:g}" for x in e],
-            "",
-        ),
-    )
     if rules.missing_sensitivity:
         tip, explain = tipping_point(o, n, u, e, flag, per_test, standardised, rules)
     else:
@@ -358,9 +319,73 @@ def compare_table(
             "flag": pd.array(flag, dtype=object),
             "signal_95": pd.array(signal, dtype=object),
             "strength": pd.array(strength, dtype=object),
-            "flag_reason": pd.array(reason, dtype=object),
+            "flag_reason": pd.array(_reasons(n, flag, e, rules), dtype=object),
             "tipping_share": tip,
             "missing_could_explain": pd.array(explain, dtype=object),
         }
     )
     return out[TABLE_COLUMNS]
+
+
+def _expected(df: pd.DataFrame, n: np.ndarray, share: np.ndarray,
+              standardised: bool) -> np.ndarray:
+    """Expected counts: N x share, or the age-standardised ones where given (0 when no
+    one is known)."""
+    e = expected_crude(n, share)
+    if standardised and "expected" in df:
+        given = df["expected"].to_numpy(dtype=float)
+        e = np.where(np.isfinite(given), given, e)
+    return np.where(n > 0, e, 0.0)
+
+
+def _limits(o: np.ndarray, n: np.ndarray, e: np.ndarray, share: np.ndarray,
+            expected_share: np.ndarray, standardised: bool,
+            rules: Rules) -> tuple[dict[str, tuple], np.ndarray]:
+    """The share's and the ratio's limits at ``rules.level`` ("") and ``strong_level``
+    ("_strong"), and each row's method: binomial on the share for crude rows (the ratio's
+    limits follow), Poisson on the ratio for standardised ones (the share's follow,
+    within 0-1)."""
+    limits = {}
+    for name, level in (("", rules.level), ("_strong", rules.strong_level)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if standardised:
+                r_lo, r_hi, method = ratio_interval(o, e, level, rules.byar_min_observed)
+                lo = np.clip(r_lo * expected_share, 0.0, 1.0)
+                hi = np.clip(r_hi * expected_share, 0.0, 1.0)
+                r_lo, r_hi = lo / expected_share, hi / expected_share
+            else:
+                lo, hi, method = share_interval(o, n, level, rules.exact_binomial_below)
+                r_lo = np.where(share > 0, lo / share, np.nan)
+                r_hi = np.where(share > 0, hi / share, np.nan)
+        limits[name] = (lo, hi, np.where(e > 0, r_lo, np.nan), np.where(e > 0, r_hi, np.nan))
+    return limits, np.where(e > 0, method, "")
+
+
+def _family_wise(df: pd.DataFrame, p: np.ndarray,
+                 rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    """Adjusted p-values and each test's own level, across the whole table or, with a
+    ``family`` column, within each family."""
+    if "family" not in df:
+        return family_wise(p, rules)
+    p_adj, per_test = np.full_like(p, np.nan), np.full_like(p, np.nan)
+    for rows in df.groupby("family", sort=False).indices.values():
+        p_adj[rows], per_test[rows] = family_wise(p[rows], rules)
+    return p_adj, per_test
+
+
+def _strength(signal: np.ndarray, p: np.ndarray, rules: Rules) -> np.ndarray:
+    """"99.8%" where a signal's p-value is below 1 - strong_level, "95%" for the other
+    signals, else ``STRENGTH_NONE``."""
+    signalled = np.isin(signal, ("under", "over"))
+    return np.select(
+        [signalled & (p < 1 - rules.strong_level), signalled],
+        [level_label(rules.strong_level), level_label(rules.level)],
+        STRENGTH_NONE,
+    ).astype(object)
+
+
+def _reasons(n: np.ndarray, flag: np.ndarray, e: np.ndarray, rules: Rules) -> np.ndarray:
+    """Why a row is not compared: no one known, or too few expected to test."""
+    too_few = [f"expected count {x:.1f} is below {rules.min_expected:g}" for x in e]
+    return np.where(n <= 0, "no one has a known value",
+                    np.where(flag == "too_few", too_few, ""))

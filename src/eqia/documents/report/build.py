@@ -33,7 +33,7 @@ from eqia.settings.rules import Rules, default_rules
 from eqia.settings.thresholds import Thresholds, load_thresholds
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
-    from eqia.analysis.compare import Comparison
+    from eqia.analysis.comparison import Comparison
 
 
 def build_report(

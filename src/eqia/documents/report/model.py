@@ -17,7 +17,7 @@ from eqia.settings.rules import Rules
 from eqia.settings.thresholds import RAG_LABELS, Thresholds
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
-    from eqia.analysis.compare import Comparison
+    from eqia.analysis.comparison import Comparison
 
 
 #: How documents name the completeness ratings (``eqia.settings.thresholds``).

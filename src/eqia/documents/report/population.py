@@ -16,7 +16,7 @@ from eqia.disclosure.engine import (
 from eqia.disclosure.published import UNSAID
 
 if TYPE_CHECKING:  # compare (and the census baselines it reads) load only when used
-    from eqia.analysis.compare import Comparison
+    from eqia.analysis.comparison import Comparison
 
 
 #: A category with nobody in one period is noted when, at its share in another period,
