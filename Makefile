@@ -26,12 +26,12 @@ serve: $(STAMP)
 
 # On every core (pytest-xdist): the suite is CPU-bound and CI's machine has two.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # The edit-run loop (under a minute): everything but the tests marked slow (the CLI in a
 # subprocess, documents rendered, LibreOffice, simulations, many hypothesis examples).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n auto -m "not slow"
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not slow"
 
 # Rewrite tests/golden/ (the README tour's whole outputs) from this checkout; review the
 # change with git diff tests/golden/ before committing it.

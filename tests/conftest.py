@@ -8,6 +8,7 @@ import difflib
 import io
 import math
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -38,16 +39,70 @@ NS_WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing
 #: Every test that uses one is slow, and left out of make test-fast: marking only the
 #: test that happens to run first would move the cost to the next one.
 SLOW_FIXTURES = {
-    "test_screen.py": {"screened", "published"},
+    "test_screen.py": {"screened", "published", "comparison"},
     "test_population_e2e.py": {"screened"},
-    "test_direction_of_harm.py": {"closure", "new_service"},
+    "test_direction_of_harm.py": {"closure", "new_service", "example"},
     "test_render.py": {"rendered"},
-    "test_report.py": {"written"},
+    "test_report.py": {"written", "internal", "published"},
+    "test_report_findings.py": {"reports"},
+    "test_engines.py": {"duckdb_file", "postgres_url", "spark_url"},
     "test_disclosure_leaks.py": {"black_28"},
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def charts_drawn_once():
+    """Each distinct chart is drawn once per test process, then copied.
+
+    Drawing a chart (matplotlib, 150 dpi) is a third of the time of rendering an EqIA,
+    and the suite renders the example's nine charts dozens of times. A chart is a pure
+    function of its arguments, so a drawing of the same arguments is reused (written with
+    the same ``atomic_write``, so a test that breaks writing still breaks it); any chart
+    not drawn before, e.g. in tests of the charts themselves, is drawn for real.
+    """
+    from eqia.render import charts, report_charts
+
+    drawn: dict[bytes, tuple[bytes, str]] = {}
+    screening_png, trend_png = charts.chart_png, report_charts.trend_chart_png
+
+    def chart_png(chart, path, name=None, area=None, dpi=charts.DPI):
+        key = pickle.dumps(("screening", chart, name, area, dpi))
+        if key not in drawn:
+            path, alt = screening_png(chart, path, name, area, dpi)
+            drawn[key] = (Path(path).read_bytes(), alt)
+            return path, alt
+        png, alt = drawn[key]
+        return charts.atomic_write(path, lambda p: p.write_bytes(png)), alt
+
+    def trend_chart_png(spec, dpi=150):
+        key = pickle.dumps(("trend", spec, dpi))
+        if key not in drawn:
+            drawn[key] = (trend_png(spec, dpi), "")
+        return drawn[key][0]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(charts, "chart_png", chart_png)
+        mp.setattr(report_charts, "trend_chart_png", trend_chart_png)
+        yield
+
+
+#: The files that take longest (CPU, or the browser's wall time), run first: make test
+#: hands each worker whole files (--dist loadfile), and a long file started last would
+#: leave one worker busy while the other has finished.
+LONGEST_FIRST = ["web/test_browser.py", "test_screen.py", "test_streaming.py",
+                 "hostile/test_disclosure_leaks.py", "test_engines.py", "test_baselines.py",
+                 "test_disclosure.py", "test_readme.py", "test_packaging.py", "test_golden.py",
+                 "test_report.py", "test_false_flags.py"]
+
+
+def _longest_first(item) -> int:
+    path = item.path.as_posix()
+    return next((i for i, name in enumerate(LONGEST_FIRST) if path.endswith("/tests/" + name)),
+                len(LONGEST_FIRST))
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_longest_first)  # stable: each file's tests keep their order
     for item in items:
         if SLOW_FIXTURES.get(item.path.name, set()) & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)

@@ -117,7 +117,7 @@ def test_import_then_show_uses_the_imported_table(cli, tmp_path):
                    add=3)
     r = cli("baselines", "import", f, "--dir", user)
     assert r.exit_code == 0, r.output
-    assert "census2021-ts030-ltla.csv: TS030 Religion, 2 areas" in r.stdout
+    assert "census2021-ts030-ltla.csv: TS030 Religion, 2 areas" in r.stderr  # a message
     shown = cli("baselines", "show", "Maidstone", "-c", "religion", "--dir", user)
     assert "Source: your imported baseline (census2021-ts030-ltla.csv" in shown.stdout
     csv = cli("baselines", "show", "Maidstone", "-c", "religion", "-f", "csv", "--dir", user)

@@ -38,8 +38,8 @@ RULES = load_rules()
 Z95 = 1.959963984540054
 Z998 = 3.090232306167813
 KENT = "E10000016"
-CSV_HEADER = (
-    "characteristic,category,service_count,service_share,ci_low,ci_high,ci_low_strong,"
+CSV_HEADER = (  # docs/outputs.md: the tidy keys, then the comparison's columns
+    "area,service,period,characteristic,category,service_count,service_share,ci_low,ci_high,ci_low_strong,"
     "ci_high_strong,baseline_share,expected,ratio,ratio_low,ratio_high,difference_pp,"
     "p_value,p_adjusted,flag,signal_95,strength,tipping_share,missing_could_explain,"
     "age_adjusted,population,baseline_estimated,age_confounded"
@@ -221,7 +221,7 @@ def test_api_returns_a_tidy_dataframe_with_the_csv_columns_first(kent_adults):
     t = kent_adults.table
     assert isinstance(t, pd.DataFrame)
     assert list(t.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
-    assert CSV_HEADER == ",".join(CSV_COLUMNS)
+    assert CSV_HEADER == ",".join(["area", "service", "period", *CSV_COLUMNS])
     for col in ("service_share", "ci_low", "ci_high", "baseline_share"):
         v = t[col].dropna()
         assert ((v >= 0) & (v <= 1)).all(), col  # fractions, not percentages
@@ -623,7 +623,9 @@ def test_cli_csv_has_exactly_the_documented_columns(cli, kent_adults):
     # off before pandas 3), so that what is tested is what eqia wrote.
     got = pd.read_csv(io.StringIO(res.stdout), keep_default_na=False, na_values=[""],
                       float_precision="round_trip")
-    assert list(got.columns) == CSV_COLUMNS
+    assert list(got.columns) == ["area", "service", "period", *CSV_COLUMNS]
+    assert set(zip(got["area"], got["service"], got["period"], strict=True)) == \
+        {("Kent", "mh_support_extract", "2026-03-31")}
     assert len(got) == len(kent_adults.table)
     # Full precision: every number survives the trip exactly (not 6 significant figures).
     white = got[(got["characteristic"] == "ethnicity") & (got["category"] == "White")].iloc[0]
@@ -664,8 +666,9 @@ def test_cli_xlsx_has_the_csv_columns_and_a_method_sheet(cli, tmp_path, kent_adu
     assert res.exit_code == 0, res.output
     sheets = pd.read_excel(tmp_path / "compare.xlsx", sheet_name=None)
     assert list(sheets) == ["comparison", "characteristics", "method"]
-    comp = sheets["comparison"]
-    assert list(comp.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
+    comp = sheets["comparison"]  # the csv's columns first (the tidy keys, then the figures)
+    assert list(comp.columns[: len(CSV_COLUMNS) + 3]) == ["area", "service", "period",
+                                                         *CSV_COLUMNS]
     assert len(comp) == len(kent_adults.table)
     # Full precision in the workbook: Asian's crude expected count = 2,738 x Kent's Asian
     # share at 18 and over.

@@ -73,7 +73,7 @@ def _write_proposal(folder, change: str | list[str] | None, **extra) -> object:
 
 def _screen(cli, folder, change, formats="docx,html,md", **extra):
     proposal = _write_proposal(folder, change, **extra)
-    r = cli("screen", proposal, "--out", folder / "out", "--formats", formats)
+    r = cli("screen", proposal, "--out", folder / "out", "--format", formats)
     assert r.exit_code == 0, r.output
     return Document(str(folder / "out" / "older-people-s-day-centre.docx")), r
 
@@ -132,7 +132,7 @@ def test_closure_of_a_mostly_disabled_service_suggests_medium_negative_with_miti
     assert issue in issues
     assert issues[issue][1].startswith("Plan mitigation for them before the closure: find out "
                                        "what they rely on the service for")
-    assert "Main concern for the closure: disproportionately affected groups." in result.stdout
+    assert "Main concern for the closure: disproportionately affected groups." in result.stderr
     # the people who lose most come first in the action plan, then the gaps in the data
     kinds = [a[0].rsplit("\n", 1)[1] for a in _actions(doc)]
     assert kinds == ["Suggested from data: mitigation for a group disproportionately "
@@ -241,7 +241,7 @@ def test_part2_and_judgement_give_both_readings_the_main_concern_first(closure):
 @needs_census
 def test_html_and_markdown_say_the_same(closure):
     doc, result = closure
-    out = next(p for p in result.stdout.split() if p.endswith(".html"))
+    out = next(p for p in result.stderr.split() if p.endswith(".html"))
     html = open(out, encoding="utf-8").read()
     md = open(out[:-5] + ".md", encoding="utf-8").read()
     for text in ("What the differences mean for this proposal:",
@@ -291,7 +291,7 @@ def test_new_service_makes_under_reached_groups_the_concern_with_outreach(new_se
     assert outreach[0][1].startswith("Plan outreach: find out why fewer use the service")
     assert "how the new service will reach them" in outreach[0][1]
     assert not any("mitigation" in a[0] for a in actions)
-    assert "Main concern for the new service: under-reached groups." in result.stdout
+    assert "Main concern for the new service: under-reached groups." in result.stderr
     paras = [p.text for p in doc.paragraphs]
     assert ("Date of full EqIA: Not yet decided: the data suggests Option 3, a full impact "
             "assessment; the officer decides") in paras

@@ -320,7 +320,7 @@ tables = st.integers(1, 6).flatmap(lambda r: st.integers(1, 5).flatmap(
 
 
 @pytest.mark.slow
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=tables, row_totals=st.booleans(), col_totals=st.booleans(),
        suppress_zero=st.booleans())
 def test_no_hidden_cell_can_be_worked_out_from_the_published_table(
@@ -528,7 +528,7 @@ hierarchies = st.lists(st.tuples(st.lists(small_ints, min_size=1, max_size=3),
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(groups=hierarchies, unknown=small_ints, method=st.sampled_from(["threshold", "nhs"]))
 def test_no_hidden_figure_can_be_worked_out_across_a_hierarchy(groups, unknown, method):
     # Broad groups adding up detailed categories and people recorded with the group only;

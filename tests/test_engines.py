@@ -228,6 +228,7 @@ def postgres_table(postgres_url, extract) -> str:
     return f"social_care.{TABLE}"
 
 
+@pytest.mark.slow
 def test_postgres_counts_as_the_file(postgres_url, postgres_table, extract_csv):
     _same_counts(DatabaseSource(postgres_url, table=postgres_table), extract_csv)
 
@@ -296,6 +297,7 @@ def test_spark_counts_as_the_file(spark_url, extract, extract_csv):
 # The commands: --db with --table or --query, a proposal's database extract
 
 
+@pytest.mark.slow
 def test_profile_and_compare_commands_count_a_table(cli, duckdb_file, extract_csv):
     url = f"duckdb:///{duckdb_file}"
     args = ["--map", EXAMPLE_MAPPING, "--as-of", EXAMPLE_AS_OF.isoformat(), "-f", "csv"]
@@ -337,6 +339,7 @@ def test_audit_command_audits_tables(cli, duckdb_file, extract_csv, tmp_path):
     assert twice.exit_code == 2 and "twice" in twice.output
 
 
+@pytest.mark.slow
 def test_a_proposal_names_a_table(cli, duckdb_file, extract_csv, tmp_path):
     import yaml
 
@@ -351,10 +354,10 @@ def test_a_proposal_names_a_table(cli, duckdb_file, extract_csv, tmp_path):
     loaded = load_proposal(path)
     source = DatabaseSource(f"duckdb:///{duckdb_file}", table=TABLE)
     assert loaded.extracts == [source]
-    assert cli("screen", path, "--out", tmp_path / "db", "--formats", "md").exit_code == 0
+    assert cli("screen", path, "--out", tmp_path / "db", "--format", "md").exit_code == 0
     proposal["data"]["extracts"] = [str(extract_csv)]
     path.write_text(yaml.safe_dump(proposal))
-    assert cli("screen", path, "--out", tmp_path / "file", "--formats", "md").exit_code == 0
+    assert cli("screen", path, "--out", tmp_path / "file", "--format", "md").exit_code == 0
     (db_md,), (file_md,) = (sorted((tmp_path / d).glob("*.md")) for d in ("db", "file"))
     assert db_md.read_text().replace(source.name, extract_csv.name) == file_md.read_text()
     proposal["data"]["extracts"] = [{"db": "postgresql://a:pw@h/db", "table": TABLE}]

@@ -34,6 +34,7 @@ def test_compare_csv(cli, golden):
     golden("example_compare.csv", res.stdout)
 
 
+@pytest.mark.slow
 def test_audit_csv(cli, golden, tmp_path):
     """The file ``--out`` writes, and the same table on the terminal with --format csv."""
     args = ("audit", AUDIT / "2025-26-q4", "--previous", AUDIT / "2025-26-q3", "--as-of", AS_OF)

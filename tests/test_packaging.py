@@ -121,6 +121,7 @@ def test_a_fresh_install_answers_from_an_empty_folder(built, artifact, tmp_path)
     assert list(empty.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_symbols_fall_back_to_plain_text_on_a_cp1252_stdout(tmp_path):
     """Windows writes a redirected stdout (and many consoles) in cp1252, which has no ▼ or ▲:
     ``python -m eqia compare ... > out.txt`` writes 'v UNDER' / '^ OVER' instead of failing."""

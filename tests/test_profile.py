@@ -169,7 +169,7 @@ VALUES = {
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(*[st.sampled_from(v) for v in VALUES.values()]), min_size=1,
                 max_size=60))
 def test_every_generated_extract_reconciles_to_its_row_count(tmp_path, rows):

@@ -16,7 +16,11 @@ def test_csv_output_has_exactly_the_documented_columns(cli):
             "--format", "csv")
     assert r.exit_code == 0, r.output
     df = pd.read_csv(io.StringIO(r.stdout), keep_default_na=False)
-    assert list(df.columns) == ["characteristic", "category", "kind", "count", "share_of_known"]
+    assert list(df.columns) == ["area", "service", "period", "characteristic", "category",
+                                "kind", "count", "share_of_known"]
+    # No area for a profile; the service is the file's name, the period the --as-of date.
+    assert set(zip(df["area"], df["service"], df["period"], strict=True)) == \
+        {("", "mh_support_extract", "2026-03-31")}
     assert set(df["kind"]) == {"category", "unknown", "invalid"}
     assert (df.loc[df["kind"] != "category", "share_of_known"] == "").all()
     sex = df[df["characteristic"] == "sex"]

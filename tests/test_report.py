@@ -381,9 +381,93 @@ def test_xlsx_has_one_sheet_per_table_with_frozen_headers(written):
     rows = list(wb["S1 Religion or belief"].iter_rows(values_only=True))
     numbers = [j for j, h in enumerate(rows[0]) if h.endswith(" number")]
     assert len(numbers) == 2
-    counts = [row[j] for row in rows[1:] for j in numbers]
-    assert "*" in counts
-    assert all(v == "*" or v % 5 == 0 for v in counts)
+    # A number column holds numbers only: a hidden count is an empty cell, and the status
+    # column after the period's share says so (Jewish 2 and Muslim 5 are hidden in 2025-26).
+    for j in numbers:
+        assert rows[0][j + 2] == rows[0][j].replace(" number", " status")
+        for row in rows[1:]:
+            assert (row[j] is None) == (row[j + 2] == "suppressed"), row
+            assert row[j] is None or (isinstance(row[j], int) and row[j] % 5 == 0), row
+            assert row[j + 1] is None or isinstance(row[j + 1], int | float), row
+    latest = {row[0]: (row[numbers[-1]], row[numbers[-1] + 2]) for row in rows[1:]}
+    assert latest["Jewish"] == latest["Muslim"] == (None, "suppressed")
+    assert latest["Christian"] == (900, None)
+    people = list(wb["S1 completeness"].iter_rows(values_only=True))
+    assert "Status" in people[0]
+    for row in people[1:]:
+        assert all(v is None or isinstance(v, int | float) for v in row[2:5]), row
+
+
+def _tidy(report):
+    from eqia.documents.report import report_tidy
+
+    frame = report_tidy(report)
+    return frame, frame.set_index(["service", "period", "characteristic", "category"]).sort_index()
+
+
+def test_tidy_table_holds_the_true_counts_internally(internal):
+    """docs/outputs.md's columns; the fixture's counts (YEAR2, RELIGION), worked out by
+    hand; the categories of a characteristic add up to its recorded total."""
+    from eqia.documents.tidy import TIDY_KEYS
+
+    frame, t = _tidy(internal)
+    assert list(frame.columns)[:5] == list(TIDY_KEYS)
+    assert set(frame["area"]) == {"Kent"}
+    eth = t.loc[("Day Service", "2025-26", "ethnicity")]
+    assert eth["count"].to_dict() == {
+        "White": 1870, ASIAN: 62, "Black, Black British, Black Welsh, Caribbean or African": 38,
+        "Mixed or Multiple ethnic groups": 30, "Other ethnic group": 0}
+    assert set(eth["people"]) == set(eth["recorded"]) == {2000}
+    assert eth["share_of_known"][ASIAN] == pytest.approx(62 / 2000, abs=0.0005)
+    rel = t.loc[("Day Service", "2025-26", "religion")]
+    assert rel["count"]["Jewish"] == 2 and rel["count"]["Muslim"] == 5
+    assert set(rel["recorded"]) == {1907} and set(rel["people"]) == {2000}
+    assert not frame["suppressed"].any()
+    sums = frame.groupby(["service", "period", "characteristic"])[["count", "recorded"]].agg(
+        {"count": "sum", "recorded": "first"})
+    assert (sums["count"] == sums["recorded"]).all()
+    # The change and the population comparison are on the latest period's rows only.
+    assert frame.loc[frame["period"] == "2024-25", "baseline_share"].isna().all()
+    assert eth["baseline_share"].notna().all()
+    assert eth["change_pp"][ASIAN] == pytest.approx(100 * (62 - 29) / 2000, abs=0.05)
+
+
+def test_tidy_table_published_hides_what_the_documents_hide(published):
+    """Hidden exactly where the disclosure log says; every count shown rounded to 5."""
+    from eqia.settings.characteristics import display_name
+
+    frame, _ = _tidy(published)
+    log = published.suppression_log()  # table: "<service> | <characteristic's name>"
+    cells = {(r.service, display_name(r.characteristic), r.category, r.period)
+             for r in frame.itertuples()}
+    hidden_log = {(r.service, r.table.split(" | ")[-1], str(r.row), r.column)
+                  for r in log.itertuples()} & cells
+    hidden = frame[frame["suppressed"]]
+    assert hidden["count"].isna().all() and hidden["share_of_known"].isna().all()
+    assert {(r.service, display_name(r.characteristic), r.category, r.period)
+            for r in hidden.itertuples()} == hidden_log
+    assert ("Day Service", "religion", "Jewish", "2025-26") in \
+        set(zip(hidden["service"], hidden["characteristic"], hidden["category"],
+                hidden["period"], strict=True))
+    shown = frame.loc[~frame["suppressed"], "count"]
+    assert shown.notna().all() and (shown % 5 == 0).all()
+
+
+def test_report_writes_the_tidy_table_in_each_format_asked(published, tmp_path):
+    import pandas as pd
+
+    from eqia.documents.report import write_report
+
+    written = write_report(published, tmp_path, formats=("csv", "parquet", "json"))
+    assert sorted(p.suffix for p in written.public) == [".csv", ".json", ".parquet"]
+    by = {p.suffix: p for p in written.public}
+    csv_frame = pd.read_csv(by[".csv"], keep_default_na=False, na_values=[""])
+    parquet = pd.read_parquet(by[".parquet"])
+    records = pd.read_json(by[".json"], orient="records")
+    assert len(csv_frame) == len(parquet) == len(records) > 0
+    assert str(parquet["count"].dtype) == "Int64" and str(parquet["suppressed"].dtype) == "boolean"
+    pd.testing.assert_series_equal(csv_frame["count"].astype("Int64"), parquet["count"])
+    assert records["count"].isna().sum() == parquet["count"].isna().sum() > 0
 
 
 # --- the command ---------------------------------------------------------------------------

@@ -234,7 +234,7 @@ def test_threshold_publication_hides_the_small_count_and_what_would_reveal_it(re
 @pytest.mark.slow
 def test_the_command_prints_the_notes_and_exits_0(report_file, tmp_path):
     result = CliRunner().invoke(app, ["report", str(report_file), "--out", str(tmp_path),
-                                      "--publish", "--formats", "html"])
+                                      "--publish", "--format", "html"])
     assert result.exit_code == 0, result.output
     assert "no one is recorded as 'Other religion'" in result.output
     html = next(tmp_path.glob("*.html")).read_text(encoding="utf-8")

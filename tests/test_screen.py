@@ -139,7 +139,8 @@ def test_screen_writes_word_html_and_markdown(screened):
     assert names == sorted([f"{BASENAME}.docx", f"{BASENAME}.html", f"{BASENAME}.md",
                             f"{BASENAME}_charts"])
     for suffix in ("docx", "html", "md"):
-        assert f"Wrote {out / BASENAME}.{suffix}" in result.stdout
+        assert f"Wrote {out / BASENAME}.{suffix}" in result.stderr  # messages on stderr
+    assert result.stdout == ""  # the documents are the output: nothing on stdout
 
 
 def test_grid_has_ten_rows_with_the_expected_ratings_and_the_officer_winning(doc, csv):
@@ -209,7 +210,7 @@ def test_grid_shows_the_officers_other_answers(doc):
 
 
 def test_cli_summary_names_whose_rating_each_row_shows(screened):
-    out = screened[0].stdout
+    out = screened[0].stderr
     assert re.search(r"Age\s+MEDIUM\s+\(officer; the data suggests HIGH\)", out)
     assert re.search(r"Race\s+HIGH\s+\(suggested from data\)", out)
     assert "Suggested judgement: Option 3 – Full impact assessment." in out
@@ -535,7 +536,7 @@ def test_an_init_file_filled_in_minimally_screens(cli, tmp_path):
     text = re.sub(r"(?m)^  mapping:", f"  mapping: {EXAMPLES / 'mh_support_mapping.yaml'}",
                   text, count=1)
     target.write_text(text, encoding="utf-8")
-    r = cli("screen", target, "--out", tmp_path / "out", "--formats", "md")
+    r = cli("screen", target, "--out", tmp_path / "out", "--format", "md")
     assert r.exit_code == 0, r.output
     md = (tmp_path / "out" / "test-service.md").read_text(encoding="utf-8")
     assert "Not given – officer to complete." in md  # blank text, not a placeholder
@@ -649,7 +650,7 @@ def test_a_comparator_in_the_proposal_replaces_the_census_for_that_characteristi
         "  area: Kent\n", "  area: Kent\n  comparators:\n    ethnicity: eligible.csv\n"))
     pd.DataFrame({"category": list(shares), "share": list(shares.values())}).to_csv(
         tmp_path / "eligible.csv", index=False)
-    r = cli("screen", proposal, "--out", tmp_path / "out", "--formats", "docx")
+    r = cli("screen", proposal, "--out", tmp_path / "out", "--format", "docx")
     assert r.exit_code == 0, r.output
     doc = Document(str(tmp_path / "out" / f"{BASENAME}.docx"))
     (table,) = [t for t in doc.tables if len(_rows(t)) == 6
@@ -691,7 +692,7 @@ def published(tmp_path_factory, csv):
         policy.write_text(f"method: {method}\n", encoding="utf-8")
         out = base / "out"
         r = CliRunner().invoke(app, ["screen", str(PROPOSAL), "--out", str(out), "--publish",
-                                     "--policy", str(policy), "--formats", "docx,md"])
+                                     "--policy", str(policy), "--format", "docx,md"])
         assert r.exit_code == 0, r.output
         runs[method] = (r, out, Document(str(out / f"{BASENAME}.docx")))
     return runs
@@ -728,7 +729,7 @@ def test_published_eqia_hides_every_count_under_10_and_names_no_hidden_group(pub
     hidden = log[log["table"] == "religion"].set_index("row")["value"].to_dict()
     assert {k: hidden[k] for k in ("Buddhist", "Hindu", "Jewish")} == {
         k: counts[k] for k in ("Buddhist", "Hindu", "Jewish")}
-    assert "never publish" in r.stdout
+    assert "never publish" in r.stderr
 
 
 def test_published_eqia_under_the_nhs_rule_rounds_and_works_shares_out_from_rounded_counts(

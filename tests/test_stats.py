@@ -228,7 +228,7 @@ def test_the_issues_example_share_and_ratio_intervals_now_agree():
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(n=hs.integers(1, 5000), data=hs.data(), p0=hs.floats(0.001, 0.999))
 def test_a_crude_rows_intervals_and_p_value_never_disagree(n, data, p0):
     k = data.draw(hs.integers(0, n))
@@ -283,7 +283,7 @@ def test_exact_poisson_test_against_statsmodels_and_at_its_limits(o):
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(o=hs.integers(0, 3000), e=hs.floats(5, 3000))
 def test_an_age_adjusted_rows_intervals_and_p_value_never_disagree(o, e):
     n = 5000

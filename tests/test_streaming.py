@@ -253,7 +253,7 @@ CODES = st.sampled_from(["WBRI", "Male", "Female", "", " ", "Not Known", "REFU",
 
 
 @pytest.mark.slow
-@settings(max_examples=20, deadline=None,
+@settings(max_examples=10, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(st.tuples(st.integers(0, 30), CODES, CODES, CODES, CODES), min_size=1,

@@ -109,7 +109,7 @@ def test_report_that_runs_out_of_disk_leaves_the_previous_report(cli, tmp_path, 
         f"    extracts:\n      2025-26: {EXAMPLES / 'mh_support_extract.csv'}\n",
         encoding="utf-8")
     out = tmp_path / "report"
-    args = ("report", tmp_path / "report.yaml", "--out", out, "--formats", "xlsx")
+    args = ("report", tmp_path / "report.yaml", "--out", out, "--format", "xlsx")
     assert cli(*args, "--publish").exit_code == 0
     before = _snapshot(out)
     assert set(before) == {"report-2025-26.xlsx", "internal/suppression_log.csv"}
@@ -193,7 +193,7 @@ def test_out_naming_a_file_is_a_clear_error(cli, a_file, index, under):
 
 
 def test_a_file_output_naming_a_folder_is_a_clear_error(cli, tmp_path):
-    r = cli("profile", EXAMPLES / "mh_support_extract.csv", "--format", "csv", "--output",
+    r = cli("profile", EXAMPLES / "mh_support_extract.csv", "--format", "csv", "--out",
             tmp_path)
     assert r.exit_code == 2
     assert "[output-not-writable]" in r.stderr and "a folder of that name" in r.stderr

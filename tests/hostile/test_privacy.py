@@ -110,7 +110,7 @@ def test_audit_lists_invalid_values_whole_and_apart_only_when_asked(cli, extract
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_profile_files_count_invalid_values_by_reason(cli, extract, tmp_path, fmt):
     path = tmp_path / f"profile.{fmt}"
-    r = cli("profile", extract, "--as-of", AS_OF, "--format", fmt, "--output", path)
+    r = cli("profile", extract, "--as-of", AS_OF, "--format", fmt, "--out", path)
     assert r.exit_code == 0
     text = path.read_text(encoding="utf-8")
     assert _leaks(text + r.stdout + r.stderr, RAW) == []

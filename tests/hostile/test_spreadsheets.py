@@ -139,7 +139,7 @@ def test_report_workbook_keeps_hostile_names_as_text(cli, tmp_path):
         "    extracts:\n      2025-26: day.csv\n", encoding="utf-8")
     for publish in ([], ["--publish"]):
         out = tmp_path / ("pub" if publish else "int")
-        r = cli("report", tmp_path / "report.yaml", "--out", out, "--formats", "xlsx", *publish)
+        r = cli("report", tmp_path / "report.yaml", "--out", out, "--format", "xlsx", *publish)
         assert r.exit_code == 0, r.output
         (book,) = out.glob("*.xlsx")
         texts = _texts(_no_formulas(book))

@@ -105,7 +105,7 @@ def test_the_cli_refuses_the_issue_13_word_template_and_writes_nothing(cli, tmp_
         "{{ c.chart_image.tpl.render({'part2': []}) }}",
         "{%p endif %}", "{%p endfor %}")
     result = cli("screen", EXAMPLES / "mh_support_proposal.yaml", "--out", tmp_path / "out",
-                 "--templates", own, "--formats", "docx")
+                 "--templates", own, "--format", "docx")
     assert result.exit_code == 2, result.output
     assert "[template-missing-value]" in result.stderr and "'tpl'" in result.stderr
     assert "This is a bug" not in result.stderr

@@ -179,6 +179,7 @@ def test_a_zip_is_unpacked_flat_with_no_path_from_it_and_within_the_limit(tmp_pa
     assert safe_name("C:\\Users\\me\\a<b>.csv") == "a_b_.csv"
 
 
+@pytest.mark.slow
 def test_nothing_from_the_extract_is_logged(client, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     upload(client, proposal=PROPOSAL)
@@ -247,6 +248,7 @@ def test_the_profile_page_shows_eqia_profiles_numbers(client, cli, tmp_path):
                 f"{invalid:,} invalid: reconciles") in line
 
 
+@pytest.mark.slow
 def test_the_comparison_page_shows_eqia_compares_numbers(client, cli, tmp_path):
     upload(client, proposal=PROPOSAL)
     html = client.get("/officer/compare").data.decode()
@@ -275,6 +277,7 @@ def test_the_comparison_page_shows_eqia_compares_numbers(client, cli, tmp_path):
     assert checked > 20
 
 
+@pytest.mark.slow
 def test_eqia_serve_prints_its_address_and_deletes_everything_when_stopped(tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([str(Path(sys.executable).with_name("eqia")), "serve", "--port", "0"],
@@ -293,13 +296,14 @@ def test_eqia_serve_prints_its_address_and_deletes_everything_when_stopped(tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_the_document_page_shows_the_ratings_eqia_screen_prints(client, cli, tmp_path):
     upload(client, proposal=PROPOSAL)
     grid = cells(client.get("/officer/document").data.decode(), "grid")
-    said = cli("screen", PROPOSAL, "--out", tmp_path, "--formats", "md")
+    said = cli("screen", PROPOSAL, "--out", tmp_path, "--format", "md")
     assert said.exit_code == 0
     printed = re.findall(r"^  (.+?)\s{2,}(HIGH|MEDIUM|LOW|NONE|UNKNOWN)\s+\((.*)\)$",
-                         said.stdout, re.M)
+                         said.stderr, re.M)
     assert len(printed) == 10
     assert [[label, rating, source[:1].upper() + source[1:]]
             for label, rating, source in printed] == grid

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,9 +20,12 @@ from eqia.cli.common import (
     HeaderRowOpt,
     ListInvalidOpt,
     MapOpt,
+    format_choice,
+    format_option,
+    needs_out,
     parse_as_of,
     reading_mapping,
-    write_text,
+    write_tidy,
 )
 from eqia.cli.database import DbOpt, PasswordPromptOpt, TablesOpt, database_tables
 from eqia.errors import ErrorCode, UsageError
@@ -36,9 +38,7 @@ PROGRESS_FILES = 5
 RAG_STYLES = {"green": "green", "amber": "yellow", "red": "red"}
 
 
-class AuditFormat(str, Enum):
-    table = "table"
-    csv = "csv"
+AuditFormat = format_choice("AuditFormat", ("table", "csv", "parquet", "json"))
 
 
 @app.command("audit")
@@ -67,13 +67,15 @@ def audit_command(
                      help="Exit with code 1 if any required characteristic's known share is "
                      "below PCT percent."),
     ] = None,
-    fmt: Annotated[AuditFormat, typer.Option("--format", "-f", help="Output format.")] = (
+    fmt: format_option(AuditFormat, "Output format: table (the screen) or a tidy table: csv, "
+                       "parquet or json (on the screen, or with --out in the folder).") = (
         AuditFormat.table
     ),
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write audit.xlsx, audit.html, "
-                     "audit_narrative.docx/.html and audit.csv to this folder."),
+                     "audit_narrative.docx/.html and audit.csv (and audit.parquet or "
+                     "audit.json with that --format) to this folder."),
     ] = None,
     top: Annotated[int | None, typer.Option(
         "--top", min=0, help="How many gaps to list (table output only)  [default: 10]")] = None,
@@ -103,10 +105,11 @@ def audit_command(
 
     paths = [*(paths or []), *database_tables(db, tables or [], password_prompt)]
     date = parse_as_of(as_of)
-    if top is not None and fmt is AuditFormat.csv:
+    if top is not None and fmt is not AuditFormat.table:
         raise UsageError("--top applies to the table output only", code=ErrorCode.OPTION_MISMATCH,
-                         hint="--format csv writes every service and characteristic; leave "
-                              "out --top, or use the table output.")
+                         hint=f"--format {fmt.value} writes every service and characteristic; "
+                              "leave out --top, or use the table output.")
+    needs_out(fmt.value, out_dir, "eqia audit extracts/ -f parquet --out audit/")
     if out_dir is not None:
         check_folder(out_dir)
     with audit_progress([*paths, *(previous or [])]) as progress:
@@ -119,19 +122,23 @@ def audit_command(
         err.print("[bold red]No extract could be read[/]: there is nothing to audit.")
         _report_failures(result.failures)
         raise typer.Exit(EXIT_INPUT)
-    if fmt is AuditFormat.csv:
-        write_text(None, au.csv_text(result))
-    else:
+    if fmt is AuditFormat.table:
         print_audit(result, 10 if top is None else top)
-    _write_files(result, out_dir, list_invalid)
+    elif out_dir is None:  # with --out, the table is a file in the folder
+        from eqia.documents.tidy import audit_tidy
+
+        write_tidy(audit_tidy(result), fmt.value, None, float_format="%.6f")
+    _write_files(result, out_dir, list_invalid, fmt.value)
     raise typer.Exit(_exit_code(result, fail_under))
 
 
-def _write_files(result: au.AuditResult, out_dir: Path | None, list_invalid: bool) -> None:
+def _write_files(result: au.AuditResult, out_dir: Path | None, list_invalid: bool,
+                 fmt: str) -> None:
     from eqia.documents import audit as au
 
     if out_dir is not None:
-        written = au.write_outputs(result, out_dir, list_invalid_values=list_invalid)
+        tidy = (fmt,) if fmt != "table" else ()
+        written = au.write_outputs(result, out_dir, list_invalid_values=list_invalid, tidy=tidy)
         err.print("Wrote " + ", ".join(str(p) for p in written), markup=False)
         if list_invalid:
             err.print(f"[bold]{escape(str(out_dir / au.WORKBOOK))} lists invalid values exactly "

@@ -12,7 +12,7 @@ from rich.table import Table as RichTable
 from eqia.agebands import parse_bands, parse_range
 from eqia.census.areas import ENV_BASELINE_DIR, Area, find_area, list_areas
 from eqia.cli.app import app, err, guarded, out
-from eqia.cli.common import pct, write_text
+from eqia.cli.common import format_choice, pct, write_text
 from eqia.errors import ErrorCode, UsageError
 
 if TYPE_CHECKING:
@@ -34,9 +34,7 @@ class AreaType(str, Enum):
     england_and_wales = "england_and_wales"
 
 
-class ShowFormat(str, Enum):
-    table = "table"
-    csv = "csv"
+ShowFormat = format_choice("ShowFormat", ("table", "csv"))
 
 
 DirOpt = Annotated[
@@ -186,10 +184,10 @@ def import_command(
     from eqia.census.nomis import import_nomis
 
     for r in import_nomis(files, baseline_dir=baseline_dir):
-        out.print(f"{Path(r.file).name}: {r.table} {r.title}, {r.areas} areas -> {r.directory}",
+        err.print(f"{Path(r.file).name}: {r.table} {r.title}, {r.areas} areas -> {r.directory}",
                   markup=False)
         if r.new_areas:
-            out.print(f"  {len(r.new_areas)} areas new to eqia: {', '.join(r.new_areas[:10])}"
+            err.print(f"  {len(r.new_areas)} areas new to eqia: {', '.join(r.new_areas[:10])}"
                       + (" ..." if len(r.new_areas) > 10 else ""), markup=False)
         if r.ignored_columns:
             err.print(f"  {len(r.ignored_columns)} columns not used (subtotals eqia does not "

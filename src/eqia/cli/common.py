@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -65,10 +65,86 @@ ListInvalidOpt = Annotated[
 ]
 
 
-class TableFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
+#: Every output format, in one vocabulary: each command offers the part it writes
+#: (docs/cli.md). csv, parquet and json are the tidy tables (``eqia.documents.tidy``).
+FORMATS = ("table", "csv", "parquet", "json", "xlsx", "docx", "html", "md")
+#: The formats that are a tidy table.
+TIDY_FORMATS = ("csv", "parquet", "json")
+
+
+def format_choice(name: str, offered: tuple[str, ...]) -> type[Enum]:
+    """A command's ``--format`` choices: its part of ``FORMATS``, in that order."""
+    assert set(offered) <= set(FORMATS), offered
+    return Enum(name, [(f, f) for f in FORMATS if f in offered], type=str)  # type: ignore[return-value]
+
+
+def format_option(offered: type[Enum], help: str) -> Any:
+    """``--format``/``-f`` with a command's choices (one value)."""
+    return Annotated[offered, typer.Option("--format", "-f", help=help)]
+
+
+ServiceOpt = Annotated[
+    str | None,
+    typer.Option("--service", help="The service's name in the csv, parquet and json "
+                 "outputs' service column (default: the extract's file name)."),
+]
+PeriodOpt = Annotated[
+    str | None,
+    typer.Option("--period", help="The period in the csv, parquet and json outputs' period "
+                 "column, e.g. 2025-26 Q4 (default: the --as-of date, if given)."),
+]
+
+
+def old_spelling(new: Any, old: Any, new_name: str, old_name: str) -> Any:
+    """The value of an option given under its old spelling (hidden, kept for one release:
+    docs/cli.md), with a note on stderr; both spellings at once are refused."""
+    if old is None:
+        return new
+    from eqia.cli.app import err
+
+    if new is not None:
+        raise UsageError(f"{old_name} and {new_name} are the same option: give it once",
+                         code=ErrorCode.OPTION_MISMATCH,
+                         hint=f"Use {new_name} ({old_name} is its old spelling).")
+    err.print(f"Note: {old_name} is now {new_name}; {old_name} will stop working in the "
+              "next release.", markup=False)
+    return old
+
+
+def service_name(given: str | None, source: Any, fallback: str) -> str:
+    """The tidy outputs' service: as given, else the extract's file name without its
+    extension, else ``fallback`` (a database table's name)."""
+    if given:
+        return given
+    return source.stem if isinstance(source, Path) else fallback
+
+
+def write_tidy(frame: Any, fmt: str, path: Path | None, float_format: str | None = None) -> None:
+    """A tidy table to a file (atomically) or, as text, to stdout (never Parquet, which
+    is not text: the command asks for --out first)."""
+    from eqia.render.tidy import tidy_bytes
+
+    data = tidy_bytes(frame, fmt, float_format)
+    if path is None:
+        write_text(None, data.decode("utf-8"))
+    else:
+        from eqia.outputs import write_bytes
+
+        write_bytes(path, data)
+
+
+def needs_out(fmt: str, out: Path | None, example: str) -> None:
+    """Formats that are not text (parquet, xlsx) are written to a file, never the screen."""
+    if out is None and fmt in ("parquet", "xlsx"):
+        raise UsageError(f"--format {fmt} needs --out", code=ErrorCode.OPTION_MISMATCH,
+                         hint=f"It is a file, not text for the screen. Example: {example}")
+
+
+def wrote(path: Path | str, note: str = "") -> None:
+    """"Wrote ..." on stderr: stdout carries only the data asked for."""
+    from eqia.cli.app import err
+
+    err.print(f"Wrote {path}{note}", markup=False)
 
 
 def reading_mapping(map_file: Path | None, dayfirst: bool | None = None,
@@ -115,13 +191,13 @@ def write_text(path: Path | None, text: str) -> None:
 
 
 def parse_formats(text: str, known: Collection[str]) -> tuple[str, ...]:
-    """``--formats docx,html`` -> ("docx", "html"); an unknown or empty list is refused."""
+    """``--format docx,html`` -> ("docx", "html"); an unknown or empty list is refused."""
     wanted = tuple(f.strip().lower() for f in text.split(",") if f.strip())
     bad = [f for f in wanted if f not in known]
     if bad or not wanted:
         raise UsageError(f"Unknown format(s): {', '.join(bad) or '(none)'}",
                          code=ErrorCode.BAD_FORMAT,
-                         hint=f"Use any of {', '.join(known)}, e.g. --formats "
+                         hint=f"Use any of {', '.join(known)}, e.g. --format "
                               f"{','.join(list(known)[:2])}")
     return wanted
 

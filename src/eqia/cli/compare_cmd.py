@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,11 +17,18 @@ from eqia.cli.common import (
     DuplicatesOpt,
     HeaderRowOpt,
     MapOpt,
+    PeriodOpt,
+    ServiceOpt,
     SheetOpt,
+    format_choice,
+    format_option,
+    needs_out,
     parse_as_of,
     pct,
     reading_mapping,
-    write_text,
+    service_name,
+    write_tidy,
+    wrote,
 )
 from eqia.cli.database import (
     DbOpt,
@@ -52,10 +58,7 @@ FLAG_TEXT = {
 }
 
 
-class CompareFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    xlsx = "xlsx"
+CompareFormat = format_choice("CompareFormat", ("table", "csv", "parquet", "json", "xlsx"))
 
 
 AreaOpt = Annotated[
@@ -84,12 +87,15 @@ def compare_command(
     header_row: HeaderRowOpt = None,
     age_bands: AgeBandsOpt = None,
     allow_duplicates: DuplicatesOpt = False,
-    fmt: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        CompareFormat.table
-    ),
+    fmt: format_option(CompareFormat, "Output format: table (the screen), a tidy table (csv, "
+                       "parquet or json) or an xlsx workbook.") = CompareFormat.table,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Folder to write compare.csv / compare.xlsx to.")
+        Path | None, typer.Option("--out", "-o", help="Folder to write compare.csv (or "
+                                  ".parquet, .json, .xlsx) to (default: csv and json on the "
+                                  "screen).")
     ] = None,
+    service: ServiceOpt = None,
+    period: PeriodOpt = None,
     comparator: Annotated[
         list[str] | None,
         typer.Option(
@@ -111,19 +117,19 @@ def compare_command(
     from eqia.analysis.compare import compare
     from eqia.analysis.profiling import profile_file
     from eqia.census.areas import find_area
+    from eqia.documents.tidy import comparison_tidy
     from eqia.settings.rules import load_rules
-    from eqia.spreadsheet import to_csv
 
     # Check the cheap arguments before reading the extract, so a typo fails at once.
     age_range = parse_range(ages)
     rules_obj = load_rules(rules)
     area_obj = find_area(area)
     comparators = parse_comparators(comparator or [])
-    if fmt is CompareFormat.xlsx and out_dir is None:
-        raise UsageError("--format xlsx needs --out FOLDER", code=ErrorCode.OPTION_MISMATCH,
-                         hint="Example: eqia compare extract.csv --area Kent -f xlsx --out out/")
+    needs_out(fmt.value, out_dir, f"eqia compare extract.csv --area Kent -f {fmt.value} "
+              "--out out/")
     if fmt is CompareFormat.table and out_dir is not None:
-        raise UsageError("--out needs --format csv or xlsx", code=ErrorCode.OPTION_MISMATCH,
+        raise UsageError("--out needs --format csv, parquet, json or xlsx",
+                         code=ErrorCode.OPTION_MISMATCH,
                          file=str(out_dir), hint="The table is printed on the screen; to save "
                          "the figures, add e.g. --format xlsx --out out/.")
     if out_dir is not None:
@@ -136,20 +142,21 @@ def compare_command(
     # An --as-of date says when the data are from (for the note on Census Day); today does not.
     result = compare(profile, area_obj, ages=age_range, rules=rules_obj, comparators=comparators,
                      data_date=parse_as_of(as_of) if as_of else None)
-    if fmt is CompareFormat.csv:
-        text = to_csv(result.csv_table())  # full precision: every number round-trips
-        path = out_dir / "compare.csv" if out_dir else None
-        write_text(path, text)
+    keys = {"service": service_name(service, source, profile.source),
+            "period": period or as_of or ""}
+    if fmt is CompareFormat.xlsx:
+        wrote(write_xlsx(result, out_dir / "compare.xlsx", **keys))
+    elif fmt is not CompareFormat.table:  # full precision: every number round-trips
+        tidy = comparison_tidy(result, **keys)
+        path = out_dir / f"compare.{fmt.value}" if out_dir else None
+        write_tidy(tidy, fmt.value, path)
         if path is not None:
-            out.print(f"Wrote {path}")
-    elif fmt is CompareFormat.xlsx:
-        path = write_xlsx(result, out_dir / "compare.xlsx")
-        out.print(f"Wrote {path}")
+            wrote(path)
     else:
         print_comparison(result)
 
 
-def write_xlsx(result: Comparison, path: Path) -> Path:
+def write_xlsx(result: Comparison, path: Path, service: str, period: str = "") -> Path:
     """Sheets: comparison (the csv columns, then the rest), characteristics, method."""
     import pandas as pd
     from openpyxl import Workbook
@@ -157,6 +164,7 @@ def write_xlsx(result: Comparison, path: Path) -> Path:
     from openpyxl.utils import get_column_letter
 
     from eqia.analysis.comparison import STATUS_TEXT
+    from eqia.documents.tidy import with_keys
     from eqia.spreadsheet import save_workbook, write_frame
 
     summary = pd.DataFrame([
@@ -176,7 +184,8 @@ def write_xlsx(result: Comparison, path: Path) -> Path:
     ])
     wb = Workbook()
     wb.remove(wb.active)
-    for name, frame in (("comparison", result.table), ("characteristics", summary),
+    table = with_keys(result.table, area=result.area.name, service=service, period=period)
+    for name, frame in (("comparison", table), ("characteristics", summary),
                         ("method", method_sheet(result))):
         ws = wb.create_sheet(name)
         write_frame(ws, frame)

@@ -21,12 +21,20 @@ from eqia.cli.common import (
     HeaderRowOpt,
     ListInvalidOpt,
     MapOpt,
+    PeriodOpt,
+    ServiceOpt,
     SheetOpt,
-    TableFormat,
+    format_choice,
+    format_option,
+    needs_out,
+    old_spelling,
     parse_as_of,
     pct,
     reading_mapping,
+    service_name,
     write_text,
+    write_tidy,
+    wrote,
 )
 from eqia.cli.database import (
     DbOpt,
@@ -41,6 +49,8 @@ from eqia.errors import ErrorCode, UsageError
 if TYPE_CHECKING:
     from eqia.analysis.profile import Profile
 
+ProfileFormat = format_choice("ProfileFormat", ("table", "csv", "parquet", "json"))
+
 
 @app.command("profile")
 @guarded
@@ -53,17 +63,22 @@ def profile_command(
     header_row: HeaderRowOpt = None,
     age_bands: AgeBandsOpt = None,
     allow_duplicates: DuplicatesOpt = False,
-    fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        TableFormat.table
+    fmt: format_option(ProfileFormat, "Output format: table (the screen), or a tidy table: "
+                       "csv, parquet or json (JSON: the profile with its reconciliation).") = (
+        ProfileFormat.table
     ),
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write csv/json to this file.")
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the csv, parquet or json to "
+                                  "this file (default: the screen; parquet needs it).")
     ] = None,
+    service: ServiceOpt = None,
+    period: PeriodOpt = None,
     list_invalid: ListInvalidOpt = False,
     db: DbOpt = None,
     table: TableOpt = None,
     query: QueryOpt = None,
     password_prompt: PasswordPromptOpt = False,
+    old_output: Annotated[Path | None, typer.Option("--output", hidden=True)] = None,
 ) -> None:
     """Count each protected characteristic in an extract: categories, unknown, invalid.
 
@@ -77,13 +92,16 @@ def profile_command(
     eqia profile --db postgresql://analyst@warehouse/council --table social_care.mh_support
     """
     from eqia.analysis.profiling import profile_file
+    from eqia.documents.tidy import profile_tidy
     from eqia.outputs import check_folder
-    from eqia.spreadsheet import to_csv
 
-    if output is not None and fmt is TableFormat.table:
-        raise UsageError("--output needs --format csv or json", code=ErrorCode.OPTION_MISMATCH,
-                         file=str(output), hint="The table is printed on the screen; to save "
-                         "the figures, add e.g. --format csv --output profile.csv.")
+    output = old_spelling(out_file, old_output, "--out", "--output")
+    if output is not None and fmt is ProfileFormat.table:
+        raise UsageError("--out needs --format csv, parquet or json",
+                         code=ErrorCode.OPTION_MISMATCH, file=str(output),
+                         hint="The table is printed on the screen; to save the figures, add "
+                         "e.g. --format csv --out profile.csv.")
+    needs_out(fmt.value, output, "eqia profile extract.csv -f parquet --out profile.parquet")
     if output is not None:
         check_folder(output.parent)
     mapping = reading_mapping(map_file, dayfirst, header_row)
@@ -93,13 +111,19 @@ def profile_command(
             source, mapping, as_of=parse_as_of(as_of), sheet=sheet, age_bands=age_bands,
             allow_duplicates=allow_duplicates, progress=progress, by_age=False,
         )
-    if fmt is TableFormat.csv:
-        write_text(output, to_csv(profile.tidy(list_invalid), float_format="%.6f"))
-    elif fmt is TableFormat.json:
-        write_text(output, json.dumps(profile_json(profile, list_invalid), indent=2) + "\n")
+    keys = {"service": service_name(service, source, profile.source),
+            "period": period or as_of or ""}
+    if fmt is ProfileFormat.json:
+        body = {**keys, **profile_json(profile, list_invalid)}
+        write_text(output, json.dumps(body, indent=2) + "\n")
+    elif fmt is not ProfileFormat.table:
+        write_tidy(profile_tidy(profile, **keys, list_invalid_values=list_invalid), fmt.value,
+                   output, float_format="%.6f")
     else:
         print_profile(profile, list_invalid)
-    if list_invalid and fmt is not TableFormat.table:
+    if output is not None:
+        wrote(output)
+    if list_invalid and fmt is not ProfileFormat.table:
         err.print(f"[bold]{'The output' if output is None else output} lists invalid values "
                   "exactly as they appear in the extract: personal data, for internal use "
                   "only.[/]")

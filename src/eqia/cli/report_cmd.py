@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from eqia.cli.app import app, err, guarded, out
-from eqia.cli.common import check_policy_option, parse_formats
+from eqia.cli.app import app, err, guarded
+from eqia.cli.common import check_policy_option, old_spelling, parse_formats, wrote
 from eqia.errors import ErrorCode, UsageError
+
+DEFAULT_FORMATS = "docx,html,xlsx"
 
 
 @app.command("report")
@@ -28,8 +30,11 @@ def report_command(
                      "--publish); overrides the report file's."),
     ] = None,
     formats: Annotated[
-        str, typer.Option("--formats", help="Comma-separated: docx,html,xlsx.")
-    ] = "docx,html,xlsx",
+        str | None, typer.Option("--format", "-f", help="Comma-separated, any of docx, html, "
+                                 "xlsx (the documents) and csv, parquet, json (the tidy "
+                                 f"table for BI tools)  [default: {DEFAULT_FORMATS}]")
+    ] = None,
+    old_formats: Annotated[str | None, typer.Option("--formats", hidden=True)] = None,
 ) -> None:
     """Build the annual equality report (.docx, .html, .xlsx) from services' extracts.
 
@@ -37,11 +42,12 @@ def report_command(
     """
     from eqia.documents.report import build_report, write_report
     from eqia.outputs import check_folder
-    from eqia.render.formats import REPORT as FORMATS
+    from eqia.render.formats import REPORT, TIDY
     from eqia.settings.disclosure import load_policy
     from eqia.settings.report import load_report_config
 
-    wanted = parse_formats(formats, FORMATS)
+    formats = old_spelling(formats, old_formats, "--format", "--formats")
+    wanted = parse_formats(formats or DEFAULT_FORMATS, (*REPORT, *TIDY))
     check_policy_option(policy, publish, "report")
     if policy is not None and not policy.is_file():
         raise UsageError("The disclosure policy file does not exist", code=ErrorCode.MISSING_FILE,
@@ -52,25 +58,26 @@ def report_command(
     written = write_report(report, out_dir, formats=wanted)
     _print_summary(config, report)
     for p in written.public:
-        out.print(f"Wrote {p}")
+        wrote(p)
     for p in written.internal:
-        out.print(f"Wrote {p} [bold](internal: never publish this file)[/]")
+        wrote(p, " (internal: never publish this file)")
     if publish:
-        out.print(f"Small numbers are protected ({report.policy.method} rule). Publish only "
+        err.print(f"Small numbers are protected ({report.policy.method} rule). Publish only "
                   f"the files directly in {out_dir}, not the 'internal' folder.")
     else:
-        out.print("This report is for internal use (every figure shown): add --publish to "
+        err.print("This report is for internal use (every figure shown): add --publish to "
                   "protect small numbers.")
 
 
 def _print_summary(config, report) -> None:
-    """The report's services and periods on screen, its data notes on stderr."""
+    """The report's services and periods, and its data notes (on stderr: stdout is for
+    data, and the report is in the files)."""
     area = next((s.comparison.area.name for s in report.services if s.comparison), config.area)
-    out.print(f"[bold]{config.title}[/] ({config.period.label}), compared with {area}.")
+    err.print(f"[bold]{config.title}[/] ({config.period.label}), compared with {area}.")
     for s in report.services:
         periods = ", ".join(f"{p.label}: {s.totals.get(p.label, '-')} people"
                             for p in s.periods) or "no usable extract"
-        out.print(f"  {s.name} ({periods}); {len(s.findings)} finding(s)")
+        err.print(f"  {s.name} ({periods}); {len(s.findings)} finding(s)")
     notes = report.all_notes
     if notes:
         err.print(f"[bold yellow]{len(notes)} data note(s)[/] (also in the report's "

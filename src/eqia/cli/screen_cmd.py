@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from eqia.cli.app import app, guarded, out
-from eqia.cli.common import check_policy_option, parse_formats
+from eqia.cli.app import app, err, guarded, out
+from eqia.cli.common import check_policy_option, old_spelling, parse_formats, wrote
 from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder, write_text
 from eqia.settings import changes
@@ -95,7 +95,7 @@ def init_command(
             then += (" (first say what is changing under 'change:'; the file lists the "
                      "choices)")
     write_text(file, text)
-    out.print(f"Wrote {file}. Fill it in, then run: {then}")
+    wrote(file, f". Fill it in, then run: {then}")
 
 
 #: With --publish, the true values of the hidden figures: internal, never published.
@@ -152,8 +152,10 @@ def screen_command(
         Path | None, typer.Option("--assessment-rules", help="Rating rules (YAML).")
     ] = None,
     formats: Annotated[
-        str, typer.Option("--formats", help="Comma-separated: docx,html,md.")
-    ] = "docx,html,md",
+        str | None, typer.Option("--format", "-f", help="Comma-separated, any of docx, html, "
+                                 "md  [default: docx,html,md]")
+    ] = None,
+    old_formats: Annotated[str | None, typer.Option("--formats", hidden=True)] = None,
 ) -> None:
     """Draft the EqIA screening document (.docx, .html, .md) with the evidence filled in.
 
@@ -161,7 +163,8 @@ def screen_command(
     """
     from eqia.render import FORMATS
 
-    wanted = parse_formats(formats, FORMATS)
+    formats = old_spelling(formats, old_formats, "--format", "--formats")
+    wanted = parse_formats(formats or ",".join(FORMATS), FORMATS)
     check_policy_option(policy, publish, "document")
     if templates is not None and not templates.is_dir():
         raise UsageError("The templates folder " + ("is a file, not a folder"
@@ -178,35 +181,36 @@ def screen_command(
     _print_summary(proposal, screening)
     for p in paths:
         if p != out_dir / log:
-            out.print(f"Wrote {p}", markup=False)
+            wrote(p)
     if publish and len(screening.suppression_log):
-        out.print(f"Wrote {out_dir / log} [bold](internal: never publish this file)[/]")
-        out.print(f"Small numbers are protected. Publish only the files directly in {out_dir}, "
+        wrote(out_dir / log, " (internal: never publish this file)")
+        err.print(f"Small numbers are protected. Publish only the files directly in {out_dir}, "
                   "not the 'internal' folder.")
     if not publish:
-        out.print("These documents are for internal use: add --publish to suppress small numbers.")
+        err.print("These documents are for internal use: add --publish to suppress small numbers.")
 
 
 def _print_summary(proposal, screening) -> None:
-    """Each characteristic's rating and where it came from, the judgement and the focus."""
+    """Each characteristic's rating and where it came from, the judgement and the focus
+    (on stderr: the documents are the output)."""
     grid = screening.context["grid"]
-    out.print(f"[bold]{proposal.text['name']}[/]: screening drafted from "
+    err.print(f"[bold]{proposal.text['name']}[/]: screening drafted from "
               f"{screening.profile.rows:,} records, compared with {screening.comparison.area.name}.")
     for row in grid:
         if row["rating"]["source"] == "officer":
             src = f"officer; the data suggests {row['suggested']['rating']}"
         else:
             src = "suggested from data"
-        out.print(f"  {row['label']:<32} {row['rating']['value']:<8} ({src})")
+        err.print(f"  {row['label']:<32} {row['rating']['value']:<8} ({src})")
     j = screening.context["judgement"]
-    out.print(f"Suggested judgement: {j['suggested_text']}.")
+    err.print(f"Suggested judgement: {j['suggested_text']}.")
     focus = screening.focus
     if focus.source == "unstated":
-        out.print("[bold]Note:[/] the proposal does not say what is changing, so groups using "
+        err.print("[bold]Note:[/] the proposal does not say what is changing, so groups using "
                   "the service more and less than expected are both treated as the main "
                   "concern. Add 'change:' to the proposal file (e.g. change: closure).")
     else:
-        out.print("Main concern for " + focus.what + ": "
+        err.print("Main concern for " + focus.what + ": "
                   + " and ".join(focus.label(x).lower() for x in focus.primary) + " groups"
                   + (" (data: adverse_direction override)." if focus.source == "override"
                      else "."))

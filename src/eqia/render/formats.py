@@ -10,6 +10,8 @@ plus one line here; the commands offer every format registered.
 * Annual report: ``write(context, charts, tables, path)``; ``context`` is
   ``eqia.documents.report.report_context``'s, ``charts`` PNG bytes by chart id,
   ``tables`` the report's tables as published (sheet name -> DataFrame).
+* Tidy tables (``eqia.documents.tidy``, for BI tools): ``write(frame, float_format)``
+  gives the file's bytes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from eqia.render import docx as screening_docx
-from eqia.render import html, markdown, report_docx, report_html, report_xlsx
+from eqia.render import html, markdown, report_docx, report_html, report_xlsx, tidy
 
 
 @dataclass(frozen=True)
@@ -37,3 +39,4 @@ REPORT: dict[str, Writer] = {
     "html": Writer(report_html.write),
     "xlsx": Writer(report_xlsx.write, charts=False),
 }
+TIDY: dict[str, Callable[..., bytes]] = tidy.WRITERS

@@ -18,8 +18,10 @@ from eqia.documents.audit.collect import (
     worst_gaps,
 )
 from eqia.documents.audit.narrative import characteristic_name, date_text, narrative
+from eqia.documents.tidy import audit_tidy
 from eqia.outputs import Staged
 from eqia.render import audit_docx, audit_xlsx
+from eqia.render.tidy import tidy_bytes
 from eqia.settings.thresholds import DEFAULT_SOURCE, RAG_LABELS
 from eqia.spreadsheet import to_csv
 from eqia.words import count, percentage
@@ -31,14 +33,18 @@ NARRATIVE_TITLE = "Equality data completeness"
 
 
 def write_outputs(result: AuditResult, folder: str | Path,
-                  list_invalid_values: bool = False) -> list[Path]:
+                  list_invalid_values: bool = False, tidy: tuple[str, ...] = ()) -> list[Path]:
     """Write the csv, the workbook, the HTML heatmap and the narrative (.docx and .html),
-    all moved into place together (``eqia.outputs.Staged``). Only the workbook ever
-    lists invalid values, and only with ``list_invalid_values``."""
-    names = [CSV_FILE, WORKBOOK, PAGE, NARRATIVE_DOCX, NARRATIVE_HTML]
+    and the tidy table in each of the ``tidy`` formats also asked for (``audit.parquet``,
+    ``audit.json``), all moved into place together (``eqia.outputs.Staged``). Only the
+    workbook ever lists invalid values, and only with ``list_invalid_values``."""
+    more = [f"audit.{f}" for f in tidy if f != "csv"]
+    names = [CSV_FILE, *more, WORKBOOK, PAGE, NARRATIVE_DOCX, NARRATIVE_HTML]
     blocks = narrative(result)
     with Staged(folder) as stage:
         stage.write_text(CSV_FILE, csv_text(result))
+        for name in more:
+            stage.path(name).write_bytes(tidy_bytes(audit_tidy(result), name.split(".")[-1]))
         audit_xlsx.write(workbook_spec(result, list_invalid_values), stage.path(WORKBOOK))
         stage.write_text(PAGE, _jinja.render_own("audit.html.j2", page_context(result)))
         audit_docx.write(blocks, NARRATIVE_TITLE,
@@ -50,8 +56,8 @@ def write_outputs(result: AuditResult, folder: str | Path,
 
 
 def csv_text(result: AuditResult) -> str:
-    """``audit.csv`` and ``eqia audit --format csv``: ``CSV_COLUMNS``."""
-    return to_csv(result.csv_table(), float_format="%.6f")
+    """``audit.csv`` and ``eqia audit --format csv``: the tidy keys, then ``CSV_COLUMNS``."""
+    return to_csv(audit_tidy(result), float_format="%.6f")
 
 
 def workbook_spec(result: AuditResult, list_invalid_values: bool = False) -> dict:

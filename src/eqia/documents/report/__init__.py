@@ -42,15 +42,17 @@ from eqia.documents.report.change import (
 )
 from eqia.documents.report.context import publishable_tables, report_context
 from eqia.documents.report.model import AnnualReport, CharacteristicSection, DataNote, ServiceReport
+from eqia.documents.report.tidy import report_tidy
 from eqia.outputs import Staged
-from eqia.render.formats import REPORT
+from eqia.render.formats import REPORT, TIDY
 from eqia.render.report_charts import render_charts
 from eqia.spreadsheet import to_csv
 
 __all__ = [
     "AnnualReport", "CharacteristicSection", "DataNote", "ServiceReport", "Written",
     "build_report", "change_table", "possible_counts", "publishable_tables",
-    "published_change_test", "report_context", "two_proportion_test", "write_report",
+    "published_change_test", "report_context", "report_tidy", "two_proportion_test",
+    "write_report",
 ]
 
 
@@ -69,7 +71,8 @@ def _slug(text: str) -> str:
 
 
 def write_report(report: AnnualReport, out_dir, formats=tuple(REPORT)) -> Written:
-    """Write the report's files; the suppression log only ever goes under ``internal/``.
+    """Write the report's files (``formats``: the documents' in ``REPORT``, and the tidy
+    table's in ``TIDY``); the suppression log only ever goes under ``internal/``.
 
     All are written first and then moved into place together (``eqia.outputs.Staged``):
     a run that fails leaves the previous report as it was.
@@ -84,6 +87,11 @@ def write_report(report: AnnualReport, out_dir, formats=tuple(REPORT)) -> Writte
     with Staged(out) as stage:
         for fmt in wanted:
             REPORT[fmt].write(context, charts, tables, stage.path(f"{stem}.{fmt}"))
+            public.append(out / f"{stem}.{fmt}")
+        tidy = [f for f in TIDY if f in formats]
+        frame = report_tidy(report) if tidy else None
+        for fmt in tidy:
+            stage.path(f"{stem}.{fmt}").write_bytes(TIDY[fmt](frame, None))
             public.append(out / f"{stem}.{fmt}")
         if report.publish:
             stage.write_text("internal/suppression_log.csv", to_csv(report.suppression_log()))

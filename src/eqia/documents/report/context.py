@@ -296,10 +296,13 @@ def _method(report: AnnualReport, area_name: str, footnote: str) -> list[str]:
 INTERNAL_BANNER = "Internal – not for publication"
 
 
-def _number(text: str):
-    """A published cell as a number for a spreadsheet ("1,235" -> 1235); the marker and
-    words stay text."""
-    t = str(text).replace(",", "").strip()
+def _number(text: str, marker: str):
+    """A published cell as a number for a spreadsheet ("1,235" -> 1235, "45.2%" -> 45.2);
+    empty for the marker or "-" (a number column holds numbers only: ``_status`` says
+    why one is empty)."""
+    t = str(text).replace(",", "").rstrip("%").strip()
+    if t in (marker, "-", ""):
+        return EMPTY
     try:
         return int(t)
     except ValueError:
@@ -309,10 +312,21 @@ def _number(text: str):
             return text
 
 
+#: The status column beside a figure of the workbook: why its number cell is empty.
+SUPPRESSED, SHARE_SUPPRESSED = "suppressed", "share suppressed"
+
+
+def _status(count: str, share: str, marker: str) -> str:
+    if count == marker:
+        return SUPPRESSED
+    return SHARE_SUPPRESSED if share == marker else EMPTY
+
+
 def publishable_tables(report: AnnualReport) -> dict[str, pd.DataFrame]:
-    """Every table of the report as the documents show it (numbers where shown, the
-    marker where hidden, an empty cell where there is no figure), for the spreadsheet.
-    Sheet name -> table."""
+    """Every table of the report as the documents show it, for the spreadsheet: numbers
+    where shown, an empty cell where there is no figure or it is hidden, and a status
+    column saying which are hidden (a number column never holds the marker, so Excel
+    and BI tools read it as numbers). Sheet name -> table."""
     policy = report.policy
     tables: dict[str, pd.DataFrame] = {}
     area = report.config.area
@@ -322,9 +336,13 @@ def publishable_tables(report: AnnualReport) -> dict[str, pd.DataFrame]:
         comp = s.completeness[s.completeness["collected"]]
         tables[f"S{i} completeness"] = pd.DataFrame({
             "Characteristic": comp["name"], "Period": comp["period"],
-            "People": comp["people"].map(_number), "Recorded": comp["recorded"].map(_number),
+            "People": [_number(x, policy.marker) for x in comp["people"]],
+            "Recorded": [_number(x, policy.marker) for x in comp["recorded"]],
             "% recorded": [round(100 * x, policy.share_decimals) if pd.notna(x) else
-                           policy.marker for x in comp["share"]],
+                           EMPTY for x in comp["share"]],
+            "Status": [SUPPRESSED if bool(h) or policy.marker in (str(a), str(b)) else EMPTY
+                       for a, b, h in zip(comp["people"], comp["recorded"], comp["hidden"],
+                                          strict=True)],
             "Rating": comp["rag"].map(lambda r: RAG_TEXT.get(r, EMPTY)),
         })
         if s.comparison is not None:
@@ -340,11 +358,10 @@ def _characteristic_sheet(sec: CharacteristicSection, policy, area: str) -> pd.D
     cats = list(t.display.index)
     out = pd.DataFrame({"Category": [str(c) for c in cats]})
     for p in sec.periods:
-        out[f"{p} number"] = [_number(x) for x in t.display[p]]
-        out[f"{p} % of known"] = [
-            policy.marker if x == policy.marker else (_number(x.rstrip("%"))
-                                                      if x != "-" else EMPTY)
-            for x in t.shares_display[p]]
+        out[f"{p} number"] = [_number(x, policy.marker) for x in t.display[p]]
+        out[f"{p} % of known"] = [_number(x, policy.marker) for x in t.shares_display[p]]
+        out[f"{p} status"] = [_status(c, x, policy.marker)
+                              for c, x in zip(t.display[p], t.shares_display[p], strict=True)]
     if len(sec.changes):
         ch = sec.changes.set_index("category")
 
