@@ -116,9 +116,12 @@ def write_extract(path: Path, rows: int, seed: int = 2026, prefix: str = "KMH") 
     return path
 
 
+def extract_path(rows: int, parquet: bool = False) -> Path:
+    return DATA / f"extract_{rows}.{'parquet' if parquet else 'csv'}"
+
+
 def extract(rows: int, parquet: bool = False) -> Path:
-    suffix = "parquet" if parquet else "csv"
-    return write_extract(DATA / f"extract_{rows}.{suffix}", rows)
+    return write_extract(extract_path(rows, parquet), rows)
 
 
 def audit_folder(files: int, total_rows: int, seed: int = 7) -> Path:

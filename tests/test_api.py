@@ -33,6 +33,25 @@ def test_import_eqia_loads_no_pandas():
         assert name in out
 
 
+#: What the command line imports only in the commands that need it (issue 18: ``eqia
+#: --help`` under 0.15 s). Each would add 0.05-0.3 s to every command.
+HEAVY = ("pandas", "numpy", "pyarrow", "scipy", "duckdb", "matplotlib", "docx", "docxtpl",
+         "openpyxl", "jinja2", "sqlglot", "statsmodels")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["audit", "--help"], ["profile", "--help"]])
+def test_the_command_line_starts_without_the_heavy_libraries(args):
+    """``python -X importtime`` lists every module a run imports: none of HEAVY for the
+    help, which registers every command."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "eqia", *args],
+                          capture_output=True, text=True, check=True)
+    assert "Usage" in done.stdout
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0]
+                for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "eqia" in imported
+    assert sorted(imported & set(HEAVY)) == []
+
+
 def test_no_function_shadows_a_module():
     import importlib.util
 

@@ -115,6 +115,35 @@ def test_an_unreadable_file_is_reported_and_the_others_are_still_audited(result)
     assert files.loc["broken.xlsx", "status"] == "not read"
 
 
+def test_files_read_on_two_processes_give_the_same_audit(result, monkeypatch):
+    """The audit of many files reads them side by side (``collect.READERS`` processes):
+    every table, failure and note as one process makes them (the hand counts above)."""
+    import multiprocessing
+
+    from eqia.documents.audit import collect
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this system: files are read one after another")
+    started = []
+
+    def fork():  # the test runner's own threads aside
+        started.append(True)
+        return multiprocessing.get_context("fork")
+
+    monkeypatch.setattr(collect, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(collect, "READERS", 2)
+    monkeypatch.setattr(collect, "_fork_context", fork)
+    ticks = []
+    both = au.audit_paths([CURRENT], previous=PREVIOUS, as_of=AS_OF,
+                          progress=lambda done, total, name: ticks.append((done, total)))
+    assert started == [True, True]  # the current files and the previous ones
+    for table in ("summary", "invalid_values", "files"):
+        pd.testing.assert_frame_equal(getattr(both, table), getattr(result, table))
+    assert (both.failures, both.notes, both.skipped) == (
+        result.failures, result.notes, result.skipped)
+    assert ticks[-1] == (ticks[-1][1], ticks[-1][1])  # the bar ends full
+
+
 def test_change_is_against_the_previous_audit_matched_by_name_ignoring_case(result):
     c = result.changes()
     got = {(r.service, r.characteristic): (r.previous_known_share, round(r.change_pp, 9))

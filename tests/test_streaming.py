@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -339,14 +340,15 @@ def test_the_fallbacks_count_the_same(tmp_path, monkeypatch, how):
     import duckdb
 
     if how == "no udf":
-        monkeypatch.setattr(scan_duckdb.IdHashes, "register", classmethod(lambda cls, con: None))
+        monkeypatch.setattr(scan_duckdb.IdHashes, "register", classmethod(lambda cls, con, folder=None: None))
     elif how == "hashes lost":
         calls = {"n": 0}
+        keep = scan_duckdb.IdHashes._keep
 
         def lossy(self, hashes):  # drops the second batch
             calls["n"] += 1
             if calls["n"] != 2:
-                self.batches.append(hashes)
+                keep(self, hashes)
             return hashes
 
         monkeypatch.setattr(scan_duckdb.IdHashes, "_keep", lossy)
@@ -425,6 +427,53 @@ def test_hashes_beyond_the_reserved_room_are_still_all_counted():
     ids.reserve(2)
     ids._keep(pa.array([9, 10, 11], type=pa.uint64()))
     assert ids.repeats(4) is None  # not every row's hash came by: count on the IDs instead
+
+
+def test_hashes_spilled_in_sorted_runs_count_every_repeat(monkeypatch):
+    """Past ``RUN`` hashes the room is sorted and written out; repeats are then counted
+    range by range over the runs: the same number as a plain Python set finds."""
+    from eqia.read.scan_duckdb import IdHashes
+
+    pa = pytest.importorskip("pyarrow")
+    monkeypatch.setattr(IdHashes, "RUN", 64)
+    monkeypatch.setattr(IdHashes, "PARTS", 8)
+    rng = np.random.default_rng(18)
+    # Values over the whole 64-bit range (every range of the runs), some drawn twice or
+    # more: a few from a small pool, and the edges of the range.
+    wide = rng.integers(0, 2**64 - 1, size=900, dtype=np.uint64, endpoint=True)
+    pool = rng.integers(0, 2**64 - 1, size=40, dtype=np.uint64, endpoint=True)
+    edges = np.array([0, 0, 2**64 - 1, 2**64 - 1, 2**54, 2**54 - 1, 2**54], dtype=np.uint64)
+    values = np.concatenate([wide, rng.choice(pool, 300), edges])
+    rng.shuffle(values)
+    want = len(values) - len(set(values.tolist()))
+    assert want > 260  # the pool's repeats and the edges'
+    ids = IdHashes()
+    ids.reserve(10)  # grows to RUN, then spills
+    for batch in np.array_split(values, 37):
+        ids._keep(pa.array(batch, type=pa.uint64()))
+    assert len(ids.runs) == len(values) // 64
+    assert ids.repeats(len(values)) == want
+    assert ids.runs == []  # the temporary files are closed (and so deleted)
+
+
+def test_a_streamed_file_counts_repeats_in_bounded_memory(tmp_path, monkeypatch):
+    """The whole path with room for 1,000 hashes: 5,000 rows spill four runs; the
+    repeats found in them are the IDs' own (plain Python), and without repeats the runs
+    alone decide (no second query on the IDs)."""
+    monkeypatch.setattr(scan_duckdb.IdHashes, "RUN", 1_000)
+    path = _generated(tmp_path, 5_000, [(4_000, "KMH000000011"), (4_500, " KMH000000012"),
+                                        (4_999, "KMH000000011")])
+    want, _ = _independent_repeats(path)
+    assert want == 3
+    vc = streaming.stream_value_counts(path, load_mapping(EXAMPLE_MAPPING),
+                                       allow_duplicates=True, split=False)[(None, None)]
+    assert (vc.rows, vc.duplicates) == (5_000, want)
+    monkeypatch.setattr(scan_duckdb, "_exact_duplicates",
+                        lambda *a: pytest.fail("the hashes should have decided"))
+    path = _generated(tmp_path, 5_000)
+    vc = streaming.stream_value_counts(path, load_mapping(EXAMPLE_MAPPING),
+                                       split=False)[(None, None)]
+    assert (vc.rows, vc.duplicates) == (5_000, 0)
 
 
 def test_columns_counted_together_count_the_same_when_the_sample_misleads(tmp_path):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -131,6 +130,8 @@ def _sync(path: Path) -> None:
 def _temporary(final: Path) -> Path:
     """A name no other run will pick (the writer creates the file, with the usual
     permissions: a file ``tempfile.mkstemp`` made would be readable by its owner only)."""
+    import secrets  # OpenSSL's start-up, for the commands that write a file only
+
     return final.with_name(f".{final.name}.{secrets.token_hex(8)}.part{final.suffix}")
 
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 #: How text that a spreadsheet would run as a formula starts.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -77,6 +76,8 @@ def cell_value(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # for a workbook only, not a CSV
+
         return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     return value
 

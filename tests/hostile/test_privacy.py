@@ -163,7 +163,7 @@ def test_an_unexpected_error_never_prints_what_it_was_about(cli, extract, monkey
     def boom(*args, **kwargs):
         raise ValueError("invalid literal for int() with base 10: 'PID-SECRET-0007'")
 
-    monkeypatch.setattr("eqia.cli.profile_cmd.profile_file", boom)
+    monkeypatch.setattr("eqia.analysis.profiling.profile_file", boom)
     r = cli("profile", extract)
     assert r.exit_code == 2 and "ValueError" in r.stderr and "This is a bug" in r.stderr
     assert "PID-SECRET" not in r.stderr + r.stdout

@@ -433,7 +433,7 @@ def test_an_unforeseen_error_shows_its_type_but_never_data(cli, work, monkeypatc
     def fails(*args, **kwargs):
         raise ValueError("could not convert 'A1' born '12/07/1962' to a category")
 
-    monkeypatch.setattr("eqia.cli.profile_cmd.profile_file", fails)
+    monkeypatch.setattr("eqia.analysis.profiling.profile_file", fails)
     r = cli("profile", "ex.csv")
     assert r.exit_code == 2
     assert "ValueError" in r.stderr and BUG in r.stderr and "--debug" in r.stderr
@@ -446,7 +446,7 @@ def test_a_disk_error_is_not_called_a_bug(cli, work, monkeypatch):
     def fails(*args, **kwargs):
         raise PermissionError(13, "Permission denied", "out/profile.csv")
 
-    monkeypatch.setattr("eqia.cli.profile_cmd.profile_file", fails)
+    monkeypatch.setattr("eqia.analysis.profiling.profile_file", fails)
     r = cli("profile", "ex.csv")
     assert (r.exit_code, code_of(r)) == (2, "file-error")
     assert "Permission denied (file out/profile.csv)" in r.stderr and BUG not in r.output

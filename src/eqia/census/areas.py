@@ -14,13 +14,13 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from eqia.errors import AreaError, UsageError
-from eqia.settings.characteristics import normalise
+from eqia.settings.spelling import normalise
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+; importlib.abc has it on 3.10
     from importlib.abc import Traversable
+
+    import pandas as pd
 
 ENV_BASELINE_DIR = "EQIA_BASELINE_DIR"
 
@@ -93,6 +93,8 @@ def _user_dir(baseline_dir: str | Path | None) -> Path:
 
 @lru_cache(maxsize=1)
 def _shipped_areas() -> pd.DataFrame:
+    import pandas as pd
+
     with (reference_dir() / "areas.csv").open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh, dtype=str, keep_default_na=False)
 
@@ -117,6 +119,8 @@ class _AreaIndex:
 
 @lru_cache(maxsize=8)
 def _index(key: tuple[str, int] | None) -> _AreaIndex:
+    import pandas as pd
+
     frame = _shipped_areas()
     if key is not None:
         user = pd.read_csv(key[0], dtype=str, keep_default_na=False)
@@ -227,6 +231,8 @@ def list_areas(type: str | None = None, *, baseline_dir: str | Path | None = Non
     type is listed, e.g. the 331 districts of 2021 for ``ltla`` (unitaries included).
     Without it, each area appears once, as its highest type.
     """
+    import pandas as pd
+
     areas = _all_areas(baseline_dir)
     if type is not None:
         if type not in AREA_TYPES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -28,11 +28,10 @@ from eqia.cli.common import (
     write_tidy,
 )
 from eqia.cli.database import DbOpt, PasswordPromptOpt, TablesOpt, database_tables
-from eqia.documents import audit as au
-from eqia.documents.tidy import audit_tidy
 from eqia.errors import ErrorCode, UsageError
-from eqia.outputs import check_folder
-from eqia.settings import characteristics as chars
+
+if TYPE_CHECKING:
+    from eqia.documents import audit as au
 
 #: Show a progress bar from this many files (or for any file big enough to stream).
 PROGRESS_FILES = 5
@@ -116,6 +115,9 @@ def audit_command(
     Tables in a database are audited where they live (only counts come back):
     eqia audit --db postgresql://analyst@warehouse/council --table mh_support --table carers
     """
+    from eqia.documents import audit as au
+    from eqia.outputs import check_folder
+
     paths = [*(paths or []), *database_tables(db, tables or [], password_prompt)]
     date = parse_as_of(as_of)
     if top is not None and fmt is not AuditFormat.table:
@@ -139,6 +141,8 @@ def audit_command(
     if fmt is AuditFormat.table:
         print_audit(result, 10 if top is None else top)
     elif out_dir is None:  # with --out, the table is a file in the folder
+        from eqia.documents.tidy import audit_tidy
+
         write_tidy(audit_tidy(result), fmt.value, None, float_format="%.6f")
     _write_files(result, out_dir, list_invalid, fmt.value)
     raise typer.Exit(_exit_code(result, fail_under))
@@ -146,6 +150,8 @@ def audit_command(
 
 def _write_files(result: au.AuditResult, out_dir: Path | None, list_invalid: bool,
                  fmt: str) -> None:
+    from eqia.documents import audit as au
+
     if out_dir is not None:
         tidy = (fmt,) if fmt != "table" else ()
         written = au.write_outputs(result, out_dir, list_invalid_values=list_invalid, tidy=tidy)
@@ -160,6 +166,8 @@ def _write_files(result: au.AuditResult, out_dir: Path | None, list_invalid: boo
 def _exit_code(result: au.AuditResult, fail_under: float | None) -> int:
     """1 when a required characteristic is below --fail-under or not collected (and not
     excused), 2 when a file was not read (each said on stderr), else 0."""
+    from eqia.documents import audit as au
+
     code = EXIT_OK
     if fail_under is not None:
         low = au.below(result, fail_under)
@@ -199,6 +207,8 @@ def _report_failures(failures: list[tuple[str, str]]) -> None:
 
 
 def _share(r) -> str:
+    from eqia.documents import audit as au
+
     if r.status == au.NOT_COLLECTED:
         return "not collected"
     return au.share_text(r.known, r.records)
@@ -207,6 +217,7 @@ def _share(r) -> str:
 @contextmanager
 def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
     """A progress bar on stderr (on a terminal) when there are many files or large ones."""
+    from eqia.documents import audit as au
     from eqia.read.extract import streams
 
     files, _ = au.find_extracts(paths)
@@ -216,17 +227,22 @@ def audit_progress(paths: list[Path]) -> Iterator[au.AuditProgress | None]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    # Redrawn on each update, not by a thread of its own: an audit of many files reads
+    # them on two processes (``audit.collect``), started only where no other thread runs.
     with Progress("Reading {task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, transient=True) as bar:
+                  TimeRemainingColumn(), console=err, transient=True,
+                  auto_refresh=False) as bar:
         task = bar.add_task("", total=len(files))
 
         def update(done: float, total: int, name: str) -> None:
-            bar.update(task, completed=done, total=total, description=name)
+            bar.update(task, completed=done, total=total, description=name, refresh=True)
 
         yield update
 
 
 def _cell(r) -> str:
+    from eqia.documents import audit as au
+
     style = RAG_STYLES[r["rag"]]
     letter = au.RAG_LABELS[r["rag"]][0]
     if r["status"] == au.NOT_COLLECTED:
@@ -242,6 +258,9 @@ def _cell(r) -> str:
 
 def print_audit(result: au.AuditResult, top: int = 10) -> None:
     """The grid (services worst first), the worst gaps and the files not read."""
+    from eqia.documents import audit as au
+    from eqia.settings import characteristics as chars
+
     th = result.thresholds
     s = result.summary
     services = au.service_order(result)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table as RichTable
 
 from eqia.agebands import parse_bands, parse_range
-from eqia.census import baselines as bl
 from eqia.census.areas import ENV_BASELINE_DIR, Area, find_area, list_areas
-from eqia.census.nomis import import_nomis
-from eqia.census.tables import SHIPPED_SOURCE
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import format_choice, pct, write_text
 from eqia.errors import ErrorCode, UsageError
-from eqia.spreadsheet import to_csv
+
+if TYPE_CHECKING:
+    from eqia.census import baselines as bl
 
 baselines_app = typer.Typer(
     name="baselines",
@@ -62,6 +61,8 @@ def list_command(
 
     Example: eqia baselines list --type ltla
     """
+    from eqia.spreadsheet import to_csv
+
     areas = list_areas(area_type.value if area_type else None, baseline_dir=baseline_dir)
     if fmt is ShowFormat.csv:
         write_text(None, to_csv(areas))
@@ -100,6 +101,9 @@ def show_command(
 
     Example: eqia baselines show Kent --characteristic ethnicity --format csv
     """
+    from eqia.census import baselines as bl
+    from eqia.spreadsheet import to_csv
+
     age_range = parse_range(ages)
     band_list = parse_bands(bands) if bands else None
     keys = [characteristic.strip().lower().replace(" ", "_")] if characteristic else None
@@ -128,6 +132,8 @@ def _print_area(area: Area) -> None:
 
 
 def _print_baseline(b: bl.Baseline) -> None:
+    from eqia.census.tables import SHIPPED_SOURCE
+
     if not b.available:
         out.print(f"[bold]{b.name}[/]")
         out.print(f"  {b.reason}\n", markup=False)
@@ -175,6 +181,8 @@ def import_command(
 
     Example: eqia baselines import census2021-ts021-ltla.csv census2021-ts021-utla.csv
     """
+    from eqia.census.nomis import import_nomis
+
     for r in import_nomis(files, baseline_dir=baseline_dir):
         err.print(f"{Path(r.file).name}: {r.table} {r.title}, {r.areas} areas -> {r.directory}",
                   markup=False)

@@ -7,14 +7,15 @@ from collections.abc import Collection
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from eqia.errors import ErrorCode, UsageError
-from eqia.read.mapping import MappingFile, load_mapping
-from eqia.settings.schema import read_date
 from eqia.words import EMPTY, percent
+
+if TYPE_CHECKING:  # pandas comes with it: imported when a command reads a mapping
+    from eqia.read.mapping import MappingFile
 
 ExtractArg = Annotated[
     Path, typer.Argument(help="The service-user extract: CSV, XLSX or Parquet.", show_default=False)
@@ -149,6 +150,8 @@ def wrote(path: Path | str, note: str = "") -> None:
 def reading_mapping(map_file: Path | None, dayfirst: bool | None = None,
                     header_row: int | None = None) -> MappingFile:
     """The mapping file, with how to read the extract as given on the command line."""
+    from eqia.read.mapping import load_mapping
+
     mapping = load_mapping(map_file)
     given = {k: v for k, v in (("dayfirst", dayfirst), ("header_row", header_row))
              if v is not None}
@@ -156,6 +159,8 @@ def reading_mapping(map_file: Path | None, dayfirst: bool | None = None,
 
 
 def parse_as_of(text: str | None) -> dt.date:
+    from eqia.settings.schema import read_date
+
     if text is None:
         return dt.date.today()
     try:

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table as RichTable
 
 from eqia.agebands import parse_range
-from eqia.analysis.compare import compare
-from eqia.analysis.comparison import COLUMN_TEXT, STATUS_TEXT, CharacteristicResult, Comparison
-from eqia.analysis.profiling import profile_file
-from eqia.analysis.stats import family_text, p_text
-from eqia.census.areas import find_area
-from eqia.census.baselines import Baseline
-from eqia.census.comparators import comparator_from_file
 from eqia.cli.app import app, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
@@ -47,13 +38,14 @@ from eqia.cli.database import (
     TableOpt,
     extract_or_database,
 )
-from eqia.documents.tidy import comparison_tidy, with_keys
 from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import atomic_write, check_folder
-from eqia.render.comparison_cells import flag_cell, missing_cell, number, ratio_cell, share_cell
-from eqia.settings.characteristics import ETHNICITY_DETAILED
-from eqia.settings.rules import load_rules
-from eqia.spreadsheet import save_workbook, write_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from eqia.analysis.comparison import CharacteristicResult, Comparison
+    from eqia.census.baselines import Baseline
 
 #: Flags are coloured AND marked in words, so they survive a black-and-white printout.
 FLAG_TEXT = {
@@ -122,6 +114,12 @@ def compare_command(
 
     Example: eqia compare examples/mh_support_extract.csv --area Kent --ages 18-
     """
+    from eqia.analysis.compare import compare
+    from eqia.analysis.profiling import profile_file
+    from eqia.census.areas import find_area
+    from eqia.documents.tidy import comparison_tidy
+    from eqia.settings.rules import load_rules
+
     # Check the cheap arguments before reading the extract, so a typo fails at once.
     age_range = parse_range(ages)
     rules_obj = load_rules(rules)
@@ -160,9 +158,14 @@ def compare_command(
 
 def write_xlsx(result: Comparison, path: Path, service: str, period: str = "") -> Path:
     """Sheets: comparison (the csv columns, then the rest), characteristics, method."""
+    import pandas as pd
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+
+    from eqia.analysis.comparison import STATUS_TEXT
+    from eqia.documents.tidy import with_keys
+    from eqia.spreadsheet import save_workbook, write_frame
 
     summary = pd.DataFrame([
         {"characteristic": r.key, "name": r.name, "status": STATUS_TEXT[r.status],
@@ -198,7 +201,10 @@ def method_sheet(result: Comparison) -> pd.DataFrame:
     """``item, detail`` rows: what was compared, how, with which settings, and the columns."""
     from dataclasses import fields
 
+    import pandas as pd
+
     from eqia import __version__
+    from eqia.analysis.comparison import COLUMN_TEXT
 
     area = result.area
     rows = [
@@ -221,6 +227,8 @@ def method_sheet(result: Comparison) -> pd.DataFrame:
 
 def parse_comparators(items: list[str]) -> dict[str, Baseline]:
     """``["ethnicity=eligible.csv", ...]`` -> comparator baselines, checked before any reading."""
+    from eqia.census.comparators import comparator_from_file
+
     found: dict[str, Baseline] = {}
     for item in items:
         key, sep, path = item.partition("=")
@@ -236,6 +244,10 @@ def parse_comparators(items: list[str]) -> dict[str, Baseline]:
 
 
 def print_comparison(result: Comparison) -> None:
+    from eqia.analysis.comparison import STATUS_TEXT
+    from eqia.analysis.stats import family_text
+    from eqia.settings.characteristics import ETHNICITY_DETAILED
+
     area = result.area
     ages = f", ages {result.ages}" if result.ages else ""
     out.print(f"[bold]{result.source}[/] vs [bold]{area.name}[/] ({area.code}) Census 2021"
@@ -276,6 +288,14 @@ def _print_table(result: Comparison, key: str, r: CharacteristicResult) -> None:
     what missing data could do; the crude ratios under an age-adjusted table."""
     from rich import box
 
+    from eqia.render.comparison_cells import (
+        flag_cell,
+        missing_cell,
+        number,
+        ratio_cell,
+        share_cell,
+    )
+
     rows = result.headline(key)
     adj = " (age-adjusted)" if r.age_adjusted else ""
     table = RichTable(title=f"{r.name}{adj}", title_justify="left", title_style="bold",
@@ -313,6 +333,10 @@ def _print_table(result: Comparison, key: str, r: CharacteristicResult) -> None:
 def _print_footer(r: CharacteristicResult) -> None:
     """Known, unknown and invalid; the test of the whole mix; the population compared
     with; the notes."""
+    import numpy as np
+
+    from eqia.analysis.stats import p_text
+
     out.print(
         f"  Known for {r.known:,} of {r.rows:,} ({pct(r.known_share, 0)}); unknown "
         f"{r.unknown:,} ({r.not_stated:,} not stated, {r.not_known:,} not known), invalid "

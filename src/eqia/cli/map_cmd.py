@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from eqia.analysis import suggest as sg
 from eqia.cli.app import app, err, guarded
 from eqia.cli.common import HeaderRowOpt, MapOpt, SheetOpt, reading_mapping, write_text
-from eqia.outputs import check_folder
 
 map_app = typer.Typer(
     name="map",
@@ -42,6 +40,9 @@ def suggest_command(
 
     Example: eqia map suggest extract.csv --out mapping.yaml
     """
+    from eqia.analysis import suggest as sg
+    from eqia.outputs import check_folder
+
     if out_file is not None:
         check_folder(out_file.parent)
     mapping = reading_mapping(map_file, None, header_row)

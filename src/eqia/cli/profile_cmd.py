@@ -6,14 +6,12 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from eqia.analysis.profile import REASON_LABELS, Profile
-from eqia.analysis.profiling import profile_file
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import (
     AgeBandsOpt,
@@ -46,11 +44,10 @@ from eqia.cli.database import (
     TableOpt,
     extract_or_database,
 )
-from eqia.documents.tidy import profile_tidy
 from eqia.errors import ErrorCode, UsageError
-from eqia.outputs import check_folder
-from eqia.read.table import rows_text
-from eqia.settings import characteristics as chars
+
+if TYPE_CHECKING:
+    from eqia.analysis.profile import Profile
 
 ProfileFormat = format_choice("ProfileFormat", ("table", "csv", "parquet", "json"))
 
@@ -94,6 +91,10 @@ def profile_command(
     A table in a database or Spark is counted where it lives (only counts come back):
     eqia profile --db postgresql://analyst@warehouse/council --table social_care.mh_support
     """
+    from eqia.analysis.profiling import profile_file
+    from eqia.documents.tidy import profile_tidy
+    from eqia.outputs import check_folder
+
     output = old_spelling(out_file, old_output, "--out", "--output")
     if output is not None and fmt is ProfileFormat.table:
         raise UsageError("--out needs --format csv, parquet or json",
@@ -146,6 +147,8 @@ def read_progress(path: Path) -> Iterator[Callable[[float], None] | None]:
 
 def profile_json(profile: Profile, list_invalid: bool = False) -> dict:
     """The profile as JSON; invalid values counted by reason unless ``list_invalid``."""
+    from eqia.settings import characteristics as chars
+
     rec = profile.reconciliation().set_index("characteristic")
     body = {}
     for key in chars.all_keys():
@@ -189,6 +192,10 @@ def print_profile(profile: Profile, list_invalid: bool = False) -> None:
     """The officer's own view. Invalid codes are shown in full, each apart, to fix the
     mapping with; invalid dates of birth and ages (which no mapping fixes, and which are
     a person's data) by reason, unless ``list_invalid``."""
+    from eqia.analysis.profile import REASON_LABELS
+    from eqia.read.table import rows_text
+    from eqia.settings import characteristics as chars
+
     shape = "one row per person" if profile.shape == "records" else "aggregated counts"
     if profile.set_aside and profile.shape == "records":
         out.print(f"[bold]{profile.source}[/]: {profile.file_rows:,} rows in file = "
@@ -245,6 +252,8 @@ def print_profile(profile: Profile, list_invalid: bool = False) -> None:
 def print_unrecognised(profile: Profile) -> None:
     """Each unrecognised code in full, one to a line, ready to paste under ``values:`` in
     a mapping file (the table wraps long values; these lines are never cut)."""
+    from eqia.settings import characteristics as chars
+
     keys = [k for k in chars.keys() if k != "age" and profile.is_collected(k)
             and profile.invalid(k)]
     if not keys:

@@ -10,7 +10,6 @@ import typer
 from eqia.cli.app import app, err, guarded
 from eqia.cli.common import check_policy_option, old_spelling, parse_formats, wrote
 from eqia.errors import ErrorCode, UsageError
-from eqia.outputs import check_folder
 
 DEFAULT_FORMATS = "docx,html,xlsx"
 
@@ -42,6 +41,7 @@ def report_command(
     Example: eqia report examples/annual_report.yaml --out report/ --publish
     """
     from eqia.documents.report import build_report, write_report
+    from eqia.outputs import check_folder
     from eqia.render.formats import REPORT, TIDY
     from eqia.settings.disclosure import load_policy
     from eqia.settings.report import load_report_config

@@ -11,7 +11,6 @@ import typer
 
 from eqia.cli.app import app, err, guarded, out
 from eqia.cli.common import check_policy_option, old_spelling, parse_formats, wrote
-from eqia.documents.proposal import load_proposal, template_text
 from eqia.errors import ErrorCode, UsageError
 from eqia.outputs import check_folder, write_text
 from eqia.settings import changes
@@ -66,6 +65,8 @@ def init_command(
 
     Example: eqia init my-proposal.yaml --change closure
     """
+    from eqia.documents.proposal import template_text
+
     if file.exists() and not force:
         raise UsageError("The file already exists", code=ErrorCode.FILE_EXISTS, file=str(file),
                          hint="Choose another name, or add --force to overwrite it.")
@@ -109,6 +110,7 @@ def draft_screening(proposal_file: Path, out_dir: Path, *, publish: bool = False
 
     What ``eqia screen`` and ``eqia serve`` both do, so that the two give the same
     documents. Returns the ``Screening`` and the paths written."""
+    from eqia.documents.proposal import load_proposal
     from eqia.documents.screening import document_name, run_screening
     from eqia.render import FORMATS, render_all
     from eqia.spreadsheet import to_csv

@@ -203,7 +203,7 @@ def duckdb_counts(
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar_print = false")  # library code never prints
         con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
-        ids = IdHashes.register(con) if job.plan.id_column is not None else None
+        ids = IdHashes.register(con, tmp) if job.plan.id_column is not None else None
         read = _duckdb_read(con, job, encoding, allow, progress, ids, lines)
         # Assembled while the connection is open: a repeated ID hash is checked on the IDs.
         return None if read is None else job.assemble(*read)
@@ -272,32 +272,43 @@ class IdHashes:
     aggregate DuckDB would otherwise build in the same pass (measured: about 0.9 against
     1.8 CPU-seconds at 10 million rows). Repeated hashes are then confirmed on the IDs
     themselves, so the count stays exact.
+
+    Memory is bounded: at most ``RUN`` hashes are held at once (128 MiB). Beyond that each
+    full room is sorted and written to a temporary file (a sorted run, with where each of
+    ``PARTS`` ranges of hash values starts in it), and repeats are counted range by range
+    over all the runs, so 100 million rows need no more memory than 16 million.
     """
 
     NAME = "eqia_person_id"
+    #: Hashes held in memory at most (8 bytes each); more are sorted and spilled.
+    RUN = 1 << 24
+    #: Ranges of hash values (by their top bits) that spilled runs are read back by.
+    PARTS = 1 << 10
 
-    def __init__(self) -> None:
-        self.batches: list[Any] = []
+    def __init__(self, folder: str | None = None) -> None:
+        self.folder = folder  # for spilled runs (None: the system's temporary folder)
         self.buffer: np.ndarray | None = None
         self.filled = 0
+        self.runs: list[tuple[Any, np.ndarray]] = []  # (file, where each range starts)
         self._lock = threading.Lock()
 
     def reserve(self, rows: int) -> None:
-        """Room for about ``rows`` hashes, set aside before the scan (not yet touched).
+        """Room for about ``rows`` hashes (at most ``RUN``), set aside before the scan
+        (not yet touched).
 
         Filled as DuckDB goes by, this costs far less than one fresh 80 MB array after the
         query, when the kernel must first find memory that DuckDB has just let go of.
         """
-        self.batches, self.filled = [], 0
-        # Capped (256 MiB of address space): past it, batches are kept as they come.
-        self.buffer = np.empty(min(max(rows, 0), 1 << 25), dtype=np.uint64)
+        self._close_runs()
+        self.filled = 0
+        self.buffer = np.empty(min(max(rows, 1), self.RUN), dtype=np.uint64)
 
     @classmethod
-    def register(cls, con: Any) -> IdHashes | None:
+    def register(cls, con: Any, folder: str | None = None) -> IdHashes | None:
         """The collector, registered on ``con``; ``None`` where DuckDB cannot do that."""
         import duckdb
 
-        ids = cls()
+        ids = cls(folder)
         try:
             maker = getattr(duckdb, "sqltype", None) or duckdb.type  # DuckDB 2 / 1
             ubigint = maker("UBIGINT")
@@ -311,26 +322,95 @@ class IdHashes:
         for chunk in getattr(hashes, "chunks", [hashes]):
             values = (chunk.drop_null() if chunk.null_count else chunk).to_numpy()
             with self._lock:  # DuckDB calls this from each of its threads
-                start = self.filled
-                if self.buffer is not None and start + len(values) <= len(self.buffer):
-                    self.buffer[start:start + len(values)] = values
-                    self.filled = start + len(values)
-                else:
-                    self.batches.append(values)
+                self._put(values)
         return hashes
+
+    def _put(self, values: np.ndarray) -> None:
+        if self.buffer is None:
+            self.reserve(len(values))
+        assert self.buffer is not None
+        while len(values):
+            room = len(self.buffer) - self.filled
+            if not room:
+                if len(self.buffer) < self.RUN:  # reserved too little: grow up to RUN
+                    grown = np.empty(min(2 * len(self.buffer), self.RUN), dtype=np.uint64)
+                    grown[:self.filled] = self.buffer[:self.filled]
+                    self.buffer = grown
+                else:
+                    self._spill()
+                continue
+            take = values[:room]
+            self.buffer[self.filled:self.filled + len(take)] = take
+            self.filled += len(take)
+            values = values[room:]
+
+    def _spill(self) -> None:
+        """The room, sorted, as one more run in a temporary file."""
+        import tempfile
+
+        assert self.buffer is not None
+        run = self.buffer[:self.filled]
+        run.sort()
+        f = tempfile.TemporaryFile(prefix="eqia-ids-", dir=self.folder)
+        run.tofile(f)
+        self.runs.append((f, self._starts(run)))
+        self.filled = 0
+
+    def _starts(self, run: np.ndarray) -> np.ndarray:
+        """Where each of the ``PARTS`` ranges of hash values starts in a sorted run, and
+        its end."""
+        shift = np.uint64(64 - (self.PARTS - 1).bit_length())
+        bounds = np.arange(1, self.PARTS, dtype=np.uint64) << shift
+        return np.concatenate([[0], np.searchsorted(run, bounds), [len(run)]])
 
     def repeats(self, expected: int) -> int | None:
         """Rows whose hash was seen before; ``None`` if not every row's hash came by."""
-        batches, self.batches = self.batches, []
         kept = self.buffer[:self.filled] if self.buffer is not None else np.empty(0, np.uint64)
-        self.buffer, self.filled = None, 0
-        if len(kept) + sum(len(b) for b in batches) != expected:
-            return None
-        if expected < 2:
-            return 0
-        hashes = np.concatenate([kept, *batches]) if batches else kept  # writable
-        hashes.sort()
-        return int(np.count_nonzero(hashes[1:] == hashes[:-1]))
+        self.buffer = None
+        try:
+            if len(kept) + sum(int(starts[-1]) for _, starts in self.runs) != expected:
+                return None
+            if expected < 2:
+                return 0
+            kept.sort()
+            if not self.runs:
+                return _repeated(kept)
+            return self._repeats_over_runs(kept)
+        finally:
+            self._close_runs()
+
+    def _repeats_over_runs(self, kept: np.ndarray) -> int:
+        """Repeats over the spilled runs and the room's last hashes, a few ranges of hash
+        values at a time (each read back from every run), so that memory stays bounded."""
+        starts = [s for _, s in self.runs] + [self._starts(kept)]
+        sizes = sum(np.diff(s) for s in starts)
+        found, first = 0, 0
+        while first < self.PARTS:
+            last, held = first, 0
+            while last < self.PARTS and (last == first or held + sizes[last] <= self.RUN):
+                held += int(sizes[last])
+                last += 1
+            pieces = [kept[starts[-1][first]:starts[-1][last]]]
+            for (f, s) in self.runs:
+                count = int(s[last] - s[first])
+                if count:
+                    f.seek(int(s[first]) * 8)
+                    pieces.append(np.fromfile(f, dtype=np.uint64, count=count))
+            part = np.concatenate(pieces)
+            part.sort()
+            found += _repeated(part)
+            first = last
+        return found
+
+    def _close_runs(self) -> None:
+        for f, _ in self.runs:
+            f.close()
+        self.runs = []
+
+
+def _repeated(sorted_hashes: np.ndarray) -> int:
+    """Values equal to the one before them in a sorted array."""
+    return int(np.count_nonzero(sorted_hashes[1:] == sorted_hashes[:-1]))
 
 
 def _duckdb_query(

@@ -1,8 +1,8 @@
 """Completeness across services and periods: how much equality data is known, and why not.
 
 An equality lead gets extracts from many teams and providers. ``audit_paths`` reads
-them one file at a time (through ``profile.profile_services``, so large files are
-streamed), and for every service x characteristic counts the records whose value is
+each file whole (through ``profile.profile_services``, so large files are streamed; many
+files on two processes), and for every service x characteristic counts the records whose value is
 known, unknown (blank, not stated, not known; or not collected at all) and invalid,
 rates the known share green / amber / red against the council's thresholds
 (``data/thresholds.yaml``) and compares it with a previous audit.

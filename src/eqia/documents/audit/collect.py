@@ -5,8 +5,9 @@ compare with a previous audit. The rules it keeps are in ``eqia.documents.audit`
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -253,6 +254,68 @@ def _lookalike_warning(audit: str, path: Path, mapping: MappingFile, found: Look
                        f"(`eqia map suggest {path.name}` drafts it, with any local codes)."}
 
 
+#: An audit of at least this many files reads them side by side, on up to
+#: ``READERS`` processes (each reads whole files; what is counted, and the order it is
+#: added in, is as one process gives). Fewer files are not worth the start-up (about
+#: 0.5 s a process).
+PARALLEL_FROM = 8
+READERS = min(2, os.cpu_count() or 1)
+
+
+def _read_one(path: Path, audit: str, mapping: MappingFile, as_of: dt.date | None,
+              allow_duplicates: bool, progress: Callable[[float], None] | None = None,
+              ) -> tuple[tuple | None, dict | None]:
+    """What ``_profile`` gives for one file, or the row saying why it was not read."""
+    try:
+        return _profile(path, mapping, as_of, allow_duplicates, progress), None
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the audit
+        return None, _file_failure(audit, path, exc)
+
+
+def _read_all(
+    paths: list[Path], audit: str, mappings: list[MappingFile], as_of: dt.date | None,
+    allow_duplicates: bool, progress: AuditProgress | None, done: int, total: int,
+) -> Iterator[tuple[Path, tuple | None, dict | None]]:
+    """``_read_one`` for each file with its mapping, in the order given: on several
+    processes when there are many files (tables in a database are counted by their
+    engine, in this one)."""
+    context = _fork_context() if READERS > 1 and len(paths) >= PARALLEL_FROM else None
+    if context is None or not all(isinstance(p, Path) for p in paths):
+        for i, path in enumerate(paths):
+            tick = None
+            if progress is not None:
+                progress(float(done + i), total, path.name)
+
+                def tick(frac: float, _base: int = done + i, _name: str = path.name) -> None:
+                    progress(_base + min(max(frac, 0.0), 1.0), total, _name)
+
+            yield path, *_read_one(path, audit, mappings[i], as_of, allow_duplicates, tick)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(READERS, mp_context=context) as pool:
+        jobs = [pool.submit(_read_one, p, audit, m, as_of, allow_duplicates)
+                for p, m in zip(paths, mappings, strict=True)]
+        for i, (path, job) in enumerate(zip(paths, jobs, strict=True)):
+            if progress is not None:
+                progress(float(done + i), total, path.name)
+            yield path, *job.result()
+
+
+def _fork_context() -> Any:
+    """multiprocessing's "fork", where the system has it and this process runs no other
+    thread of Python's (a copy of a process whose other threads hold a lock can hang);
+    else ``None``, and files are read here, one after another. Not "spawn": it imports
+    the caller's main module again, which breaks a user's script that does not guard it
+    with ``if __name__ == "__main__"``."""
+    import multiprocessing
+    import threading
+
+    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork")
+
+
 def _collect(
     paths: list[Path], audit: str, mapping: MappingFile, audited: Sequence[str],
     as_of: dt.date | None, allow_duplicates: bool, progress: AuditProgress | None,
@@ -263,23 +326,16 @@ def _collect(
     notes: list[tuple[str, str]] = []
     warnings: list[dict] = []
     providers = providers or Providers()
-    for i, path in enumerate(paths):
-        provider = providers.choose(path)
-        mf = provider.mapping if provider is not None else mapping
+    chosen = [providers.choose(path) for path in paths]
+    mappings = [c.mapping if c is not None else mapping for c in chosen]
+    read = _read_all(paths, audit, mappings, as_of, allow_duplicates, progress, done, total)
+    for (path, got, failure), provider, mf in zip(read, chosen, mappings, strict=True):
         how = {"provider": provider.name if provider is not None else "",
                "mapping": _mapping_label(mf)}
-        tick = None
-        if progress is not None:
-            progress(float(done + i), total, path.name)
-
-            def tick(frac: float, _base: int = done + i, _name: str = path.name) -> None:
-                progress(_base + min(max(frac, 0.0), 1.0), total, _name)
-
-        try:
-            parts, used, dropped = _profile(path, mf, as_of, allow_duplicates, tick)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the audit
-            file_rows.append({**_file_failure(audit, path, exc), **how})
+        if got is None:
+            file_rows.append({**failure, **how})
             continue
+        parts, used, dropped = got
         warnings += [_dropped_warning(audit, path, mf, k, c, parts) for k, c in dropped]
         # last time's files are not mapped again: only this audit's columns are worth a look
         found = _lookalikes(path, used, parts, audited) if audit == "current" else []
@@ -466,7 +522,7 @@ def audit_paths(
     Extracts of one service in several files (e.g. two providers) are added together.
     A file that cannot be read is listed in ``failures`` and the rest are still audited;
     a mapping, providers or thresholds file that is wrong raises ``ConfigError`` (nothing
-    to audit against). Reads one file at a time.
+    to audit against). Reads each file whole, many files on two processes (``_read_all``).
 
     ``providers``: which mapping (and Excel sheet, header row) reads which provider's
     files, by file-name pattern (``eqia.read.providers``); ``mapping`` reads the others.
