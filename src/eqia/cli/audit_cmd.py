@@ -329,6 +329,8 @@ def print_audit(result: au.AuditResult, top: int = 10) -> None:
 
 def _print_mappings(result: au.AuditResult) -> None:
     """Which mapping read which file, when providers were given (else it is one for all)."""
+    from eqia.documents import audit as au
+
     read = result.files[result.files["provider"] != ""]
     if not len(read):
         return
