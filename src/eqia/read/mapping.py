@@ -337,9 +337,11 @@ def _ymd(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
     ok = (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1)
     m = np.where(ok, month, 1)
     first = ((year - 1970) * 12 + m - 1).astype("datetime64[M]")
-    length = ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(int)
+    next_month = (first + np.timedelta64(1, "M")).astype("datetime64[D]")
+    length = (next_month - first.astype("datetime64[D]")).astype(int)
     ok &= day <= length
-    dates = (first.astype("datetime64[D]") + (np.where(ok, day, 1) - 1)).astype("datetime64[us]")
+    days = (np.where(ok, day, 1) - 1).astype("timedelta64[D]")
+    dates = (first.astype("datetime64[D]") + days).astype("datetime64[us]")
     return np.where(ok, dates, np.datetime64("NaT", "us"))
 
 
@@ -356,7 +358,7 @@ def _numeric_dates(text: np.ndarray, dayfirst: bool,
                    as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
     """Numeric dates (``NUMERIC_DATE``) read day or month first, NaT for the rest; and
     which rows are numeric dates (possible or not)."""
-    result = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    result = np.full(len(text), np.datetime64("NaT", "us"), dtype="datetime64[us]")
     numeric = np.zeros(len(text), dtype=bool)
     rows, a, b, year = _date_parts(text)
     if not len(rows):

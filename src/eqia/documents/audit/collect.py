@@ -304,15 +304,20 @@ def _read_all(
 
 def _fork_context() -> Any:
     """multiprocessing's "fork", where the system has it and this process runs no other
-    thread of Python's (a copy of a process whose other threads hold a lock can hang);
-    else ``None``, and files are read here, one after another. Not "spawn": it imports
-    the caller's main module again, which breaks a user's script that does not guard it
-    with ``if __name__ == "__main__"``."""
+    thread, Python's or a library's (a copy of a process whose other threads hold a lock
+    can hang: Python 3.12+ warns of it); else ``None``, and files are read here, one after
+    another. Not "spawn": it imports the caller's main module again, which breaks a user's
+    script that does not guard it with ``if __name__ == "__main__"``."""
     import multiprocessing
     import threading
 
     if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         return None
+    try:  # the system's threads (DuckDB's, Arrow's, a maths library's), where it lists them
+        if len(os.listdir("/proc/self/task")) > 1:
+            return None
+    except OSError:
+        return None  # threads cannot be counted here: reading one file at a time is safe
     return multiprocessing.get_context("fork")
 
 
