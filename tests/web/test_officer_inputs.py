@@ -279,6 +279,41 @@ def test_the_audit_uses_the_councils_thresholds_as_eqia_audit_does(client, cli, 
     assert resp.status_code == 400 and 'href="#thresholds"' in resp.data.decode()
 
 
+def test_the_audit_reads_the_extracts_with_the_councils_mapping_as_eqia_audit_does(
+        client, cli):
+    """The example extract's local codes (mapped by its mapping file): every heatmap cell
+    is the rating ``eqia audit --map`` gives; a file that is not a mapping gets the CLI's
+    message by its field."""
+    form = {"csrf_token": token(client, "/audit/"), "as_of": "2026-03-31",
+            "current": [(io.BytesIO(EXTRACT.read_bytes()), "MH support.csv")],
+            "mapping": (io.BytesIO(MAPPING.read_bytes()), "our_codes.yaml")}
+    resp = client.post("/audit/", data=form, content_type="multipart/form-data")
+    assert resp.status_code == 302, problem(resp)
+    html = client.get("/audit/heatmap").data.decode()
+    said = cli("audit", EXTRACT, "--map", MAPPING, "--as-of", "2026-03-31", "-f", "csv")
+    figures = pd.read_csv(io.StringIO(said.stdout))
+    without = cli("audit", EXTRACT, "--as-of", "2026-03-31", "-f", "csv")
+    assert said.stdout != without.stdout  # the mapping changes what is counted
+    thead = re.search(r'id="heatmap".*?<thead[^>]*>(.*?)</thead>', html, re.S).group(1)
+    heads = [" ".join(unescape(re.sub(r"<[^>]+>", " ", h)).split())
+             for h in re.findall(r"<th[^>]*>(.*?)</th>", thead, re.S)][1:]
+    (row,) = cells(html, "heatmap")
+    checked = 0
+    for name, cell in zip(heads, row[1:], strict=True):
+        got = figures[figures["characteristic"].map(_name) == name]
+        if len(got) and not cell.startswith("Not collected"):
+            assert got.iloc[0]["rag"].capitalize() in cell, (name, cell)
+            checked += 1
+    assert checked >= 5
+
+    bad = {"csrf_token": token(client, "/audit/"), "as_of": "2026-03-31",
+           "current": [(io.BytesIO(EXTRACT.read_bytes()), "MH support.csv")],
+           "mapping": (io.BytesIO(b"columns: [not, a, mapping]\n"), "wrong.yaml")}
+    resp = client.post("/audit/", data=bad, content_type="multipart/form-data")
+    page = resp.data.decode()
+    assert resp.status_code == 400 and 'href="#mapping"' in page and "wrong.yaml" in page
+
+
 def _name(key: str) -> str:
     from eqia.documents.audit import characteristic_name
 

@@ -1,7 +1,7 @@
 """The equality lead's journey: this period's extracts (and last period's, and the
-council's own thresholds) -> the completeness heatmap, with a page per service and per
-characteristic -> the workbook and the narrative. ``eqia audit FOLDER --previous FOLDER
---thresholds FILE --out OUT`` on the same files."""
+council's own mapping and thresholds) -> the completeness heatmap, with a page per
+service and per characteristic -> the workbook and the narrative. ``eqia audit FOLDER
+--previous FOLDER --map FILE --thresholds FILE --out OUT`` on the same files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from flask import Blueprint, abort, g, redirect, render_template, request, send_
 from eqia.cli.common import parse_as_of
 from eqia.documents import audit as au
 from eqia.errors import EqiaError, ErrorCode, UsageError
+from eqia.read.mapping import load_mapping
 from eqia.settings import characteristics as chars
+from eqia.settings.thresholds import load_thresholds
 from eqia.web.sessions import current_workspace
 from eqia.web.uploads import as_uploaded, uploaded_text
 from eqia.web.workspace import EXTRACT_SUFFIXES, Workspace, safe_name, unpack_zip
@@ -73,6 +75,7 @@ def _result(ws: Workspace) -> au.AuditResult:
         [ws.path / "audit" / "current"],
         previous=[ws.path / "audit" / "previous"] if state.get("previous") else None,
         as_of=parse_as_of(state["as_of"]),
+        mapping=ws.path / "audit" / "mapping.yaml" if state.get("mapping") else None,
         thresholds=ws.path / "audit" / "thresholds.yaml" if state.get("thresholds") else None)
     if result.summary.empty and result.failures:
         raise UsageError("No extract could be read: there is nothing to audit",
@@ -98,7 +101,8 @@ def upload():
     as_of = parse_as_of(request.form.get("as_of") or None).isoformat()
     ws = current_workspace(create=True)
     errors: dict[str, str] = {}
-    thresholds = _save_thresholds(ws, errors)
+    thresholds = _save_setting(ws, errors, "thresholds")
+    mapping = _save_setting(ws, errors, "mapping")
     current = _save_files(ws, "current", "audit/current")
     if not current:
         errors["current"] = "Choose this period's extracts (or a zip of them)"
@@ -106,19 +110,28 @@ def upload():
         return render_template("lead/upload.html", today=today, errors=errors), 400
     previous = _save_files(ws, "previous", "audit/previous")
     state = ws.state()
-    state["audit"] = {"as_of": as_of, "previous": previous > 0, "thresholds": thresholds}
+    state["audit"] = {"as_of": as_of, "previous": previous > 0, "thresholds": thresholds,
+                      "mapping": mapping}
     ws.save_state(state)
     _audit(ws)
     return redirect(url_for("lead.heatmap"))
 
 
-def _save_thresholds(ws: Workspace, errors: dict[str, str]) -> str | None:
-    """The council's thresholds file, if one was chosen, checked as ``eqia audit
-    --thresholds`` reads it; its name as uploaded (its problem goes in ``errors``)."""
-    from eqia.settings.thresholds import load_thresholds
+#: The council's files an audit may take besides the extracts: (what it is called, its
+#: error code, the loader that checks it as ``eqia audit`` does).
+SETTINGS = {
+    "thresholds": ("thresholds file", ErrorCode.BAD_THRESHOLDS, load_thresholds),
+    "mapping": ("mapping file", ErrorCode.BAD_MAPPING, load_mapping),
+}
 
-    got = uploaded_text("thresholds", "thresholds file", ErrorCode.BAD_THRESHOLDS)
-    path = ws.path / "audit" / "thresholds.yaml"
+
+def _save_setting(ws: Workspace, errors: dict[str, str], field: str) -> str | None:
+    """The council's thresholds or mapping file, if one was chosen, checked as ``eqia
+    audit --thresholds`` / ``--map`` reads it; its name as uploaded (its problem goes in
+    ``errors``)."""
+    what, code, load = SETTINGS[field]
+    got = uploaded_text(field, what, code)
+    path = ws.path / "audit" / f"{field}.yaml"
     path.unlink(missing_ok=True)
     if got is None:
         return None
@@ -126,10 +139,10 @@ def _save_thresholds(ws: Workspace, errors: dict[str, str]) -> str | None:
     ws.folder("audit")
     path.write_text(text, encoding="utf-8")
     try:
-        load_thresholds(path)
+        load(path)
     except EqiaError as exc:
         path.unlink()
-        errors["thresholds"] = as_uploaded(exc.describe(), path, name)
+        errors[field] = as_uploaded(exc.describe(), path, name)
         return None
     return name
 
